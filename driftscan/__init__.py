@@ -1,0 +1,8 @@
+"""driftscan: drift detection and audit evidence for AWS, Azure and on-prem hosts."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("driftscan")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0.0.0+src"

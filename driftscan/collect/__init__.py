@@ -1,0 +1,1 @@
+"""Collectors: read live state from sources into Resource records (never touch the store)."""

@@ -1,0 +1,131 @@
+"""The Collector protocol, the registry of collectors by source type, and the concurrent driver."""
+
+from __future__ import annotations
+
+import importlib
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from threading import Lock
+from typing import Any, Protocol
+
+from driftscan.errors import ConfigError, SourceError
+from driftscan.model import Resource, Slice, SourceRun
+
+# Source type → "module:Class". Modules are imported only when a source of that type is
+# configured, so an AWS-only user never imports the Azure SDK (Cloud Custodian's lazy registry).
+REGISTRY: dict[str, str] = {
+    "aws": "driftscan.collect.aws:AwsCollector",
+    "azure": "driftscan.collect.azure:AzureCollector",
+    "ssh": "driftscan.collect.ssh:SshCollector",
+}
+
+ProgressFn = Callable[[str, str], None]
+"""progress(source_name, message): a human-readable step, e.g. 'eu-west-1 ec2: 14 resources'."""
+
+
+@dataclass
+class CollectContext:
+    """What a collector writes into: resources, slices and progress messages. Thread-safe."""
+
+    run: SourceRun
+    progress: ProgressFn = field(default=lambda source, msg: None)
+    _lock: Lock = field(default_factory=Lock)
+
+    def add(self, resource: Resource) -> None:
+        with self._lock:
+            self.run.resources.append(resource)
+
+    def add_many(self, resources: Sequence[Resource]) -> None:
+        with self._lock:
+            self.run.resources.extend(resources)
+
+    def slice_ok(self, name: str, *, resources: int = 0, **cover: Any) -> Slice:
+        """Record a slice that was read completely."""
+        s = Slice(self.run.source, self.run.provider, name, "ok", resources=resources, **cover)
+        with self._lock:
+            self.run.slices.append(s)
+        self.progress(self.run.source, f"{name}: {resources} resources")
+        return s
+
+    def slice_failed(self, name: str, err: SourceError | str, *, reason: str | None = None, **cover: Any) -> Slice:
+        """Record a slice that could not be read, and why. Its resources are not-assessed."""
+        if isinstance(err, SourceError):
+            reason, detail = reason or err.reason, err.message
+        else:
+            detail = err
+        s = Slice(
+            self.run.source, self.run.provider, name, "failed", reason=reason or "error", detail=detail, **cover
+        )
+        with self._lock:
+            self.run.slices.append(s)
+        self.progress(self.run.source, f"{name}: NOT ASSESSED ({s.reason}: {detail})")
+        return s
+
+
+class Collector(Protocol):
+    """Reads one configured source. `collect` must record every slice it tried, ok or failed.
+
+    It may raise SourceError (or anything else) for a failure of the whole source; the driver
+    turns that into one failed slice covering the whole source.
+    """
+
+    def __init__(self, config: Any) -> None: ...
+
+    def collect(self, ctx: CollectContext) -> None: ...
+
+
+def collector_for(config: Any) -> Collector:
+    """Instantiate the registered collector for a source config (lazy import)."""
+    target = REGISTRY.get(config.type)
+    if target is None:
+        raise ConfigError(f"no collector for source type '{config.type}'", key="sources")
+    module_name, _, cls_name = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        extra = {"aws": "aws", "azure": "azure", "ssh": "ssh"}.get(config.type, "all")
+        raise ConfigError(
+            f"source '{config.name}' needs the '{extra}' extra: pip install 'driftscan[{extra}]' ({exc})",
+            key="sources",
+        ) from None
+    cls = getattr(module, cls_name)
+    return cls(config)  # type: ignore[no-any-return]
+
+
+def run_source(config: Any, progress: ProgressFn | None = None) -> SourceRun:
+    """Collect one source; never raises — a failure becomes a failed slice."""
+    run = SourceRun(config.name, config.type)
+    ctx = CollectContext(run, progress or (lambda s, m: None))
+    start = time.monotonic()
+    try:
+        collector_for(config).collect(ctx)
+    except SourceError as exc:
+        ctx.slice_failed(exc.slice or "*", exc)
+    except ConfigError:
+        raise
+    except Exception as exc:  # a bug or an unexpected API shape must not read as "clean"
+        detail = f"{type(exc).__name__}: {exc}"
+        ctx.slice_failed("*", detail, reason="error")
+        ctx.progress(config.name, traceback.format_exc(limit=3))
+    if not run.slices:
+        # A collector that recorded nothing has not shown that it read anything.
+        ctx.slice_failed("*", "collector recorded no slices", reason="error")
+    run.duration_s = time.monotonic() - start
+    run.finish()
+    return run
+
+
+def run_sources(configs: Sequence[Any], progress: ProgressFn | None = None) -> list[SourceRun]:
+    """Collect all sources concurrently; one failing never stops the others."""
+    if not configs:
+        return []
+    # Build collectors first so a missing extra is a configuration error (exit 2) up front.
+    for c in configs:
+        if c.type not in REGISTRY:
+            raise ConfigError(f"no collector for source type '{c.type}'")
+    with ThreadPoolExecutor(max_workers=len(configs), thread_name_prefix="collect") as pool:
+        futures = [pool.submit(run_source, c, progress) for c in configs]
+        return [f.result() for f in futures]

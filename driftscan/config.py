@@ -1,0 +1,269 @@
+"""Pydantic models of driftscan.yaml (design §3.1), loaded with errors that name file, line and key."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from driftscan.errors import ConfigError
+from driftscan.yamlsrc import Lines, dotted, line_for, load_yaml
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AwsSource(_Strict):
+    """An AWS account (or several through role_arn) read with boto3."""
+
+    name: str
+    type: Literal["aws"]
+    profile: str | None = None
+    role_arn: str | None = None
+    regions: list[str] = Field(default_factory=lambda: ["us-east-1"], min_length=1)
+    endpoint_url: str | None = None
+    concurrency: int = Field(default=8, ge=1, le=64)
+    max_attempts: int = Field(default=5, ge=1, le=20)
+
+
+class AzureSource(_Strict):
+    """Azure subscriptions read through ARM."""
+
+    name: str
+    type: Literal["azure"]
+    subscriptions: list[str] = Field(default_factory=lambda: ["all"], min_length=1)
+    credential: Literal["default", "token_env"] = "default"
+    endpoint: str = "https://management.azure.com"
+    ca_bundle: str | None = None
+    mode: Literal["arm", "resource-graph"] = "arm"
+    concurrency: int = Field(default=8, ge=1, le=64)
+    max_attempts: int = Field(default=5, ge=1, le=20)
+
+
+class SshHost(_Strict):
+    """One on-prem host."""
+
+    name: str
+    address: str
+    port: int = Field(default=22, ge=1, le=65535)
+    site: str = ""
+    user: str | None = None
+
+
+class SshSource(_Strict):
+    """A fleet of Linux hosts read over SSH."""
+
+    name: str
+    type: Literal["ssh"]
+    user: str
+    key_file: str | None = None
+    known_hosts: str
+    concurrency: int = Field(default=100, ge=1, le=5000)
+    timeout_s: float = Field(default=30, gt=0)
+    hosts: list[SshHost] = Field(default_factory=list)
+    files: list[str] = Field(default_factory=list)
+    certs: list[str] = Field(default_factory=list)
+
+    @field_validator("known_hosts")
+    @classmethod
+    def _known_hosts_required(cls, v: str) -> str:
+        # Host keys are always verified (design §1): there is no way to switch it off.
+        if not v or v.strip().lower() in {"none", "off", "false", "disabled", "/dev/null"}:
+            raise ValueError("known_hosts is required; host keys are always verified")
+        return v
+
+
+Source = Annotated[AwsSource | AzureSource | SshSource, Field(discriminator="type")]
+
+
+class DesiredEntry(_Strict):
+    """One declared-state input: a YAML file or folder, or a Terraform state."""
+
+    path: str | None = None
+    terraform: str | None = None
+    profile: str | None = None
+    endpoint_url: str | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> DesiredEntry:
+        if (self.path is None) == (self.terraform is None):
+            raise ValueError("give exactly one of 'path' or 'terraform'")
+        return self
+
+
+class IgnoreRule(_Strict):
+    """A volatile attribute never reported as drift."""
+
+    type: str = "*"
+    path: str
+
+
+class Waiver(_Strict):
+    """An accepted exception to a rule for one resource, until it expires."""
+
+    rule: str
+    resource: str
+    owner: str
+    reason: str
+    ticket: str
+    expires: date
+
+
+class ReportsConfig(_Strict):
+    """Where reports go and in which formats."""
+
+    dir: str = "reports/out"
+    formats: list[Literal["html", "pdf", "json", "csv"]] = Field(
+        default_factory=lambda: ["html", "pdf", "json", "csv"]
+    )
+    signing_key: str | None = None
+    organisation: str = ""
+    pdf_passing_limit: int = Field(default=500, ge=0)
+
+
+class StoreConfig(_Strict):
+    """The embedded DuckDB file and how long its history is kept."""
+
+    path: str = "./driftscan.duckdb"
+    keep_days: int | None = Field(default=None, ge=1)
+
+
+class Scope(_Strict):
+    """A named set of resources, by tags, accounts, subscriptions, regions or hosts."""
+
+    tags: dict[str, str] = Field(default_factory=dict)
+    accounts: list[str] = Field(default_factory=list)
+    subscriptions: list[str] = Field(default_factory=list)
+    regions: list[str] = Field(default_factory=list)
+    hosts: list[str] = Field(default_factory=list)
+    types: list[str] = Field(default_factory=list)
+
+
+class Config(_Strict):
+    """The whole driftscan.yaml."""
+
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    organisation: str = ""
+    sources: list[Source] = Field(default_factory=list)
+    desired: list[DesiredEntry] = Field(default_factory=list)
+    ignore: list[IgnoreRule] = Field(default_factory=list)
+    rules: list[str] = Field(default_factory=lambda: ["builtin"])
+    params: dict[str, Any] = Field(default_factory=dict)
+    scopes: dict[str, Scope] = Field(default_factory=dict)
+    waivers: list[Waiver] = Field(default_factory=list)
+    reports: ReportsConfig = Field(default_factory=ReportsConfig)
+
+    # Where the file was read from: relative paths inside it resolve against its folder.
+    base_dir: Path = Field(default=Path("."), exclude=True)
+    file: str = Field(default="", exclude=True)
+    digest: str = Field(default="", exclude=True)
+
+    @field_validator("store", mode="before")
+    @classmethod
+    def _store_shorthand(cls, v: Any) -> Any:
+        return {"path": v} if isinstance(v, str) else v
+
+    @model_validator(mode="after")
+    def _unique_sources(self) -> Config:
+        seen: set[str] = set()
+        for i, src in enumerate(self.sources):
+            if src.name in seen:
+                raise _LocatedError(("sources", i, "name"), f"duplicate source name '{src.name}'")
+            seen.add(src.name)
+        return self
+
+    def resolve(self, p: str) -> Path:
+        """A path from the config, relative to the config file's folder, with ~ expanded."""
+        path = Path(os.path.expanduser(p))
+        return path if path.is_absolute() else self.base_dir / path
+
+    @property
+    def store_path(self) -> Path:
+        return self.resolve(self.store.path)
+
+    def source(self, name: str) -> AwsSource | AzureSource | SshSource:
+        for s in self.sources:
+            if s.name == name:
+                return s
+        raise ConfigError(f"no source named '{name}'", file=self.file, key="sources")
+
+
+class _LocatedError(ValueError):
+    """A validation error that knows its key path (pydantic's loc stops at the model)."""
+
+    def __init__(self, loc: tuple[str | int, ...], message: str) -> None:
+        self.loc = loc
+        super().__init__(message)
+
+
+def _data_path(data: Any, loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
+    # pydantic puts discriminator tags (e.g. 'aws') into loc; keep only real keys of the data.
+    out: list[str | int] = []
+    cur = data
+    for part in loc:
+        if isinstance(cur, dict) and part in cur:
+            cur = cur[part]
+            out.append(part)
+        elif isinstance(cur, list) and isinstance(part, int) and part < len(cur):
+            cur = cur[part]
+            out.append(part)
+        elif isinstance(cur, dict) and isinstance(part, str) and not any(
+            isinstance(k, str) and k == part for k in cur
+        ):
+            # either a discriminator tag (skip it) or a missing required key (keep it)
+            if part not in {"aws", "azure", "ssh"} or cur.get("type") != part:
+                out.append(part)
+                cur = None
+        else:
+            out.append(part)
+            cur = None
+    return tuple(out)
+
+
+def validate_config(data: Any, lines: Lines, file: str, base_dir: Path, digest: str = "") -> Config:
+    """Validate parsed YAML into a Config, raising ConfigError with file, line and key."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError("the top level must be a mapping", file=file, line=1)
+    try:
+        return Config.model_validate({**data, "base_dir": base_dir, "file": file, "digest": digest})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        ctx_err = (err.get("ctx") or {}).get("error")
+        if isinstance(ctx_err, _LocatedError):
+            loc: tuple[str | int, ...] = ctx_err.loc
+            msg = str(ctx_err)
+        else:
+            loc = _data_path(data, tuple(err["loc"]))
+            msg = err["msg"]
+            if err["type"] == "extra_forbidden":
+                msg = "unknown key"
+            elif err["type"] == "missing":
+                msg = "required key is missing"
+            elif err["type"] == "union_tag_invalid":
+                msg = "unknown source type; expected one of aws, azure, ssh"
+            elif err["type"] == "union_tag_not_found":
+                msg = "each source needs a 'type' (aws, azure or ssh)"
+        more = len(exc.errors()) - 1
+        if more:
+            msg += f" (and {more} more error{'s' if more > 1 else ''})"
+        raise ConfigError(msg, file=file, line=line_for(lines, loc), key=dotted(loc) or None) from None
+
+
+def find_config(explicit: str | None) -> Path:
+    """--config, else $DRIFTSCAN_CONFIG, else ./driftscan.yaml."""
+    return Path(explicit or os.environ.get("DRIFTSCAN_CONFIG") or "driftscan.yaml")
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Find, read and validate the configuration."""
+    p = find_config(str(path) if path else None)
+    data, lines = load_yaml(p)
+    digest = hashlib.sha256(p.read_bytes()).hexdigest()
+    return validate_config(data, lines, str(p), p.resolve().parent, digest)

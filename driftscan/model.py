@@ -1,0 +1,110 @@
+"""Plain data records that flow through the pipeline: resources, slices, scans."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Provider = Literal["aws", "azure", "ssh"]
+SliceStatus = Literal["ok", "failed"]
+RunStatus = Literal["ok", "partial", "failed"]
+ScanStatus = Literal["complete", "incomplete", "failed"]
+
+
+def canonical_json(value: Any) -> str:
+    """JSON with sorted keys and no whitespace: equal documents give equal text."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def fingerprint(value: str | bytes) -> str:
+    """A `sha256:<hex>` stand-in for a secret: drift stays visible, the value never stored."""
+    data = value.encode() if isinstance(value, str) else value
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+@dataclass(slots=True)
+class Resource:
+    """One live resource as a collector saw it (design §3.2)."""
+
+    key: str
+    provider: Provider
+    source: str
+    account: str
+    region: str
+    type: str
+    name: str
+    tags: dict[str, str] = field(default_factory=dict)
+    attrs: dict[str, Any] = field(default_factory=dict)
+    encrypted: bool | None = None
+    public: bool | None = None
+    # Set when this resource's payload could not be parsed: the resource is recorded,
+    # its rules report not_assessed, and the rest of the scan goes on.
+    error: str | None = None
+
+    def doc(self) -> list[Any]:
+        """The canonical document whose hash identifies this version of the resource."""
+        return [
+            self.key,
+            self.provider,
+            self.source,
+            self.account,
+            self.region,
+            self.type,
+            self.name,
+            self.tags,
+            self.attrs,
+            self.encrypted,
+            self.public,
+            self.error,
+        ]
+
+    def doc_hash(self) -> str:
+        return hashlib.sha256(canonical_json(self.doc()).encode()).hexdigest()
+
+
+@dataclass(slots=True)
+class Slice:
+    """One unit of collection (region × service, subscription, host) and whether it was read.
+
+    `account`, `region` and `types` say what the slice covers; None / empty means "all", so a
+    source that failed as a whole is one slice with everything None.
+    """
+
+    source: str
+    provider: Provider
+    name: str
+    status: SliceStatus = "ok"
+    reason: str | None = None
+    detail: str | None = None
+    account: str | None = None
+    region: str | None = None
+    types: list[str] = field(default_factory=list)
+    resources: int = 0
+
+
+@dataclass(slots=True)
+class SourceRun:
+    """Everything one source yielded in one scan."""
+
+    source: str
+    provider: Provider
+    status: RunStatus = "ok"
+    reason: str | None = None
+    duration_s: float = 0.0
+    resources: list[Resource] = field(default_factory=list)
+    slices: list[Slice] = field(default_factory=list)
+
+    def finish(self) -> None:
+        """Derive the run status from its slices: all ok → ok, some failed → partial, all → failed."""
+        failed = [s for s in self.slices if s.status == "failed"]
+        if not failed:
+            self.status = "ok"
+        elif len(failed) == len(self.slices) and not self.resources:
+            self.status = "failed"
+        else:
+            self.status = "partial"
+        if failed and self.reason is None:
+            reasons = sorted({s.reason or "error" for s in failed})
+            self.reason = ", ".join(reasons)
