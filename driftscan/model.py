@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 Provider = Literal["aws", "azure", "ssh"]
@@ -43,25 +44,40 @@ class Resource:
     # its rules report not_assessed, and the rest of the scan goes on.
     error: str | None = None
 
-    def doc(self) -> list[Any]:
-        """The canonical document whose hash identifies this version of the resource."""
-        return [
-            self.key,
-            self.provider,
-            self.source,
-            self.account,
-            self.region,
-            self.type,
-            self.name,
-            self.tags,
-            self.attrs,
-            self.encrypted,
-            self.public,
-            self.error,
-        ]
+    def doc(self) -> dict[str, Any]:
+        """The resource as one JSON-able document."""
+        return {
+            "key": self.key,
+            "provider": self.provider,
+            "source": self.source,
+            "account": self.account,
+            "region": self.region,
+            "type": self.type,
+            "name": self.name,
+            "tags": self.tags,
+            "attrs": self.attrs,
+            "encrypted": self.encrypted,
+            "public": self.public,
+            "error": self.error,
+        }
 
-    def doc_hash(self) -> str:
-        return hashlib.sha256(canonical_json(self.doc()).encode()).hexdigest()
+    def encoded(self) -> tuple[str, str, str]:
+        """(tags JSON, attrs JSON, version hash): serialised once, hashed once, on the hot path."""
+        tags, attrs = canonical_json(self.tags), canonical_json(self.attrs)
+        h = version_hash(
+            self.key, self.provider, self.source, self.account, self.region, self.type,
+            self.name, tags, attrs, self.encrypted, self.public, self.error,
+        )  # fmt: skip
+        return tags, attrs, h
+
+
+def version_hash(*fields: Any) -> str:
+    """Content address of one resource version; the store recomputes it to detect tampering.
+
+    Fields in Resource order, with tags and attrs given as their canonical JSON text.
+    """
+    text = json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 @dataclass(slots=True)
@@ -81,7 +97,27 @@ class Slice:
     account: str | None = None
     region: str | None = None
     types: list[str] = field(default_factory=list)
+    # Exact resource keys the slice covers (e.g. one host's `ssh://web-01`); empty = by the above.
+    keys: list[str] = field(default_factory=list)
     resources: int = 0
+
+
+@dataclass(slots=True)
+class ScanRecord:
+    """One row of the scan ledger."""
+
+    scan_id: int
+    started_at: datetime
+    finished_at: datetime
+    status: ScanStatus
+    tool_version: str
+    config_hash: str
+    rules_hash: str
+    resources: int
+    content_hash: str
+    prev_hash: str
+    chain_hash: str
+    pruned: bool = False
 
 
 @dataclass(slots=True)

@@ -1,0 +1,63 @@
+"""The pipeline stages composed as plain functions: scan, and (as they land) diff, check, report."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from driftscan import __version__
+from driftscan.collect.base import ProgressFn, run_sources
+from driftscan.config import Config
+from driftscan.errors import ConfigError
+from driftscan.model import ScanRecord, SourceRun
+from driftscan.store import Store
+
+
+@dataclass
+class ScanOutcome:
+    """What one scan stored, with the per-source runs behind it."""
+
+    record: ScanRecord
+    runs: list[SourceRun]
+
+    @property
+    def complete(self) -> bool:
+        return self.record.status == "complete"
+
+
+def select_sources(config: Config, names: Sequence[str] | None) -> list[object]:
+    """The configured sources, or only those named (each must exist)."""
+    if not names:
+        return list(config.sources)
+    return [config.source(n) for n in names]
+
+
+def collect(config: Config, sources: Sequence[str] | None = None, progress: ProgressFn | None = None) -> list[SourceRun]:
+    """Read every selected source concurrently; failures become not-assessed slices."""
+    selected = select_sources(config, sources)
+    if not selected:
+        raise ConfigError("no sources configured", file=config.file, key="sources")
+    return run_sources(selected, progress)
+
+
+def scan(
+    config: Config,
+    store: Store,
+    *,
+    sources: Sequence[str] | None = None,
+    progress: ProgressFn | None = None,
+    rules_hash: str = "",
+) -> ScanOutcome:
+    """Collect, then write everything observed in one transaction sealed into the chain."""
+    started = datetime.now(UTC)
+    runs = collect(config, sources, progress)
+    record = store.write_scan(
+        runs,
+        started_at=started,
+        finished_at=datetime.now(UTC),
+        tool_version=__version__,
+        config_hash=config.digest,
+        rules_hash=rules_hash,
+    )
+    return ScanOutcome(record, runs)

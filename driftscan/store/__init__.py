@@ -1,0 +1,6 @@
+"""The embedded DuckDB store; the only package that imports duckdb."""
+
+from driftscan.store.core import GENESIS, HistoryEntry, Store, VerifyResult, chain_link, scan_status
+from driftscan.store.schema import VIEW_DOCS
+
+__all__ = ["GENESIS", "VIEW_DOCS", "HistoryEntry", "Store", "VerifyResult", "chain_link", "scan_status"]

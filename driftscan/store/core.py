@@ -1,0 +1,454 @@
+"""The DuckDB store: atomic scan writes, content-addressed history, the hash chain, queries."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+import duckdb
+import pyarrow as pa
+
+from driftscan.errors import LockHeld, StoreError
+from driftscan.model import Resource, ScanRecord, ScanStatus, SourceRun, canonical_json, version_hash
+from driftscan.store.schema import SCHEMA_VERSION, TABLES, VIEWS
+
+GENESIS = "0" * 64
+
+_VERSION_SCHEMA = pa.schema(
+    [
+        ("doc_hash", pa.string()),
+        ("key", pa.string()),
+        ("provider", pa.string()),
+        ("source", pa.string()),
+        ("account", pa.string()),
+        ("region", pa.string()),
+        ("type", pa.string()),
+        ("name", pa.string()),
+        ("tags", pa.string()),
+        ("attrs", pa.string()),
+        ("encrypted", pa.bool_()),
+        ("public", pa.bool_()),
+        ("error", pa.string()),
+    ]
+)
+
+_SCAN_COLUMNS = (
+    "scan_id, started_at, finished_at, status, tool_version, config_hash, rules_hash, "
+    "resources, content_hash, prev_hash, chain_hash, pruned"
+)
+
+
+def chain_link(rec: ScanRecord) -> str:
+    """The hash sealing one ledger row to its predecessor."""
+    fields = [
+        rec.scan_id,
+        rec.started_at.isoformat(),
+        rec.finished_at.isoformat(),
+        rec.status,
+        rec.tool_version,
+        rec.config_hash,
+        rec.rules_hash,
+        rec.resources,
+        rec.content_hash,
+        rec.prev_hash,
+    ]
+    return hashlib.sha256(canonical_json(fields).encode()).hexdigest()
+
+
+def scan_status(runs: Sequence[SourceRun]) -> ScanStatus:
+    """complete when every source read fully; failed when nothing could be read at all."""
+    if runs and all(r.status == "failed" for r in runs):
+        return "failed"
+    return "complete" if all(r.status == "ok" for r in runs) else "incomplete"
+
+
+@dataclass
+class VerifyResult:
+    """The outcome of `verify`: ok, or the problems found, first broken link first."""
+
+    scans: int = 0
+    problems: list[str] = field(default_factory=list)
+    first_broken: int | None = None
+    head: str = GENESIS
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass
+class HistoryEntry:
+    """One version of one resource and the scans it was valid in."""
+
+    doc_hash: str
+    first_scan: int
+    last_scan: int | None
+    first_seen: datetime | None
+    last_seen: datetime | None
+    doc: dict[str, Any]
+
+
+class Store:
+    """One open DuckDB store. Writable stores hold an exclusive lock file beside the database."""
+
+    def __init__(self, path: str | Path, *, read_only: bool = False, sandboxed: bool = False) -> None:
+        self.path = Path(path)
+        self.read_only = read_only
+        self._lock_file: IO[str] | None = None
+        if read_only and not self.path.exists():
+            raise StoreError(f"{self.path}: no store here yet; run `driftscan scan` first")
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._lock_file = _acquire_lock(self.path)
+        cfg: dict[str, Any] = {}
+        if sandboxed:
+            # `driftscan query` runs user SQL: no reading or writing other files through it.
+            cfg["enable_external_access"] = False
+        try:
+            self.con = duckdb.connect(str(self.path), read_only=read_only, config=cfg)
+        except duckdb.Error as exc:
+            self._release()
+            msg = str(exc).splitlines()[0]
+            if "lock" in msg.lower():
+                raise LockHeld(f"{self.path}: the store is in use by another driftscan process") from None
+            raise StoreError(f"{self.path}: cannot open the store: {msg}") from None
+        if not read_only:
+            self._migrate()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self.con.close()
+        self._release()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _release(self) -> None:
+        if self._lock_file is not None:
+            self._lock_file.close()
+            self._lock_file = None
+
+    def _migrate(self) -> None:
+        self.con.execute(TABLES)
+        self.con.execute(VIEWS)
+        row = _one(self.con, "SELECT value FROM meta WHERE key = 'schema'")
+        if row is None:
+            self.con.execute("INSERT INTO meta VALUES ('schema', ?)", [SCHEMA_VERSION])
+        elif row[0] != SCHEMA_VERSION:
+            raise StoreError(f"{self.path}: schema version {row[0]}, this driftscan reads {SCHEMA_VERSION}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """All or nothing: a crash inside leaves no trace in the file."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield self.con
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
+
+    # -- writing a scan ----------------------------------------------------------------------
+
+    def write_scan(
+        self,
+        runs: Sequence[SourceRun],
+        *,
+        started_at: datetime,
+        finished_at: datetime,
+        tool_version: str,
+        config_hash: str = "",
+        rules_hash: str = "",
+    ) -> ScanRecord:
+        """Store one scan in a single transaction and seal it into the hash chain."""
+        incoming = _encode(r for run in runs for r in run.resources)
+        status = scan_status(runs)
+        with self.transaction() as con:
+            last = _one(con, "SELECT scan_id, chain_hash FROM scan_ledger ORDER BY scan_id DESC LIMIT 1")
+            scan_id = (last[0] if last else 0) + 1
+            prev = last[1] if last else GENESIS
+            self._write_runs(con, scan_id, runs)
+            self._write_resources(con, scan_id, incoming)
+            rec = ScanRecord(
+                scan_id=scan_id,
+                started_at=started_at.replace(tzinfo=None),
+                finished_at=finished_at.replace(tzinfo=None),
+                status=status,
+                tool_version=tool_version,
+                config_hash=config_hash,
+                rules_hash=rules_hash,
+                resources=incoming.num_rows,
+                content_hash=_content_hash(con, scan_id),
+                prev_hash=prev,
+                chain_hash="",
+            )
+            rec.chain_hash = chain_link(rec)
+            con.execute(
+                f"INSERT INTO scan_ledger ({_SCAN_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                [
+                    rec.scan_id, rec.started_at, rec.finished_at, rec.status, rec.tool_version,
+                    rec.config_hash, rec.rules_hash, rec.resources, rec.content_hash,
+                    rec.prev_hash, rec.chain_hash, False,
+                ],
+            )  # fmt: skip
+        return rec
+
+    @staticmethod
+    def _write_runs(con: duckdb.DuckDBPyConnection, scan_id: int, runs: Sequence[SourceRun]) -> None:
+        run_rows = pa.table(
+            {
+                "scan_id": [scan_id] * len(runs),
+                "source": [r.source for r in runs],
+                "provider": [r.provider for r in runs],
+                "status": [r.status for r in runs],
+                "reason": [r.reason for r in runs],
+                "resources": [len(r.resources) for r in runs],
+                "duration_s": [float(r.duration_s) for r in runs],
+            }
+        )
+        slices = [s for r in runs for s in r.slices]
+        slice_rows = pa.table(
+            {
+                "scan_id": pa.array([scan_id] * len(slices), pa.int64()),
+                "source": pa.array([s.source for s in slices], pa.string()),
+                "provider": pa.array([s.provider for s in slices], pa.string()),
+                "name": pa.array([s.name for s in slices], pa.string()),
+                "status": pa.array([s.status for s in slices], pa.string()),
+                "reason": pa.array([s.reason for s in slices], pa.string()),
+                "detail": pa.array([s.detail for s in slices], pa.string()),
+                "account": pa.array([s.account for s in slices], pa.string()),
+                "region": pa.array([s.region for s in slices], pa.string()),
+                "types": pa.array([list(s.types) for s in slices], pa.list_(pa.string())),
+                "keys": pa.array([list(s.keys) for s in slices], pa.list_(pa.string())),
+                "resources": pa.array([s.resources for s in slices], pa.int64()),
+            }
+        )
+        con.register("_runs", run_rows)
+        con.register("_slices", slice_rows)
+        con.execute("INSERT INTO source_run SELECT * FROM _runs")
+        con.execute("INSERT INTO slice_run SELECT * FROM _slices")
+        con.unregister("_runs")
+        con.unregister("_slices")
+
+    @staticmethod
+    def _write_resources(con: duckdb.DuckDBPyConnection, n: int, incoming: pa.Table) -> None:
+        con.register("_in", incoming)
+        try:
+            # New documents only: an unchanged resource adds nothing.
+            con.execute(
+                "INSERT INTO version SELECT i.* FROM _in i "
+                "ANTI JOIN (SELECT DISTINCT doc_hash FROM version) v USING (doc_hash)"
+            )
+            # Close intervals whose key now has another version, or has gone from a slice
+            # that was read; a key in an unread slice keeps its last known version.
+            con.execute(
+                """
+                UPDATE span SET last_scan = ? - 1
+                FROM (
+                    SELECT s.key, s.doc_hash
+                    FROM span s JOIN version v USING (doc_hash)
+                    LEFT JOIN _in i ON i.key = s.key
+                    WHERE s.last_scan IS NULL
+                      AND CASE WHEN i.key IS NULL
+                               THEN NOT covered_by_failure(?, v.source, v.account, v.region, v.type, v.key)
+                               ELSE i.doc_hash <> s.doc_hash END
+                ) AS gone
+                WHERE span.last_scan IS NULL AND span.key = gone.key AND span.doc_hash = gone.doc_hash
+                """,
+                [n, n],
+            )
+            con.execute(
+                "INSERT INTO span SELECT i.key, i.doc_hash, ?, NULL FROM _in i "
+                "ANTI JOIN (SELECT key FROM span WHERE last_scan IS NULL) s USING (key)",
+                [n],
+            )
+        finally:
+            con.unregister("_in")
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def scans(self, *, limit: int | None = None) -> list[ScanRecord]:
+        sql = f"SELECT {_SCAN_COLUMNS} FROM scan_ledger ORDER BY scan_id DESC"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return [ScanRecord(*row) for row in self.con.execute(sql).fetchall()]
+
+    def scan(self, scan_id: int | None = None) -> ScanRecord:
+        """One scan by id, or the latest."""
+        if scan_id is None:
+            sql, args = f"SELECT {_SCAN_COLUMNS} FROM scan_ledger ORDER BY scan_id DESC LIMIT 1", []
+        else:
+            sql, args = f"SELECT {_SCAN_COLUMNS} FROM scan_ledger WHERE scan_id = ?", [scan_id]
+        row = _one(self.con, sql, args)
+        if row is None:
+            raise StoreError(f"no scan {scan_id}" if scan_id is not None else "the store holds no scans yet")
+        return ScanRecord(*row)
+
+    def source_runs(self, scan_id: int) -> list[dict[str, Any]]:
+        return self.rows(
+            "SELECT source, provider, status, reason, resources, duration_s FROM source_run "
+            "WHERE scan_id = ? ORDER BY source",
+            [scan_id],
+        )
+
+    def slices(self, scan_id: int, *, failed_only: bool = False) -> list[dict[str, Any]]:
+        where = " AND status = 'failed'" if failed_only else ""
+        return self.rows(
+            "SELECT source, provider, name, status, reason, detail, account, region, types, keys, "
+            f"resources FROM slice_run WHERE scan_id = ?{where} ORDER BY source, name",
+            [scan_id],
+        )
+
+    def history(self, key: str) -> list[HistoryEntry]:
+        """Every version of one resource, oldest first, with when it was first and last seen."""
+        rows = self.rows(
+            """
+            SELECT rv.*, f.started_at AS first_seen, l.started_at AS last_seen
+            FROM resource_versions rv
+            LEFT JOIN scan_ledger f ON f.scan_id = rv.first_scan
+            LEFT JOIN scan_ledger l ON l.scan_id = coalesce(
+                rv.last_scan, (SELECT max(scan_id) FROM scan_ledger))
+            WHERE rv.key = ? OR (rv.provider = 'azure' AND rv.key = lower(?))
+            ORDER BY rv.first_scan
+            """,
+            [key, key],
+        )
+        out = []
+        for r in rows:
+            doc = {
+                k: r[k]
+                for k in ("key", "provider", "source", "account", "region", "type", "name", "encrypted", "public", "error")
+            }
+            doc["tags"] = json.loads(r["tags"])
+            doc["attrs"] = json.loads(r["attrs"])
+            out.append(HistoryEntry(r["doc_hash"], r["first_scan"], r["last_scan"], r["first_seen"], r["last_seen"], doc))
+        return out
+
+    def rows(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
+        """Run SQL and return rows as dicts."""
+        cur = self.con.execute(sql, list(params or []))
+        cols = [d[0] for d in cur.description or []]
+        return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Run SQL; return column names and rows. Errors become StoreError with DuckDB's message."""
+        try:
+            cur = self.con.execute(sql, list(params or []))
+            cols = [d[0] for d in cur.description or []]
+            return cols, cur.fetchall()
+        except duckdb.Error as exc:
+            raise StoreError(str(exc).strip()) from None
+
+    # -- tamper evidence ---------------------------------------------------------------------
+
+    def verify(self) -> VerifyResult:
+        """Recompute every version hash, every scan's content hash and the chain of links."""
+        res = VerifyResult()
+        for (h, *fields) in self.con.execute(
+            "SELECT doc_hash, key, provider, source, account, region, type, name, tags::VARCHAR, "
+            "attrs::VARCHAR, encrypted, public, error FROM version"
+        ).fetchall():
+            if version_hash(*fields) != h:
+                res.problems.append(f"resource version of '{fields[0]}' was altered (stored hash {h[:12]}…)")
+        first_bad: int | None = None
+        prev = GENESIS
+        expected_id = None
+        for rec in reversed(self.scans()):
+            res.scans += 1
+            here: list[str] = []
+            if expected_id is not None and rec.scan_id != expected_id:
+                missing = ", ".join(str(i) for i in range(expected_id, rec.scan_id))
+                here.append(f"scan {missing} missing from the ledger (chain broken before scan {rec.scan_id})")
+            if rec.prev_hash != prev:
+                here.append(f"scan {rec.scan_id}: link to the previous scan does not match")
+            if chain_link(rec) != rec.chain_hash:
+                here.append(f"scan {rec.scan_id}: ledger row altered (chain hash mismatch)")
+            if not rec.pruned and _content_hash(self.con, rec.scan_id) != rec.content_hash:
+                here.append(f"scan {rec.scan_id}: observed content altered (content hash mismatch)")
+            if here and first_bad is None:
+                first_bad = rec.scan_id
+            res.problems.extend(here)
+            prev = rec.chain_hash
+            expected_id = rec.scan_id + 1
+        res.first_broken = first_bad
+        res.head = prev
+        return res
+
+
+def _acquire_lock(db: Path) -> IO[str]:
+    lock_path = db.with_name(db.name + ".lock")
+    f = open(lock_path, "a+")  # noqa: SIM115 - held open for the store's lifetime
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.close()
+        raise LockHeld(f"{db}: another driftscan run holds the store's lock ({lock_path})") from None
+    f.seek(0)
+    f.truncate()
+    f.write(f"{os.getpid()}\n")
+    f.flush()
+    return f
+
+
+def _encode(resources: Iterator[Resource] | Sequence[Resource]) -> pa.Table:
+    """Resources → an Arrow table of version rows, one per key (first seen wins)."""
+    cols: dict[str, list[Any]] = {name: [] for name in _VERSION_SCHEMA.names}
+    seen: set[str] = set()
+    for r in resources:
+        if r.key in seen:
+            continue
+        seen.add(r.key)
+        tags, attrs, h = r.encoded()
+        cols["doc_hash"].append(h)
+        cols["key"].append(r.key)
+        cols["provider"].append(r.provider)
+        cols["source"].append(r.source)
+        cols["account"].append(r.account)
+        cols["region"].append(r.region)
+        cols["type"].append(r.type)
+        cols["name"].append(r.name)
+        cols["tags"].append(tags)
+        cols["attrs"].append(attrs)
+        cols["encrypted"].append(r.encrypted)
+        cols["public"].append(r.public)
+        cols["error"].append(r.error)
+    return pa.table(cols, schema=_VERSION_SCHEMA)
+
+
+def _one(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> tuple[Any, ...] | None:
+    # fetchall, not fetchone: DuckDB refuses further work on a connection with a pending result.
+    rows = con.execute(sql, params if params is not None else []).fetchall()
+    return rows[0] if rows else None
+
+
+def _content_hash(con: duckdb.DuckDBPyConnection, scan_id: int) -> str:
+    """Hash of everything scan `scan_id` observed: its resource versions, source runs and slices."""
+    row = _one(
+        con,
+        """
+        SELECT sha256(concat_ws('|',
+            (SELECT coalesce(string_agg(key || ':' || doc_hash, ',' ORDER BY key), '')
+               FROM span WHERE first_scan <= $n AND (last_scan IS NULL OR last_scan >= $n)),
+            (SELECT coalesce(string_agg(concat_ws(':', source, provider, status, coalesce(reason, ''),
+                    resources), ',' ORDER BY source), '') FROM source_run WHERE scan_id = $n),
+            (SELECT coalesce(string_agg(concat_ws(':', source, name, status, coalesce(reason, ''),
+                    coalesce(account, ''), coalesce(region, ''), array_to_string(types, ';'),
+                    array_to_string(keys, ';')), ',' ORDER BY source, name), '')
+               FROM slice_run WHERE scan_id = $n)))
+        """,
+        {"n": scan_id},
+    )
+    assert row is not None
+    return str(row[0])

@@ -1,0 +1,122 @@
+"""The store's tables and the documented views that rules, reports and `driftscan query` read."""
+
+SCHEMA_VERSION = "1"
+
+# Tables carry no indexes or key constraints: DuckDB's bulk anti-joins are faster than index
+# maintenance, and uniqueness is kept by the writer inside one transaction.
+TABLES = """
+CREATE TABLE IF NOT EXISTS meta (key VARCHAR, value VARCHAR);
+CREATE TABLE IF NOT EXISTS scan_ledger (
+    scan_id BIGINT NOT NULL,
+    started_at TIMESTAMP NOT NULL,
+    finished_at TIMESTAMP NOT NULL,
+    status VARCHAR NOT NULL,
+    tool_version VARCHAR NOT NULL,
+    config_hash VARCHAR NOT NULL,
+    rules_hash VARCHAR NOT NULL,
+    resources BIGINT NOT NULL,
+    content_hash VARCHAR NOT NULL,
+    prev_hash VARCHAR NOT NULL,
+    chain_hash VARCHAR NOT NULL,
+    pruned BOOLEAN NOT NULL DEFAULT false
+);
+CREATE TABLE IF NOT EXISTS source_run (
+    scan_id BIGINT NOT NULL,
+    source VARCHAR NOT NULL,
+    provider VARCHAR NOT NULL,
+    status VARCHAR NOT NULL,
+    reason VARCHAR,
+    resources BIGINT NOT NULL,
+    duration_s DOUBLE NOT NULL
+);
+CREATE TABLE IF NOT EXISTS slice_run (
+    scan_id BIGINT NOT NULL,
+    source VARCHAR NOT NULL,
+    provider VARCHAR NOT NULL,
+    name VARCHAR NOT NULL,
+    status VARCHAR NOT NULL,
+    reason VARCHAR,
+    detail VARCHAR,
+    account VARCHAR,
+    region VARCHAR,
+    types VARCHAR[] NOT NULL,
+    keys VARCHAR[] NOT NULL,
+    resources BIGINT NOT NULL
+);
+-- One row per distinct resource document, addressed by its content hash.
+CREATE TABLE IF NOT EXISTS version (
+    doc_hash VARCHAR NOT NULL,
+    key VARCHAR NOT NULL,
+    provider VARCHAR NOT NULL,
+    source VARCHAR NOT NULL,
+    account VARCHAR NOT NULL,
+    region VARCHAR NOT NULL,
+    type VARCHAR NOT NULL,
+    name VARCHAR NOT NULL,
+    tags JSON NOT NULL,
+    attrs JSON NOT NULL,
+    encrypted BOOLEAN,
+    public BOOLEAN,
+    error VARCHAR
+);
+-- Validity intervals: key had version doc_hash from first_scan to last_scan (NULL = still
+-- current). An unchanged rescan writes no rows here at all.
+CREATE TABLE IF NOT EXISTS span (
+    key VARCHAR NOT NULL,
+    doc_hash VARCHAR NOT NULL,
+    first_scan BIGINT NOT NULL,
+    last_scan BIGINT
+);
+"""
+
+# A resource carried forward from an earlier scan because its slice (or its whole source) was
+# not read in scan n is present but not assessed: rules report not_assessed, drift never
+# calls it missing.
+VIEWS = """
+CREATE OR REPLACE VIEW scans AS
+    SELECT scan_id, started_at, finished_at, status, tool_version, config_hash, rules_hash,
+           resources, chain_hash, pruned
+    FROM scan_ledger;
+
+CREATE OR REPLACE VIEW source_runs AS SELECT * FROM source_run;
+
+CREATE OR REPLACE VIEW slices AS SELECT * FROM slice_run;
+
+CREATE OR REPLACE VIEW resource_versions AS
+    SELECT s.key, s.doc_hash, s.first_scan, s.last_scan, v.provider, v.source, v.account,
+           v.region, v.type, v.name, v.tags, v.attrs, v.encrypted, v.public, v.error
+    FROM span s JOIN version v USING (doc_hash);
+
+CREATE OR REPLACE MACRO covered_by_failure(n, src, acct, reg, typ, k) AS (
+    NOT EXISTS (SELECT 1 FROM source_run r WHERE r.scan_id = n AND r.source = src)
+    OR EXISTS (
+        SELECT 1 FROM slice_run sl
+        WHERE sl.scan_id = n AND sl.status = 'failed' AND sl.source = src
+          AND (sl.account IS NULL OR sl.account = acct)
+          AND (sl.region IS NULL OR sl.region = reg)
+          AND (len(sl.types) = 0 OR list_contains(sl.types, typ))
+          AND (len(sl.keys) = 0 OR list_contains(sl.keys, k))
+    )
+);
+
+CREATE OR REPLACE MACRO resources_at(n) AS TABLE
+    SELECT n AS scan_id, rv.key, rv.provider, rv.source, rv.account, rv.region, rv.type,
+           rv.name, rv.tags, rv.attrs, rv.encrypted, rv.public, rv.error, rv.doc_hash,
+           rv.first_scan,
+           NOT covered_by_failure(n, rv.source, rv.account, rv.region, rv.type, rv.key)
+               AND rv.error IS NULL AS assessed
+    FROM resource_versions rv
+    WHERE rv.first_scan <= n AND (rv.last_scan IS NULL OR rv.last_scan >= n);
+
+CREATE OR REPLACE VIEW resources AS
+    SELECT * FROM resources_at((SELECT max(scan_id) FROM scan_ledger WHERE NOT pruned));
+"""
+
+VIEW_DOCS = {
+    "scans": "the scan ledger: id, times, status, tool version, config and rules hashes, chain hash",
+    "source_runs": "per scan and source: status (ok|partial|failed), reason, resource count, duration",
+    "slices": "per scan: each region × service / subscription / host slice, its status and reason",
+    "resource_versions": "every distinct version of every resource with the scans it was valid in",
+    "resources": "the estate at the latest scan (`resources_at(N)` for scan N); `assessed` is false "
+    "where the resource's slice was not read and its last known state is carried forward",
+}
