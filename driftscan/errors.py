@@ -4,6 +4,7 @@
      ├─ ConfigError          file, line, key  → exit 2
      ├─ SourceError          source, slice, reason (denied | throttled | unreachable | timeout | parse)
      ├─ StoreError           → internal error
+     │   ├─ NoStore          nothing scanned yet → exit 2
      │   └─ LockHeld         another run holds the store's lock → exit 4
      ├─ RuleError            file, line  → exit 2
      └─ ReportError
@@ -40,7 +41,12 @@ class ConfigError(DriftscanError):
     exit_code = 2
 
     def __init__(
-        self, message: str, *, file: str | None = None, line: int | None = None, key: str | None = None
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        key: str | None = None,
     ) -> None:
         self.message = message
         self.file = file
@@ -59,7 +65,9 @@ class ConfigError(DriftscanError):
 class SourceError(DriftscanError):
     """A source, or one slice of it (region × service, subscription, host), could not be read."""
 
-    def __init__(self, message: str, *, source: str = "", slice: str = "", reason: Reason = "error") -> None:
+    def __init__(
+        self, message: str, *, source: str = "", slice: str = "", reason: Reason = "error"
+    ) -> None:
         self.message = message
         self.source = source
         self.slice = slice
@@ -69,6 +77,12 @@ class SourceError(DriftscanError):
 
 class StoreError(DriftscanError):
     """The store could not be opened, read or written."""
+
+
+class NoStore(StoreError):
+    """The store file does not exist yet (nothing has been scanned)."""
+
+    exit_code = 2
 
 
 class LockHeld(StoreError):

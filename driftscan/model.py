@@ -144,3 +144,40 @@ class SourceRun:
         if failed and self.reason is None:
             reasons = sorted({s.reason or "error" for s in failed})
             self.reason = ", ".join(reasons)
+
+
+DriftKind = Literal["missing", "unmanaged", "changed"]
+FindingStatus = Literal["ok", "alarm", "error", "skip", "not_assessed"]
+Lifecycle = Literal["new", "persisting", "resolved", "regressed"]
+Severity = Literal["info", "low", "medium", "high", "critical"]
+
+
+@dataclass(slots=True)
+class Drift:
+    """One resource that differs from its declaration (design §3.4 diff shape)."""
+
+    resource: str
+    type: str
+    provider: str
+    kind: DriftKind
+    desired_source: str | None
+    changes: list[dict[str, Any]] = field(default_factory=list)  # [{path, desired, actual}]
+    source: str | None = None
+    account: str | None = None
+    region: str | None = None
+
+
+@dataclass(slots=True)
+class Finding:
+    """One rule's verdict on one resource in one scan (design §3.4 findings shape)."""
+
+    rule: str
+    resource: str
+    status: FindingStatus
+    reason: str
+    severity: Severity
+    frameworks: dict[str, list[str]] = field(default_factory=dict)
+    lifecycle: Lifecycle | None = None
+    waiver: dict[str, Any] | None = None
+    evidence: dict[str, Any] = field(default_factory=dict)
+    first_seen_scan: int | None = None

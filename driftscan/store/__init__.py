@@ -3,4 +3,12 @@
 from driftscan.store.core import GENESIS, HistoryEntry, Store, VerifyResult, chain_link, scan_status
 from driftscan.store.schema import VIEW_DOCS
 
-__all__ = ["GENESIS", "VIEW_DOCS", "HistoryEntry", "Store", "VerifyResult", "chain_link", "scan_status"]
+__all__ = [
+    "GENESIS",
+    "VIEW_DOCS",
+    "HistoryEntry",
+    "Store",
+    "VerifyResult",
+    "chain_link",
+    "scan_status",
+]

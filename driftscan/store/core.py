@@ -16,9 +16,16 @@ from typing import IO, Any
 import duckdb
 import pyarrow as pa
 
-from driftscan.errors import LockHeld, StoreError
-from driftscan.model import Resource, ScanRecord, ScanStatus, SourceRun, canonical_json, version_hash
-from driftscan.store.schema import SCHEMA_VERSION, TABLES, VIEWS
+from driftscan.errors import LockHeld, NoStore, StoreError
+from driftscan.model import (
+    Resource,
+    ScanRecord,
+    ScanStatus,
+    SourceRun,
+    canonical_json,
+    version_hash,
+)
+from driftscan.store.schema import SCHEMA_VERSION, TABLES, VIEWS, extension_ddl
 
 GENESIS = "0" * 64
 
@@ -99,12 +106,14 @@ class HistoryEntry:
 class Store:
     """One open DuckDB store. Writable stores hold an exclusive lock file beside the database."""
 
-    def __init__(self, path: str | Path, *, read_only: bool = False, sandboxed: bool = False) -> None:
+    def __init__(
+        self, path: str | Path, *, read_only: bool = False, sandboxed: bool = False
+    ) -> None:
         self.path = Path(path)
         self.read_only = read_only
         self._lock_file: IO[str] | None = None
         if read_only and not self.path.exists():
-            raise StoreError(f"{self.path}: no store here yet; run `driftscan scan` first")
+            raise NoStore(f"{self.path}: no store here yet; run `driftscan scan` first")
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._lock_file = _acquire_lock(self.path)
@@ -118,7 +127,9 @@ class Store:
             self._release()
             msg = str(exc).splitlines()[0]
             if "lock" in msg.lower():
-                raise LockHeld(f"{self.path}: the store is in use by another driftscan process") from None
+                raise LockHeld(
+                    f"{self.path}: the store is in use by another driftscan process"
+                ) from None
             raise StoreError(f"{self.path}: cannot open the store: {msg}") from None
         if not read_only:
             self._migrate()
@@ -143,11 +154,15 @@ class Store:
     def _migrate(self) -> None:
         self.con.execute(TABLES)
         self.con.execute(VIEWS)
+        for ddl in extension_ddl():
+            self.con.execute(ddl)
         row = _one(self.con, "SELECT value FROM meta WHERE key = 'schema'")
         if row is None:
             self.con.execute("INSERT INTO meta VALUES ('schema', ?)", [SCHEMA_VERSION])
         elif row[0] != SCHEMA_VERSION:
-            raise StoreError(f"{self.path}: schema version {row[0]}, this driftscan reads {SCHEMA_VERSION}")
+            raise StoreError(
+                f"{self.path}: schema version {row[0]}, this driftscan reads {SCHEMA_VERSION}"
+            )
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -176,7 +191,9 @@ class Store:
         incoming = _encode(r for run in runs for r in run.resources)
         status = scan_status(runs)
         with self.transaction() as con:
-            last = _one(con, "SELECT scan_id, chain_hash FROM scan_ledger ORDER BY scan_id DESC LIMIT 1")
+            last = _one(
+                con, "SELECT scan_id, chain_hash FROM scan_ledger ORDER BY scan_id DESC LIMIT 1"
+            )
             scan_id = (last[0] if last else 0) + 1
             prev = last[1] if last else GENESIS
             self._write_runs(con, scan_id, runs)
@@ -206,7 +223,9 @@ class Store:
         return rec
 
     @staticmethod
-    def _write_runs(con: duckdb.DuckDBPyConnection, scan_id: int, runs: Sequence[SourceRun]) -> None:
+    def _write_runs(
+        con: duckdb.DuckDBPyConnection, scan_id: int, runs: Sequence[SourceRun]
+    ) -> None:
         run_rows = pa.table(
             {
                 "scan_id": [scan_id] * len(runs),
@@ -293,7 +312,9 @@ class Store:
             sql, args = f"SELECT {_SCAN_COLUMNS} FROM scan_ledger WHERE scan_id = ?", [scan_id]
         row = _one(self.con, sql, args)
         if row is None:
-            raise StoreError(f"no scan {scan_id}" if scan_id is not None else "the store holds no scans yet")
+            raise StoreError(
+                f"no scan {scan_id}" if scan_id is not None else "the store holds no scans yet"
+            )
         return ScanRecord(*row)
 
     def source_runs(self, scan_id: int) -> list[dict[str, Any]]:
@@ -329,11 +350,31 @@ class Store:
         for r in rows:
             doc = {
                 k: r[k]
-                for k in ("key", "provider", "source", "account", "region", "type", "name", "encrypted", "public", "error")
+                for k in (
+                    "key",
+                    "provider",
+                    "source",
+                    "account",
+                    "region",
+                    "type",
+                    "name",
+                    "encrypted",
+                    "public",
+                    "error",
+                )
             }
             doc["tags"] = json.loads(r["tags"])
             doc["attrs"] = json.loads(r["attrs"])
-            out.append(HistoryEntry(r["doc_hash"], r["first_scan"], r["last_scan"], r["first_seen"], r["last_seen"], doc))
+            out.append(
+                HistoryEntry(
+                    r["doc_hash"],
+                    r["first_scan"],
+                    r["last_scan"],
+                    r["first_seen"],
+                    r["last_seen"],
+                    doc,
+                )
+            )
         return out
 
     def rows(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
@@ -342,7 +383,9 @@ class Store:
         cols = [d[0] for d in cur.description or []]
         return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
-    def query(self, sql: str, params: Sequence[Any] | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
+    def query(
+        self, sql: str, params: Sequence[Any] | None = None
+    ) -> tuple[list[str], list[tuple[Any, ...]]]:
         """Run SQL; return column names and rows. Errors become StoreError with DuckDB's message."""
         try:
             cur = self.con.execute(sql, list(params or []))
@@ -356,12 +399,14 @@ class Store:
     def verify(self) -> VerifyResult:
         """Recompute every version hash, every scan's content hash and the chain of links."""
         res = VerifyResult()
-        for (h, *fields) in self.con.execute(
+        for h, *fields in self.con.execute(
             "SELECT doc_hash, key, provider, source, account, region, type, name, tags::VARCHAR, "
             "attrs::VARCHAR, encrypted, public, error FROM version"
         ).fetchall():
             if version_hash(*fields) != h:
-                res.problems.append(f"resource version of '{fields[0]}' was altered (stored hash {h[:12]}…)")
+                res.problems.append(
+                    f"resource version of '{fields[0]}' was altered (stored hash {h[:12]}…)"
+                )
         first_bad: int | None = None
         prev = GENESIS
         expected_id = None
@@ -370,7 +415,9 @@ class Store:
             here: list[str] = []
             if expected_id is not None and rec.scan_id != expected_id:
                 missing = ", ".join(str(i) for i in range(expected_id, rec.scan_id))
-                here.append(f"scan {missing} missing from the ledger (chain broken before scan {rec.scan_id})")
+                here.append(
+                    f"scan {missing} missing from the ledger (chain broken before scan {rec.scan_id})"
+                )
             if rec.prev_hash != prev:
                 here.append(f"scan {rec.scan_id}: link to the previous scan does not match")
             if chain_link(rec) != rec.chain_hash:
@@ -394,7 +441,9 @@ def _acquire_lock(db: Path) -> IO[str]:
         fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         f.close()
-        raise LockHeld(f"{db}: another driftscan run holds the store's lock ({lock_path})") from None
+        raise LockHeld(
+            f"{db}: another driftscan run holds the store's lock ({lock_path})"
+        ) from None
     f.seek(0)
     f.truncate()
     f.write(f"{os.getpid()}\n")

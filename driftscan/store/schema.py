@@ -1,6 +1,29 @@
 """The store's tables and the documented views that rules, reports and `driftscan query` read."""
 
+import importlib
+
 SCHEMA_VERSION = "1"
+
+# Later stages keep their tables and views beside their queries: each module named here
+# defines DDL (a string of CREATE ... IF NOT EXISTS / CREATE OR REPLACE statements) and
+# VIEW_DOCS, and is applied after the core schema.
+EXTENSIONS = ("driftscan.store.drift", "driftscan.store.findings")
+
+
+def extension_ddl() -> list[str]:
+    """The DDL of every extension module that exists."""
+    out = []
+    for name in EXTENSIONS:
+        try:
+            mod = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        out.append(str(mod.DDL))
+        VIEW_DOCS.update(getattr(mod, "VIEW_DOCS", {}))
+    return out
+
 
 # Tables carry no indexes or key constraints: DuckDB's bulk anti-joins are faster than index
 # maintenance, and uniqueness is kept by the writer inside one transaction.

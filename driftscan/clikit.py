@@ -1,0 +1,87 @@
+"""Shared pieces of the CLI: the Typer app, the error-mapping command decorator, common options."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from driftscan.config import load_config
+from driftscan.errors import DriftscanError
+from driftscan.output import Format
+from driftscan.store import Store
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INCOMPLETE, EXIT_LOCKED, EXIT_INTERNAL = 0, 1, 2, 3, 4, 70
+
+app = typer.Typer(
+    name="driftscan",
+    help="Drift detection and audit evidence for AWS, Azure and on-prem hosts.\n\n"
+    "Exit codes: 0 complete and clean; 1 drift or failing controls; 2 usage or configuration "
+    "error; 3 incomplete (a source or control could not be assessed); 4 another run holds the "
+    "store's lock.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+err = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def command(*args: Any, **kwargs: Any) -> Callable[[F], F]:
+    """app.command, with driftscan errors printed and mapped to their exit codes."""
+
+    def wrap(fn: F) -> F:
+        @functools.wraps(fn)
+        def run(*a: Any, **k: Any) -> Any:
+            try:
+                return fn(*a, **k)
+            except DriftscanError as exc:
+                err.print(f"[red]error:[/red] {exc}", highlight=False)
+                raise typer.Exit(exc.exit_code) from None
+
+        app.command(*args, **kwargs)(run)
+        return fn
+
+    return wrap
+
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="Config file [default: $DRIFTSCAN_CONFIG or ./driftscan.yaml]",
+        show_default=False,
+    ),
+]
+FormatOpt = Annotated[
+    Format | None,
+    typer.Option(
+        "--format", "-f", help="table (default on a terminal), json or csv", show_default=False
+    ),
+]
+StoreOpt = Annotated[
+    Path | None,
+    typer.Option("--store", help="Store file, overriding the config's `store`", show_default=False),
+]
+
+
+def _store_path(config: Path | None, store: Path | None) -> Path:
+    if store is not None:
+        return store
+    return load_config(config).store_path
+
+
+def open_read(config: Path | None, store: Path | None, *, sandboxed: bool = False) -> Store:
+    return Store(_store_path(config, store), read_only=True, sandboxed=sandboxed)
+
+
+def coverage_text(runs: list[dict[str, Any]]) -> str:
+    return ", ".join(
+        f"{r['source']} {r['status']}" + (f" ({r['reason']})" if r["reason"] else "") for r in runs
+    )

@@ -1,0 +1,250 @@
+"""CLI commands over the store: scan, scans, history, query, views, verify, version."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from driftscan import __version__, pipeline
+from driftscan.changes import doc_changes
+from driftscan.clikit import (
+    EXIT_FINDINGS,
+    EXIT_INCOMPLETE,
+    EXIT_OK,
+    ConfigOpt,
+    FormatOpt,
+    StoreOpt,
+    command,
+    coverage_text,
+    err,
+    open_read,
+)
+from driftscan.config import load_config
+from driftscan.output import Format, default_format, emit
+from driftscan.store import VIEW_DOCS, Store
+
+
+@command()
+def scan(
+    config: ConfigOpt = None,
+    source: Annotated[
+        list[str] | None, typer.Option("--source", "-s", help="Scan only this source (repeatable)")
+    ] = None,
+    fmt: FormatOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output")] = False,
+) -> None:
+    """Collect live state from every configured source (or --source NAME) into the store.
+
+    Prints the new scan's id. Exit 0 when every source was read completely, 3 when any
+    region, service, subscription or host could not be assessed.
+
+    Example:  driftscan scan -c driftscan.yaml --source aws-prod
+    """
+    cfg = load_config(config)
+    fmt = default_format(fmt)
+    with Store(cfg.store_path) as store, _Progress(quiet) as progress:
+        outcome = pipeline.scan(cfg, store, sources=source, progress=progress.update)
+        runs = store.source_runs(outcome.record.scan_id)
+    rec = outcome.record
+    if fmt is Format.table:
+        emit(
+            ["source", "provider", "status", "reason", "resources", "seconds"],
+            [
+                [
+                    r["source"],
+                    r["provider"],
+                    r["status"],
+                    r["reason"],
+                    r["resources"],
+                    f"{r['duration_s']:.1f}",
+                ]
+                for r in runs
+            ],
+            fmt,
+            title=f"scan {rec.scan_id}: {rec.status}",
+            console=err,
+        )
+        for run in outcome.runs:
+            for s in run.slices:
+                if s.status == "failed":
+                    err.print(
+                        f"[red]not assessed[/red] {s.source} {s.name}: {s.reason}: {s.detail}"
+                    )
+        print(rec.scan_id)
+    else:
+        doc = {
+            "scan": rec.scan_id,
+            "status": rec.status,
+            "resources": rec.resources,
+            "sources": runs,
+        }
+        emit(["scan"], [[rec.scan_id]], fmt, doc=doc)
+    raise typer.Exit(EXIT_OK if outcome.complete else EXIT_INCOMPLETE)
+
+
+class _Progress:
+    """A live line per source on stderr while collectors run (thread-safe via Rich)."""
+
+    def __init__(self, quiet: bool) -> None:
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self.quiet = quiet or not err.is_terminal
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        )
+        self.tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> _Progress:
+        if not self.quiet:
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self.quiet:
+            self.progress.stop()
+
+    def update(self, source: str, message: str) -> None:
+        if self.quiet:
+            return
+        line = f"[bold]{source}[/bold] {message.splitlines()[0] if message else ''}"
+        if source not in self.tasks:
+            self.tasks[source] = self.progress.add_task(line, total=None)
+        else:
+            self.progress.update(self.tasks[source], description=line)
+
+
+@command()
+def scans(
+    config: ConfigOpt = None,
+    store: StoreOpt = None,
+    limit: Annotated[int, typer.Option(help="Show at most this many, newest first")] = 30,
+    fmt: FormatOpt = None,
+) -> None:
+    """The scan ledger: id, times, status and per-source coverage.
+
+    Example:  driftscan scans --limit 10 --format json
+    """
+    fmt = default_format(fmt)
+    with open_read(config, store) as st:
+        rows = []
+        for rec in st.scans(limit=limit):
+            slices = st.slices(rec.scan_id)
+            ok = sum(1 for s in slices if s["status"] == "ok")
+            cov = round(100.0 * ok / len(slices), 1) if slices else 0.0
+            rows.append(
+                [rec.scan_id, rec.started_at, rec.finished_at, rec.status, rec.resources, cov,
+                 coverage_text(st.source_runs(rec.scan_id)), rec.chain_hash[:16]]
+            )  # fmt: skip
+    emit(
+        ["scan", "started", "finished", "status", "resources", "coverage_pct", "sources", "chain"],
+        rows,
+        fmt,
+    )
+
+
+@command()
+def history(
+    key: Annotated[
+        str, typer.Argument(help="Resource key: an ARN, an Azure resource ID or ssh://<host>")
+    ],
+    config: ConfigOpt = None,
+    store: StoreOpt = None,
+    fmt: FormatOpt = None,
+) -> None:
+    """The timeline of one resource: each version, when first and last seen, what changed.
+
+    Example:  driftscan history arn:aws:s3:::acme-eu-archive
+    """
+    fmt = default_format(fmt)
+    with open_read(config, store) as st:
+        versions = st.history(key)
+    if not versions:
+        err.print(f"no resource with key '{key}' in the store")
+        raise typer.Exit(EXIT_FINDINGS)
+    timeline = []
+    prev: dict[str, Any] | None = None
+    for v in versions:
+        changes = [] if prev is None else doc_changes(prev, v.doc)
+        timeline.append(
+            {"first_scan": v.first_scan, "last_scan": v.last_scan, "first_seen": v.first_seen,
+             "last_seen": v.last_seen, "doc_hash": v.doc_hash, "changes": changes}
+        )  # fmt: skip
+        prev = v.doc
+    if fmt is Format.json:
+        emit([], [], fmt, doc={"key": key, "versions": timeline, "current": versions[-1].doc})
+        return
+    rows = []
+    for t in timeline:
+        what = (
+            "first seen"
+            if not t["changes"] and t is timeline[0]
+            else "; ".join(f"{c['path']}: {c['old']!r} → {c['new']!r}" for c in t["changes"])
+        )
+        rows.append([t["first_scan"], t["last_scan"] if t["last_scan"] is not None else "current",
+                     t["first_seen"], t["last_seen"], what])  # fmt: skip
+    emit(["from scan", "to scan", "first seen", "last seen", "what changed"], rows, fmt, title=key)
+
+
+@command()
+def query(
+    sql: Annotated[str, typer.Argument(help="SQL over the documented views")],
+    config: ConfigOpt = None,
+    store: StoreOpt = None,
+    fmt: FormatOpt = None,
+) -> None:
+    """Read-only SQL over the store's views (the connection cannot write or read other files).
+
+    Views: scans, source_runs, slices, resource_versions, resources; the macro resources_at(N)
+    gives the estate at scan N.
+
+    Example:  driftscan query "select type, count(*) from resources group by 1"
+    """
+    fmt = default_format(fmt)
+    with open_read(config, store, sandboxed=True) as st:
+        cols, rows = st.query(sql)
+    emit(cols, rows, fmt)
+
+
+@command()
+def views() -> None:
+    """Describe the views that `driftscan query` and rules can read."""
+    for name, doc in VIEW_DOCS.items():
+        print(f"{name:18} {doc}")
+
+
+@command()
+def verify(
+    config: ConfigOpt = None,
+    store: StoreOpt = None,
+    fmt: FormatOpt = None,
+) -> None:
+    """Check the hash chain of the scan ledger; name the first broken or missing link.
+
+    Exit 0 when every scan and resource version matches its seal, 1 otherwise.
+
+    Example:  driftscan verify
+    """
+    fmt = default_format(fmt)
+    with open_read(config, store) as st:
+        res = st.verify()
+    if fmt is Format.json:
+        emit([], [], fmt, doc={"ok": res.ok, "scans": res.scans, "head": res.head,
+                               "first_broken": res.first_broken, "problems": res.problems})  # fmt: skip
+    elif res.ok:
+        print(f"ok: {res.scans} scans, chain head {res.head}")
+    else:
+        print(f"BROKEN: {len(res.problems)} problem(s); first broken scan: {res.first_broken}")
+        for p in res.problems:
+            print(f"  - {p}")
+    raise typer.Exit(EXIT_OK if res.ok else EXIT_FINDINGS)
+
+
+@command()
+def version() -> None:
+    """Print driftscan's version."""
+    print(__version__)

@@ -1,0 +1,1 @@
+"""CLI commands: drift (placeholder until its issue lands)."""

@@ -1,0 +1,1 @@
+"""CLI commands: ops (placeholder until its issue lands)."""

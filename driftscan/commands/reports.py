@@ -1,0 +1,1 @@
+"""CLI commands: reports (placeholder until its issue lands)."""
