@@ -31,7 +31,9 @@ def _at(doc: Any, deep_path: str) -> Any:
 _MISSING: Any = None
 
 
-def doc_changes(old: Any, new: Any, *, ignore_paths: set[str] | frozenset[str] = frozenset()) -> list[dict[str, Any]]:
+def doc_changes(
+    old: Any, new: Any, *, ignore_paths: set[str] | frozenset[str] = frozenset()
+) -> list[dict[str, Any]]:
     """Path-level changes from `old` to `new`, sorted by path; absent values are None.
 
     Lists are compared in order, since reordered rules are a change worth seeing; paths in
@@ -43,7 +45,10 @@ def doc_changes(old: Any, new: Any, *, ignore_paths: set[str] | frozenset[str] =
         for item in items:
             p = item.path()
             path = _path(p)
-            if any(path == ig or path.startswith(ig + ".") or path.startswith(ig + "[") for ig in ignore_paths):
+            if any(
+                path == ig or path.startswith(ig + ".") or path.startswith(ig + "[")
+                for ig in ignore_paths
+            ):
                 continue
             before = item.t1 if "added" not in change_type else _MISSING
             after = item.t2 if "removed" not in change_type else _MISSING

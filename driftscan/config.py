@@ -206,14 +206,15 @@ def _data_path(data: Any, loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
     out: list[str | int] = []
     cur = data
     for part in loc:
-        if isinstance(cur, dict) and part in cur:
+        if (isinstance(cur, dict) and part in cur) or (
+            isinstance(cur, list) and isinstance(part, int) and part < len(cur)
+        ):
             cur = cur[part]
             out.append(part)
-        elif isinstance(cur, list) and isinstance(part, int) and part < len(cur):
-            cur = cur[part]
-            out.append(part)
-        elif isinstance(cur, dict) and isinstance(part, str) and not any(
-            isinstance(k, str) and k == part for k in cur
+        elif (
+            isinstance(cur, dict)
+            and isinstance(part, str)
+            and not any(isinstance(k, str) and k == part for k in cur)
         ):
             # either a discriminator tag (skip it) or a missing required key (keep it)
             if part not in {"aws", "azure", "ssh"} or cur.get("type") != part:
@@ -253,7 +254,9 @@ def validate_config(data: Any, lines: Lines, file: str, base_dir: Path, digest: 
         more = len(exc.errors()) - 1
         if more:
             msg += f" (and {more} more error{'s' if more > 1 else ''})"
-        raise ConfigError(msg, file=file, line=line_for(lines, loc), key=dotted(loc) or None) from None
+        raise ConfigError(
+            msg, file=file, line=line_for(lines, loc), key=dotted(loc) or None
+        ) from None
 
 
 def find_config(explicit: str | None) -> Path:

@@ -33,7 +33,9 @@ def select_sources(config: Config, names: Sequence[str] | None) -> list[object]:
     return [config.source(n) for n in names]
 
 
-def collect(config: Config, sources: Sequence[str] | None = None, progress: ProgressFn | None = None) -> list[SourceRun]:
+def collect(
+    config: Config, sources: Sequence[str] | None = None, progress: ProgressFn | None = None
+) -> list[SourceRun]:
     """Read every selected source concurrently; failures become not-assessed slices."""
     selected = select_sources(config, sources)
     if not selected:

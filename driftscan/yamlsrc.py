@@ -16,7 +16,9 @@ class _Loader(yaml.SafeLoader):
     """SafeLoader that also refuses duplicate keys (a silent overwrite loses input)."""
 
 
-def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+def _construct_mapping(
+    loader: _Loader, node: yaml.MappingNode, deep: bool = False
+) -> dict[Any, Any]:
     seen: set[Any] = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
@@ -60,8 +62,8 @@ def parse_yaml(text: str, name: str) -> tuple[Any, Lines]:
     """Parse YAML text (named `name` in errors); return its data and key-path lines."""
     lines: Lines = {}
     try:
-        node = yaml.compose(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506
+        node = yaml.compose(text, Loader=_Loader)
+        data = yaml.load(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None

@@ -50,14 +50,22 @@ class CollectContext:
         self.progress(self.run.source, f"{name}: {resources} resources")
         return s
 
-    def slice_failed(self, name: str, err: SourceError | str, *, reason: str | None = None, **cover: Any) -> Slice:
+    def slice_failed(
+        self, name: str, err: SourceError | str, *, reason: str | None = None, **cover: Any
+    ) -> Slice:
         """Record a slice that could not be read, and why. Its resources are not-assessed."""
         if isinstance(err, SourceError):
             reason, detail = reason or err.reason, err.message
         else:
             detail = err
         s = Slice(
-            self.run.source, self.run.provider, name, "failed", reason=reason or "error", detail=detail, **cover
+            self.run.source,
+            self.run.provider,
+            name,
+            "failed",
+            reason=reason or "error",
+            detail=detail,
+            **cover,
         )
         with self._lock:
             self.run.slices.append(s)
