@@ -1,0 +1,552 @@
+"""A local AWS for demos and tests: an in-process moto server, a seeded estate, a fault-injecting proxy."""
+
+from __future__ import annotations
+
+import http.client
+import io
+import json
+import logging
+import re
+import threading
+import time
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, cast
+from urllib.parse import parse_qs, urlsplit
+
+import boto3
+
+ACCOUNT = "123456789012"  # moto's default account
+REGIONS: tuple[str, ...] = ("us-east-1", "eu-west-1")
+CANARY = "CANARY-7f3a9c-do-not-store"
+# Dummy credentials for the sandbox only; handed to clients explicitly, never read from the host.
+CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+"""Environment for a driftscan process scanning the sandbox (its collector uses the default chain)."""
+
+
+# --- moto server ---------------------------------------------------------------------------
+
+
+class MotoServer:
+    """moto's threaded server on 127.0.0.1 (a free port unless one is given)."""
+
+    def __init__(self, port: int = 0) -> None:
+        from moto.server import ThreadedMotoServer
+
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        self.endpoint_url = ""
+
+    def start(self) -> MotoServer:
+        # werkzeug logs every request at INFO; the sandbox is quiet unless something breaks.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.endpoint_url = f"http://{host}:{port}"
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+
+def start_moto(port: int = 0) -> MotoServer:
+    """Start a moto server and return it; `.endpoint_url` is where to point boto3."""
+    return MotoServer(port).start()
+
+
+# --- the seeded estate ---------------------------------------------------------------------
+
+
+@dataclass
+class Estate:
+    """What `seed_estate` created: the expected resource keys by type, and the canary secret."""
+
+    account: str
+    regions: tuple[str, ...]
+    canary: str
+    keys: dict[str, set[str]] = field(default_factory=dict)
+
+    def add(self, type_: str, key: str) -> None:
+        self.keys.setdefault(type_, set()).add(key)
+
+
+def _client(service: str, endpoint_url: str, region: str) -> Any:
+    return cast(Any, boto3).client(
+        service, region_name=region, endpoint_url=endpoint_url, **CREDENTIALS
+    )
+
+
+def _lambda_zip() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("handler.py", "def handler(event, context):\n    return 'ok'\n")
+    return buf.getvalue()
+
+
+def seed_estate(
+    endpoint_url: str, regions: Sequence[str] = REGIONS, *, canary: str = CANARY
+) -> Estate:
+    """Create a small estate with every collected resource type in each region; call it once.
+
+    The canary is planted in EC2 user data and a Lambda environment value: it must never
+    appear in anything driftscan stores.
+    """
+    est = Estate(ACCOUNT, tuple(regions), canary)
+    arn = f"arn:aws:{{}}:{{}}:{ACCOUNT}:{{}}"
+
+    iam = _client("iam", endpoint_url, regions[0])
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    role = iam.create_role(
+        RoleName="payments-fn",
+        AssumeRolePolicyDocument=json.dumps(trust),
+        Tags=[{"Key": "owner", "Value": "payments"}],
+    )["Role"]
+    est.add("AWS::IAM::Role", role["Arn"])
+    open_trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}],
+    }
+    anyone = iam.create_role(
+        RoleName="legacy-anyone", AssumeRolePolicyDocument=json.dumps(open_trust)
+    )
+    est.add("AWS::IAM::Role", anyone["Role"]["Arn"])
+
+    for n, region in enumerate(regions):
+        ec2 = _client("ec2", endpoint_url, region)
+        vpc = ec2.create_vpc(
+            CidrBlock="10.0.0.0/16",
+            TagSpecifications=[
+                {"ResourceType": "vpc", "Tags": [{"Key": "Name", "Value": f"main-{region}"}]}
+            ],
+        )["Vpc"]
+        subnets = [
+            ec2.create_subnet(
+                VpcId=vpc["VpcId"], CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{region}{az}"
+            )["Subnet"]
+            for i, az in enumerate("ab")
+        ]
+        sg = ec2.create_security_group(GroupName="web", Description="web tier", VpcId=vpc["VpcId"])[
+            "GroupId"
+        ]
+        ec2.authorize_security_group_ingress(
+            GroupId=sg,
+            IpPermissions=[
+                {
+                    "IpProtocol": "tcp",
+                    "FromPort": 443,
+                    "ToPort": 443,
+                    "IpRanges": [{"CidrIp": "0.0.0.0/0"}],
+                },
+                {
+                    "IpProtocol": "tcp",
+                    "FromPort": 22,
+                    "ToPort": 22,
+                    "IpRanges": [{"CidrIp": "10.0.0.0/8"}],
+                },
+            ],
+        )
+        image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+        inst = ec2.run_instances(
+            ImageId=image,
+            MinCount=1,
+            MaxCount=1,
+            InstanceType="t3.micro",
+            SubnetId=subnets[0]["SubnetId"],
+            SecurityGroupIds=[sg],
+            UserData=f"#!/bin/sh\nexport DB_PASSWORD='{canary}'\n",
+            TagSpecifications=[
+                {
+                    "ResourceType": "instance",
+                    "Tags": [
+                        {"Key": "Name", "Value": f"web-{region}"},
+                        {"Key": "pci", "Value": "true"},
+                    ],
+                }
+            ],
+        )["Instances"][0]
+        for encrypted in (True, False):
+            vol = ec2.create_volume(
+                AvailabilityZone=f"{region}a",
+                Size=8,
+                Encrypted=encrypted,
+                TagSpecifications=[
+                    {
+                        "ResourceType": "volume",
+                        "Tags": [{"Key": "Name", "Value": f"data-{encrypted}"}],
+                    }
+                ],
+            )
+            est.add("AWS::EC2::Volume", arn.format("ec2", region, f"volume/{vol['VolumeId']}"))
+        est.add("AWS::EC2::Instance", arn.format("ec2", region, f"instance/{inst['InstanceId']}"))
+        est.add("AWS::EC2::SecurityGroup", arn.format("ec2", region, f"security-group/{sg}"))
+        est.add("AWS::EC2::VPC", arn.format("ec2", region, f"vpc/{vpc['VpcId']}"))
+        for s in subnets:
+            est.add("AWS::EC2::Subnet", arn.format("ec2", region, f"subnet/{s['SubnetId']}"))
+
+        rds = _client("rds", endpoint_url, region)
+        db = rds.create_db_instance(
+            DBInstanceIdentifier=f"payments-db-{n}",
+            DBInstanceClass="db.t3.micro",
+            Engine="postgres",
+            EngineVersion="15.4",
+            AllocatedStorage=20,
+            MasterUsername="admin",
+            MasterUserPassword="sandbox-only-password",
+            StorageEncrypted=n == 0,
+            PubliclyAccessible=n != 0,
+            MultiAZ=False,
+            Tags=[{"Key": "pci", "Value": "true"}],
+        )["DBInstance"]
+        est.add("AWS::RDS::DBInstance", db["DBInstanceArn"])
+
+        elb = _client("elbv2", endpoint_url, region)
+        lb = elb.create_load_balancer(
+            Name=f"web-lb-{n}",
+            Subnets=[s["SubnetId"] for s in subnets],
+            SecurityGroups=[sg],
+            Scheme="internet-facing",
+            Tags=[{"Key": "tier", "Value": "web"}],
+        )["LoadBalancers"][0]
+        tg = elb.create_target_group(
+            Name=f"web-tg-{n}", Protocol="HTTP", Port=80, VpcId=vpc["VpcId"], TargetType="instance"
+        )["TargetGroups"][0]
+        elb.register_targets(
+            TargetGroupArn=tg["TargetGroupArn"], Targets=[{"Id": inst["InstanceId"], "Port": 80}]
+        )
+        elb.create_listener(
+            LoadBalancerArn=lb["LoadBalancerArn"],
+            Protocol="HTTP",
+            Port=80,
+            DefaultActions=[{"Type": "forward", "TargetGroupArn": tg["TargetGroupArn"]}],
+        )
+        est.add("AWS::ElasticLoadBalancingV2::LoadBalancer", lb["LoadBalancerArn"])
+        est.add("AWS::ElasticLoadBalancingV2::TargetGroup", tg["TargetGroupArn"])
+
+        fn = _client("lambda", endpoint_url, region).create_function(
+            FunctionName=f"payments-{n}",
+            Runtime="python3.12",
+            Role=role["Arn"],
+            Handler="handler.handler",
+            Code={"ZipFile": _lambda_zip()},
+            Environment={"Variables": {"API_TOKEN": canary, "LOG_LEVEL": "info"}},
+            Tags={"owner": "payments"},
+        )
+        est.add("AWS::Lambda::Function", fn["FunctionArn"])
+
+        kms = _client("kms", endpoint_url, region)
+        key = kms.create_key(
+            Description="payments data", Tags=[{"TagKey": "pci", "TagValue": "true"}]
+        )
+        if n == 0:
+            kms.enable_key_rotation(KeyId=key["KeyMetadata"]["KeyId"])
+        est.add("AWS::KMS::Key", key["KeyMetadata"]["Arn"])
+
+        s3 = _client("s3", endpoint_url, region)
+        bucket = f"acme-data-{region}"
+        if region == "us-east-1":
+            s3.create_bucket(Bucket=bucket)
+        else:
+            s3.create_bucket(
+                Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region}
+            )
+        s3.put_bucket_tagging(
+            Bucket=bucket, Tagging={"TagSet": [{"Key": "data_class", "Value": "eu-personal"}]}
+        )
+        if n == 0:
+            s3.put_bucket_encryption(
+                Bucket=bucket,
+                ServerSideEncryptionConfiguration={
+                    "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]
+                },
+            )
+            s3.put_public_access_block(
+                Bucket=bucket,
+                PublicAccessBlockConfiguration={
+                    "BlockPublicAcls": True,
+                    "IgnorePublicAcls": True,
+                    "BlockPublicPolicy": True,
+                    "RestrictPublicBuckets": True,
+                },
+            )
+            s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        else:
+            policy = {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": "*",
+                        "Action": "s3:GetObject",
+                        "Resource": f"arn:aws:s3:::{bucket}/*",
+                    }
+                ],
+            }
+            s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+        est.add("AWS::S3::Bucket", f"arn:aws:s3:::{bucket}")
+    return est
+
+
+# --- the fault-injecting proxy ------------------------------------------------------------
+
+_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
+_HOP = {
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "te",
+    "trailer",
+    "upgrade",
+    "content-length",
+}
+SIGNING_NAMES = {"elbv2": "elasticloadbalancing"}  # boto3 client name → SigV4 scope name
+
+
+@dataclass
+class _Faults:
+    deny: set[str] = field(default_factory=set)
+    throttle: dict[str, int | None] = field(
+        default_factory=dict
+    )  # service → throttles left (None: always)
+    latency: dict[str, float] = field(default_factory=dict)  # service or "*" → seconds
+
+
+def _error(protocol: str, service: str, kind: str) -> tuple[int, dict[str, str], bytes]:
+    """A denied or throttled answer in the shape the service's protocol has on the wire."""
+    denied = kind == "denied"
+    msg = "injected by the driftscan sandbox proxy"
+    if protocol == "json":
+        code = "AccessDeniedException" if denied else "ThrottlingException"
+        body = json.dumps({"__type": code, "message": msg}).encode()
+        return 400, {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": code}, body
+    if protocol == "rest-json":
+        code = "AccessDeniedException" if denied else "TooManyRequestsException"
+        body = json.dumps({"message": msg}).encode()
+        return (
+            (403 if denied else 429),
+            {"Content-Type": "application/json", "x-amzn-ErrorType": code},
+            body,
+        )
+    if protocol == "rest-xml":
+        code = "AccessDenied" if denied else "SlowDown"
+        xml = f"<Error><Code>{code}</Code><Message>{msg}</Message><RequestId>sandbox</RequestId></Error>"
+        return (403 if denied else 503), {"Content-Type": "application/xml"}, xml.encode()
+    if service == "ec2":
+        code = "UnauthorizedOperation" if denied else "RequestLimitExceeded"
+        xml = (
+            f"<Response><Errors><Error><Code>{code}</Code><Message>{msg}</Message></Error></Errors>"
+            "<RequestID>sandbox</RequestID></Response>"
+        )
+        return (403 if denied else 503), {"Content-Type": "text/xml"}, xml.encode()
+    code = "AccessDenied" if denied else "Throttling"
+    xml = (
+        f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{msg}</Message></Error>"
+        "<RequestId>sandbox</RequestId></ErrorResponse>"
+    )
+    return (403 if denied else 400), {"Content-Type": "text/xml"}, xml.encode()
+
+
+class FaultProxy:
+    """A reverse proxy on 127.0.0.1 in front of an AWS endpoint that denies, throttles or delays.
+
+    Faults are chosen per service, read from the request's SigV4 credential scope. Every
+    request is recorded in `operations` as (service, operation name).
+    """
+
+    def __init__(self, upstream: str, port: int = 0) -> None:
+        up = urlsplit(upstream)
+        self._upstream = (up.hostname or "127.0.0.1", up.port or 80)
+        self._lock = threading.Lock()
+        self._faults = _Faults()
+        self._ops: list[tuple[str, str]] = []
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def endpoint_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> FaultProxy:
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="aws-proxy", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join()
+
+    # --- fault controls ---
+
+    def deny(self, service: str) -> None:
+        """Answer every request to `service` (boto3 client name) with AccessDenied."""
+        with self._lock:
+            self._faults.deny.add(SIGNING_NAMES.get(service, service))
+
+    def throttle(self, service: str, times: int | None = None) -> None:
+        """Throttle the next `times` requests to `service` (None: all of them), then pass through."""
+        with self._lock:
+            self._faults.throttle[SIGNING_NAMES.get(service, service)] = times
+
+    def delay(self, seconds: float, service: str = "*") -> None:
+        """Add latency to each request to `service` (or to all)."""
+        with self._lock:
+            self._faults.latency[SIGNING_NAMES.get(service, service)] = seconds
+
+    def reset(self) -> None:
+        """Remove every fault and forget the recorded operations."""
+        with self._lock:
+            self._faults = _Faults()
+            self._ops.clear()
+
+    @property
+    def operations(self) -> list[tuple[str, str]]:
+        """(service, operation) for every request received, in order."""
+        with self._lock:
+            return list(self._ops)
+
+    # --- the proxy itself ---
+
+    def _fault_for(self, service: str) -> tuple[str | None, float]:
+        with self._lock:
+            delay = self._faults.latency.get(service, self._faults.latency.get("*", 0.0))
+            if service in self._faults.deny:
+                return "denied", delay
+            if service in self._faults.throttle:
+                left = self._faults.throttle[service]
+                if left is None:
+                    return "throttled", delay
+                if left > 0:
+                    self._faults.throttle[service] = left - 1
+                    return "throttled", delay
+            return None, delay
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:  # quiet
+                pass
+
+            def _body(self) -> bytes:
+                if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+                    chunks = []
+                    while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
+                        chunks.append(self.rfile.read(size))
+                        self.rfile.readline()
+                    self.rfile.readline()
+                    return b"".join(chunks)
+                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+            def _handle(self) -> None:
+                body = self._body()
+                scope = _SCOPE.search(self.headers.get("Authorization", ""))
+                service = scope.group(2) if scope else "unknown"
+                url = urlsplit(self.path)
+                query = parse_qs(url.query, keep_blank_values=True)
+                form: dict[str, list[str]] = {}
+                if "x-www-form-urlencoded" in self.headers.get("Content-Type", ""):
+                    form = parse_qs(body.decode("utf-8", "replace"))
+                target = self.headers.get("X-Amz-Target")
+                action = next(iter(query.get("Action") or form.get("Action") or []), None)
+                if target:
+                    protocol, op = "json", target.rsplit(".", 1)[-1]
+                elif action:
+                    protocol, op = "query", action
+                else:
+                    protocol = "rest-xml" if service == "s3" else "rest-json"
+                    sub = "&".join(sorted(query))
+                    op = f"{self.command} {url.path}" + (f"?{sub}" if sub else "")
+                with proxy._lock:
+                    proxy._ops.append((service, op))
+                fault, delay = proxy._fault_for(service)
+                if delay:
+                    time.sleep(delay)
+                if fault is not None:
+                    self._reply(*_error(protocol, service, fault))
+                    return
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP}
+                conn = http.client.HTTPConnection(*proxy._upstream, timeout=120)
+                try:
+                    conn.request(self.command, self.path, body=body, headers=headers)
+                    resp = conn.getresponse()
+                    data = resp.read()
+                    out = {k: v for k, v in resp.getheaders() if k.lower() not in _HOP}
+                    self._reply(resp.status, out, data)
+                finally:
+                    conn.close()
+
+            def _reply(self, status: int, headers: dict[str, str], body: bytes) -> None:
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _handle
+
+        return Handler
+
+
+# --- everything at once --------------------------------------------------------------------
+
+
+class AwsSandbox:
+    """moto + seeded estate + fault proxy; point the collector at `endpoint_url` (the proxy)."""
+
+    def __init__(self, regions: Sequence[str] = REGIONS, *, canary: str = CANARY) -> None:
+        self.moto = start_moto()
+        try:
+            self.estate = seed_estate(self.moto.endpoint_url, regions, canary=canary)
+            self.proxy = FaultProxy(self.moto.endpoint_url).start()
+        except BaseException:
+            self.moto.stop()
+            raise
+
+    @property
+    def endpoint_url(self) -> str:
+        return self.proxy.endpoint_url
+
+    def source(self, name: str = "aws-sandbox", **overrides: Any) -> dict[str, Any]:
+        """A `sources:` entry for driftscan.yaml that scans this sandbox (set `ENV` too)."""
+        return {
+            "name": name,
+            "type": "aws",
+            "regions": list(self.estate.regions),
+            "endpoint_url": self.endpoint_url,
+            **overrides,
+        }
+
+    def stop(self) -> None:
+        self.proxy.stop()
+        self.moto.stop()
+
+    def __enter__(self) -> AwsSandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
