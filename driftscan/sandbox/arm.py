@@ -545,6 +545,10 @@ class _TLSServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # One buffered write per reply (flushed by handle_one_request): headers and body in
+    # separate segments would meet Nagle and delayed ACKs and cost ~40 ms a request.
+    wbufsize = -1
+    disable_nagle_algorithm = True
     server: _TLSServer
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read the request log

@@ -1,0 +1,179 @@
+"""The Azure collector against the HTTPS ARM emulator: identity, types, facets, paging, secrets."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from driftscan.collect.base import run_source
+from driftscan.config import AzureSource
+from driftscan.model import Resource, SourceRun, canonical_json, fingerprint
+from driftscan.sandbox.arm import DEMO_SECRET_CANARY, SUB_DEV, SUB_PROD, ArmEmulator, resource_id
+
+SourceFactory = Callable[..., AzureSource]
+
+FULL_TYPES = {
+    "microsoft.storage/storageaccounts",
+    "microsoft.compute/virtualmachines",
+    "microsoft.network/networksecuritygroups",
+    "microsoft.sql/servers",
+    "microsoft.sql/servers/databases",
+    "microsoft.keyvault/vaults",
+    "microsoft.web/sites",
+}
+
+
+def by_name(run: SourceRun) -> dict[str, Resource]:
+    return {r.name: r for r in run.resources}
+
+
+@pytest.fixture
+def run(arm: ArmEmulator, source: SourceFactory) -> SourceRun:
+    return run_source(source())
+
+
+def test_two_subscriptions_are_two_ok_slices(run: SourceRun) -> None:
+    """Discovering 'all' finds both subscriptions, each recorded as one ok slice covering all types."""
+    assert run.status == "ok", run.slices
+    assert sorted(s.name for s in run.slices) == sorted([SUB_PROD, SUB_DEV])
+    for s in run.slices:
+        assert (s.status, s.account, s.region, s.types, s.provider) == (
+            "ok",
+            s.name,
+            None,
+            [],
+            "azure",
+        )
+        assert s.resources == sum(1 for r in run.resources if r.account == s.name)
+    assert {r.account for r in run.resources} == {SUB_PROD, SUB_DEV}
+
+
+def test_every_type_is_read_with_lower_case_ids_and_types(run: SourceRun) -> None:
+    """Keys are lower-cased ARM ids, types lower-case ARM types, and every full-read type is present."""
+    types = {r.type for r in run.resources}
+    assert FULL_TYPES | {"microsoft.resources/subscriptions/resourcegroups"} <= types
+    for r in run.resources:
+        assert r.key == r.key.lower() and r.type == r.type.lower()
+        assert r.provider == "azure" and r.source == "azure-test" and r.error is None
+    db = by_name(run)["acme-payments-sql/payments"]
+    assert (
+        db.key
+        == resource_id(
+            SUB_PROD, "rg-payments", "Microsoft.Sql/servers/databases", "acme-payments-sql/payments"
+        ).lower()
+    )
+    assert db.attrs["resourceGroup"] == "rg-payments"
+    rg = by_name(run)["rg-data"]
+    assert rg.key == f"/subscriptions/{SUB_PROD}/resourcegroups/rg-data"
+    assert rg.tags == {"owner": "data-team"} and rg.region == "westeurope"
+
+
+def test_listing_pages_through_next_link(arm: ArmEmulator, run: SourceRun) -> None:
+    """The resource list follows nextLink across at least three pages, asking for created/changed times."""
+    pages = [
+        p for m, p in arm.requests if m == "GET" and f"/subscriptions/{SUB_PROD}/resources?" in p
+    ]
+    assert len(pages) >= 3
+    assert all("createdTime" in p and "changedTime" in p for p in pages)
+    assert sum(1 for r in run.resources if r.account == SUB_PROD) == 19
+    assert by_name(run)["pay-vnet"].attrs["createdTime"].startswith("2024-01-15")
+
+
+def test_storage_accounts_carry_residency_and_exposure(run: SourceRun) -> None:
+    """Storage accounts keep location, tags and the encryption / public-access properties."""
+    res = by_name(run)
+    eu_us = res["acmeeucustomers"]
+    assert (eu_us.region, eu_us.tags["data_class"]) == ("eastus", "eu-personal")
+    assert (eu_us.encrypted, eu_us.public) == (True, False)
+    props = eu_us.attrs["properties"]
+    assert props["minimumTlsVersion"] == "TLS1_2" and props["supportsHttpsTrafficOnly"] is True
+    assert props["allowBlobPublicAccess"] is False and props["publicNetworkAccess"] == "Enabled"
+    assert props["encryption"]["services"]["blob"]["enabled"] is True
+    assert res["acmepublicweb"].public is True
+    assert res["acmedevscratch"].attrs["properties"]["minimumTlsVersion"] == "TLS1_0"
+
+
+def test_sql_servers_and_databases(run: SourceRun) -> None:
+    """SQL servers expose public network access; databases read TDE through its own GET."""
+    res = by_name(run)
+    assert (
+        res["acme-payments-sql"].public is True and res["acme-payments-sql"].tags["pci"] == "true"
+    )
+    assert res["acme-dev-sql"].public is False
+    assert res["acme-payments-sql/payments"].encrypted is True
+    assert res["acme-dev-sql/scratch"].encrypted is False
+    assert res["acme-dev-sql/scratch"].attrs["transparentDataEncryption"] == {"state": "Disabled"}
+
+
+def test_vms_nsgs_and_vaults(run: SourceRun) -> None:
+    """VM disk encryption, NSG internet exposure and vault soft delete / purge protection are read."""
+    res = by_name(run)
+    assert (res["pay-vm-01"].encrypted, res["pay-vm-01"].public) == (True, None)
+    assert res["dev-vm-legacy"].encrypted is False  # unmanaged VHD without disk encryption
+    assert res["web-nsg"].public is True and res["pay-nsg"].public is False
+    assert res["dev-nsg"].public is False and res["web-nsg"].encrypted is None
+    rules = res["web-nsg"].attrs["properties"]["securityRules"]
+    assert {r["name"] for r in rules} == {"allow-ssh", "allow-https"}
+    prod_kv, dev_kv = res["acme-prod-kv"], res["acme-dev-kv"]
+    assert prod_kv.attrs["properties"]["enableSoftDelete"] is True
+    assert prod_kv.attrs["properties"]["enablePurgeProtection"] is True and prod_kv.public is False
+    assert dev_kv.attrs["properties"]["enablePurgeProtection"] is False and dev_kv.public is True
+
+
+def test_types_without_a_spec_are_listed_with_null_facets(run: SourceRun) -> None:
+    """Resources of other types are kept from the listing, with encrypted/public null (not applicable)."""
+    pip = by_name(run)["web-pip"]
+    assert pip.type == "microsoft.network/publicipaddresses"
+    assert (pip.encrypted, pip.public, pip.tags) == (None, None, {})
+
+
+def test_app_setting_values_never_reach_a_document(run: SourceRun) -> None:
+    """App settings keep their names; values are fingerprints, and the secret canary is in no document."""
+    site = by_name(run)["acme-payments-api"]
+    assert site.attrs["appSettings"] == {
+        "DB_PASSWORD": fingerprint(DEMO_SECRET_CANARY),
+        "FEATURE_FLAGS": fingerprint("checkout-v2"),
+    }
+    assert site.public is True
+    for r in run.resources:
+        assert DEMO_SECRET_CANARY not in canonical_json(r.doc())
+        assert "dev-key-123" not in canonical_json(r.doc())
+
+
+def test_explicit_subscriptions_skip_discovery(arm: ArmEmulator, source: SourceFactory) -> None:
+    """Named subscriptions are read without listing subscriptions, and only those are collected."""
+    run = run_source(source(subscriptions=[SUB_DEV.upper()]))
+    assert run.status == "ok" and [s.name for s in run.slices] == [SUB_DEV]
+    assert {r.account for r in run.resources} == {SUB_DEV}
+    assert not any(p.startswith("/subscriptions?") for _, p in arm.requests)
+
+
+def test_token_env_without_a_token_is_a_clear_denied_slice(
+    arm: ArmEmulator, source: SourceFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """credential token_env with $AZURE_ACCESS_TOKEN unset fails each subscription as denied, naming the variable."""
+    monkeypatch.delenv("AZURE_ACCESS_TOKEN")
+    run = run_source(source(subscriptions=[SUB_PROD, SUB_DEV]))
+    assert run.status == "failed" and run.reason == "denied"
+    assert all("AZURE_ACCESS_TOKEN" in (s.detail or "") for s in run.slices)
+    assert arm.requests == []
+    run_all = run_source(source())
+    assert [(s.name, s.reason) for s in run_all.slices] == [("*", "denied")]
+
+
+def test_a_wrong_token_is_denied(
+    arm: ArmEmulator, source: SourceFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The emulator checks the bearer token; a wrong one makes the source failed with reason denied."""
+    monkeypatch.setenv("AZURE_ACCESS_TOKEN", "not-the-token")
+    run = run_source(source(subscriptions=[SUB_PROD]))
+    assert run.status == "failed" and run.slices[0].reason == "denied"
+    assert run.resources == []
+
+
+def test_an_untrusted_certificate_is_unreachable(arm: ArmEmulator, source: SourceFactory) -> None:
+    """Without the sandbox CA the TLS handshake fails and the subscription is unreachable, not empty."""
+    run = run_source(source(subscriptions=[SUB_PROD], ca_bundle=None, max_attempts=1))
+    assert run.status == "failed" and run.slices[0].reason == "unreachable"
+    assert "certificate" in (run.slices[0].detail or "").lower()
