@@ -627,12 +627,18 @@ class AzureCollector:
                     slice="*",
                     reason="denied",
                 )
-            with ThreadPoolExecutor(
-                max_workers=min(4, len(subs)), thread_name_prefix="azure-sub"
-            ) as pool:
-                list(pool.map(lambda s: self._subscription(ctx, arm, s), subs))
+            workers = min(4, len(subs))
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="azure-sub") as pool:
+                results = list(pool.map(lambda s: self._subscription(arm, s), subs))
         finally:
             arm.close()
+        # Recorded in subscription order, not completion order: equal estates give equal runs.
+        for sub, resources, failure in results:
+            ctx.add_many(resources)
+            if failure is not None:
+                self._failed(ctx, sub, failure, resources=len(resources))
+            else:
+                ctx.slice_ok(sub, resources=len(resources), account=sub, region=None, types=[])
 
     def _discover(self, arm: _Arm, extra: list[str]) -> list[str]:
         found: list[str] = []
@@ -658,7 +664,8 @@ class AzureCollector:
         err = SourceError(exc.message, source=self.config.name, slice=sub, reason=exc.reason)
         ctx.slice_failed(sub, err, account=sub, region=None, types=[], resources=resources)
 
-    def _subscription(self, ctx: CollectContext, arm: _Arm, sub: str) -> None:
+    def _subscription(self, arm: _Arm, sub: str) -> tuple[str, list[Resource], SourceError | None]:
+        """Read one subscription: its resources, and why it is incomplete if it is."""
         graph = self.config.mode == "resource-graph"
         try:
             # An explicit read of the subscription first: Resource Graph silently leaves out
@@ -668,11 +675,10 @@ class AzureCollector:
                 groups = [g for page in arm.graph(GRAPH_GROUPS, sub) for g in page]
                 items = [r for page in arm.graph(GRAPH_RESOURCES, sub) for r in page]
             else:
+                rg_params = {"api-version": ARM_LIST_API}
                 groups = [
                     g
-                    for page in arm.pages(
-                        f"/subscriptions/{sub}/resourcegroups", {"api-version": ARM_LIST_API}
-                    )
+                    for page in arm.pages(f"/subscriptions/{sub}/resourcegroups", rg_params)
                     for g in page
                 ]
                 params = {"$expand": LIST_EXPAND, "api-version": ARM_LIST_API}
@@ -680,8 +686,8 @@ class AzureCollector:
                     r for page in arm.pages(f"/subscriptions/{sub}/resources", params) for r in page
                 ]
         except SourceError as exc:
-            self._failed(ctx, sub, exc)
-            return
+            # Nothing from a failed listing is kept: a partial list must not pass for the estate.
+            return sub, [], exc
 
         failures: list[SourceError] = []
         out: list[Resource] = []
@@ -708,15 +714,12 @@ class AzureCollector:
                 if failure is not None:
                     failures.append(failure)
         out.sort(key=lambda r: r.key)
-        ctx.add_many(out)
-        if failures:
-            first = failures[0]
-            reasons = [f.reason for f in failures]
-            reason = max(set(reasons), key=reasons.count)
-            msg = f"{len(failures)} read(s) failed in this subscription; first: {first.message}"
-            self._failed(ctx, sub, SourceError(msg, reason=reason), resources=len(out))
-        else:
-            ctx.slice_ok(sub, resources=len(out), account=sub, region=None, types=[])
+        if not failures:
+            return sub, out, None
+        reasons = [f.reason for f in failures]
+        reason = max(sorted(set(reasons)), key=reasons.count)
+        msg = f"{len(failures)} read(s) failed in this subscription; first: {failures[0].message}"
+        return sub, out, SourceError(msg, reason=reason)
 
     def _read(
         self, arm: _Arm, sub: str, item: dict[str, Any], graph: bool
@@ -735,7 +738,8 @@ class AzureCollector:
         except ReadOnlyViolation:
             raise
         except SourceError as exc:
-            res = self._build(sub, item, item, {}, rtype=rtype)
+            # Facets stay null: guessed from a listing without properties they would mislead.
+            res = self._build(sub, item, item, {}, rtype=rtype, facets=False)
             if exc.reason == "parse":
                 res.error = f"parse: {exc.message}"
                 return res, None
@@ -755,6 +759,7 @@ class AzureCollector:
         extras: dict[str, Any],
         *,
         rtype: str,
+        facets: bool = True,
     ) -> Resource:
         rid = str(item["id"])
         rg, name = _id_parts(rid)
@@ -786,7 +791,7 @@ class AzureCollector:
             attrs.update(extras)
             res.attrs = attrs
             spec = SPECS.get(rtype)
-            if spec is not None:
+            if spec is not None and facets:
                 res.encrypted, res.public = spec.facets(props, attrs)
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             res.error = f"parse: {type(exc).__name__}: {exc}"

@@ -177,3 +177,37 @@ def test_an_untrusted_certificate_is_unreachable(arm: ArmEmulator, source: Sourc
     run = run_source(source(subscriptions=[SUB_PROD], ca_bundle=None, max_attempts=1))
     assert run.status == "failed" and run.slices[0].reason == "unreachable"
     assert "certificate" in (run.slices[0].detail or "").lower()
+
+
+def test_equal_estates_give_equal_runs(arm: ArmEmulator, source: SourceFactory) -> None:
+    """Two collections of the same estate give the same resources and slices in the same order."""
+    first, second = run_source(source()), run_source(source())
+    assert [canonical_json(r.doc()) for r in first.resources] == [
+        canonical_json(r.doc()) for r in second.resources
+    ]
+    assert [s.name for s in first.slices] == [s.name for s in second.slices]
+
+
+def test_default_credential_gets_a_scope_derived_from_the_endpoint(
+    arm: ArmEmulator, source: SourceFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """credential 'default' uses DefaultAzureCredential, asking for '<endpoint>/.default'."""
+    import azure.identity
+
+    from driftscan.collect.azure import EnvTokenCredential
+
+    scopes: list[tuple[str, ...]] = []
+
+    class FakeDefault(EnvTokenCredential):
+        def __init__(self, **kwargs: object) -> None:
+            super().__init__(arm.token)
+            assert kwargs["connection_verify"] == arm.ca_path
+
+        def get_token(self, *s: str, **kwargs: object):  # type: ignore[no-untyped-def]
+            scopes.append(s)
+            return super().get_token(*s)
+
+    monkeypatch.setattr(azure.identity, "DefaultAzureCredential", FakeDefault)
+    run = run_source(source(credential="default", subscriptions=[SUB_DEV]))
+    assert run.status == "ok"
+    assert scopes and all(s == (f"{arm.url}/.default",) for s in scopes)

@@ -174,6 +174,7 @@ def test_a_denied_detail_read_keeps_the_resource_and_fails_the_slice(
     assert run.status == "partial" and slices(run) == {SUB_PROD: ("failed", "denied")}
     archive = next(r for r in run.resources if r.name == "acmeeuarchive")
     assert archive.error is not None and archive.error.startswith("denied: ")
+    assert (archive.encrypted, archive.public) == (None, None)  # unknown, not guessed
     assert len(run.resources) == 19
 
 
