@@ -96,6 +96,13 @@ CREATE TABLE IF NOT EXISTS span (
 # not read in scan n is present but not assessed: rules report not_assessed, drift never
 # calls it missing.
 VIEWS = """
+-- The content address of one resource version. The writer and `verify` both use this macro,
+-- so a stored row whose columns no longer match its address is caught.
+CREATE OR REPLACE MACRO version_hash(key, provider, source, account, region, type, name, tags,
+                                     attrs, encrypted, public, error) AS
+    sha256(to_json({k: key, p: provider, s: source, a: account, r: region, t: type, n: name,
+                    tg: tags::VARCHAR, atr: attrs::VARCHAR, e: encrypted, pu: public, er: error}));
+
 CREATE OR REPLACE VIEW scans AS
     SELECT scan_id, started_at, finished_at, status, tool_version, config_hash, rules_hash,
            resources, chain_hash, pruned

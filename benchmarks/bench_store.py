@@ -1,0 +1,104 @@
+"""Ingest 100k synthetic resources, then rescan them unchanged: print resources/s and bytes added."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from driftscan.model import Resource, Slice, SourceRun  # noqa: E402
+from driftscan.store import Store  # noqa: E402
+
+
+def estate(n: int, generation: int = 0, drift_every: int = 0) -> SourceRun:
+    """n EC2-like resources across 4 regions; every `drift_every`th changes with the generation."""
+    run = SourceRun("bench", "aws")
+    regions = ["us-east-1", "us-west-2", "eu-west-1", "eu-central-1"]
+    for i in range(n):
+        g = generation if drift_every and i % drift_every == 0 else 0
+        region = regions[i % 4]
+        run.resources.append(
+            Resource(
+                key=f"arn:aws:ec2:{region}:111122223333:instance/i-{i:017x}",
+                provider="aws",
+                source="bench",
+                account="111122223333",
+                region=region,
+                type="AWS::EC2::Instance",
+                name=f"i-{i:017x}",
+                tags={"team": f"team-{i % 13}", "env": "prod" if i % 3 else "dev"},
+                attrs={
+                    "state": "running",
+                    "instance_type": ["t3.micro", "m5.large", "c6i.xlarge"][i % 3],
+                    "image_id": f"ami-{(i * 7 + g) % 5000:08x}",
+                    "subnet_id": f"subnet-{i % 200:08x}",
+                    "security_groups": [f"sg-{i % 50:08x}", f"sg-{(i + 1) % 50:08x}"],
+                    "user_data": f"sha256:{i:064x}",
+                },
+                encrypted=True,
+                public=False,
+            )
+        )
+    for region in regions:
+        run.slices.append(
+            Slice("bench", "aws", f"111122223333/{region}/ec2", account="111122223333", region=region,
+                  types=["AWS::EC2::Instance"], resources=n // 4)
+        )  # fmt: skip
+    run.finish()
+    return run
+
+
+def size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.parent.glob(path.name + "*") if not p.name.endswith(".lock"))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--resources", type=int, default=100_000)
+    ap.add_argument("--rescans", type=int, default=3)
+    args = ap.parse_args()
+    n = args.resources
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bench.duckdb"
+        first = estate(n)
+        now = datetime.now(UTC)
+        with Store(path) as st:
+            t0 = time.perf_counter()
+            st.write_scan([first], started_at=now, finished_at=now, tool_version="bench")
+            ingest = time.perf_counter() - t0
+        base = size(path)
+        print(f"first ingest: {n:,} resources in {ingest:.2f} s = {n / ingest:,.0f} resources/s "
+              f"(target >= 50,000/s); file {base / 1e6:.1f} MB")  # fmt: skip
+        prev = base
+        for i in range(args.rescans):
+            same = estate(n)
+            with Store(path) as st:
+                t0 = time.perf_counter()
+                st.write_scan([same], started_at=now, finished_at=now, tool_version="bench")
+                dt = time.perf_counter() - t0
+            now_size = size(path)
+            print(f"unchanged rescan {i + 1}: {n / dt:,.0f} resources/s; store grew by "
+                  f"{(now_size - prev) / 1e6:.3f} MB (target <= 5 MB, stretch <= 1 MB)")  # fmt: skip
+            prev = now_size
+        drifted = estate(n, generation=1, drift_every=100)
+        with Store(path) as st:
+            t0 = time.perf_counter()
+            st.write_scan([drifted], started_at=now, finished_at=now, tool_version="bench")
+            dt = time.perf_counter() - t0
+            t1 = time.perf_counter()
+            hist = st.history("arn:aws:ec2:us-east-1:111122223333:instance/i-00000000000000000")
+            ht = time.perf_counter() - t1
+        print(f"rescan with 1% changed: {n / dt:,.0f} resources/s; store grew by "
+              f"{(size(path) - prev) / 1e6:.3f} MB; history of one resource: {len(hist)} versions in "
+              f"{ht * 1000:.1f} ms")  # fmt: skip
+        print(f"cpu count {os.cpu_count()}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,454 @@
+"""Findings in the store: the per-scan rule context (TEMP views, params, scopes), rule SQL, history."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from driftscan.errors import StoreError
+from driftscan.store.core import Store
+
+DDL = """
+CREATE TABLE IF NOT EXISTS finding (
+    scan_id BIGINT NOT NULL,
+    rule VARCHAR NOT NULL,
+    resource VARCHAR NOT NULL,
+    status VARCHAR NOT NULL,
+    reason VARCHAR NOT NULL,
+    severity VARCHAR NOT NULL,
+    frameworks JSON NOT NULL,
+    lifecycle VARCHAR,
+    waiver JSON,
+    evidence JSON NOT NULL,
+    first_seen_scan BIGINT
+);
+CREATE TABLE IF NOT EXISTS check_run (
+    scan_id BIGINT NOT NULL,
+    evaluated_at TIMESTAMP NOT NULL,
+    rules_hash VARCHAR NOT NULL,
+    rules JSON NOT NULL
+);
+CREATE OR REPLACE VIEW findings AS
+    SELECT f.scan_id, f.rule, f.resource, f.status, f.reason, f.severity, f.frameworks,
+           f.lifecycle, f.waiver, f.waiver IS NOT NULL AS waived, f.evidence, f.first_seen_scan,
+           fs.started_at AS first_seen_at,
+           CASE WHEN f.lifecycle IN ('new', 'persisting', 'regressed')
+                THEN date_diff('day', fs.started_at, s.started_at) END AS days_in_violation
+    FROM finding f
+    LEFT JOIN scan_ledger s ON s.scan_id = f.scan_id
+    LEFT JOIN scan_ledger fs ON fs.scan_id = f.first_seen_scan;
+CREATE OR REPLACE VIEW checks AS
+    SELECT scan_id, evaluated_at, rules_hash, rules FROM check_run;
+"""
+
+VIEW_DOCS = {
+    "findings": "per scan: each rule's verdict on each resource (status ok|alarm|error|skip|"
+    "not_assessed, reason, severity, frameworks, waiver, evidence) with its lifecycle "
+    "(new|persisting|resolved|regressed), first_seen_scan/_at and days_in_violation",
+    "checks": "each rule evaluation of a scan: when, with which rules hash and rule ids",
+}
+
+# The per-scan names rules read. Created as TEMP objects on the evaluating connection, they
+# shadow the store-wide views of the same name, so rule SQL never names a scan id.
+CONTEXT_DOCS = {
+    "resources": "the estate at the scan being evaluated (resources_at(N)), with `assessed`",
+    "slices": "this scan's slices (status ok|failed, reason, detail, account, region, types, keys)",
+    "source_runs": "this scan's per-source runs",
+    "drift": "this scan's drift rows (kind missing|unmanaged|changed, changes JSON), when the "
+    "store has the drift view",
+    "desired": "this scan's declared state, when the store has the desired view",
+    "scan": "one row: scan_id, status, started_at, scan_date",
+    "params": "key, value JSON: rule parameter defaults overlaid with config.params; "
+    "param('name') returns one value as JSON",
+    "scope_members": "scope, key: the resources of each configured scope; in_scope('pci', key)",
+    "waivers": "rule, resource, owner, reason, ticket, expires, expired (expires < scan_date)",
+    "unassessed": "key, reason: resources of this scan that could not be assessed, and why",
+    "version_cmp(a, b)": "-1, 0 or 1 comparing package versions the way dpkg does",
+}
+
+_PER_SCAN = ("slices", "source_runs", "drift", "desired")
+
+
+class RuleQueryError(StoreError):
+    """A rule's SQL failed to prepare or run; `line` is the line within the SQL, when known."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        self.message = message
+        self.line = line
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class ScopeDef:
+    """A configured scope, as plain data for the store."""
+
+    name: str
+    tags: dict[str, str]
+    accounts: list[str]
+    subscriptions: list[str]
+    regions: list[str]
+    hosts: list[str]
+    types: list[str]
+
+
+@dataclass(frozen=True)
+class WaiverRow:
+    """A configured waiver, as plain data for the store."""
+
+    rule: str
+    resource: str
+    owner: str
+    reason: str
+    ticket: str
+    expires: Any
+
+
+@dataclass
+class Prior:
+    """What earlier scans said about one (rule, resource)."""
+
+    last_status: str | None  # the latest ok/alarm verdict before this scan
+    first_seen_scan: int | None
+    ever_alarm: bool
+
+
+def _error(exc: duckdb.Error, offset: int = 0) -> RuleQueryError:
+    text = str(exc).strip()
+    m = re.search(r"^LINE (\d+):", text, re.MULTILINE)
+    line = int(m.group(1)) - offset if m else None
+    first = text.split("\n\nLINE ")[0].replace("\n", " ")
+    return RuleQueryError(first, line if line and line > 0 else None)
+
+
+def _objects(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
+    rows = con.execute(
+        "SELECT view_name FROM duckdb_views() WHERE schema_name = $s AND NOT internal "
+        "UNION SELECT table_name FROM duckdb_tables() WHERE schema_name = $s",
+        {"s": schema},
+    ).fetchall()
+    return {str(r[0]) for r in rows}
+
+
+def prepare_context(
+    store: Store,
+    scan_id: int,
+    *,
+    params: dict[str, Any],
+    scopes: Sequence[ScopeDef],
+    waivers: Sequence[WaiverRow],
+) -> list[str]:
+    """Create the TEMP objects rules read for scan `scan_id`; returns the per-scan views missing
+    from this store (e.g. `drift` before the drift engine has run)."""
+    con = store.con
+    main = _objects(con, "main")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE scan AS SELECT scan_id, status, started_at, "
+        "started_at::DATE AS scan_date FROM main.scan_ledger WHERE scan_id = $n",
+        {"n": scan_id},
+    )
+    # Materialised once: every rule reads it, and `assessed` costs a coverage lookup per row.
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE resources AS SELECT * FROM resources_at($n)", {"n": scan_id}
+    )
+    missing = []
+    for name in _PER_SCAN:
+        con.execute(f"DROP TABLE IF EXISTS temp.{name}")
+        if name not in main:
+            missing.append(name)
+            continue
+        cols = {
+            str(r[0]) for r in con.execute(f"DESCRIBE SELECT * FROM main.{name}").fetchall()
+        }
+        where = " WHERE scan_id = $n" if "scan_id" in cols else ""
+        con.execute(
+            f"CREATE TEMP TABLE {name} AS SELECT * FROM main.{name}{where}",
+            {"n": scan_id} if where else {},
+        )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE unassessed AS
+        SELECT r.key,
+               CASE WHEN r.error IS NOT NULL THEN 'parse error: ' || r.error
+                    ELSE coalesce((
+                        SELECT first(sl.reason || coalesce(': ' || sl.detail, '') ORDER BY sl.name)
+                        FROM main.slice_run sl
+                        WHERE sl.scan_id = $n AND sl.status = 'failed' AND sl.source = r.source
+                          AND (sl.account IS NULL OR sl.account = r.account)
+                          AND (sl.region IS NULL OR sl.region = r.region)
+                          AND (len(sl.types) = 0 OR list_contains(sl.types, r.type))
+                          AND (len(sl.keys) = 0 OR list_contains(sl.keys, r.key))),
+                        'source ' || r.source || ' was not read in this scan')
+               END AS reason
+        FROM resources r WHERE NOT r.assessed
+        """,
+        {"n": scan_id},
+    )
+    con.execute("CREATE OR REPLACE TEMP TABLE params (key VARCHAR, value JSON)")
+    for k, v in sorted(params.items()):
+        con.execute("INSERT INTO params VALUES (?, ?)", [k, json.dumps(v, default=str)])
+    con.execute("CREATE OR REPLACE TEMP MACRO param(k) AS (SELECT value FROM params WHERE key = k)")
+    _scopes(con, scopes)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE waivers (rule VARCHAR, resource VARCHAR, owner VARCHAR, "
+        "reason VARCHAR, ticket VARCHAR, expires DATE, expired BOOLEAN)"
+    )
+    for w in waivers:
+        con.execute(
+            "INSERT INTO waivers SELECT ?, ?, ?, ?, ?, ?::DATE, ?::DATE < (SELECT scan_date FROM scan)",
+            [w.rule, w.resource, w.owner, w.reason, w.ticket, str(w.expires), str(w.expires)],
+        )
+    con.execute(_VERSION_MACROS)
+    return missing
+
+
+# dpkg-like ordering without a Python UDF: a version becomes a list of (kind, number, text)
+# tokens compared element-wise; '~' sorts before the end marker, which sorts before anything
+# else, so 1.0~rc1 < 1.0 < 1.0.1 < 1.0-2 and 2.9 < 2.10. A missing epoch counts as 0.
+_VERSION_MACROS = r"""
+CREATE OR REPLACE TEMP MACRO version_key(v) AS (
+    list_transform(
+        regexp_extract_all(CASE WHEN contains(v, ':') THEN v ELSE '0:' || v END,
+                           '\d+|[A-Za-z]+|~|[^A-Za-z0-9~]'),
+        lambda x: {'k': CASE WHEN x = '~' THEN -1
+                             WHEN regexp_full_match(x, '\d+') THEN 1
+                             WHEN regexp_full_match(x, '[A-Za-z]+') THEN 2 ELSE 3 END,
+                   'n': coalesce(try_cast(x AS DECIMAL(38, 0)), 0),
+                   't': CASE WHEN regexp_full_match(x, '\d+') THEN '' ELSE x END})
+    || [{'k': 0, 'n': 0::DECIMAL(38, 0), 't': ''}]
+);
+CREATE OR REPLACE TEMP MACRO version_cmp(a, b) AS (
+    CASE WHEN a IS NULL OR b IS NULL THEN NULL
+         WHEN version_key(a) < version_key(b) THEN -1
+         WHEN version_key(a) > version_key(b) THEN 1 ELSE 0 END
+);
+"""
+
+_TEMP_TABLES = ("scan", "resources", *_PER_SCAN, "unassessed", "params", "scope_defs",
+                "scope_tags", "scope_members", "waivers")  # fmt: skip
+_TEMP_MACROS = ("param", "in_scope", "version_cmp", "version_key")
+
+
+def drop_context(store: Store) -> None:
+    """Remove the per-scan TEMP objects, so the connection sees the store-wide views again."""
+    for name in _TEMP_MACROS:
+        store.con.execute(f"DROP MACRO IF EXISTS temp.{name}")
+    for name in _TEMP_TABLES:
+        store.con.execute(f"DROP TABLE IF EXISTS temp.{name}")
+
+
+def _scopes(con: duckdb.DuckDBPyConnection, scopes: Sequence[ScopeDef]) -> None:
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE scope_defs (scope VARCHAR, accounts VARCHAR[], "
+        "subscriptions VARCHAR[], regions VARCHAR[], hosts VARCHAR[], types VARCHAR[])"
+    )
+    con.execute("CREATE OR REPLACE TEMP TABLE scope_tags (scope VARCHAR, k VARCHAR, v VARCHAR)")
+    for s in scopes:
+        con.execute(
+            "INSERT INTO scope_defs VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                s.name,
+                s.accounts,
+                [x.lower() for x in s.subscriptions],
+                [x.lower() for x in s.regions],
+                s.hosts,
+                [x.lower() for x in s.types],
+            ],
+        )
+        for k, v in sorted(s.tags.items()):
+            con.execute("INSERT INTO scope_tags VALUES (?, ?, ?)", [s.name, k, v])
+    # Within a scope every given criterion must hold; accounts, subscriptions and hosts
+    # together say where (a resource matches any of them), tags must all match.
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE scope_members AS
+        SELECT d.scope, r.key
+        FROM resources r, scope_defs d
+        WHERE (len(d.regions) = 0 OR list_contains(d.regions, lower(r.region)))
+          AND (len(d.types) = 0 OR list_contains(d.types, lower(r.type)))
+          AND (len(d.accounts) + len(d.subscriptions) + len(d.hosts) = 0
+               OR (r.provider = 'aws' AND list_contains(d.accounts, r.account))
+               OR (r.provider = 'azure' AND list_contains(d.subscriptions, lower(r.account)))
+               OR (r.provider = 'ssh'
+                   AND (list_contains(d.hosts, r.name) OR list_contains(d.hosts, r.key))))
+          AND NOT EXISTS (
+              SELECT 1 FROM scope_tags t
+              WHERE t.scope = d.scope
+                AND json_extract_string(r.tags, '$."' || t.k || '"') IS DISTINCT FROM t.v)
+        """
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP MACRO in_scope(s, k) AS "
+        "(EXISTS (SELECT 1 FROM scope_members m WHERE m.scope = s AND m.key = k))"
+    )
+
+
+def rule_columns(store: Store, sql: str) -> list[str]:
+    """Prepare one rule's SQL against the current context and return its column names.
+
+    Only a single SELECT is accepted: rules read the store, they never write it.
+    """
+    con = store.con
+    try:
+        stmts = duckdb.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise _error(exc) from None
+    if len(stmts) != 1:
+        raise RuleQueryError(f"a rule query is one SELECT statement, found {len(stmts)}")
+    if stmts[0].type != duckdb.StatementType.SELECT:
+        raise RuleQueryError(f"a rule query is a SELECT, not {stmts[0].type.name}")
+    try:
+        return [str(r[0]) for r in con.execute("DESCRIBE " + sql).fetchall()]
+    except duckdb.Error as exc:
+        raise _error(exc) from None
+
+
+def _py(value: Any, type_name: str) -> Any:
+    if value is None:
+        return None
+    if type_name == "JSON" and isinstance(value, str):
+        return json.loads(value)
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def run_rule(store: Store, sql: str, scope: str | None) -> list[dict[str, Any]]:
+    """Run one rule's SQL for the prepared scan; each row gains `_unassessed` (the reason its
+    resource could not be assessed, or None). With a scope, only that scope's resources."""
+    body = sql.strip().rstrip(";")
+    where = "WHERE __r.resource IN (SELECT key FROM scope_members WHERE scope = $scope)"
+    wrapped = (
+        f"WITH __r AS (\n{body}\n)\n"
+        "SELECT __r.*, __u.reason AS _unassessed FROM __r "
+        f"LEFT JOIN unassessed __u ON __u.key = __r.resource {where if scope else ''}"
+    )
+    try:
+        cur = store.con.execute(wrapped, {"scope": scope} if scope else {})
+        desc = cur.description or []
+        rows = cur.fetchall()
+    except duckdb.Error as exc:
+        raise _error(exc, offset=1) from None
+    names = [str(d[0]) for d in desc]
+    types = [str(d[1]) for d in desc]
+    return [
+        {n: _py(v, t) for n, t, v in zip(names, types, row, strict=True)} for row in rows
+    ]
+
+
+def unassessed(store: Store) -> dict[str, str]:
+    """Resources of the prepared scan that could not be assessed, with the reason."""
+    return {str(k): str(r) for k, r in store.con.execute("SELECT key, reason FROM unassessed").fetchall()}
+
+
+def prior_state(store: Store, scan_id: int) -> dict[tuple[str, str], Prior]:
+    """For each (rule, resource) seen before scan `scan_id`: its last ok/alarm verdict."""
+    rows = store.con.execute(
+        """
+        SELECT rule, resource,
+               arg_max(status, scan_id) FILTER (WHERE status IN ('ok', 'alarm')),
+               arg_max(first_seen_scan, scan_id) FILTER (WHERE status IN ('ok', 'alarm')),
+               bool_or(status = 'alarm')
+        FROM finding WHERE scan_id < $n GROUP BY rule, resource
+        """,
+        {"n": scan_id},
+    ).fetchall()
+    return {(str(r[0]), str(r[1])): Prior(r[2], r[3], bool(r[4])) for r in rows}
+
+
+_FINDING_SCHEMA = pa.schema(
+    [
+        ("scan_id", pa.int64()),
+        ("rule", pa.string()),
+        ("resource", pa.string()),
+        ("status", pa.string()),
+        ("reason", pa.string()),
+        ("severity", pa.string()),
+        ("frameworks", pa.string()),
+        ("lifecycle", pa.string()),
+        ("waiver", pa.string()),
+        ("evidence", pa.string()),
+        ("first_seen_scan", pa.int64()),
+    ]
+)
+
+
+def write_findings(
+    store: Store,
+    scan_id: int,
+    rows: Sequence[dict[str, Any]],
+    *,
+    rules: Sequence[str],
+    rules_hash: str,
+    evaluated_at: datetime,
+) -> None:
+    """Replace scan `scan_id`'s findings of the evaluated rules in one transaction.
+
+    Each row has the finding columns; frameworks, waiver and evidence as Python values.
+    """
+
+    def js(v: Any) -> str | None:
+        return None if v is None else json.dumps(v, sort_keys=True, default=str)
+
+    cols: dict[str, list[Any]] = {n: [] for n in _FINDING_SCHEMA.names}
+    for r in rows:
+        for n in _FINDING_SCHEMA.names:
+            v = scan_id if n == "scan_id" else r.get(n)
+            cols[n].append(js(v) if n in ("frameworks", "waiver", "evidence") else v)
+    table = pa.table(cols, schema=_FINDING_SCHEMA)
+    with store.transaction() as con:
+        con.execute(
+            "DELETE FROM finding WHERE scan_id = $n AND list_contains($rules, rule)",
+            {"n": scan_id, "rules": list(rules)},
+        )
+        con.register("_findings", table)
+        try:
+            con.execute("INSERT INTO finding SELECT * FROM _findings")
+        finally:
+            con.unregister("_findings")
+        con.execute(
+            "INSERT INTO check_run VALUES (?, ?, ?, ?)",
+            [scan_id, evaluated_at.replace(tzinfo=None), rules_hash, json.dumps(sorted(rules))],
+        )
+
+
+def read_findings(store: Store, scan_id: int) -> list[dict[str, Any]]:
+    """The stored findings of one scan, ordered by rule and resource, JSON columns decoded."""
+    if "finding" not in _objects(store.con, "main"):
+        return []
+    rows = store.rows(
+        "SELECT rule, resource, status, reason, severity, frameworks, lifecycle, waiver, "
+        "evidence, first_seen_scan, first_seen_at, days_in_violation FROM main.findings "
+        "WHERE scan_id = ? ORDER BY rule, resource",
+        [scan_id],
+    )
+    for r in rows:
+        for k in ("frameworks", "waiver", "evidence"):
+            r[k] = json.loads(r[k]) if r[k] is not None else None
+    return rows
+
+
+def latest_checked_scan(store: Store) -> int | None:
+    """The newest scan whose rules have been evaluated, if any."""
+    if "check_run" not in _objects(store.con, "main"):
+        return None
+    row = store.con.execute("SELECT max(scan_id) FROM check_run").fetchall()
+    return None if not row or row[0][0] is None else int(row[0][0])
+
+
+def checked_rules_hash(store: Store, scan_id: int) -> str | None:
+    """The rules hash of the latest evaluation of scan `scan_id`."""
+    row = store.con.execute(
+        "SELECT rules_hash FROM check_run WHERE scan_id = ? ORDER BY evaluated_at DESC LIMIT 1",
+        [scan_id],
+    ).fetchall()
+    return str(row[0][0]) if row else None
