@@ -95,6 +95,7 @@ class HostProfile:
     machine_id: str = ""  # default: derived from the name
     # -- faults --
     rtt_s: float = 0.0  # added to every round trip (half each way)
+    command_s: float = 0.0  # how long the script takes to run
     hang: Fault | None = None  # "banner": accept TCP, never speak; "command": never finish
     disconnect: Fault | None = None  # "banner": drop at once; "command": drop mid-output
     deny: bool = False  # reject the scanner's key
@@ -345,6 +346,8 @@ class _Shim(asyncio.Protocol):
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
         self._host.transports.add(transport)
+        self._host.connections += 1
+        self._host.fleet._opened()
         p = self._host.profile
         if p.hang == "banner":
             return  # the TCP handshake completes; not one byte of SSH follows
@@ -373,6 +376,7 @@ class _Shim(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if self._transport is not None:
             self._host.transports.discard(self._transport)
+            self._host.fleet._closed()
         if self._out is not None:
             self._out.cancel()
         if self._inner is not None and self._in is not None:
@@ -441,6 +445,8 @@ class FixtureHost:
         self.port = 0
         self.acceptor: asyncssh.SSHAcceptor | None = None
         self.transports: set[asyncio.Transport] = set()
+        self.connections = 0  # TCP connections accepted so far
+        self.commands = 0  # exec requests answered so far
 
     @property
     def name(self) -> str:
@@ -482,6 +488,7 @@ class FixtureHost:
 
     async def _handle(self, process: asyncssh.SSHServerProcess[bytes]) -> None:
         p = self.profile
+        self.commands += 1
         inv = parse_command(process.command or "")
         if inv is None:
             # A fixture host runs only the collector's script; anything else is refused loudly.
@@ -491,6 +498,14 @@ class FixtureHost:
         if p.hang == "command":
             await process.channel.wait_closed()
             return
+        fleet = self.fleet
+        fleet.running_commands += 1
+        fleet.peak_commands = max(fleet.peak_commands, fleet.running_commands)
+        try:
+            if p.command_s:
+                await asyncio.sleep(p.command_s)
+        finally:
+            fleet.running_commands -= 1
         out = render(p, inv, time.time() + p.clock_skew_s, self.fleet.certs).encode()
         if p.disconnect == "command":
             process.stdout.write(out[: len(out) // 2])
@@ -533,6 +548,17 @@ class Fleet:
         self.known_hosts_path = self.workdir / "known_hosts"
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
+        self.open_connections = 0
+        self.peak_connections = 0  # most connections open at once, fleet-wide
+        self.running_commands = 0
+        self.peak_commands = 0  # most scripts running at once, fleet-wide
+
+    def _opened(self) -> None:
+        self.open_connections += 1
+        self.peak_connections = max(self.peak_connections, self.open_connections)
+
+    def _closed(self) -> None:
+        self.open_connections -= 1
 
     # -- lifecycle --
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import secrets
 import socket
@@ -18,7 +19,9 @@ from driftscan.collect.ssh.parse import OutputError, Timing, parse_output
 from driftscan.collect.ssh.script import build_command, end_prefix
 from driftscan.config import SshHost, SshSource
 from driftscan.errors import ConfigError, Reason, SourceError
-from driftscan.model import Resource
+from driftscan.model import Resource, Slice
+
+_SLICE_HAS_KEYS = "keys" in {f.name for f in dataclasses.fields(Slice)}
 
 # A single host's output is a few hundred KB at most (the package list); refuse runaway output.
 MAX_OUTPUT = 16 * 1024 * 1024
@@ -132,9 +135,15 @@ class SshCollector:
         self, ctx: CollectContext, auth: _Auth, sem: asyncio.Semaphore, host: SshHost
     ) -> None:
         cfg = self.config
-        # Slice names carry the resource key so a failed slice names the host unambiguously.
-        slice_name = f"ssh://{host.name}"
+        key = f"ssh://{host.name}"
         cover: dict[str, Any] = {"account": cfg.name, "region": host.site, "types": ["host"]}
+        # A failed host slice must name its resource unambiguously: by Slice.keys where the
+        # model has it, else by carrying the key as the slice name.
+        if _SLICE_HAS_KEYS:
+            slice_name = host.name
+            cover["keys"] = [key]
+        else:
+            slice_name = key
         async with sem:
             try:
                 attrs = await self._scan(auth, host)
@@ -148,7 +157,7 @@ class SshCollector:
                 return
         ctx.add(
             Resource(
-                key=slice_name,
+                key=key,
                 provider="ssh",
                 source=cfg.name,
                 account=cfg.name,
@@ -240,6 +249,11 @@ class SshCollector:
             attrs = parse_output(text, nonce, list(cfg.files), list(cfg.certs), timing)
         except OutputError as exc:
             status = chan.get_exit_status()
+            if status is None and chan.get_exit_signal() is None:
+                # The channel closed before the command ended: the connection dropped mid-output.
+                raise fail(
+                    "unreachable", f"connection closed before the command finished ({exc})"
+                ) from None
             stderr = session.stderr.decode("utf-8", errors="replace").strip()[:200]
             raise fail("parse", f"{exc} (exit status {status}; stderr: {stderr!r})") from None
         if server_key is not None:
