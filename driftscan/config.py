@@ -249,6 +249,7 @@ def validate_config(data: Any, lines: Lines, file: str, base_dir: Path, digest: 
                 msg = "required key is missing"
             elif err["type"] == "union_tag_invalid":
                 msg = "unknown source type; expected one of aws, azure, ssh"
+                loc = (*loc, "type")
             elif err["type"] == "union_tag_not_found":
                 msg = "each source needs a 'type' (aws, azure or ssh)"
         more = len(exc.errors()) - 1

@@ -1,0 +1,110 @@
+"""Configuration loading: valid files load, bad ones fail with file, line and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import driftscan.cli  # noqa: F401 - registers the commands
+from driftscan.clikit import app
+from driftscan.config import AwsSource, SshSource, load_config
+from driftscan.errors import ConfigError
+
+GOOD = """\
+store: ./state.duckdb
+sources:
+  - name: aws-prod
+    type: aws
+    regions: [us-east-1, eu-west-1]
+    endpoint_url: http://127.0.0.1:5000
+  - name: dc1
+    type: ssh
+    user: scanner
+    known_hosts: ./known_hosts
+    hosts:
+      - {name: web-01, address: 127.0.0.1, port: 2222, site: dc1}
+params:
+  classification_tag: data_class
+waivers:
+  - {rule: r1, resource: "arn:x", owner: alice, reason: ok, ticket: SEC-1, expires: 2027-01-31}
+"""
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "driftscan.yaml"
+    p.write_text(text)
+    return p
+
+
+def test_valid_config_loads_with_relative_paths(tmp_path: Path) -> None:
+    """A valid file loads, and relative paths resolve against the file's folder."""
+    cfg = load_config(_write(tmp_path, GOOD))
+    assert isinstance(cfg.sources[0], AwsSource) and cfg.sources[0].regions == ["us-east-1", "eu-west-1"]
+    assert isinstance(cfg.sources[1], SshSource)
+    assert cfg.store_path == tmp_path / "state.duckdb"
+    assert cfg.waivers[0].expires.year == 2027
+    assert len(cfg.digest) == 64
+
+
+def test_config_found_through_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """$DRIFTSCAN_CONFIG is used when --config is not given."""
+    monkeypatch.setenv("DRIFTSCAN_CONFIG", str(_write(tmp_path, GOOD)))
+    assert load_config().sources[0].name == "aws-prod"
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "key", "message"),
+    [
+        (GOOD.replace("    regions:", "    regionz:"), 5, "sources[0].regionz", "unknown key"),
+        (GOOD.replace("name: dc1", "name: aws-prod"), 7, "sources[1].name", "duplicate source name"),
+        (GOOD.replace("    known_hosts: ./known_hosts\n", ""), 7, "sources[1].known_hosts", "required"),
+        (GOOD.replace("port: 2222", "port: many"), 12, "sources[1].hosts[0].port", "integer"),
+        (GOOD.replace("type: aws", "type: gcp"), 4, "sources[0].type", "unknown source type"),
+        (GOOD.replace("params:", "paramz:"), 13, "paramz", "unknown key"),
+        (GOOD.replace("expires: 2027-01-31", "expires: soon"), 16, "waivers[0].expires", "date"),
+    ],
+)
+def test_bad_config_names_file_line_and_key(tmp_path: Path, text: str, line: int, key: str, message: str) -> None:
+    """Each kind of mistake is reported with the file, the line and the key path."""
+    p = _write(tmp_path, text)
+    with pytest.raises(ConfigError) as exc:
+        load_config(p)
+    assert exc.value.file == str(p)
+    assert exc.value.line == line
+    assert exc.value.key == key
+    assert message in exc.value.message
+
+
+def test_known_hosts_cannot_be_disabled(tmp_path: Path) -> None:
+    """known_hosts set to none is refused: host keys are always verified."""
+    with pytest.raises(ConfigError, match="always verified"):
+        load_config(_write(tmp_path, GOOD.replace("./known_hosts", "none")))
+
+
+def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
+    """A YAML syntax error names the file and line."""
+    with pytest.raises(ConfigError) as exc:
+        load_config(_write(tmp_path, "sources:\n  - name: [unclosed\n"))
+    assert exc.value.line is not None and "invalid YAML" in str(exc.value)
+
+
+def test_duplicate_yaml_keys_are_refused(tmp_path: Path) -> None:
+    """A key given twice is an error, not a silent overwrite."""
+    with pytest.raises(ConfigError, match="duplicate key 'store'"):
+        load_config(_write(tmp_path, "store: a.duckdb\nstore: b.duckdb\n"))
+
+
+def test_cli_exits_2_with_location(tmp_path: Path) -> None:
+    """The CLI turns a configuration error into exit code 2 and prints file, line and key."""
+    p = _write(tmp_path, GOOD.replace("    regions:", "    regionz:"))
+    result = CliRunner().invoke(app, ["scan", "-c", str(p)])
+    assert result.exit_code == 2
+    assert f"{p}:5" in result.output and "sources[0].regionz" in result.output
+
+
+def test_missing_config_exits_2(tmp_path: Path) -> None:
+    """A missing config file is exit code 2 naming the file."""
+    result = CliRunner().invoke(app, ["scan", "-c", str(tmp_path / "absent.yaml")])
+    assert result.exit_code == 2 and "file not found" in result.output
