@@ -7,8 +7,10 @@ import copy
 import json
 import re
 import shutil
+import signal
 import socket
 import ssl
+import sys
 import tempfile
 import threading
 import time
@@ -934,6 +936,8 @@ def main() -> None:
     ap.add_argument("--port", type=int, default=8443)
     ap.add_argument("--page-size", type=int, default=100)
     args = ap.parse_args()
+    # SIGTERM exits through the context manager too, so the throwaway CA folder is removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     with ArmEmulator(demo_estate(), port=args.port, page_size=args.page_size) as arm:
         print(
             f"endpoint: {arm.url}\nca_bundle: {arm.ca_path}\nAZURE_ACCESS_TOKEN={arm.token}",
