@@ -118,9 +118,7 @@ class ReportsConfig(_Strict):
     """Where reports go and in which formats."""
 
     dir: str = "reports/out"
-    formats: list[Literal["html", "pdf", "json", "csv"]] = Field(
-        default_factory=lambda: ["html", "pdf", "json", "csv"]
-    )
+    formats: list[Literal["html", "pdf", "json", "csv"]] = ["html", "pdf", "json", "csv"]
     signing_key: str | None = None
     organisation: str = ""
     pdf_passing_limit: int = Field(default=500, ge=0)
@@ -201,15 +199,23 @@ class _LocatedError(ValueError):
         super().__init__(message)
 
 
+def _child(cur: Any, part: str | int) -> tuple[bool, Any]:
+    """(True, cur[part]) where the data has that key or index, else (False, None)."""
+    if isinstance(cur, dict) and part in cur:
+        return True, cur[part]
+    if isinstance(cur, list) and isinstance(part, int) and part < len(cur):
+        return True, cur[part]
+    return False, None
+
+
 def _data_path(data: Any, loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
     # pydantic puts discriminator tags (e.g. 'aws') into loc; keep only real keys of the data.
     out: list[str | int] = []
-    cur = data
+    cur: Any = data
     for part in loc:
-        if (isinstance(cur, dict) and part in cur) or (
-            isinstance(cur, list) and isinstance(part, int) and part < len(cur)
-        ):
-            cur = cur[part]
+        found, child = _child(cur, part)
+        if found:
+            cur = child
             out.append(part)
         elif (
             isinstance(cur, dict)

@@ -166,7 +166,7 @@ def history(
     if not versions:
         err.print(f"no resource with key '{key}' in the store")
         raise typer.Exit(EXIT_FINDINGS)
-    timeline = []
+    timeline: list[dict[str, Any]] = []
     prev: dict[str, Any] | None = None
     for v in versions:
         changes = [] if prev is None else doc_changes(prev, v.doc)
