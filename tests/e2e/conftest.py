@@ -14,6 +14,7 @@ import driftscan.cli  # noqa: F401 - registers every command
 from driftscan.clikit import app
 from driftscan.sandbox.aws import AwsSandbox, FaultProxy
 from tests.collect.aws.conftest import aws_env, on_session, read_only  # noqa: F401 - shared fixtures
+from tests.collect.azure.conftest import arm, arm_server  # noqa: F401 - shared fixtures
 
 
 @pytest.fixture(scope="module")

@@ -35,15 +35,22 @@ def _query(cli: Callable[..., Result], cfg: Path, sql: str) -> list[dict[str, An
     return list(json.loads(res.stdout))
 
 
-def test_scan_stores_both_regions_and_every_type(cli: Callable[..., Result], config_file: Callable[..., Path]) -> None:
+def test_scan_stores_both_regions_and_every_type(
+    cli: Callable[..., Result], config_file: Callable[..., Path]
+) -> None:
     """A complete scan exits 0 and stores every resource type from both regions."""
     cfg = config_file()
     res = cli("scan", "-c", str(cfg), "--format", "json")
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["status"] == "complete"
-    rows = _query(cli, cfg, "select type, region, count(*) n from resources where assessed group by all")
+    rows = _query(
+        cli, cfg, "select type, region, count(*) n from resources where assessed group by all"
+    )
     assert {r["type"] for r in rows} == TYPES
-    assert {r["region"] for r in rows if r["type"] == "AWS::EC2::Instance"} == {"us-east-1", "eu-west-1"}
+    assert {r["region"] for r in rows if r["type"] == "AWS::EC2::Instance"} == {
+        "us-east-1",
+        "eu-west-1",
+    }
     ledger = json.loads(cli("scans", "-c", str(cfg), "--format", "json").stdout)
     assert ledger[0]["status"] == "complete" and ledger[0]["coverage_pct"] == 100.0
 
@@ -60,7 +67,9 @@ def test_denied_service_is_incomplete_and_the_rest_stored(
     assert doc["status"] == "incomplete"
     failed = _query(cli, cfg, "select name, reason from slices where status = 'failed'")
     assert failed and all(s["reason"] == "denied" and s["name"].endswith("/rds") for s in failed)
-    stored = {r["type"] for r in _query(cli, cfg, "select distinct type from resources where assessed")}
+    stored = {
+        r["type"] for r in _query(cli, cfg, "select distinct type from resources where assessed")
+    }
     assert TYPES - stored == {"AWS::RDS::DBInstance"}
 
 
@@ -106,10 +115,13 @@ def test_unchanged_rescan_then_change_shows_in_history(
 
     bucket = sorted(k for k in aws.estate.keys["AWS::S3::Bucket"])[0]
     name = bucket.rsplit(":", 1)[-1]
-    s3 = boto3.client("s3", endpoint_url=aws.moto.endpoint_url, region_name="us-east-1", **CREDENTIALS)
+    s3 = boto3.client(
+        "s3", endpoint_url=aws.moto.endpoint_url, region_name="us-east-1", **CREDENTIALS
+    )
     status = s3.get_bucket_versioning(Bucket=name).get("Status")
     s3.put_bucket_versioning(
-        Bucket=name, VersioningConfiguration={"Status": "Suspended" if status == "Enabled" else "Enabled"}
+        Bucket=name,
+        VersioningConfiguration={"Status": "Suspended" if status == "Enabled" else "Enabled"},
     )
     assert cli("scan", "-c", str(cfg)).exit_code == 0
     res = cli("history", bucket, "-c", str(cfg), "--format", "json")
@@ -120,15 +132,21 @@ def test_unchanged_rescan_then_change_shows_in_history(
     assert any("versioning" in p for p in paths), paths
 
 
-def test_verify_catches_tampering(cli: Callable[..., Result], config_file: Callable[..., Path], tmp_path: Path) -> None:
+def test_verify_catches_tampering(
+    cli: Callable[..., Result], config_file: Callable[..., Path], tmp_path: Path
+) -> None:
     """verify passes on an untouched store and names the altered resource after tampering."""
     cfg = config_file()
     assert cli("scan", "-c", str(cfg)).exit_code == 0
     assert cli("scan", "-c", str(cfg)).exit_code == 0
     assert cli("verify", "-c", str(cfg)).exit_code == 0
     with Store(tmp_path / "driftscan.duckdb") as st:
-        key = st.query("select key from version where type = 'AWS::RDS::DBInstance' limit 1")[1][0][0]
-        st.con.execute("update version set public = not coalesce(public, false) where key = ?", [key])
+        key = st.query("select key from version where type = 'AWS::RDS::DBInstance' limit 1")[1][0][
+            0
+        ]
+        st.con.execute(
+            "update version set public = not coalesce(public, false) where key = ?", [key]
+        )
     res = cli("verify", "-c", str(cfg))
     assert res.exit_code == 1
     assert key in res.stdout and "altered" in res.stdout

@@ -1,0 +1,76 @@
+"""`driftscan scan` of Azure (HTTPS ARM emulator) beside AWS (moto) into one store."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+from typer.testing import Result
+
+from driftscan.sandbox.arm import DEMO_SECRET_CANARY, SUB_DEV, SUB_PROD, ArmEmulator
+
+
+def _azure(arm: ArmEmulator) -> dict[str, Any]:
+    return {
+        "name": "azure-sandbox",
+        "type": "azure",
+        "subscriptions": ["all"],
+        "credential": "token_env",
+        "endpoint": arm.url,
+        "ca_bundle": arm.ca_path,
+    }
+
+
+def _rows(cli: Callable[..., Result], cfg: Path, sql: str) -> list[dict[str, Any]]:
+    res = cli("query", sql, "-c", str(cfg), "--format", "json")
+    assert res.exit_code == 0, res.output
+    return list(json.loads(res.stdout))
+
+
+def test_aws_and_azure_land_in_one_store(
+    cli: Callable[..., Result], config_file: Callable[..., Path], arm: ArmEmulator
+) -> None:
+    """Both clouds are scanned together; Azure keys are lower-case ARM IDs with facets."""
+    cfg = config_file()
+    doc = yaml.safe_load(cfg.read_text())
+    doc["sources"].append(_azure(arm))
+    cfg.write_text(yaml.safe_dump(doc))
+    res = cli("scan", "-c", str(cfg), "--format", "json")
+    assert res.exit_code == 0, res.output
+    providers = {
+        r["provider"]: r["n"]
+        for r in _rows(cli, cfg, "select provider, count(*) n from resources group by 1")
+    }
+    assert providers["aws"] > 0 and providers["azure"] > 0
+    az = _rows(
+        cli,
+        cfg,
+        "select key, account, type, encrypted, public from resources where provider = 'azure'",
+    )
+    assert {r["account"] for r in az} == {SUB_PROD, SUB_DEV}
+    assert all(r["key"] == r["key"].lower() and r["key"].startswith("/subscriptions/") for r in az)
+    storage = [r for r in az if r["type"] == "microsoft.storage/storageaccounts"]
+    assert storage and all(r["encrypted"] is not None for r in storage)
+
+
+def test_denied_subscription_is_incomplete(
+    cli: Callable[..., Result], config_file: Callable[..., Path], arm: ArmEmulator, tmp_path: Path
+) -> None:
+    """A subscription answering 403 gives exit 3, that subscription not assessed, the other stored."""
+    cfg = tmp_path / "azure.yaml"
+    cfg.write_text(yaml.safe_dump({"store": str(tmp_path / "az.duckdb"), "sources": [_azure(arm)]}))
+    arm.deny(SUB_DEV)
+    res = cli("scan", "-c", str(cfg), "--format", "json")
+    assert res.exit_code == 3, res.output
+    failed = _rows(cli, cfg, "select name, reason from slices where status = 'failed'")
+    assert failed == [{"name": SUB_DEV, "reason": "denied"}]
+    accounts = {
+        r["account"]
+        for r in _rows(cli, cfg, "select distinct account from resources where assessed")
+    }
+    assert accounts == {SUB_PROD}
+    blobs = b"".join(p.read_bytes() for p in tmp_path.glob("az.duckdb*"))
+    assert DEMO_SECRET_CANARY.encode() not in blobs
