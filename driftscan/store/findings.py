@@ -62,19 +62,24 @@ CONTEXT_DOCS = {
     "resources": "the estate at the scan being evaluated (resources_at(N)), with `assessed`",
     "slices": "this scan's slices (status ok|failed, reason, detail, account, region, types, keys)",
     "source_runs": "this scan's per-source runs",
-    "drift": "this scan's drift rows (kind missing|unmanaged|changed, changes JSON), when the "
-    "store has the drift view",
-    "desired": "this scan's declared state, when the store has the desired view",
+    "drift": "this scan's drift rows: resource, type, provider, source, account, region, kind "
+    "(missing|unmanaged|changed), desired_source, changes (JSON list of {path, desired, actual, op})",
+    "drift_changes": "this scan's drift, one row per changed path",
+    "desired": "this scan's declarations and their verdicts (status ok|changed|missing|not_assessed)",
+    "desired_attrs": "this scan's declared paths: key, desired_source, path (dotted, e.g. "
+    "packages.openssl, files./etc/app.conf.sha256), op (eq|min|min_version), value JSON",
     "scan": "one row: scan_id, status, started_at, scan_date",
     "params": "key, value JSON: rule parameter defaults overlaid with config.params; "
-    "param('name') returns one value as JSON",
+    "param('name') returns one value as JSON, param_text('name') as text",
     "scope_members": "scope, key: the resources of each configured scope; in_scope('pci', key)",
     "waivers": "rule, resource, owner, reason, ticket, expires, expired (expires < scan_date)",
     "unassessed": "key, reason: resources of this scan that could not be assessed, and why",
     "version_cmp(a, b)": "-1, 0 or 1 comparing package versions the way dpkg does",
+    "json_pointer(k)": "one JSON-pointer step for a key that may hold '/' or '.', e.g. a file path",
 }
 
-_PER_SCAN = ("slices", "source_runs", "drift", "desired")
+_FROM_DIFF = ("drift", "drift_changes", "desired", "desired_attrs")
+_PER_SCAN = ("slices", "source_runs", *_FROM_DIFF)
 
 
 class RuleQueryError(StoreError):
@@ -144,9 +149,10 @@ def prepare_context(
     params: dict[str, Any],
     scopes: Sequence[ScopeDef],
     waivers: Sequence[WaiverRow],
+    require_diff: bool = False,
 ) -> list[str]:
     """Create the TEMP objects rules read for scan `scan_id`; returns the per-scan views missing
-    from this store (e.g. `drift` before the drift engine has run)."""
+    (the drift views when `require_diff` and the scan has not been diffed)."""
     con = store.con
     main = _objects(con, "main")
     con.execute(
@@ -158,20 +164,41 @@ def prepare_context(
     con.execute(
         "CREATE OR REPLACE TEMP TABLE resources AS SELECT * FROM resources_at($n)", {"n": scan_id}
     )
+    macros = {
+        str(r[0])
+        for r in con.execute(
+            "SELECT function_name FROM duckdb_functions() WHERE schema_name = 'main' "
+            "AND function_type = 'table_macro'"
+        ).fetchall()
+    }
+    # Drift rows exist only for scans that were diffed: without them, a drift rule would read
+    # an empty table and pass. When declared state is configured but this scan was not diffed,
+    # the drift views stay missing and the rules that read them report an error.
+    diffed = "drift_run" in main and bool(
+        con.execute(
+            "SELECT count(*) FROM main.drift_run WHERE scan_id = $n", {"n": scan_id}
+        ).fetchall()[0][0]
+    )
     missing = []
     for name in _PER_SCAN:
         con.execute(f"DROP TABLE IF EXISTS temp.{name}")
-        if name not in main:
+        if name in _FROM_DIFF and require_diff and not diffed:
             missing.append(name)
-            continue
-        cols = {
-            str(r[0]) for r in con.execute(f"DESCRIBE SELECT * FROM main.{name}").fetchall()
-        }
-        where = " WHERE scan_id = $n" if "scan_id" in cols else ""
-        con.execute(
-            f"CREATE TEMP TABLE {name} AS SELECT * FROM main.{name}{where}",
-            {"n": scan_id} if where else {},
-        )
+        elif f"{name}_at" in macros:
+            con.execute(
+                f"CREATE TEMP TABLE {name} AS SELECT * FROM main.{name}_at($n)", {"n": scan_id}
+            )
+        elif name in main:
+            cols = {
+                str(r[0]) for r in con.execute(f"DESCRIBE SELECT * FROM main.{name}").fetchall()
+            }
+            where = " WHERE scan_id = $n" if "scan_id" in cols else ""
+            con.execute(
+                f"CREATE TEMP TABLE {name} AS SELECT * FROM main.{name}{where}",
+                {"n": scan_id} if where else {},
+            )
+        else:
+            missing.append(name)
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE unassessed AS
@@ -195,6 +222,9 @@ def prepare_context(
     for k, v in sorted(params.items()):
         con.execute("INSERT INTO params VALUES (?, ?)", [k, json.dumps(v, default=str)])
     con.execute("CREATE OR REPLACE TEMP MACRO param(k) AS (SELECT value FROM params WHERE key = k)")
+    con.execute(
+        "CREATE OR REPLACE TEMP MACRO param_text(k) AS (json_extract_string(param(k), '$'))"
+    )
     _scopes(con, scopes)
     con.execute(
         "CREATE OR REPLACE TEMP TABLE waivers (rule VARCHAR, resource VARCHAR, owner VARCHAR, "
@@ -224,6 +254,7 @@ CREATE OR REPLACE TEMP MACRO version_key(v) AS (
                    't': CASE WHEN regexp_full_match(x, '\d+') THEN '' ELSE x END})
     || [{'k': 0, 'n': 0::DECIMAL(38, 0), 't': ''}]
 );
+CREATE OR REPLACE TEMP MACRO json_pointer(k) AS ('/' || replace(replace(k, '~', '~0'), '/', '~1'));
 CREATE OR REPLACE TEMP MACRO version_cmp(a, b) AS (
     CASE WHEN a IS NULL OR b IS NULL THEN NULL
          WHEN version_key(a) < version_key(b) THEN -1
@@ -233,7 +264,7 @@ CREATE OR REPLACE TEMP MACRO version_cmp(a, b) AS (
 
 _TEMP_TABLES = ("scan", "resources", *_PER_SCAN, "unassessed", "params", "scope_defs",
                 "scope_tags", "scope_members", "waivers")  # fmt: skip
-_TEMP_MACROS = ("param", "in_scope", "version_cmp", "version_key")
+_TEMP_MACROS = ("param_text", "param", "in_scope", "version_cmp", "version_key", "json_pointer")
 
 
 def drop_context(store: Store) -> None:
@@ -340,14 +371,15 @@ def run_rule(store: Store, sql: str, scope: str | None) -> list[dict[str, Any]]:
         raise _error(exc, offset=1) from None
     names = [str(d[0]) for d in desc]
     types = [str(d[1]) for d in desc]
-    return [
-        {n: _py(v, t) for n, t, v in zip(names, types, row, strict=True)} for row in rows
-    ]
+    return [{n: _py(v, t) for n, t, v in zip(names, types, row, strict=True)} for row in rows]
 
 
 def unassessed(store: Store) -> dict[str, str]:
     """Resources of the prepared scan that could not be assessed, with the reason."""
-    return {str(k): str(r) for k, r in store.con.execute("SELECT key, reason FROM unassessed").fetchall()}
+    return {
+        str(k): str(r)
+        for k, r in store.con.execute("SELECT key, reason FROM unassessed").fetchall()
+    }
 
 
 def prior_state(store: Store, scan_id: int) -> dict[tuple[str, str], Prior]:

@@ -1,0 +1,291 @@
+"""Evaluate the rule pack for one scan: run each rule's SQL, apply coverage, waivers, lifecycle."""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any, cast
+
+from driftscan.compliance.lifecycle import apply_lifecycle
+from driftscan.compliance.rules import Rule, RulePack, load_pack
+from driftscan.config import Config, Waiver
+from driftscan.errors import RuleError
+from driftscan.model import Finding, FindingStatus, ScanStatus
+from driftscan.store import Store
+from driftscan.store import findings as fstore
+
+STATUSES: tuple[FindingStatus, ...] = ("ok", "alarm", "error", "skip", "not_assessed")
+# When a rule returns one resource twice, the worse verdict is kept.
+_RANK = {"alarm": 4, "error": 3, "not_assessed": 2, "skip": 1, "ok": 0}
+_CONTRACT = ("resource", "status", "reason")
+
+EXIT_CLEAN, EXIT_ALARMS, EXIT_INCOMPLETE = 0, 1, 3
+
+
+@dataclass
+class CheckResult:
+    """The findings of one evaluation of one scan, and what they mean for the exit code."""
+
+    scan_id: int
+    scan_status: ScanStatus
+    rules_hash: str
+    findings: list[Finding]
+    rules: list[str] = field(default_factory=list)
+    framework: str | None = None
+    missing_views: list[str] = field(default_factory=list)
+
+    def count(self, status: FindingStatus, *, waived: bool | None = None) -> int:
+        return sum(
+            1
+            for f in self.findings
+            if f.status == status and (waived is None or (f.waiver is not None) == waived)
+        )
+
+    @property
+    def exit_code(self) -> int:
+        """§3.3: 3 when anything could not be assessed or the scan is incomplete (wins over 1);
+        1 for alarms that no waiver covers; 0 otherwise. Waived alarms stay alarms in the
+        output but do not fail the run."""
+        if self.scan_status != "complete" or any(
+            f.status in ("not_assessed", "error") for f in self.findings
+        ):
+            return EXIT_INCOMPLETE
+        if any(f.status == "alarm" and f.waiver is None for f in self.findings):
+            return EXIT_ALARMS
+        return EXIT_CLEAN
+
+    def doc(self) -> dict[str, Any]:
+        """The findings JSON of design §3.4, in stable order."""
+        return {"scan": self.scan_id, "findings": [finding_doc(f) for f in self.findings]}
+
+
+def finding_doc(f: Finding) -> dict[str, Any]:
+    """One finding in the §3.4 JSON shape."""
+    return {
+        "rule": f.rule,
+        "resource": f.resource,
+        "status": f.status,
+        "reason": f.reason,
+        "severity": f.severity,
+        "frameworks": f.frameworks,
+        "lifecycle": f.lifecycle,
+        "waiver": f.waiver,
+    }
+
+
+def scope_defs(config: Config) -> list[fstore.ScopeDef]:
+    return [
+        fstore.ScopeDef(name, dict(s.tags), list(s.accounts), list(s.subscriptions),
+                        list(s.regions), list(s.hosts), list(s.types))
+        for name, s in sorted(config.scopes.items())
+    ]  # fmt: skip
+
+
+def waiver_rows(config: Config) -> list[fstore.WaiverRow]:
+    return [
+        fstore.WaiverRow(w.rule, w.resource, w.owner, w.reason, w.ticket, w.expires)
+        for w in config.waivers
+    ]
+
+
+def prepare(
+    store: Store, config: Config, pack: RulePack, scan_id: int, *, validating: bool = False
+) -> list[str]:
+    """Create the per-scan context rules read; returns the per-scan views this store lacks."""
+    return fstore.prepare_context(
+        store,
+        scan_id,
+        params=pack.params(dict(config.params)),
+        scopes=scope_defs(config),
+        waivers=waiver_rows(config),
+        require_diff=bool(config.desired) and not validating,
+    )
+
+
+def sql_line(rule: Rule, line: int | None) -> int | None:
+    """The file line of a line within a rule's SQL (block scalars start on the next line)."""
+    if rule.query_line is None:
+        return None
+    if line is None:
+        return rule.query_line
+    return rule.query_line + line if "\n" in rule.spec.query.strip() else rule.query_line
+
+
+def validate_sql(store: Store, config: Config, pack: RulePack) -> list[RuleError]:
+    """Prepare every rule's SQL against the store's views; one RuleError per rule that fails."""
+    scan_id = _latest(store)
+    errors: list[RuleError] = []
+    prepare(store, config, pack, scan_id, validating=True)
+    try:
+        for rule in pack.select():
+            try:
+                cols = fstore.rule_columns(store, rule.spec.query)
+            except fstore.RuleQueryError as exc:
+                errors.append(RuleError(exc.message, file=rule.file, line=sql_line(rule, exc.line)))
+                continue
+            lacking = [c for c in _CONTRACT if c not in cols]
+            if lacking:
+                errors.append(
+                    RuleError(
+                        f"the query must return columns resource, status, reason; "
+                        f"missing {', '.join(lacking)}",
+                        file=rule.file,
+                        line=rule.query_line,
+                    )
+                )
+    finally:
+        fstore.drop_context(store)
+    return errors
+
+
+def _latest(store: Store) -> int:
+    scans = store.scans(limit=1)
+    return scans[0].scan_id if scans else 0
+
+
+def evaluate(
+    config: Config,
+    store: Store,
+    *,
+    pack: RulePack | None = None,
+    scan_id: int | None = None,
+    framework: str | None = None,
+    rules: list[str] | None = None,
+    save: bool = True,
+) -> CheckResult:
+    """Evaluate the rules (all, a framework's, or those named) for one scan (default latest),
+    store the findings with their lifecycle, and return them sorted by rule and resource."""
+    pack = pack or load_pack(config)
+    selected = pack.select(framework, rules)
+    record = store.scan(scan_id)
+    n = record.scan_id
+    missing = prepare(store, config, pack, n)
+    try:
+        found: list[Finding] = []
+        ran_ok: set[str] = set()
+        for rule in selected:
+            out = _run(store, config, rule, missing)
+            if out is not None:
+                found.extend(out)
+                if not any(f.status == "error" for f in out):
+                    ran_ok.add(rule.id)
+        unassessed = fstore.unassessed(store)
+        prior = fstore.prior_state(store, n)
+    finally:
+        fstore.drop_context(store)
+    scan_day = record.started_at.date()
+    found = [_waive(f, config.waivers, scan_day) for f in found]
+    by_id = {r.id: r for r in selected}
+    final = apply_lifecycle(n, found, prior, ran_ok, by_id, unassessed)
+    final.sort(key=lambda f: (f.rule, f.resource))
+    if save:
+        fstore.write_findings(
+            store,
+            n,
+            [_row(f) for f in final],
+            rules=[r.id for r in selected],
+            rules_hash=pack.hash,
+            evaluated_at=datetime.now(UTC),
+        )
+    return CheckResult(
+        n, record.status, pack.hash, final, [r.id for r in selected], framework, missing
+    )
+
+
+def _run(store: Store, config: Config, rule: Rule, missing: list[str]) -> list[Finding] | None:
+    def one(resource: str, status: FindingStatus, reason: str, evidence: dict[str, Any]) -> Finding:
+        return Finding(
+            rule=rule.id,
+            resource=resource,
+            status=status,
+            reason=reason,
+            severity=rule.severity,
+            frameworks=rule.frameworks,
+            evidence=evidence,
+        )
+
+    scope = rule.spec.scope
+    if scope is not None and scope not in config.scopes:
+        return [one(f"scope:{scope}", "skip", f"scope '{scope}' is not configured", {})]
+    try:
+        rows = fstore.run_rule(store, rule.spec.query, scope)
+    except fstore.RuleQueryError as exc:
+        needs = [v for v in missing if v in rule.spec.query]
+        why = (
+            f" ({', '.join(needs)}: scan not diffed against the declared state; "
+            "run `driftscan diff` first)"
+            if needs
+            else ""
+        )
+        return [one(f"rule:{rule.id}", "error", f"rule failed: {exc.message}{why}", {})]
+    if rows and any(c not in rows[0] for c in _CONTRACT):
+        return [one(f"rule:{rule.id}", "error", "rule returned no resource/status/reason", {})]
+    best: dict[str, Finding] = {}
+    for row in rows:
+        resource, status, reason = row["resource"], row["status"], row["reason"]
+        na = row["_unassessed"]
+        evidence = {k: v for k, v in row.items() if k not in (*_CONTRACT, "_unassessed")}
+        if resource is None or status not in STATUSES:
+            f = one(
+                f"rule:{rule.id}",
+                "error",
+                f"rule returned an invalid row (resource {resource!r}, status {status!r})",
+                {},
+            )
+        elif na is not None:
+            # Never green by omission: a verdict on state that could not be read is no verdict.
+            f = one(str(resource), "not_assessed", str(na), evidence)
+        else:
+            f = one(
+                str(resource),
+                cast(FindingStatus, status),
+                "" if reason is None else str(reason),
+                evidence,
+            )
+        prev = best.get(f.resource)
+        if prev is None or (_RANK[f.status], prev.reason) > (_RANK[prev.status], f.reason):
+            best[f.resource] = f
+    return list(best.values())
+
+
+def waiver_matches(w: Waiver, rule: str, resource: str) -> bool:
+    """A waiver names a rule id and a resource key (glob patterns allowed; Azure IDs ignore case)."""
+    if w.rule != rule and not fnmatch.fnmatchcase(rule, w.rule):
+        return False
+    if w.resource == resource or fnmatch.fnmatchcase(resource, w.resource):
+        return True
+    return resource.startswith("/subscriptions/") and fnmatch.fnmatchcase(
+        resource.lower(), w.resource.lower()
+    )
+
+
+def _waive(f: Finding, waivers: list[Waiver], today: date) -> Finding:
+    # Only alarms are waived; an expired waiver stops applying (and waiver_expired reports it).
+    if f.status != "alarm":
+        return f
+    for w in waivers:
+        if w.expires >= today and waiver_matches(w, f.rule, f.resource):
+            f.waiver = {
+                "owner": w.owner,
+                "reason": w.reason,
+                "ticket": w.ticket,
+                "expires": w.expires.isoformat(),
+            }
+            break
+    return f
+
+
+def _row(f: Finding) -> dict[str, Any]:
+    return {
+        "rule": f.rule,
+        "resource": f.resource,
+        "status": f.status,
+        "reason": f.reason,
+        "severity": f.severity,
+        "frameworks": f.frameworks,
+        "lifecycle": f.lifecycle,
+        "waiver": f.waiver,
+        "evidence": f.evidence,
+        "first_seen_scan": f.first_seen_scan,
+    }
