@@ -28,12 +28,10 @@ def free_port() -> int:
 
 
 def host_slice(run: SourceRun, name: str) -> Slice:
-    """The slice of one host, found by its resource key (Slice.keys) or by its name."""
-    key = f"ssh://{name}"
-    for s in run.slices:
-        if key in getattr(s, "keys", ()) or s.name in (name, key):
-            return s
-    raise AssertionError(f"no slice for {name}: {[s.name for s in run.slices]}")
+    """The one slice of a host: named after it and covering exactly its resource key."""
+    (s,) = [s for s in run.slices if s.keys == [f"ssh://{name}"]]
+    assert s.name == name
+    return s
 
 
 @pytest.fixture
