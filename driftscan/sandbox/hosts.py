@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from driftscan.collect.ssh.script import Invocation, done, parse_command, section
+from driftscan.collect.ssh.script import ARGV0, SCRIPT, Invocation, done, parse_command, section
 from driftscan.config import SshHost, SshSource
 
 Fault = Literal["banner", "command"]
@@ -42,6 +42,7 @@ class FileSpec:
     mode: int = 0o644
     owner: str = "root"
     mtime: int = 1_700_000_000
+    readable: bool = True  # False: the scanner (no sudo) may stat it but not read it
 
     @property
     def data(self) -> bytes:
@@ -99,6 +100,7 @@ class HostProfile:
     hang: Fault | None = None  # "banner": accept TCP, never speak; "command": never finish
     disconnect: Fault | None = None  # "banner": drop at once; "command": drop mid-output
     deny: bool = False  # reject the scanner's key
+    garble: bool = False  # exit 0 with output that is not the script's (a foreign shell, say)
     failing: dict[str, str] = field(default_factory=dict)  # fact → stderr (exit 1), e.g. no root
 
     def __post_init__(self) -> None:
@@ -113,6 +115,9 @@ class HostProfile:
 
 
 # -- rendering: byte-for-byte what the script prints on a real box ------------------------------
+
+# The script line dash names when it cannot open a file for sha256sum.
+_SHA_LINE = next(i for i, ln in enumerate(SCRIPT.splitlines(), 1) if 'sha256sum < "$1"' in ln)
 
 _ACTIVE = {
     "running": "active",
@@ -178,8 +183,12 @@ def render(
         if spec is None:
             out.append(section(n, f"file {i}", "missing\n"))
         else:
-            body = f"{spec.mode:o} {spec.owner} {len(spec.data)} {spec.mtime}\n{spec.sha256}  -\n"
-            out.append(section(n, f"file {i}", body))
+            stat = f"{spec.mode:o} {spec.owner} {len(spec.data)} {spec.mtime}\n"
+            if spec.readable:
+                out.append(section(n, f"file {i}", f"{stat}{spec.sha256}  -\n"))
+            else:  # dash's message when the script's `< "$1"` redirection fails
+                err = f"{ARGV0}: {_SHA_LINE}: cannot open {path}: Permission denied\n"
+                out.append(section(n, f"file {i}", stat, 2, err))
     for i, path in enumerate(inv.certs):
         days = p.certs.get(path)
         body = "missing\n" if days is None else cert_pem(p.name, days)
@@ -507,6 +516,11 @@ class FixtureHost:
         finally:
             fleet.running_commands -= 1
         out = render(p, inv, time.time() + p.clock_skew_s, self.fleet.certs).encode()
+        if p.garble:
+            out = (
+                b"fish: Unsupported use of '='. In fish, please use 'set m $1'.\n"
+                + out[: len(out) // 3]
+            )
         if p.disconnect == "command":
             process.stdout.write(out[: len(out) // 2])
             conn = process.get_extra_info("connection")

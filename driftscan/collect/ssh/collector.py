@@ -73,7 +73,8 @@ class _Session(asyncssh.SSHClientSession[bytes]):
             return
         self.chunks.append(data)
         self.size += len(data)
-        if self.received is None and self._clock_end in b"".join(self.chunks):
+        # The clock section comes first; stop looking once well past it (no quadratic rescans).
+        if self.received is None and self.size < 65536 and self._clock_end in b"".join(self.chunks):
             self.received = time.time()
         if self.size > MAX_OUTPUT and not self.overflow:
             self.overflow = True

@@ -117,16 +117,19 @@ class TestFacts:
     def test_fact_needing_root_is_not_assessed(self, make_fleet: MakeFleet) -> None:
         """A fact the scanner may not read is None with the reason; the rest of the host is read."""
         err = "permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock"
-        p = HostProfile(
-            "no-docker-group", failing={"containers": err}, files={"/etc/a": FileSpec("a", 0o600)}
-        )
+        files: dict[str, FileSpec | bytes | str] = {
+            "/etc/a": FileSpec("a", 0o600),
+            "/etc/shadow": FileSpec("root:*:", 0o640, readable=False),
+        }
+        p = HostProfile("no-docker-group", failing={"containers": err}, files=files)
         fleet = make_fleet([p])
-        run = run_source(fleet.source(files=["/etc/a"]))
+        run = run_source(fleet.source(files=["/etc/a", "/etc/shadow"]))
         attrs = run.resources[0].attrs
         assert run.status == "ok"
         assert attrs["containers"] is None
         assert attrs["not_assessed"] == {"containers": "permission denied"}
         assert attrs["files"]["/etc/a"]["mode"] == "0600"
+        assert attrs["files"]["/etc/shadow"] == {"error": "permission denied"}
 
     def test_no_container_runtime_means_no_containers(self, make_fleet: MakeFleet) -> None:
         """A host without docker or podman has an empty, assessed container set."""
@@ -221,6 +224,15 @@ class TestFailures:
         s = host_slice(run, "host-0000")
         assert (s.status, s.reason) == ("failed", "unreachable")
         assert [r.name for r in run.resources] == ["host-0001"]
+
+    def test_unparsable_output_is_parse(self, make_fleet: MakeFleet) -> None:
+        """Output that is not the script's frame (exit status 0 or not) is a "parse" failure."""
+        profiles = synthetic_profiles(2)
+        profiles[1].garble = True
+        run = run_source(make_fleet(profiles).source())
+        s = host_slice(run, "host-0001")
+        assert (s.status, s.reason) == ("failed", "parse")
+        assert s.detail is not None and "exit status 0" in s.detail
 
     def test_every_host_failing_fails_the_run(self, make_fleet: MakeFleet) -> None:
         """When no host can be read the run is "failed", never an empty success."""
