@@ -1,0 +1,79 @@
+"""Declared state: YAML files and folders and Terraform states, loaded into Declarations."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from driftscan.config import Config, SshSource
+from driftscan.desired import terraform
+from driftscan.desired.declaration import Check, Declaration, compare_versions, identity
+from driftscan.desired.yaml import load_file, yaml_files
+
+
+@dataclass
+class DesiredSet:
+    """Every declaration from the configured inputs, and what Terraform could only count."""
+
+    declarations: list[Declaration] = field(default_factory=list)
+    presence_only: dict[str, int] = field(default_factory=dict)  # terraform type → instances
+    skipped: dict[str, int] = field(
+        default_factory=dict
+    )  # terraform type → instances without a key
+    files: list[str] = field(default_factory=list)
+
+
+def _display(path: Path, base: Path) -> str:
+    """A path as shown in errors and `desired_source`: relative to the config's folder if inside."""
+    try:
+        rel = os.path.relpath(path, base)
+    except ValueError:
+        return str(path)
+    return str(path) if rel.startswith("..") else rel
+
+
+def load_desired(config: Config) -> DesiredSet:
+    """Load every `desired:` entry of the config; errors name file, line and key."""
+    out = DesiredSet()
+    tf = terraform.TfLoad()
+    base = config.base_dir
+    for i, entry in enumerate(config.desired):
+        if entry.path is not None:
+            for f in yaml_files(config.resolve(entry.path), entry.path):
+                shown = _display(f, base)
+                out.files.append(shown)
+                out.declarations.extend(load_file(f, shown))
+        elif entry.terraform is not None:
+            key = f"desired[{i}].terraform"
+            if entry.terraform.startswith("s3://"):
+                out.files.append(entry.terraform)
+                terraform.load(entry.terraform, None, key=key, profile=entry.profile,
+                               endpoint_url=entry.endpoint_url, out=tf, display=_display_fn(base))  # fmt: skip
+            else:
+                terraform.load(entry.terraform, config.resolve(entry.terraform), key=key, out=tf,
+                               display=_display_fn(base))  # fmt: skip
+    out.declarations.extend(tf.declarations)
+    out.presence_only, out.skipped = tf.presence_only, tf.skipped
+    _place_hosts(config, out.declarations)
+    return out
+
+
+def _display_fn(base: Path) -> terraform.DisplayFn:
+    return lambda p: _display(p, base)
+
+
+def _place_hosts(config: Config, decls: list[Declaration]) -> None:
+    # A host's slice is (ssh source, site): knowing it lets one unreachable host leave the
+    # other hosts' `missing` verdicts standing.
+    where: dict[str, tuple[str, str]] = {}
+    for src in config.sources:
+        if isinstance(src, SshSource):
+            for h in src.hosts:
+                where.setdefault(f"ssh://{h.name}", (src.name, h.site))
+    for d in decls:
+        if d.provider == "ssh" and d.key in where:
+            d.account, d.region = where[d.key]
+
+
+__all__ = ["Check", "Declaration", "DesiredSet", "compare_versions", "identity", "load_desired"]

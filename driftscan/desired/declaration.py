@@ -1,0 +1,239 @@
+"""One declared resource, its comparable leaves, identity parsed from keys, and version order."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from driftscan.model import canonical_json
+
+Op = Literal["eq", "min", "min_version"]
+# First segments of a comparable path that are resource columns, not attrs: the same meaning
+# on every provider (design §3.1).
+FACETS = ("encrypted", "public", "tags")
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """A declared lower bound: a package's minimum version or a certificate's days left."""
+
+    path: tuple[str, ...]
+    op: Op
+    value: Any
+
+
+@dataclass(slots=True)
+class Declaration:
+    """What one desired-state input says about one resource.
+
+    `declared` is a partial document over the comparable shape of a live resource,
+    `{**attrs, "tags": {...}, "encrypted": b, "public": b}`: only what it names is compared,
+    nested mappings partially, lists and scalars whole. `key` is None when the resource is
+    named by identity (provider, account, region, type, name) and resolved against the scan.
+    """
+
+    key: str | None
+    provider: str | None
+    type: str | None
+    source: str  # where it was declared: file:line, or tfstate#address
+    account: str | None = None
+    region: str | None = None
+    name: str | None = None
+    declared: dict[str, Any] = field(default_factory=dict)
+    checks: list[Check] = field(default_factory=list)
+    presence_only: bool = False  # a Terraform type without a mapping: managed, not compared
+
+    def leaves(self) -> Iterator[tuple[str, Op, str]]:
+        """(JSON pointer, op, canonical JSON value) for every compared leaf."""
+        for path, value in iter_leaves(self.declared):
+            yield pointer(path), "eq", canonical_json(value)
+        for c in self.checks:
+            yield pointer(c.path), c.op, canonical_json(c.value)
+
+
+def iter_leaves(
+    doc: dict[str, Any], prefix: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], Any]]:
+    """Leaf paths of a partial document: non-empty mappings recurse, anything else is a leaf."""
+    for k in sorted(doc):
+        v = doc[k]
+        if isinstance(v, dict):
+            yield from iter_leaves(v, (*prefix, str(k)))
+        else:
+            yield (*prefix, str(k)), v
+
+
+def pointer(path: tuple[str, ...]) -> str:
+    """RFC 6901 JSON pointer (DuckDB's json_extract reads these): `~` → `~0`, `/` → `~1`."""
+    return "".join("/" + p.replace("~", "~0").replace("/", "~1") for p in path)
+
+
+def get_path(doc: Any, path: tuple[str, ...]) -> Any:
+    """The value at `path`, or None where any step is absent."""
+    cur = doc
+    for p in path:
+        if not isinstance(cur, dict) or p not in cur:
+            return None
+        cur = cur[p]
+    return cur
+
+
+def set_path(doc: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    """Set `value` at `path`, creating mappings on the way."""
+    cur = doc
+    for p in path[:-1]:
+        nxt = cur.get(p)
+        if not isinstance(nxt, dict):
+            nxt = cur[p] = {}
+        cur = nxt
+    cur[path[-1]] = value
+
+
+def deep_merge(into: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
+    """Merge `other` into `into` (mappings recursively, anything else replaced)."""
+    for k, v in other.items():
+        if isinstance(v, dict) and isinstance(into.get(k), dict):
+            deep_merge(into[k], v)
+        else:
+            into[k] = v
+    return into
+
+
+def comparable(
+    attrs: dict[str, Any], tags: dict[str, Any], encrypted: Any, public: Any
+) -> dict[str, Any]:
+    """A live resource in the shape declarations use; the facets win over same-named attrs."""
+    return {**attrs, "tags": tags, "encrypted": encrypted, "public": public}
+
+
+# --- identity from keys --------------------------------------------------------------------
+
+_ARN_TYPES: tuple[tuple[str, str, str], ...] = (
+    # (service, resource prefix, type); first match wins
+    ("s3", "", "AWS::S3::Bucket"),
+    ("ec2", "instance/", "AWS::EC2::Instance"),
+    ("ec2", "security-group/", "AWS::EC2::SecurityGroup"),
+    ("ec2", "vpc/", "AWS::EC2::VPC"),
+    ("ec2", "subnet/", "AWS::EC2::Subnet"),
+    ("ec2", "volume/", "AWS::EC2::Volume"),
+    ("rds", "db:", "AWS::RDS::DBInstance"),
+    ("elasticloadbalancing", "loadbalancer/", "AWS::ElasticLoadBalancingV2::LoadBalancer"),
+    ("elasticloadbalancing", "targetgroup/", "AWS::ElasticLoadBalancingV2::TargetGroup"),
+    ("lambda", "function:", "AWS::Lambda::Function"),
+    ("kms", "key/", "AWS::KMS::Key"),
+    ("iam", "role/", "AWS::IAM::Role"),
+)
+_AZURE_ID = re.compile(r"^/subscriptions/([^/]+)(?:/resourcegroups/([^/]+))?(.*)$", re.I)
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """What a key alone says about a resource (unknown parts are None)."""
+
+    key: str
+    provider: str | None = None
+    account: str | None = None
+    region: str | None = None
+    type: str | None = None
+    name: str | None = None
+
+
+def identity(key: str) -> Identity:
+    """Provider, account, region, type and name as far as the key shows them."""
+    if key.startswith("arn:"):
+        parts = key.split(":", 5)
+        if len(parts) == 6:
+            _, _, service, region, account, resource = parts
+            typ = next(
+                (t for s, prefix, t in _ARN_TYPES if s == service and resource.startswith(prefix)),
+                None,
+            )
+            name = resource.split("/")[-1].split(":")[-1] if resource else None
+            return Identity(key, "aws", account or None, region or None, typ, name)
+        return Identity(key, "aws")
+    if key.startswith("ssh://"):
+        return Identity(key, "ssh", type="host", name=key[len("ssh://") :])
+    m = _AZURE_ID.match(key)
+    if m:
+        low = key.lower()
+        return Identity(
+            low, "azure", m.group(1).lower(), None, azure_type(low), low.rsplit("/", 1)[-1]
+        )
+    return Identity(key)
+
+
+def azure_type(rid: str) -> str | None:
+    """The lower-case ARM type of a resource ID (Resource Graph's spelling)."""
+    low = rid.lower().rstrip("/")
+    segs = low.split("/")
+    if "providers" not in segs:
+        if len(segs) == 5 and segs[3] == "resourcegroups":
+            return "microsoft.resources/subscriptions/resourcegroups"
+        return None
+    i = len(segs) - 1 - segs[::-1].index("providers")
+    rest = segs[i + 1 :]
+    if len(rest) < 3:
+        return None
+    # namespace/type/name[/subtype/subname...] → namespace/type[/subtype...]
+    return "/".join([rest[0], *rest[1::2]])
+
+
+# --- version order (dpkg's algorithm; rpm's differs only in corner cases) ------------------
+
+
+def _order(c: str) -> int:
+    if c == "~":
+        return -1
+    if c.isalpha():
+        return ord(c)
+    return ord(c) + 256
+
+
+def _verrevcmp(a: str, b: str) -> int:
+    i = j = 0
+    while i < len(a) or j < len(b):
+        first_diff = 0
+        while (i < len(a) and not a[i].isdigit()) or (j < len(b) and not b[j].isdigit()):
+            ac = _order(a[i]) if i < len(a) and not a[i].isdigit() else 0
+            bc = _order(b[j]) if j < len(b) and not b[j].isdigit() else 0
+            if ac != bc:
+                return ac - bc
+            i += 1
+            j += 1
+        while i < len(a) and a[i] == "0":
+            i += 1
+        while j < len(b) and b[j] == "0":
+            j += 1
+        while i < len(a) and a[i].isdigit() and j < len(b) and b[j].isdigit():
+            if not first_diff:
+                first_diff = ord(a[i]) - ord(b[j])
+            i += 1
+            j += 1
+        if i < len(a) and a[i].isdigit():
+            return 1
+        if j < len(b) and b[j].isdigit():
+            return -1
+        if first_diff:
+            return first_diff
+    return 0
+
+
+def _split_version(v: str) -> tuple[int, str, str]:
+    epoch, sep, rest = v.partition(":")
+    if not sep or not epoch.isdigit():
+        epoch, rest = "0", v
+    upstream, sep, revision = rest.rpartition("-")
+    if not sep:
+        upstream, revision = rest, ""
+    return int(epoch), upstream, revision
+
+
+def compare_versions(a: str, b: str) -> int:
+    """<0, 0, >0 as Debian orders versions: epoch, then upstream, then revision (`~` sorts first)."""
+    ea, ua, ra = _split_version(a.strip())
+    eb, ub, rb = _split_version(b.strip())
+    if ea != eb:
+        return -1 if ea < eb else 1
+    return _verrevcmp(ua, ub) or _verrevcmp(ra, rb)

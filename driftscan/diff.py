@@ -1,0 +1,362 @@
+"""Drift: set-level comparison in SQL, attribute detail (deepdiff) for the few that differ."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+
+import driftscan.store.drift as sd
+from driftscan.changes import doc_changes
+from driftscan.config import IgnoreRule
+from driftscan.desired import DesiredSet
+from driftscan.desired.declaration import (
+    Check,
+    Declaration,
+    comparable,
+    compare_versions,
+    get_path,
+    iter_leaves,
+    set_path,
+)
+from driftscan.errors import StoreError
+from driftscan.model import Drift, canonical_json
+from driftscan.store import Store
+
+_encode_str = json.encoder.encode_basestring
+
+
+def _json(v: Any) -> str:
+    """Canonical JSON of a declared value, with fast paths for the common scalars."""
+    t = type(v)
+    if t is str:
+        return str(_encode_str(v))
+    if t is bool:
+        return "true" if v else "false"
+    if t is int:
+        return str(v)
+    if v is None:
+        return "null"
+    return canonical_json(v)
+
+
+def _flatten(i: int, doc: dict[str, Any], prefix: str, ids: list[int], ptrs: list[str],
+             vals: list[str]) -> None:  # fmt: skip
+    for k, v in doc.items():
+        if "/" in k or "~" in k:
+            k = k.replace("~", "~0").replace("/", "~1")
+        p = f"{prefix}/{k}"
+        if type(v) is dict:
+            _flatten(i, v, p, ids, ptrs, vals)
+        else:
+            ids.append(i)
+            ptrs.append(p)
+            vals.append(_json(v))
+
+
+def _pointer(path: tuple[str, ...]) -> str:
+    return "".join("/" + p.replace("~", "~0").replace("/", "~1") for p in path)
+
+
+def _label(d: Declaration) -> str:
+    """How a declaration by identity is named when nothing live matches it."""
+    parts = (d.provider, d.type, d.account or "*", d.region or "*", d.name)
+    return ":".join(str(p) for p in parts)
+
+
+def tables(decls: Sequence[Declaration]) -> tuple[pa.Table, pa.Table]:
+    """Declarations and their compared leaves as Arrow tables (bulk-loaded, never row by row)."""
+    n = len(decls)
+    keys: list[str | None] = [None] * n
+    labels: list[str] = [""] * n
+    provs: list[str | None] = [None] * n
+    accts: list[str | None] = [None] * n
+    regs: list[str | None] = [None] * n
+    types: list[str | None] = [None] * n
+    names: list[str | None] = [None] * n
+    srcs: list[str] = [""] * n
+    po: list[bool] = [False] * n
+    ids: list[int] = []
+    ptrs: list[str] = []
+    vals: list[str] = []
+    c_ids: list[int] = []
+    c_ptrs: list[str] = []
+    c_ops: list[str] = []
+    c_vals: list[str] = []
+    for i, d in enumerate(decls):
+        keys[i] = d.key
+        labels[i] = d.key if d.key is not None else _label(d)
+        provs[i], accts[i], regs[i], types[i], names[i] = (
+            d.provider, d.account, d.region, d.type, d.name,
+        )  # fmt: skip
+        srcs[i] = d.source
+        po[i] = d.presence_only
+        if d.declared:
+            _flatten(i, d.declared, "", ids, ptrs, vals)
+        for c in d.checks:
+            c_ids.append(i)
+            c_ptrs.append(_pointer(c.path))
+            c_ops.append(c.op)
+            c_vals.append(_json(c.value))
+    decl = pa.table(
+        [pa.array(range(n), pa.int64()), keys, labels, provs, accts, regs, types, names, srcs, po],
+        schema=sd.DECL_SCHEMA,
+    )
+    eq = pa.table(
+        {
+            "decl_id": pa.array(ids, pa.int64()),
+            "ptr": pa.array(ptrs, pa.string()),
+            "op": pa.repeat(pa.scalar("eq"), len(ids)),
+            "value": pa.array(vals, pa.string()),
+        },
+        schema=sd.LEAF_SCHEMA,
+    )
+    checks = pa.table([c_ids, c_ptrs, c_ops, c_vals], schema=sd.LEAF_SCHEMA)
+    return decl, pa.concat_tables([eq, checks])
+
+
+@dataclass
+class DriftResult:
+    """Drift of one scan against the declared state (design §3.4 diff shape via `doc()`)."""
+
+    scan_id: int
+    status: str  # the scan's: complete | incomplete | failed
+    drifts: list[Drift]
+    coverage: dict[str, Any]
+
+    @property
+    def complete(self) -> bool:
+        return self.status == "complete"
+
+    @property
+    def has_drift(self) -> bool:
+        return bool(self.drifts)
+
+    def doc(self) -> dict[str, Any]:
+        return {
+            "scan": self.scan_id,
+            "changes": [
+                {
+                    "resource": d.resource,
+                    "type": d.type,
+                    "provider": d.provider,
+                    "kind": d.kind,
+                    "desired_source": d.desired_source,
+                    "changes": [
+                        {"path": c["path"], "desired": c["desired"], "actual": c["actual"]}
+                        for c in d.changes
+                    ],
+                }
+                for d in self.drifts
+            ],
+            "coverage": self.coverage,
+        }
+
+
+def _ignored(rules: Sequence[IgnoreRule], typ: str) -> frozenset[str]:
+    return frozenset(r.path for r in rules if fnmatch.fnmatchcase(typ, r.type))
+
+
+def _is_ignored(path: str, ignore: frozenset[str]) -> bool:
+    return any(path == ig or path.startswith((ig + ".", ig + "[")) for ig in ignore)
+
+
+def _project(declared: dict[str, Any], live: dict[str, Any]) -> dict[str, Any]:
+    """The live document cut down to the declared paths (absent → None)."""
+    out: dict[str, Any] = {}
+    for path, _ in iter_leaves(declared):
+        set_path(out, path, get_path(live, path))
+    return out
+
+
+def _check_fails(c: Check, actual: Any) -> bool:
+    if c.op == "min_version":
+        return not isinstance(actual, str) or compare_versions(actual, str(c.value)) < 0
+    if isinstance(actual, bool) or not isinstance(actual, int | float):
+        return True
+    return bool(actual < c.value)
+
+
+def _unassessed_prefixes(d: Declaration, live: dict[str, Any]) -> list[str]:
+    """Host facts the collector could not read: a change under them is not drift."""
+    na = live.get("not_assessed") or {}
+    out = [k for k in (*d.declared, *(c.path[0] for c in d.checks)) if k in na]
+    for fact in ("files", "certs"):
+        entries = live.get(fact) or {}
+        declared_paths = set(d.declared.get(fact, {})) | {
+            c.path[1] for c in d.checks if c.path[0] == fact
+        }
+        for p in declared_paths:
+            entry = entries.get(p)
+            if isinstance(entry, dict) and entry.get("error") not in (None, "missing"):
+                out.append(f"{fact}.{p}")
+    return out
+
+
+def attribute_changes(
+    d: Declaration, live: dict[str, Any], provider: str, ignore: frozenset[str]
+) -> tuple[list[dict[str, Any]], bool]:
+    """Path-level changes of one declared resource, and whether some were not assessable."""
+    changes: list[dict[str, Any]] = []
+    if d.declared:
+        for ch in doc_changes(d.declared, _project(d.declared, live), ignore_paths=ignore):
+            changes.append(
+                {"path": ch["path"], "desired": ch["old"], "actual": ch["new"], "op": "eq"}
+            )
+    for c in d.checks:
+        path = ".".join(c.path)
+        actual = get_path(live, c.path)
+        if not _is_ignored(path, ignore) and _check_fails(c, actual):
+            changes.append({"path": path, "desired": f">= {c.value}", "actual": actual, "op": c.op})
+    dropped = False
+    if provider == "ssh":
+        skip = _unassessed_prefixes(d, live)
+        if skip:
+            changes = [c for c in changes if not _is_ignored(c["path"], frozenset(skip))]
+            dropped = True
+    changes.sort(key=lambda c: str(c["path"]))
+    return changes, dropped
+
+
+def compare(
+    store: Store,
+    desired: DesiredSet,
+    *,
+    scan_id: int | None = None,
+    ignore: Sequence[IgnoreRule] = (),
+) -> DriftResult:
+    """Diff scan `scan_id` (default: the latest) against the declarations; store and return it."""
+    n = scan_id if scan_id is not None else sd.latest_scan(store)
+    if n is None:
+        raise StoreError("the store holds no scans yet; run `driftscan scan` first")
+    store.scan(n)  # must exist
+    decls = desired.declarations
+    decl_t, leaf_t = tables(decls)
+    session = sd.DriftSession(store, n, decl_t, leaf_t)
+    try:
+        v_ids: list[int] = []
+        v_keys: list[str] = []
+        v_status: list[str] = []
+        v_changes: list[str] = []
+        ignores: dict[str, frozenset[str]] = {}
+        for c in session.candidates():
+            d = decls[c.decl_id]
+            ig = ignores.get(c.type)
+            if ig is None:
+                ig = ignores[c.type] = _ignored(ignore, c.type)
+            live = comparable(json.loads(c.attrs), json.loads(c.tags), c.encrypted, c.public)
+            changes, dropped = attribute_changes(d, live, c.provider, ig)
+            v_ids.append(c.decl_id)
+            v_keys.append(c.key)
+            v_status.append("changed" if changes else ("not_assessed" if dropped else "ok"))
+            v_changes.append(canonical_json(changes))
+        verdicts = pa.table([v_ids, v_keys, v_status, v_changes], schema=sd.VERDICT_SCHEMA)
+        session.save(
+            verdicts,
+            presence_only=canonical_json(desired.presence_only),
+            skipped=canonical_json(desired.skipped),
+            files=canonical_json(desired.files),
+            diffed_at=datetime.now(UTC),
+        )
+    finally:
+        session.close()
+    return load_result(store, n, desired)
+
+
+def _drift(r: dict[str, Any]) -> Drift:
+    return Drift(
+        resource=r["resource"], type=r["type"], provider=r["provider"], kind=r["kind"],
+        desired_source=r["desired_source"], changes=json.loads(r["changes"]),
+        source=r["source"], account=r["account"], region=r["region"],
+    )  # fmt: skip
+
+
+def load_result(store: Store, scan_id: int, desired: DesiredSet | None = None) -> DriftResult:
+    """The stored drift of one scan, in a stable order."""
+    rec = store.scan(scan_id)
+    drifts = [_drift(r) for r in sd.results(store, scan_id)]
+    per_source = sd.coverage(store, scan_id)
+    live = sum(r["live"] for r in per_source)
+    assessed = sum(r["assessed"] for r in per_source)
+    managed = sum(r["managed"] for r in per_source)
+    declared = sd.declared_summary(store, scan_id)
+    cov: dict[str, Any] = {
+        "scan_status": rec.status,
+        "live": live,
+        "assessed": assessed,
+        "managed": managed,
+        "unmanaged": assessed - managed,
+        "managed_pct": round(100.0 * managed / assessed, 1) if assessed else None,
+        "declared": sum(declared.values()),
+        "declared_not_assessed": declared.get("not_assessed", 0),
+        "sources": per_source,
+    }
+    if desired is not None:
+        cov["presence_only"] = dict(sorted(desired.presence_only.items()))
+        cov["skipped"] = dict(sorted(desired.skipped.items()))
+    return DriftResult(scan_id, rec.status, drifts, cov)
+
+
+# --- between two scans ---------------------------------------------------------------------
+
+
+@dataclass
+class ScanDelta:
+    """What changed in the live estate from scan `against` to scan `scan_id`."""
+
+    scan_id: int
+    against: int
+    status: str
+    changes: list[dict[str, Any]] = field(default_factory=list)
+
+    def doc(self) -> dict[str, Any]:
+        return {"scan": self.scan_id, "against": self.against, "changes": self.changes}
+
+
+def _doc(r: dict[str, Any], side: str) -> dict[str, Any]:
+    attrs = json.loads(r[f"{side}_attrs"])
+    doc = comparable(
+        attrs, json.loads(r[f"{side}_tags"]), r[f"{side}_encrypted"], r[f"{side}_public"]
+    )
+    doc.update(name=r[f"{side}_name"], region=r[f"{side}_region"], error=r[f"{side}_error"])
+    return doc
+
+
+def between(
+    store: Store, scan_id: int | None, against: int, ignore: Sequence[IgnoreRule] = ()
+) -> ScanDelta:
+    """Appeared / disappeared / changed (with path detail) between two scans."""
+    n = scan_id if scan_id is not None else sd.latest_scan(store)
+    if n is None:
+        raise StoreError("the store holds no scans yet; run `driftscan scan` first")
+    rec = store.scan(n)
+    store.scan(against)  # must exist
+    out: list[dict[str, Any]] = []
+    for r in sd.scan_delta(store, n, against):
+        item: dict[str, Any] = {
+            "resource": r["key"], "type": r["type"], "provider": r["provider"],
+            "kind": r["kind"], "changes": [],
+        }  # fmt: skip
+        if r["kind"] == "changed":
+            ig = _ignored(ignore, r["type"])
+            item["changes"] = doc_changes(_doc(r, "old"), _doc(r, "new"), ignore_paths=ig)
+            if not item["changes"]:
+                continue  # only ignored (volatile) attributes moved
+        out.append(item)
+    return ScanDelta(n, against, rec.status, out)
+
+
+__all__ = [
+    "DriftResult",
+    "ScanDelta",
+    "attribute_changes",
+    "between",
+    "compare",
+    "load_result",
+    "tables",
+]
