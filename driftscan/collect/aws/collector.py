@@ -106,7 +106,7 @@ def _parse_error(exc: Exception) -> str:
 
 
 class _Clients:
-    """One client per (service, region), made on demand; creation is locked (sessions are not thread-safe)."""
+    """One client per (service, region), made on first use under a lock (sessions are not thread-safe)."""
 
     def __init__(self, session: boto3.Session, config: AwsSource) -> None:
         self._session = session
@@ -213,10 +213,10 @@ class AwsCollector:
             except Exception as exc:
                 # No identity: keep a placeholder so the gap shows instead of vanishing.
                 placeholder = f"{reader.account}/{reader.region}/{spec.type}#{n}"
-                yield self._resource(reader, spec, placeholder, None, _parse_error(exc))
+                yield self._resource(
+                    reader, spec, placeholder, _bare(placeholder), _parse_error(exc)
+                )
                 continue
-            error: str | None = None
-            found: Found | None = None
             try:
                 if spec.enrich is not None:
                     spec.enrich(reader, item)
@@ -225,33 +225,21 @@ class AwsCollector:
                 # the item is not assessed, the rest of the slice is. Anything else fails the slice.
                 if classify(exc) != "denied":
                     raise
-                error = f"denied: {describe(exc)}"
-            if error is None:
-                try:
-                    found = spec.build(reader, item)
-                except Exception as exc:
-                    error = _parse_error(exc)
-            yield self._resource(reader, spec, key, found, error)
+                bare = _bare(key, item.get("_region"))
+                yield self._resource(reader, spec, key, bare, f"denied: {describe(exc)}")
+                continue
+            try:
+                found = spec.build(reader, item)
+            except Exception as exc:
+                yield self._resource(
+                    reader, spec, key, _bare(key, item.get("_region")), _parse_error(exc)
+                )
+                continue
+            yield self._resource(reader, spec, key, found)
 
     def _resource(
-        self,
-        reader: Reader,
-        spec: ResourceSpec,
-        key: str,
-        found: Found | None,
-        error: str | None = None,
+        self, reader: Reader, spec: ResourceSpec, key: str, found: Found, error: str | None = None
     ) -> Resource:
-        if found is None:
-            return Resource(
-                key=key,
-                provider="aws",
-                source=self.config.name,
-                account=reader.account,
-                region=reader.region,
-                type=spec.type,
-                name=key.rsplit("/", 1)[-1].rsplit(":", 1)[-1],
-                error=error,
-            )
         return Resource(
             key=key,
             provider="aws",
@@ -266,3 +254,8 @@ class AwsCollector:
             public=found.public,
             error=error,
         )
+
+
+def _bare(key: str, region: str | None = None) -> Found:
+    """What is known of an item that could not be read: its name (from the key), maybe its region."""
+    return Found(name=key.rsplit("/", 1)[-1].rsplit(":", 1)[-1], region=region)
