@@ -12,6 +12,7 @@ from driftscan import __version__
 from driftscan.collect.base import ProgressFn, run_sources
 from driftscan.config import Config
 from driftscan.diff import DriftResult
+from driftscan.diff import DriftResult
 from driftscan.errors import ConfigError
 from driftscan.model import ScanRecord, SourceRun
 from driftscan.store import Store
@@ -114,3 +115,11 @@ def report(
         signing_key=key,
         passing_limit=config.reports.pdf_passing_limit,
     )
+
+
+def diff(config: Config, store: Store, scan_id: int | None = None) -> DriftResult:
+    """Drift of a scan (default: the latest) against the declared state; stored per scan."""
+    from driftscan.desired import load_desired
+    from driftscan.diff import compare
+
+    return compare(store, load_desired(config), scan_id=scan_id, ignore=config.ignore)
