@@ -5,20 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 from driftscan import __version__
 from driftscan.collect.base import ProgressFn, run_sources
 from driftscan.config import Config
 from driftscan.diff import DriftResult
-from driftscan.diff import DriftResult
 from driftscan.errors import ConfigError
 from driftscan.model import ScanRecord, SourceRun
 from driftscan.store import Store
-
-if TYPE_CHECKING:
-    from driftscan.compliance import CheckResult
 
 
 @dataclass
@@ -70,51 +64,6 @@ def scan(
         rules_hash=rules_hash,
     )
     return ScanOutcome(record, runs)
-
-
-def diff(config: Config, store: Store, scan_id: int | None = None) -> DriftResult:
-    """Drift of a scan (default: the latest) against the declared state; stored per scan."""
-    from driftscan.desired import load_desired
-    from driftscan.diff import compare
-
-    return compare(store, load_desired(config), scan_id=scan_id, ignore=config.ignore)
-
-
-def check(
-    config: Config, store: Store, scan_id: int | None = None, framework: str | None = None
-) -> CheckResult:
-    """Evaluate the rule pack (or one framework's rules) for a scan, default the latest, and
-    store the findings with their lifecycle. `result.exit_code` follows design §3.3."""
-    from driftscan.compliance import evaluate
-
-    return evaluate(config, store, scan_id=scan_id, framework=framework)
-
-
-if TYPE_CHECKING:
-    from driftscan.report import ReportResult
-
-
-def report(
-    config: Config,
-    store: Store,
-    scan_id: int | None = None,
-    formats: Sequence[str] | None = None,
-    out_dir: str | Path | None = None,
-) -> ReportResult:
-    """Write the evidence report of a scan (default: the latest) into a new, sealed folder
-    under `out_dir` (default: reports.dir); formats default to reports.formats."""
-    from driftscan.report import build_report_data, write_report
-
-    root = Path(out_dir) if out_dir is not None else config.resolve(config.reports.dir)
-    data = build_report_data(config, store, scan_id, reports_root=root)
-    key = config.resolve(config.reports.signing_key) if config.reports.signing_key else None
-    return write_report(
-        data,
-        root,
-        list(formats or config.reports.formats),
-        signing_key=key,
-        passing_limit=config.reports.pdf_passing_limit,
-    )
 
 
 def diff(config: Config, store: Store, scan_id: int | None = None) -> DriftResult:
