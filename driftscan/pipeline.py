@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from driftscan import __version__
 from driftscan.collect.base import ProgressFn, run_sources
@@ -72,3 +74,30 @@ def diff(config: Config, store: Store, scan_id: int | None = None) -> DriftResul
     from driftscan.diff import compare
 
     return compare(store, load_desired(config), scan_id=scan_id, ignore=config.ignore)
+
+
+if TYPE_CHECKING:
+    from driftscan.report import ReportResult
+
+
+def report(
+    config: Config,
+    store: Store,
+    scan_id: int | None = None,
+    formats: Sequence[str] | None = None,
+    out_dir: str | Path | None = None,
+) -> ReportResult:
+    """Write the evidence report of a scan (default: the latest) into a new, sealed folder
+    under `out_dir` (default: reports.dir); formats default to reports.formats."""
+    from driftscan.report import build_report_data, write_report
+
+    root = Path(out_dir) if out_dir is not None else config.resolve(config.reports.dir)
+    data = build_report_data(config, store, scan_id, reports_root=root)
+    key = config.resolve(config.reports.signing_key) if config.reports.signing_key else None
+    return write_report(
+        data,
+        root,
+        list(formats or config.reports.formats),
+        signing_key=key,
+        passing_limit=config.reports.pdf_passing_limit,
+    )

@@ -1,0 +1,430 @@
+"""ReportData → the report document: summary, coverage, drift, controls, what changed; sorted.
+
+Every format renders from this one document, so HTML, PDF, JSON and CSV never disagree. It holds
+no "now": identical inputs give identical documents.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from datetime import datetime
+from typing import Any
+
+from driftscan.model import Drift, Finding, fingerprint
+from driftscan.report.data import ReportData, RuleMeta
+
+FORMAT = "driftscan-report/1"
+STATUSES = ("alarm", "error", "not_assessed", "skip", "ok")
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+DRIFT_KINDS = ("missing", "unmanaged", "changed")
+_RANK = {s: i for i, s in enumerate(STATUSES)}
+UNMAPPED = "(unmapped)"
+
+# Belt and braces over the collectors' redaction: a value under a secret-looking key that is not
+# already a fingerprint is replaced by one before it reaches any report.
+_SECRET_KEY = re.compile(
+    r"(secret|passw|pwd|token|private[_-]?key|api[_-]?key|access[_-]?key|credential|"
+    r"user[_-]?data|connection[_-]?string|environment|app[_-]?settings)",
+    re.IGNORECASE,
+)
+
+
+def scrub(value: Any, *, secret: bool = False) -> Any:
+    """A copy of `value` with secret-looking entries reduced to `sha256:` fingerprints."""
+    if isinstance(value, dict):
+        return {
+            str(k): scrub(v, secret=secret or bool(_SECRET_KEY.search(str(k))))
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [scrub(v, secret=secret) for v in value]
+    if secret and isinstance(value, str) and value and not value.startswith("sha256:"):
+        return fingerprint(value)
+    return value
+
+
+def is_failing(f: Finding) -> bool:
+    """An unwaived alarm or error: what fails a control."""
+    return f.status in ("alarm", "error") and f.waiver is None
+
+
+def shown_in_full(f: Finding) -> bool:
+    """Failing, not assessed, or waived: always listed in every format, never summarised."""
+    return f.status in ("alarm", "error", "not_assessed") or f.waiver is not None
+
+
+def coverage_pct(data: ReportData) -> float:
+    """Slices read / slices attempted; a scan with nothing attempted covers 0 %, not 100 %."""
+    if not data.slices:
+        return 0.0
+    ok = sum(1 for s in data.slices if s.status == "ok")
+    return round(100.0 * ok / len(data.slices), 1)
+
+
+def _iso(v: datetime | None) -> str | None:
+    return v.isoformat() if v is not None else None
+
+
+def _finding_key(f: Finding) -> tuple[str, str]:
+    return (f.rule, f.resource)
+
+
+def finding_doc(f: Finding, rules: dict[str, RuleMeta]) -> dict[str, Any]:
+    """One finding: the §3.4 shape plus title, evidence and first_seen_scan."""
+    meta = rules.get(f.rule)
+    return {
+        "rule": f.rule,
+        "title": meta.title if meta else "",
+        "resource": f.resource,
+        "status": f.status,
+        "reason": f.reason,
+        "severity": f.severity,
+        "frameworks": {k: sorted(v) for k, v in sorted(f.frameworks.items())},
+        "lifecycle": f.lifecycle,
+        "waiver": scrub(f.waiver) if f.waiver is not None else None,
+        "evidence": scrub(f.evidence),
+        "first_seen_scan": f.first_seen_scan,
+    }
+
+
+def drift_doc(d: Drift) -> dict[str, Any]:
+    """One drifted resource: the §3.4 diff shape plus source, account and region."""
+    changes = []
+    for c in sorted(d.changes, key=lambda c: str(c.get("path", ""))):
+        secret = bool(_SECRET_KEY.search(str(c.get("path", ""))))
+        changes.append(
+            {
+                "path": c.get("path"),
+                "desired": scrub(c.get("desired"), secret=secret),
+                "actual": scrub(c.get("actual"), secret=secret),
+            }
+        )
+    return {
+        "resource": d.resource,
+        "type": d.type,
+        "provider": d.provider,
+        "kind": d.kind,
+        "desired_source": d.desired_source,
+        "source": d.source,
+        "account": d.account,
+        "region": d.region,
+        "changes": changes,
+    }
+
+
+def summary(data: ReportData) -> dict[str, Any]:
+    """Counts by status and severity, drift by kind, coverage: the executive summary."""
+    out: dict[str, Any] = {
+        "scan": data.scan.scan_id,
+        "scan_status": data.scan.status,
+        "resources": data.scan.resources,
+        "coverage_pct": coverage_pct(data),
+        "slices": len(data.slices),
+        "slices_not_assessed": sum(1 for s in data.slices if s.status != "ok"),
+        "findings_evaluated": data.findings is not None,
+        "drift_evaluated": data.drift is not None,
+    }
+    if data.findings is not None:
+        by_status: Counter[str] = Counter(f.status for f in data.findings)
+        failing_sev: Counter[str] = Counter(f.severity for f in data.findings if is_failing(f))
+        out["findings"] = {s: by_status.get(s, 0) for s in STATUSES}
+        out["findings_total"] = len(data.findings)
+        out["failing"] = sum(failing_sev.values())
+        out["failing_by_severity"] = {s: failing_sev.get(s, 0) for s in SEVERITIES}
+        out["waived"] = sum(1 for f in data.findings if f.waiver is not None)
+    else:
+        out.update(findings=None, findings_total=None, failing=None, failing_by_severity=None)
+        out["waived"] = None
+    if data.drift is not None:
+        kinds: Counter[str] = Counter(d.kind for d in data.drift)
+        out["drift"] = {k: kinds.get(k, 0) for k in DRIFT_KINDS}
+        out["drift_total"] = len(data.drift)
+    else:
+        out["drift"] = None
+        out["drift_total"] = None
+    return out
+
+
+def changes_since_previous(data: ReportData, now: dict[str, Any]) -> dict[str, Any] | None:
+    """What changed since the previous report: count deltas, and itemised where records exist."""
+    prev = data.previous
+    if prev is None:
+        return None
+    before = prev.summary or {}
+
+    def delta(key: str) -> int | float | None:
+        a, b = now.get(key), before.get(key)
+        if isinstance(a, int | float) and isinstance(b, int | float):
+            return round(a - b, 1) if isinstance(a, float) or isinstance(b, float) else a - b
+        return None
+
+    out: dict[str, Any] = {
+        "previous_folder": prev.folder,
+        "previous_scan": prev.scan_id,
+        "previous_manifest_sha256": prev.manifest_sha256,
+        "previous_summary": {
+            k: before.get(k)
+            for k in ("coverage_pct", "failing", "waived", "drift_total", "findings_total")
+        },
+        "delta": {
+            k: delta(k) for k in ("coverage_pct", "failing", "waived", "drift_total", "slices")
+        },
+        "itemised": False,
+    }
+    if data.findings is not None and prev.findings is not None:
+        was = {_finding_key(f) for f in prev.findings if is_failing(f)}
+        is_ = {_finding_key(f): f for f in data.findings if is_failing(f)}
+        now_na = {_finding_key(f) for f in data.findings if f.status == "not_assessed"}
+        was_na = {_finding_key(f) for f in prev.findings if f.status == "not_assessed"}
+        out["new_failing"] = [
+            {"rule": r, "resource": res, "severity": is_[(r, res)].severity}
+            for r, res in sorted(set(is_) - was)
+        ]
+        out["no_longer_failing"] = [
+            {"rule": r, "resource": res} for r, res in sorted(was - set(is_))
+        ]
+        out["newly_not_assessed"] = [
+            {"rule": r, "resource": res} for r, res in sorted(now_na - was_na)
+        ]
+        out["itemised"] = True
+    if data.drift is not None and prev.drift is not None:
+        dnow = {(d.resource, d.kind) for d in data.drift}
+        dwas = {(d.resource, d.kind) for d in prev.drift}
+        out["new_drift"] = [{"resource": r, "kind": k} for r, k in sorted(dnow - dwas)]
+        out["drift_gone"] = [{"resource": r, "kind": k} for r, k in sorted(dwas - dnow)]
+        out["itemised"] = True
+    return out
+
+
+def _requirements(data: ReportData) -> list[dict[str, Any]]:
+    """Framework → requirement → rules, from the pack's mappings and the findings' own tags."""
+    reqs: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in data.requirements:
+        e = reqs.setdefault(
+            (r.framework, r.id),
+            {
+                "framework": r.framework,
+                "framework_title": r.framework_title or r.framework,
+                "requirement": r.id,
+                "title": r.title,
+                "rules": set(),
+            },
+        )
+        e["rules"].update(r.rules)
+    for f in data.findings or []:
+        for fw, ids in f.frameworks.items():
+            for req in ids:
+                e = reqs.setdefault(
+                    (fw, req),
+                    {
+                        "framework": fw,
+                        "framework_title": fw,
+                        "requirement": req,
+                        "title": "",
+                        "rules": set(),
+                    },
+                )
+                e["rules"].add(f.rule)
+    mapped = {rid for e in reqs.values() for rid in e["rules"]}
+    unmapped = sorted({f.rule for f in data.findings or []} - mapped)
+    if unmapped:
+        reqs[(UNMAPPED, "")] = {
+            "framework": UNMAPPED,
+            "framework_title": "Controls not mapped to a framework",
+            "requirement": "",
+            "title": "",
+            "rules": set(unmapped),
+        }
+    out = []
+    for key in sorted(reqs, key=lambda k: (k[0] == UNMAPPED, k[0], _req_key(k[1]))):
+        e = reqs[key]
+        out.append({**e, "rules": sorted(e["rules"])})
+    return out
+
+
+def _req_key(req: str) -> tuple[Any, ...]:
+    # "1.10.1" after "1.9"; non-numeric parts compare as text.
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"[.\-]", req))
+
+
+def controls(doc: dict[str, Any], passing_limit: int | None = None) -> list[dict[str, Any]]:
+    """Controls grouped by framework → requirement → rule, for the HTML and PDF pages.
+
+    A rule's resource rows are listed where the rule first appears; later requirements that
+    cite the same rule point back to it. Failing, not-assessed and waived rows are always
+    listed; with `passing_limit` (the PDF), at most that many passing rows are listed overall
+    and the rest are counted with a pointer to the HTML and CSV.
+    """
+    by_rule: dict[str, list[dict[str, Any]]] = {}
+    for f in doc["findings"] or []:
+        by_rule.setdefault(f["rule"], []).append(f)
+    rules_meta = doc["rules"]
+    budget = passing_limit
+    listed: dict[str, str] = {}
+    frameworks: list[dict[str, Any]] = []
+    for req in doc["requirements"]:
+        if not frameworks or frameworks[-1]["framework"] != req["framework"]:
+            frameworks.append(
+                {"framework": req["framework"], "title": req["framework_title"], "items": []}
+            )
+        anchor_req = f"req-{_slug(req['framework'])}-{_slug(req['requirement'])}"
+        rules = []
+        for rid in req["rules"]:
+            rows = by_rule.get(rid, [])
+            counts = Counter(r["status"] for r in rows)
+            meta = rules_meta.get(rid) or {
+                "title": "",
+                "severity": "",
+                "description": "",
+                "risk": "",
+                "remediation": "",
+            }
+            entry: dict[str, Any] = {
+                "id": rid,
+                "meta": meta,
+                "counts": {s: counts.get(s, 0) for s in STATUSES},
+                "waived": sum(1 for r in rows if r["waiver"] is not None),
+                "total": len(rows),
+                "anchor": f"rule-{_slug(rid)}",
+                "see": listed.get(rid),
+                "full": [],
+                "passing": [],
+                "passing_omitted": 0,
+            }
+            entry["worst"] = next((s for s in STATUSES if entry["counts"][s]), "none")
+            if entry["see"] is None:
+                listed[rid] = anchor_req
+                ordered = sorted(rows, key=lambda r: (_RANK[r["status"]], r["resource"]))
+                full: list[dict[str, Any]] = []
+                passing: list[dict[str, Any]] = []
+                for r in ordered:
+                    in_full = r["status"] in ("alarm", "error", "not_assessed") or r["waiver"]
+                    (full if in_full else passing).append(r)
+                if budget is not None:
+                    keep = min(len(passing), budget)
+                    budget -= keep
+                    entry["passing_omitted"] = len(passing) - keep
+                    passing = passing[:keep]
+                entry["full"], entry["passing"] = full, passing
+            rules.append(entry)
+        frameworks[-1]["items"].append(
+            {
+                "requirement": req["requirement"],
+                "title": req["title"],
+                "anchor": anchor_req,
+                "rules": rules,
+                "worst": _worst(r["worst"] for r in rules),
+            }
+        )
+    return frameworks
+
+
+def _worst(statuses: Any) -> str:
+    ss = set(statuses)
+    return next((s for s in STATUSES if s in ss), "none")
+
+
+def _slug(s: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", s).strip("-").lower() or "x"
+
+
+def document(data: ReportData) -> dict[str, Any]:
+    """The whole report as one JSON-able, sorted document (report.json)."""
+    s = summary(data)
+    rules = {
+        rid: {
+            "title": m.title,
+            "severity": m.severity,
+            "description": m.description,
+            "risk": m.risk,
+            "remediation": m.remediation,
+        }
+        for rid, m in sorted(data.rules.items())
+    }
+    findings = None
+    if data.findings is not None:
+        findings = [finding_doc(f, data.rules) for f in sorted(data.findings, key=_finding_key)]
+    drift = None
+    if data.drift is not None:
+        drift = [drift_doc(d) for d in sorted(data.drift, key=lambda d: (d.resource, d.kind))]
+    sc = data.scan
+    return {
+        "format": FORMAT,
+        "report": {
+            "organisation": data.organisation,
+            "period": {"from": _iso(data.period_start), "to": _iso(data.period_end)},
+            "tool_version": data.tool_version,
+            "rules_hash": data.rules_hash,
+            "chain_head": data.chain_head,
+            "chain_verified": None if data.chain_problems is None else not data.chain_problems,
+            "chain_problems": data.chain_problems,
+            "notes": list(data.notes),
+        },
+        "scan": {
+            "scan": sc.scan_id,
+            "started_at": _iso(sc.started_at),
+            "finished_at": _iso(sc.finished_at),
+            "status": sc.status,
+            "tool_version": sc.tool_version,
+            "config_hash": sc.config_hash,
+            "rules_hash": sc.rules_hash,
+            "resources": sc.resources,
+            "content_hash": sc.content_hash,
+            "prev_hash": sc.prev_hash,
+            "chain_hash": sc.chain_hash,
+        },
+        "summary": s,
+        "trend": [
+            {
+                "scan": p.scan_id,
+                "started_at": _iso(p.started_at),
+                "status": p.status,
+                "alarms": p.alarms,
+                "drift": p.drift,
+                "coverage_pct": p.coverage_pct,
+            }
+            for p in sorted(data.trend, key=lambda p: p.scan_id)
+        ],
+        "coverage": {
+            "pct": s["coverage_pct"],
+            "sources": [
+                {
+                    "source": r.source,
+                    "provider": r.provider,
+                    "status": r.status,
+                    "reason": r.reason,
+                    "resources": r.resources,
+                }
+                for r in sorted(data.sources, key=lambda r: r.source)
+            ],
+            "slices": [
+                {
+                    "source": x.source,
+                    "provider": x.provider,
+                    "name": x.name,
+                    "status": x.status,
+                    "reason": x.reason,
+                    "detail": x.detail,
+                    "account": x.account,
+                    "region": x.region,
+                    "types": sorted(x.types),
+                    "resources": x.resources,
+                }
+                for x in sorted(data.slices, key=lambda x: (x.source, x.name))
+            ],
+        },
+        "drift": drift,
+        "findings": findings,
+        "rules": rules,
+        "requirements": _requirements(data),
+        "changes_since_previous": changes_since_previous(data, s),
+        "appendix": {
+            "params": scrub(data.params),
+            "scopes": {k: data.scopes[k] for k in sorted(data.scopes)},
+            "waivers": sorted(
+                (scrub(w) for w in data.waivers),
+                key=lambda w: (str(w.get("rule")), str(w.get("resource"))),
+            ),
+        },
+    }

@@ -1,0 +1,117 @@
+"""build_report_data and the CLI: reading a real store into ReportData and writing a report."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import driftscan.store.core as store_core
+from driftscan import pipeline
+from driftscan.config import Config, ReportsConfig
+from driftscan.report import build_report_data, verify_report_dir
+from driftscan.store import Store
+from tests.conftest import make_resources, make_run, write
+
+
+@pytest.fixture
+def bare_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
+    """A store with the core schema only (no drift or findings views) and two scans."""
+    monkeypatch.setattr(store_core, "extension_ddl", lambda: [])
+    with Store(tmp_path / "s.duckdb") as st:
+        write(st, [make_run(make_resources(20))])
+        write(st, [make_run(make_resources(20), failed_regions=("eu-west-1",))])
+        yield st
+
+
+def _config(tmp_path: Path) -> Config:
+    return Config(
+        organisation="Acme",
+        base_dir=tmp_path,
+        reports=ReportsConfig(dir="out", organisation="Acme Payments"),
+        params={"classification_tag": "data_class"},
+    )
+
+
+def test_missing_views_mean_not_evaluated(bare_store: Store, tmp_path: Path) -> None:
+    """Without drift/findings views, both are None and the notes say "not evaluated"."""
+    data = build_report_data(_config(tmp_path), bare_store)
+    assert data.scan.scan_id == 2 and data.scan.status == "incomplete"
+    assert data.drift is None and data.findings is None
+    assert any(n.startswith("drift not evaluated") for n in data.notes)
+    assert [s.status for s in data.slices] == ["failed", "ok"]
+    assert data.organisation == "Acme Payments"
+    assert [p.scan_id for p in data.trend] == [1, 2]
+    assert [p.coverage_pct for p in data.trend] == [100.0, 50.0]
+    assert data.trend[0].alarms is None and data.trend[0].drift is None
+    assert data.chain_problems == [] and data.chain_head == data.scan.chain_hash
+
+
+def test_views_are_read_into_model_objects(bare_store: Store, tmp_path: Path) -> None:
+    """Rows of the drift and findings views become Drift and Finding records, with a trend."""
+    bare_store.con.execute(
+        """
+        CREATE VIEW drift AS SELECT * FROM (VALUES
+          (2, 'arn:aws:s3:::bucket-000001', 'AWS::S3::Bucket', 'aws', 'aws-test', '111122223333',
+           'eu-west-1', 'changed', 'desired/s3.yaml',
+           '[{"path": "encrypted", "desired": true, "actual": false}]'),
+          (1, 'arn:aws:s3:::gone', 'AWS::S3::Bucket', 'aws', 'aws-test', '111122223333',
+           'us-east-1', 'missing', 'desired/s3.yaml', '[]'))
+          AS t(scan_id, resource, type, provider, source, account, region, kind, desired_source,
+               changes);
+        CREATE VIEW findings AS SELECT * FROM (VALUES
+          (2, 'enc', 'arn:aws:s3:::bucket-000001', 'alarm', 'not encrypted', 'high',
+           '{"pci-dss-4.0": ["3.5.1"]}', 'new', NULL, '{"sse": "none"}', 2),
+          (2, 'enc', 'arn:aws:s3:::bucket-000002', 'not_assessed', 'eu-west-1 denied', 'high',
+           '{}', NULL, NULL, '{}', NULL))
+          AS t(scan_id, rule, resource, status, reason, severity, frameworks, lifecycle, waiver,
+               evidence, first_seen_scan);
+        """
+    )
+    data = build_report_data(_config(tmp_path), bare_store, 2, verify_chain=False)
+    assert data.drift is not None and data.findings is not None
+    assert data.drift[0].changes == [{"path": "encrypted", "desired": True, "actual": False}]
+    assert [f.status for f in data.findings] == ["alarm", "not_assessed"]
+    assert data.findings[0].frameworks == {"pci-dss-4.0": ["3.5.1"]}
+    assert data.findings[0].evidence == {"sse": "none"}
+    assert [(p.scan_id, p.alarms, p.drift) for p in data.trend] == [(1, 0, 1), (2, 1, 1)]
+
+
+def test_pipeline_report_chains_and_compares_with_previous(
+    bare_store: Store, tmp_path: Path
+) -> None:
+    """pipeline.report writes a sealed folder; the next report compares with and links to it."""
+    cfg = _config(tmp_path)
+    first = pipeline.report(cfg, bare_store, 1, ["json", "csv"])
+    second = pipeline.report(cfg, bare_store, None, ["json", "html"])
+    assert first.folder == tmp_path / "out" / "scan-000001"
+    assert verify_report_dir(tmp_path / "out") == []
+    doc = json.loads((second.folder / "report.json").read_text())
+    ch = doc["changes_since_previous"]
+    assert ch["previous_scan"] == 1 and ch["delta"]["coverage_pct"] == -50.0
+    assert doc["report"]["period"]["from"] == bare_store.scan(1).finished_at.isoformat()
+
+
+def test_cli_report_and_verify_report(bare_store: Store, tmp_path: Path) -> None:
+    """`driftscan report` prints the new folder; `driftscan verify-report` accepts it, then not."""
+    from driftscan.cli import app
+
+    path = bare_store.path
+    bare_store.close()
+    runner = CliRunner()
+    out = tmp_path / "cli-out"
+    res = runner.invoke(
+        app, ["report", "--store", str(path), "-c", str(tmp_path / "none.yaml"),
+              "--format", "json,csv", "--out", str(out)],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    folder = Path(res.stdout.strip().splitlines()[0])
+    assert folder.parent == out and (folder / "report.json").is_file()
+    assert runner.invoke(app, ["verify-report", str(folder)]).exit_code == 0
+    (folder / "coverage.csv").write_text("scan\n")
+    bad = runner.invoke(app, ["verify-report", str(folder)])
+    assert bad.exit_code == 1 and "coverage.csv: altered" in bad.stdout
+    assert runner.invoke(app, ["report", "--store", str(path), "--format", "docx"]).exit_code == 2

@@ -1,0 +1,181 @@
+"""Rendering: what the HTML, PDF, JSON and CSV must show, escape, summarise and keep stable."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pypdf
+import pytest
+from markupsafe import escape
+
+from driftscan.report import ReportResult, write_report
+from driftscan.report.render import render_csvs, render_html
+from driftscan.report.view import document
+from tests.report.factory import XSS, make_report_data
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def _pdf_text(path: Path) -> str:
+    return "\n".join(p.extract_text() or "" for p in pypdf.PdfReader(path).pages)
+
+
+def test_pdf_holds_cover_facts_and_failing_control(full_report: tuple[ReportResult, Path]) -> None:
+    """The PDF's text names the organisation, scan, versions, hashes and a failing control."""
+    res, _ = full_report
+    text = _pdf_text(res.artifacts["report.pdf"])
+    flat = text.replace("\n", " ")
+    for fact in ("Acme Payments Ltd", "scan 42", "0.1.0", "r" * 64, f"{42:064x}", "50.0 %"):
+        assert fact in flat, fact
+    assert "ALARM" in text and "bucket is not encrypted" in flat
+    assert "NOT ASSESSED" in text and "AccessDenied on s3:ListAllMyBuckets" in flat
+
+
+def test_pdf_summarises_passing_rows_past_the_limit() -> None:
+    """The PDF variant lists every failing and not-assessed row but only `limit` passing ones."""
+    data = make_report_data(400)
+    doc = document(data)
+    html = render_html(doc, pdf=True, passing_limit=5)
+    failing = [f for f in doc["findings"] if f["status"] in ("alarm", "error", "not_assessed")]
+    assert html.count('<p class="r st-ok') + html.count('<p class="r st-skip') == 5
+    for f in failing:
+        assert str(escape(f["resource"])) in html
+    assert "more passing resources: see report.html or findings.csv" in html
+    full = render_html(doc)
+    assert full.count('class="st-ok"') + full.count('class="st-skip"') > 5
+
+
+def _chromium_dom(url: str, profile: Path) -> str:
+    proc = subprocess.run(
+        [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+         "--no-first-run", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", f"--user-data-dir={profile}", "--virtual-time-budget=2000",
+         "--dump-dom", url],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    return proc.stdout
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="headless test needs /usr/bin/chromium")
+def test_html_in_chromium_shows_summary_and_runs_no_injected_script(
+    full_report: tuple[ReportResult, Path], tmp_path: Path
+) -> None:
+    """Chromium shows the summary and coverage, and the injected tag value stays inert text."""
+    # Control: the same marker, as real markup, does run, so its absence below means something.
+    control = tmp_path / "control.html"
+    control.write_text(f"<html><head><title>t</title></head><body>{XSS}</body></html>")
+    assert 'data-pwned="1"' in _chromium_dom(control.as_uri(), tmp_path / "p1")
+
+    dom = _chromium_dom(full_report[0].artifacts["report.html"].as_uri(), tmp_path / "p2")
+    assert "1. Executive summary" in dom and "failing findings" in dom
+    assert "not assessed" in dom and "AccessDenied on s3:ListAllMyBuckets" in dom
+    assert "data-pwned" not in dom.replace("setAttribute('data-pwned'", "")
+    assert "PWNED" not in dom.split("</title>")[0]
+    assert "&lt;script&gt;document.title" in dom
+
+
+def test_html_escapes_tag_values_and_fetches_nothing() -> None:
+    """Hostile values appear escaped; the page carries no script and no external reference."""
+    html = render_html(document(make_report_data(20)))
+    assert "<script" not in html and "onerror=" not in html.replace("onerror=&#34;", "")
+    assert "&lt;script&gt;" in html and "&lt;img src=x onerror=" in html
+    assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "").replace(
+        "http://evil", ""
+    )
+    assert (
+        "https://" not in html
+        and "<link" not in html
+        and " src=" not in html.replace("&lt;img src=x", "")
+    )
+
+
+def test_not_assessed_and_not_evaluated_are_shown_not_hidden() -> None:
+    """Failed slices are marked not assessed; absent drift and findings say "not evaluated"."""
+    data = make_report_data(10)
+    data.drift, data.findings = None, None
+    doc = document(data)
+    html = render_html(doc)
+    assert html.count('class="st-not_assessed"') == 2
+    assert "Drift not evaluated" in html and "Controls not evaluated" in html
+    assert doc["drift"] is None and doc["summary"]["findings"] is None
+    assert set(render_csvs(doc)) == {"coverage.csv"}
+
+
+def test_identical_inputs_give_byte_identical_json_and_csv(tmp_path: Path) -> None:
+    """Two reports of equal data, written at different times, have identical JSON and CSV."""
+    a = write_report(make_report_data(300), tmp_path / "a", ["json", "csv"])
+    b = write_report(make_report_data(300), tmp_path / "b", ["json", "csv"])
+    names = {"report.json", "findings.csv", "drift.csv", "coverage.csv"}
+    assert set(a.artifacts) == set(b.artifacts) == names
+    for name in names:
+        assert a.artifacts[name].read_bytes() == b.artifacts[name].read_bytes(), name
+    # Sorted, whatever order the records came in.
+    shuffled = make_report_data(300)
+    assert shuffled.findings is not None
+    shuffled.findings.reverse()
+    shuffled.slices.reverse()
+    c = write_report(shuffled, tmp_path / "c", ["json", "csv"])
+    for name in names:
+        assert c.artifacts[name].read_bytes() == a.artifacts[name].read_bytes(), name
+
+
+def test_csv_cells_that_look_like_formulas_are_neutralised() -> None:
+    """A cell starting with = + - or @ is prefixed with a quote so no spreadsheet runs it."""
+    data = make_report_data(4)
+    assert data.findings is not None
+    for i, lead in enumerate("=+-@"):
+        data.findings[i].reason = f'{lead}HYPERLINK("http://evil","x")'
+    csvs = render_csvs(document(data))
+    rows = list(csv.DictReader(io.StringIO(csvs["findings.csv"])))
+    reasons = [r["reason"] for r in rows if "HYPERLINK" in r["reason"]]
+    assert sorted(reasons) == sorted(f'\'{c}HYPERLINK("http://evil","x")' for c in "=+-@")
+    for name, text in csvs.items():
+        for row in csv.reader(io.StringIO(text)):
+            assert all(cell[:1] not in "=+-@" or cell == "" for cell in row), (name, row)
+
+
+def test_secret_values_appear_only_as_fingerprints() -> None:
+    """Secret-looking evidence, drift values and parameters are replaced by sha256 fingerprints."""
+    doc = document(make_report_data(10))
+    text = json.dumps(doc)
+    for secret in ("hunter2", "s3cr3t", "tok-123"):
+        assert secret not in text
+    evil = next(f for f in doc["findings"] if f["resource"].startswith("arn:aws:s3:::evil"))
+    assert evil["evidence"]["password"].startswith("sha256:")
+    assert doc["appendix"]["params"]["api_token"].startswith("sha256:")
+    html = render_html(doc)
+    assert "hunter2" not in html and "s3cr3t" not in html
+
+
+def test_report_json_shape_and_changes_since_previous() -> None:
+    """report.json carries cover facts, summary, coverage, trend and an itemised change list."""
+    doc = document(make_report_data(60))
+    assert doc["report"]["organisation"] == "Acme Payments Ltd"
+    assert doc["summary"]["coverage_pct"] == 50.0
+    assert doc["summary"]["drift"] == {"missing": 1, "unmanaged": 1, "changed": 2}
+    assert len(doc["trend"]) == 30
+    ch = doc["changes_since_previous"]
+    assert ch["itemised"] and ch["previous_scan"] == 41
+    assert {d["resource"] for d in ch["new_drift"]} == {
+        "ssh://web-01",
+        "arn:aws:ec2:us-east-1:111122223333:instance/i-0abc",
+    }
+    assert any(f["resource"].startswith("arn:aws:s3:::evil") for f in ch["new_failing"])
+    assert ch["delta"]["coverage_pct"] == -50.0
+
+
+def test_bad_signing_key_is_a_report_error(tmp_path: Path) -> None:
+    """An unusable signing key raises ReportError before any report folder is written."""
+    from driftscan.errors import ReportError
+
+    bad = tmp_path / "reports"
+    with pytest.raises(ReportError):
+        write_report(make_report_data(5), bad, ["html", "pdf"], signing_key=tmp_path / "nokey")
+    assert not bad.exists() or not any(p.name.startswith("scan-") for p in bad.iterdir())
+    shutil.rmtree(bad, ignore_errors=True)
