@@ -128,9 +128,8 @@ def main() -> int:
     print(
         f"hosts:            {args.hosts} at {args.rtt_ms:g} ms RTT, concurrency {args.concurrency}"
     )
-    print(
-        f"hosts ok:         {ok} ({len(failed)} failed{': ' + failed[0].reason if failed else ''})"
-    )
+    why = f": {failed[0].reason} ({failed[0].detail})" if failed else ""
+    print(f"hosts ok:         {ok} ({len(failed)} failed{why})")
     print(f"package facts:    {facts}")
     print(
         f"baseline:         one host alone {floor:.3f} s (≈ {floor / max(args.rtt_ms / 1000, 1e-9):.1f} RTTs)"
