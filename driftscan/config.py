@@ -28,6 +28,7 @@ class AwsSource(_Strict):
     regions: list[str] = Field(default_factory=lambda: ["us-east-1"], min_length=1)
     endpoint_url: str | None = None
     concurrency: int = Field(default=8, ge=1, le=64)
+    # botocore's meaning: retries after the first request (so 5 allows up to 6 requests).
     max_attempts: int = Field(default=5, ge=1, le=20)
 
 
