@@ -16,6 +16,9 @@ from driftscan.errors import ConfigError
 from driftscan.model import ScanRecord, SourceRun
 from driftscan.store import Store
 
+if TYPE_CHECKING:
+    from driftscan.compliance import CheckResult
+
 
 @dataclass
 class ScanOutcome:
@@ -29,11 +32,18 @@ class ScanOutcome:
         return self.record.status == "complete"
 
 
+# Source fields that name local files: relative paths mean "beside the config file".
+_PATH_FIELDS = ("known_hosts", "key_file", "ca_bundle")
+
+
 def select_sources(config: Config, names: Sequence[str] | None) -> list[object]:
-    """The configured sources, or only those named (each must exist)."""
-    if not names:
-        return list(config.sources)
-    return [config.source(n) for n in names]
+    """The configured sources (or only those named), with file paths resolved."""
+    chosen = [config.source(n) for n in names] if names else list(config.sources)
+    out: list[object] = []
+    for src in chosen:
+        paths = {f: str(config.resolve(v)) for f in _PATH_FIELDS if (v := getattr(src, f, None))}
+        out.append(src.model_copy(update=paths) if paths else src)
+    return out
 
 
 def collect(
@@ -74,6 +84,16 @@ def diff(config: Config, store: Store, scan_id: int | None = None) -> DriftResul
     from driftscan.diff import compare
 
     return compare(store, load_desired(config), scan_id=scan_id, ignore=config.ignore)
+
+
+def check(
+    config: Config, store: Store, scan_id: int | None = None, framework: str | None = None
+) -> CheckResult:
+    """Evaluate the rule pack (or one framework's rules) for a scan, default the latest, and
+    store the findings with their lifecycle. `result.exit_code` follows design §3.3."""
+    from driftscan.compliance import evaluate
+
+    return evaluate(config, store, scan_id=scan_id, framework=framework)
 
 
 if TYPE_CHECKING:
