@@ -1,0 +1,34 @@
+"""`driftscan scan` of a fixture-host fleet through the CLI: facts stored, a hung host not assessed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import yaml
+from typer.testing import Result
+
+from driftscan.sandbox.hosts import Fleet, synthetic_profiles
+
+
+def test_fleet_with_a_hung_host_is_incomplete(cli: Callable[..., Result], tmp_path: Path) -> None:
+    """Six hosts are scanned; the one that hangs is not assessed (timeout), exit 3, the rest stored."""
+    profiles = synthetic_profiles(6, packages=50)
+    profiles[2].hang = "command"
+    with Fleet(profiles, workdir=tmp_path / "fleet") as fleet:
+        src = fleet.source("dc1", files=["/etc/hosts"], timeout_s=3).model_dump(mode="json")
+        src["type"] = "ssh"
+        cfg = tmp_path / "driftscan.yaml"
+        cfg.write_text(yaml.safe_dump({"store": str(tmp_path / "s.duckdb"), "sources": [src]}))
+        res = cli("scan", "-c", str(cfg), "--format", "json")
+    assert res.exit_code == 3, res.output
+    rows = json.loads(cli("query", "select key, attrs->>'$.machine_id' AS mid, assessed from resources order by key",
+                          "-c", str(cfg), "--format", "json").stdout)  # fmt: skip
+    assert [r["key"] for r in rows] == sorted(
+        f"ssh://{p.name}" for p in profiles if p is not profiles[2]
+    )
+    assert all(r["assessed"] and r["mid"] for r in rows)
+    failed = json.loads(cli("query", "select name, reason from slices where status = 'failed'", "-c", str(cfg),
+                            "--format", "json").stdout)  # fmt: skip
+    assert failed == [{"name": profiles[2].name, "reason": "timeout"}]
