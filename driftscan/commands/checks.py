@@ -1,1 +1,240 @@
-"""CLI commands: checks (placeholder until its issue lands)."""
+"""CLI commands: check, findings, and the `rules` group (list, validate)."""
+
+from __future__ import annotations
+
+import functools
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from driftscan import pipeline
+from driftscan.clikit import (
+    EXIT_OK,
+    EXIT_USAGE,
+    ConfigOpt,
+    FormatOpt,
+    StoreOpt,
+    app,
+    command,
+    err,
+    open_read,
+)
+from driftscan.compliance import finding_doc, load_pack, validate_sql
+from driftscan.compliance.engine import EXIT_ALARMS, EXIT_CLEAN, EXIT_INCOMPLETE
+from driftscan.config import load_config
+from driftscan.errors import DriftscanError, NoStore
+from driftscan.model import Finding
+from driftscan.output import Format, default_format, emit
+from driftscan.store import Store
+from driftscan.store import findings as fstore
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+rules_app = typer.Typer(
+    name="rules", help="The loaded rule pack: list and validate.", no_args_is_help=True
+)
+app.add_typer(rules_app)
+
+
+def _rules_command(*args: Any, **kwargs: Any) -> Callable[[F], F]:
+    """rules_app.command with driftscan errors mapped to exit codes (like clikit.command)."""
+
+    def wrap(fn: F) -> F:
+        @functools.wraps(fn)
+        def run(*a: Any, **k: Any) -> Any:
+            try:
+                return fn(*a, **k)
+            except DriftscanError as exc:
+                err.print(f"[red]error:[/red] {exc}", highlight=False)
+                raise typer.Exit(exc.exit_code) from None
+
+        rules_app.command(*args, **kwargs)(run)
+        return fn
+
+    return wrap
+
+
+FrameworkOpt = Annotated[
+    str | None,
+    typer.Option("--framework", help="Only rules mapped to this framework, e.g. pci-dss-4.0"),
+]
+ScanOpt = Annotated[
+    int | None, typer.Option("--scan", help="Scan id [default: the latest]", show_default=False)
+]
+_COLUMNS = ["rule", "resource", "status", "severity", "lifecycle", "reason", "waiver"]
+
+
+def _waiver_text(w: dict[str, Any] | None) -> str:
+    return "" if not w else f"{w['owner']} {w['ticket']} until {w['expires']}: {w['reason']}"
+
+
+def _emit(scan_id: int, docs: list[dict[str, Any]], fmt: Format, title: str) -> None:
+    rows = [
+        [d["rule"], d["resource"], d["status"], d["severity"], d["lifecycle"] or "", d["reason"],
+         _waiver_text(d["waiver"])]
+        for d in docs
+    ]  # fmt: skip
+    if fmt is Format.csv:
+        rows = [[*r[:5], ";".join(f"{k} {' '.join(v)}" for k, v in d["frameworks"].items()), *r[5:]]
+                for r, d in zip(rows, docs, strict=True)]  # fmt: skip
+        emit([*_COLUMNS[:5], "frameworks", *_COLUMNS[5:]], rows, fmt)
+        return
+    emit(_COLUMNS, rows, fmt, title=title, doc={"scan": scan_id, "findings": docs})
+
+
+@command()
+def check(
+    config: ConfigOpt = None,
+    store: StoreOpt = None,
+    scan: ScanOpt = None,
+    framework: FrameworkOpt = None,
+    fmt: FormatOpt = None,
+) -> None:
+    """Evaluate the rules for a scan, store the findings with their lifecycle, print them.
+
+    Exit 0 when clean; 1 when an alarm is not covered by a waiver (waived alarms are shown with
+    their justification but do not fail); 3 when the scan is incomplete or any rule could not
+    be assessed or failed to run (wins over 1); 2 for configuration or rule file errors.
+
+    Example:  driftscan check --framework pci-dss-4.0 --format json
+    """
+    cfg = load_config(config)
+    fmt = default_format(fmt)
+    path = store or cfg.store_path
+    if not Path(path).exists():
+        raise NoStore(f"{path}: no store here yet; run `driftscan scan` first")
+    with Store(path) as st:
+        if scan is None and not st.scans(limit=1):
+            raise NoStore(f"{path}: the store holds no scans yet; run `driftscan scan` first")
+        result = pipeline.check(cfg, st, scan_id=scan, framework=framework)
+    _emit(
+        result.scan_id,
+        [finding_doc(f) for f in result.findings],
+        fmt,
+        f"scan {result.scan_id} ({result.scan_status})",
+    )
+    err.print(
+        f"scan {result.scan_id} ({result.scan_status}): {len(result.rules)} rules, "
+        f"{result.count('alarm', waived=False)} alarms, {result.count('alarm', waived=True)} "
+        f"waived, {result.count('not_assessed')} not assessed, {result.count('error')} errors; "
+        f"rules {result.rules_hash[:12]}",
+        highlight=False,
+    )
+    raise typer.Exit(result.exit_code)
+
+
+@command()
+def findings(
+    config: ConfigOpt = None,
+    store: StoreOpt = None,
+    scan: ScanOpt = None,
+    status: Annotated[
+        str | None, typer.Option("--status", help="ok, alarm, error, skip or not_assessed")
+    ] = None,
+    rule: Annotated[str | None, typer.Option("--rule", help="Only this rule id")] = None,
+    framework: FrameworkOpt = None,
+    fmt: FormatOpt = None,
+) -> None:
+    """Stored findings of a scan (default: the latest evaluated) with their lifecycle.
+
+    Lifecycle: new, persisting (first seen scan and days in violation), resolved, regressed.
+    The exit code follows `check` for the findings listed.
+
+    Example:  driftscan findings --status alarm --framework pci-dss-4.0
+    """
+    fmt = default_format(fmt)
+    if status is not None and status not in ("ok", "alarm", "error", "skip", "not_assessed"):
+        raise typer.BadParameter(f"unknown status '{status}'", param_hint="--status")
+    with open_read(config, store) as st:
+        n = scan if scan is not None else fstore.latest_checked_scan(st)
+        if n is None:
+            raise NoStore("no findings stored yet; run `driftscan check` first")
+        rec = st.scan(n)
+        rows = fstore.read_findings(st, n)
+    picked = [
+        r
+        for r in rows
+        if (status is None or r["status"] == status)
+        and (rule is None or r["rule"] == rule)
+        and (framework is None or framework in (r["frameworks"] or {}))
+    ]
+    docs = [
+        {k: r[k] for k in ("rule", "resource", "status", "reason", "severity", "frameworks",
+                           "lifecycle", "waiver")}
+        for r in picked
+    ]  # fmt: skip
+    if fmt is Format.table:
+        for d, r in zip(docs, picked, strict=True):
+            if r["days_in_violation"] is not None:
+                d["lifecycle"] = (
+                    f"{d['lifecycle']} (since scan {r['first_seen_scan']}, "
+                    f"{r['days_in_violation']} d)"
+                )
+    _emit(n, docs, fmt, f"findings of scan {n} ({rec.status})")
+    fs = [
+        Finding(d["rule"], d["resource"], d["status"], d["reason"], d["severity"],
+                waiver=d["waiver"])
+        for d in picked
+    ]  # fmt: skip
+    if rec.status != "complete" or any(f.status in ("not_assessed", "error") for f in fs):
+        raise typer.Exit(EXIT_INCOMPLETE)
+    raise typer.Exit(
+        EXIT_ALARMS if any(f.status == "alarm" and f.waiver is None for f in fs) else EXIT_CLEAN
+    )
+
+
+@_rules_command("list")
+def rules_list(config: ConfigOpt = None, fmt: FormatOpt = None) -> None:
+    """The rules of the configured pack: id, severity, scope, frameworks, title.
+
+    Example:  driftscan rules list --format json
+    """
+    cfg = load_config(config)
+    fmt = default_format(fmt)
+    pack = load_pack(cfg)
+    rows = [
+        [r.id, r.severity, r.spec.scope or "",
+         "; ".join(f"{k} {', '.join(v)}" for k, v in r.frameworks.items()), r.spec.title]
+        for r in pack.select()
+    ]  # fmt: skip
+    doc = {
+        "rules_hash": pack.hash,
+        "rules": [
+            {"id": r.id, "title": r.spec.title, "severity": r.severity, "scope": r.spec.scope,
+             "frameworks": r.frameworks, "file": r.file, "params": r.spec.params}
+            for r in pack.select()
+        ],
+    }  # fmt: skip
+    emit(["id", "severity", "scope", "frameworks", "title"], rows, fmt,
+         title=f"rules {pack.hash[:12]}", doc=doc)  # fmt: skip
+
+
+@_rules_command("validate")
+def rules_validate(config: ConfigOpt = None, store: StoreOpt = None) -> None:
+    """Load every rule file and prepare its SQL against the store's views.
+
+    Uses the configured store when it exists (read-only), else an empty one. Prints every
+    error with file and line; exit 0 when all rules are valid, 2 otherwise.
+
+    Example:  driftscan rules validate -c driftscan.yaml
+    """
+    cfg = load_config(config)
+    pack = load_pack(cfg)
+    path = store or cfg.store_path
+    with tempfile.TemporaryDirectory() as tmp:
+        st = (
+            Store(path, read_only=True)
+            if Path(path).exists()
+            else Store(Path(tmp) / "empty.duckdb")
+        )
+        with st:
+            errors = validate_sql(st, cfg, pack)
+    for e in errors:
+        err.print(f"[red]error:[/red] {e}", highlight=False)
+    if errors:
+        raise typer.Exit(EXIT_USAGE)
+    print(f"ok: {len(pack.rules)} rules, {len(pack.frameworks)} frameworks, rules hash {pack.hash}")
+    raise typer.Exit(EXIT_OK)

@@ -133,11 +133,14 @@ def _error(exc: duckdb.Error, offset: int = 0) -> RuleQueryError:
     return RuleQueryError(first, line if line and line > 0 else None)
 
 
-def _objects(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
+def _objects(con: duckdb.DuckDBPyConnection, where: str) -> set[str]:
+    """Tables and views of the store (`main`) or of this connection's TEMP catalog (`temp`)."""
+    db = "temp" if where == "temp" else con.execute("SELECT current_database()").fetchall()[0][0]
     rows = con.execute(
-        "SELECT view_name FROM duckdb_views() WHERE schema_name = $s AND NOT internal "
-        "UNION SELECT table_name FROM duckdb_tables() WHERE schema_name = $s",
-        {"s": schema},
+        "SELECT view_name FROM duckdb_views() WHERE database_name = $d AND schema_name = 'main' "
+        "AND NOT internal UNION SELECT table_name FROM duckdb_tables() WHERE database_name = $d "
+        "AND schema_name = 'main'",
+        {"d": db},
     ).fetchall()
     return {str(r[0]) for r in rows}
 
@@ -167,7 +170,7 @@ def prepare_context(
     macros = {
         str(r[0])
         for r in con.execute(
-            "SELECT function_name FROM duckdb_functions() WHERE schema_name = 'main' "
+            "SELECT function_name FROM duckdb_functions() WHERE database_name <> 'temp' "
             "AND function_type = 'table_macro'"
         ).fetchall()
     }
@@ -181,9 +184,17 @@ def prepare_context(
     )
     missing = []
     for name in _PER_SCAN:
-        con.execute(f"DROP TABLE IF EXISTS temp.{name}")
+        _drop_temp(con, name)
         if name in _FROM_DIFF and require_diff and not diffed:
             missing.append(name)
+            if f"{name}_at" in macros or name in main:
+                # Shadow the store-wide view (the latest scan's rows) with one that fails when
+                # read: a rule must not judge scan N by another scan's drift.
+                n = int(scan_id)
+                con.execute(
+                    f"CREATE TEMP VIEW {name} AS "
+                    f"SELECT error('scan {n} has not been diffed') AS scan_not_diffed"
+                )
         elif f"{name}_at" in macros:
             con.execute(
                 f"CREATE TEMP TABLE {name} AS SELECT * FROM main.{name}_at($n)", {"n": scan_id}
@@ -271,8 +282,17 @@ def drop_context(store: Store) -> None:
     """Remove the per-scan TEMP objects, so the connection sees the store-wide views again."""
     for name in _TEMP_MACROS:
         store.con.execute(f"DROP MACRO IF EXISTS temp.{name}")
+    present = _objects(store.con, "temp")
     for name in _TEMP_TABLES:
-        store.con.execute(f"DROP TABLE IF EXISTS temp.{name}")
+        if name in present:
+            _drop_temp(store.con, name)
+
+
+def _drop_temp(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    views = con.execute(
+        "SELECT count(*) FROM duckdb_views() WHERE database_name = 'temp' AND view_name = ?", [name]
+    ).fetchall()[0][0]
+    con.execute(f"DROP {'VIEW' if views else 'TABLE'} IF EXISTS temp.{name}")
 
 
 def _scopes(con: duckdb.DuckDBPyConnection, scopes: Sequence[ScopeDef]) -> None:
