@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from driftscan.desired.declaration import Check, Declaration, deep_merge, identity, set_path
 from driftscan.errors import ConfigError
-from driftscan.yamlsrc import Lines, dotted, line_for, load_yaml
+from driftscan.yamlsrc import Lines, dotted, line_for, parse_yaml
 
 _IDENTITY = ("key", "provider", "account", "region", "type", "name")
 
@@ -247,7 +247,11 @@ def declarations(doc: DesiredFile, lines: Lines, file: str) -> list[Declaration]
 
 def load_file(path: Path, display: str) -> list[Declaration]:
     """Parse, validate and convert one declared-state file."""
-    data, lines = load_yaml(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read: {exc}", file=display) from None
+    data, lines = parse_yaml(text, display)
     return declarations(validate_desired(data, lines, display), lines, display)
 
 

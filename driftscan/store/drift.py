@@ -178,7 +178,8 @@ _LIVE_VALUE = """
 
 # Whether some slice of scan $n with the given status covers declaration d's place. Unknown
 # parts of a declaration (NULL) match any slice: for failed slices that errs towards "not
-# assessed", which is the safe side.
+# assessed", which is the safe side. A failed slice that names its keys (one host) covers
+# only those; an ok slice shows its place was read whichever keys it found there.
 _COVER = """
     EXISTS (
         SELECT 1 FROM slice_run s
@@ -186,8 +187,11 @@ _COVER = """
           AND (s.account IS NULL OR d.account IS NULL OR s.account = d.account)
           AND (s.region IS NULL OR d.region IS NULL OR s.region = d.region)
           AND (len(s.types) = 0 OR d.type IS NULL OR list_contains(s.types, d.type))
-          AND (len(s.keys) = 0 OR list_contains(s.keys, k.key)))
+          AND ({keys}))
 """
+
+
+_KEYS = "len(s.keys) = 0 OR list_contains(s.keys, k.key)"
 
 
 def latest_scan(store: Store) -> int | None:
@@ -265,8 +269,8 @@ class DriftSession:
                    coalesce(l.assessed, false) AS assessed, l.doc_hash,
                    CASE WHEN l.key IS NOT NULL THEN false
                         WHEN d.provider IS NULL OR d.type IS NULL THEN false
-                        ELSE {_COVER.format(status="ok")}
-                             AND NOT {_COVER.format(status="failed")} END AS missing
+                        ELSE {_COVER.format(status="ok", keys="true")}
+                             AND NOT {_COVER.format(status="failed", keys=_KEYS)} END AS missing
             FROM _dk k JOIN _decl d USING (decl_id)
             LEFT JOIN _live l ON k.resolved AND l.key = k.key
             """,
