@@ -12,8 +12,12 @@ from driftscan.errors import ConfigError
 Lines = dict[tuple[str | int, ...], int]
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that also refuses duplicate keys (a silent overwrite loses input)."""
+# libyaml's loader where the wheel has it: rule packs load many files on every `check`.
+_Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_Base):  # type: ignore[misc]
+    """A safe loader that also refuses duplicate keys (a silent overwrite loses input)."""
 
 
 def _construct_mapping(
@@ -27,7 +31,8 @@ def _construct_mapping(
                 None, None, f"duplicate key '{key}'", key_node.start_mark
             )
         seen.add(key)
-    return loader.construct_mapping(node, deep=deep)
+    mapping: dict[Any, Any] = loader.construct_mapping(node, deep=deep)
+    return mapping
 
 
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
@@ -62,8 +67,13 @@ def parse_yaml(text: str, name: str) -> tuple[Any, Lines]:
     """Parse YAML text (named `name` in errors); return its data and key-path lines."""
     lines: Lines = {}
     try:
-        node = yaml.compose(text, Loader=_Loader)
-        data = yaml.load(text, Loader=_Loader)
+        # One parse: compose the node tree (it carries line marks), then construct from it.
+        loader = _Loader(text)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None

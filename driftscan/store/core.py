@@ -412,6 +412,7 @@ class Store:
         first_bad: int | None = None
         prev = GENESIS
         expected_id = None
+        prev_unpruned = False
         for rec in reversed(self.scans()):
             res.scans += 1
             here: list[str] = []
@@ -426,6 +427,9 @@ class Store:
                 here.append(f"scan {rec.scan_id}: ledger row altered (chain hash mismatch)")
             if not rec.pruned and _content_hash(self.con, rec.scan_id) != rec.content_hash:
                 here.append(f"scan {rec.scan_id}: observed content altered (content hash mismatch)")
+            if rec.pruned and prev_unpruned:
+                here.append(f"scan {rec.scan_id}: marked pruned after a kept scan (tampering)")
+            prev_unpruned = prev_unpruned or not rec.pruned
             if here and first_bad is None:
                 first_bad = rec.scan_id
             res.problems.extend(here)
