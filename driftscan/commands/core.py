@@ -20,7 +20,8 @@ from driftscan.clikit import (
     err,
     open_read,
 )
-from driftscan.config import load_config
+from driftscan.config import Config, load_config
+from driftscan.errors import RuleError
 from driftscan.output import Format, default_format, emit
 from driftscan.store import VIEW_DOCS, Store
 
@@ -44,7 +45,9 @@ def scan(
     cfg = load_config(config)
     fmt = default_format(fmt)
     with Store(cfg.store_path) as store, _Progress(quiet) as progress:
-        outcome = pipeline.scan(cfg, store, sources=source, progress=progress.update)
+        outcome = pipeline.scan(
+            cfg, store, sources=source, progress=progress.update, rules_hash=_rules_hash(cfg)
+        )
         runs = store.source_runs(outcome.record.scan_id)
     rec = outcome.record
     if fmt is Format.table:
@@ -81,6 +84,19 @@ def scan(
         }
         emit(["scan"], [[rec.scan_id]], fmt, doc=doc)
     raise typer.Exit(EXIT_OK if outcome.complete else EXIT_INCOMPLETE)
+
+
+def _rules_hash(cfg: Config) -> str:
+    """The rule pack's hash for the ledger; a broken pack must not stop a scan (check reports it)."""
+    from driftscan.compliance.rules import load_pack
+
+    try:
+        return load_pack(cfg).hash
+    except RuleError as exc:
+        err.print(
+            f"[yellow]warning:[/yellow] rule pack not loaded, scan recorded without its hash: {exc}"
+        )
+        return ""
 
 
 class _Progress:

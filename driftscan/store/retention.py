@@ -47,7 +47,9 @@ def prune(store: Store, keep_days: int, *, now: datetime) -> list[int]:
         for t in tables:
             con.execute(f'DELETE FROM "{t}" WHERE scan_id <= ?', [last_pruned])
         # Intervals that ended inside the pruned range, and versions nothing points at any more.
-        con.execute("DELETE FROM span WHERE last_scan IS NOT NULL AND last_scan <= ?", [last_pruned])
+        con.execute(
+            "DELETE FROM span WHERE last_scan IS NOT NULL AND last_scan <= ?", [last_pruned]
+        )
         con.execute("DELETE FROM version WHERE doc_hash NOT IN (SELECT doc_hash FROM span)")
         con.execute("UPDATE scan_ledger SET pruned = true WHERE scan_id <= ?", [last_pruned])
         con.execute("DELETE FROM meta WHERE key = 'pruned_through'")
@@ -79,3 +81,12 @@ def compact(path: Path) -> tuple[int, int]:
 
 def _sql_str(p: Path) -> str:
     return str(p).replace("'", "''")
+
+
+def compact_store(store: Store) -> tuple[int, int]:
+    """Compact an open store in place, keeping its lock held throughout."""
+    store.con.close()
+    try:
+        return compact(store.path)
+    finally:
+        store.con = duckdb.connect(str(store.path))

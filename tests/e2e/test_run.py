@@ -1,0 +1,56 @@
+"""`driftscan run`, the cron entry point: one locked run, JSON-lines log, metrics, exit codes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from typer.testing import Result
+
+from driftscan.sandbox.aws import FaultProxy
+from driftscan.store import Store
+
+
+def test_run_logs_measures_and_reports(
+    cli: Callable[..., Result], config_file: Callable[..., Path], tmp_path: Path
+) -> None:
+    """A run scans, checks and reports, logs JSON lines per stage and writes Prometheus metrics."""
+    cfg = config_file(reports={"dir": str(tmp_path / "out"), "formats": ["json", "csv"]})
+    log, metrics = tmp_path / "run.jsonl", tmp_path / "driftscan.prom"
+    res = cli("run", "-c", str(cfg), "--log-file", str(log), "--metrics-file", str(metrics), "-q")
+    assert res.exit_code in (0, 1), res.output
+    events = [json.loads(line) for line in log.read_text().splitlines()]
+    names = [e["event"] for e in events]
+    assert names[0] == "run.started" and names[-1] == "run.finished"
+    assert {"scan.finished", "check.finished", "report.written"} <= set(names)
+    assert events[-1]["exit_code"] == res.exit_code
+    text = metrics.read_text()
+    assert "driftscan_scan_complete 1" in text and "driftscan_coverage_ratio 1.0000" in text
+    assert f"driftscan_exit_code {res.exit_code}" in text
+    assert list((tmp_path / "out").rglob("manifest.json"))
+
+
+def test_incomplete_run_exits_3_and_logs_the_gap(
+    cli: Callable[..., Result], config_file: Callable[..., Path], faults: FaultProxy, tmp_path: Path
+) -> None:
+    """A denied service makes the run exit 3 and its log names the unread slices."""
+    cfg = config_file(reports={"dir": str(tmp_path / "out"), "formats": ["json"]})
+    faults.deny("lambda")
+    log = tmp_path / "run.jsonl"
+    res = cli("run", "-c", str(cfg), "--log-file", str(log), "-q")
+    assert res.exit_code == 3, res.output
+    events = [json.loads(line) for line in log.read_text().splitlines()]
+    gaps = [g for e in events if e["event"] == "source.finished" for g in e["not_assessed"]]
+    assert gaps and all(g["reason"] == "denied" and g["slice"].endswith("/lambda") for g in gaps)
+
+
+def test_second_run_exits_4_while_the_store_is_locked(
+    cli: Callable[..., Result], config_file: Callable[..., Path], tmp_path: Path
+) -> None:
+    """While another run holds the store, `run` exits at once with code 4 and says why."""
+    cfg = config_file()
+    with Store(tmp_path / "driftscan.duckdb"):
+        res = cli("run", "-c", str(cfg), "-q")
+    assert res.exit_code == 4
+    assert "lock" in res.output
