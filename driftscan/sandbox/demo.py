@@ -1,0 +1,326 @@
+"""The demo estate: moto, the ARM emulator and fixture hosts seeded with the incidents driftscan exists to catch."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from driftscan.sandbox.arm import SUB_PROD, ArmEmulator, demo_estate, resource_id
+from driftscan.sandbox.aws import ACCOUNT, CREDENTIALS, ENV, AwsSandbox
+from driftscan.sandbox.hosts import Container, Fleet, HostProfile
+
+NGINX_CONF = (
+    "worker_processes auto;\nevents { worker_connections 1024; }\nhttp { server_tokens off; }\n"
+)
+NGINX_HOTFIX = NGINX_CONF.replace(
+    "server_tokens off;", "server_tokens off; client_max_body_size 0;"
+)
+POLICY_TODAY = json.dumps({"version": "2026-11-28", "block": ["cardholder-export"], "log": "all"})
+POLICY_YESTERDAY = json.dumps({"version": "2026-11-27", "block": [], "log": "errors"})
+PAYMENTS_IMAGE = "registry.example/payments:2.3"
+DIGEST_DECLARED = "sha256:" + hashlib.sha256(b"payments 2.3 build 118").hexdigest()
+DIGEST_RUNNING = "sha256:" + hashlib.sha256(b"payments 2.3 build 97").hexdigest()
+CERT = "/etc/ssl/certs/payments.pem"
+FILES = ["/etc/nginx/nginx.conf", "/etc/driftscan-agent/policy.json"]
+BASE_PACKAGES = {
+    "openssl": "3.0.13-1~deb12u1",
+    "openssh-server": "1:9.2p1-2+deb12u3",
+    "curl": "7.88.1-10",
+}
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Incident:
+    """One seeded problem, the rule expected to find it, and the resource it names."""
+
+    what: str
+    rule: str
+    resource: str
+
+
+@dataclass
+class DemoEstate:
+    """Everything the demo started, the files it wrote, and the incidents it seeded."""
+
+    workdir: Path
+    aws: AwsSandbox
+    arm: ArmEmulator
+    fleet: Fleet
+    config: Path
+    incidents: list[Incident] = field(default_factory=list)
+    change: Callable[[], str] = field(default=lambda: "")
+
+    def stop(self) -> None:
+        for stop in (self.fleet.stop, self.arm.stop, self.aws.stop):
+            try:
+                stop()
+            except Exception:
+                continue
+
+
+def _closed_port() -> int:
+    # Bound and released at once: nothing listens there, so a connection is refused.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _host_profiles() -> list[HostProfile]:
+    def host(name: str, **kw: Any) -> HostProfile:
+        packages = {**BASE_PACKAGES, **kw.pop("packages", {})}
+        files = {"/etc/nginx/nginx.conf": NGINX_CONF, **kw.pop("files", {})}
+        certs = kw.pop("certs", {CERT: 200})
+        return HostProfile(name=name, packages=packages, files=files, certs=certs, **kw)
+
+    nginx = {"nginx": "1.24.0-2"}
+    return [
+        host("web-01", packages=nginx, services={"nginx": "running"}, certs={CERT: 3}),
+        # A manual hot-fix to nginx.conf, and the old nginx: half of a rollout.
+        host(
+            "web-02",
+            packages={"nginx": "1.22.1-9"},
+            services={"nginx": "running"},
+            files={"/etc/nginx/nginx.conf": NGINX_HOTFIX},
+        ),  # fmt: skip
+        host("app-01", containers={"payments": Container(PAYMENTS_IMAGE, DIGEST_RUNNING)}),
+        host("agent-01", files={"/etc/driftscan-agent/policy.json": POLICY_YESTERDAY}),
+        host("db-01", clock_skew_s=12.0),
+    ]
+
+
+def _aws_incidents(aws: AwsSandbox) -> tuple[list[Incident], set[str]]:
+    """Seed the AWS incidents; return them and the keys that must stay undeclared."""
+    import boto3
+
+    url = aws.moto.endpoint_url
+    east = "us-east-1"
+    s3 = boto3.client("s3", endpoint_url=url, region_name=east, **CREDENTIALS)
+    s3.create_bucket(Bucket="acme-eu-customers")
+    s3.put_bucket_tagging(
+        Bucket="acme-eu-customers",
+        Tagging={
+            "TagSet": [
+                {"Key": "data_class", "Value": "eu-personal"},
+                {"Key": "owner", "Value": "crm"},
+            ]
+        },
+    )
+    incidents = [Incident("EU personal data in a US region (AWS)", "data_residency_region",
+                          "arn:aws:s3:::acme-eu-customers")]  # fmt: skip
+    aws.estate.add("AWS::S3::Bucket", "arn:aws:s3:::acme-eu-customers")
+
+    ec2 = boto3.client("ec2", endpoint_url=url, region_name=east, **CREDENTIALS)
+    elb = boto3.client("elbv2", endpoint_url=url, region_name=east, **CREDENTIALS)
+    web = ec2.describe_instances(Filters=[{"Name": "tag:Name", "Values": [f"web-{east}"]}])
+    template = web["Reservations"][0]["Instances"][0]
+    tg = elb.describe_target_groups(Names=["web-tg-0"])["TargetGroups"][0]
+
+    def launch(name: str, tags: dict[str, str]) -> str:
+        inst = ec2.run_instances(
+            ImageId=template["ImageId"], MinCount=1, MaxCount=1, InstanceType="t3.micro",
+            SubnetId=template["SubnetId"],
+            TagSpecifications=[{"ResourceType": "instance",
+                                "Tags": [{"Key": "Name", "Value": name}, *({"Key": k, "Value": v} for k, v in tags.items())]}],
+        )["Instances"][0]  # fmt: skip
+        return str(inst["InstanceId"])
+
+    # The load balancer still sends traffic to a node that was stopped.
+    old = launch("web-old", {"owner": "web"})
+    elb.register_targets(TargetGroupArn=tg["TargetGroupArn"], Targets=[{"Id": old, "Port": 80}])
+    ec2.stop_instances(InstanceIds=[old])
+    aws.estate.add("AWS::EC2::Instance", f"arn:aws:ec2:{east}:{ACCOUNT}:instance/{old}")
+    incidents.append(Incident("load-balancer target pointing at a stopped instance",
+                              "lb_target_instance_gone", tg["TargetGroupArn"]))  # fmt: skip
+    # Left behind by a rollback: runs, carries the PCI tag, declared nowhere.
+    zombie = launch("payments-canary-rollback", {"pci": "true", "owner": "payments"})
+    zombie_key = f"arn:aws:ec2:{east}:{ACCOUNT}:instance/{zombie}"
+    incidents.append(
+        Incident("unmanaged instance left after a rollback", "drift_unmanaged_in_scope", zombie_key)
+    )
+    return incidents, {zombie_key}
+
+
+def _azure_ids(arm: ArmEmulator) -> list[str]:
+    keys = [res.id.lower() for res in arm.resources.values()]
+    keys += [g["id"].lower() for groups in arm.groups.values() for g in groups]
+    return sorted(keys)
+
+
+def _desired(
+    aws: AwsSandbox, arm: ArmEmulator, undeclared: set[str], sql_id: str
+) -> dict[str, Any]:
+    """What the platform team declared: every seeded resource, with a few attributes pinned."""
+    resources: list[dict[str, Any]] = []
+    for keys in aws.estate.keys.values():
+        resources += [{"key": k} for k in sorted(keys) if k not in undeclared]
+    for k in _azure_ids(arm):
+        decl: dict[str, Any] = {"key": k}
+        if k == sql_id:
+            decl["properties.minimalTlsVersion"] = "1.2"
+            decl["properties.publicNetworkAccess"] = "Enabled"
+        resources.append(decl)
+    web = {"packages_min": {"openssl": "3.0.13", "nginx": "1.22"},
+           "files": {"/etc/nginx/nginx.conf": {"sha256": _sha(NGINX_CONF)}},
+           "services": {"nginx": "running"}, "certs": {CERT: {"min_days_left": 30}}}  # fmt: skip
+    hosts = [
+        {"name": "web-01", **web},
+        {"name": "web-02", **web},
+        {"name": "app-01", "packages_min": {"openssl": "3.0.13"},
+         "containers": {"payments": {"image": PAYMENTS_IMAGE, "digest": DIGEST_DECLARED}}},
+        {"name": "agent-01", "packages_min": {"openssl": "3.0.13"},
+         "files": {"/etc/driftscan-agent/policy.json": {"sha256": _sha(POLICY_TODAY)}}},
+        {"name": "db-01", "packages_min": {"openssl": "3.0.13"}},
+        {"name": "web-03", **web},
+    ]  # fmt: skip
+    return {"resources": resources, "hosts": hosts}
+
+
+def start(workdir: Path, reports_dir: Path) -> DemoEstate:
+    """Start the sandbox estate, seed the incidents and write driftscan.yaml + desired state."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    aws = AwsSandbox()
+    arm: ArmEmulator | None = None
+    fleet: Fleet | None = None
+    try:
+        incidents, undeclared = _aws_incidents(aws)
+        arm = ArmEmulator(demo_estate(), ca_dir=workdir / "arm-ca").start()
+        fleet = Fleet(_host_profiles(), workdir=workdir / "fleet").start()
+        sql_id = resource_id(
+            SUB_PROD, "rg-payments", "Microsoft.Sql/servers", "acme-payments-sql"
+        ).lower()
+        eu_storage = resource_id(
+            SUB_PROD, "rg-data", "Microsoft.Storage/storageAccounts", "acmeeucustomers"
+        )
+        incidents += [
+            Incident("EU personal data in a US region (Azure)", "data_residency_region", eu_storage.lower()),
+            Incident("a config file on one host diverged from its declaration", "host_file_hash", "ssh://web-02"),
+            Incident("an agent host holding yesterday's policy file", "host_file_hash", "ssh://agent-01"),
+            Incident("an image tag whose running digest differs from the declared one",
+                     "host_container_digest", "ssh://app-01"),
+            Incident("a manual change to an Azure resource", "drift_changed_in_scope", sql_id),
+            Incident("a host whose clock drifts", "host_clock_offset", "ssh://db-01"),
+            Incident("two versions of one service across the fleet", "host_package_version_skew", "ssh://web-02"),
+            Incident("a certificate expiring in 3 days", "host_cert_expiry", "ssh://web-01"),
+            Incident("one unreachable host", "coverage_slice_not_assessed", "dc1/web-03"),
+        ]  # fmt: skip
+        desired_path = workdir / "desired.yaml"
+        desired_path.write_text(
+            yaml.safe_dump(_desired(aws, arm, undeclared, sql_id), sort_keys=False)
+        )
+        from driftscan.config import SshHost
+
+        ssh = fleet.source("dc1", files=FILES, certs=[CERT], timeout_s=5,
+                           extra_hosts=[SshHost(name="web-03", address="127.0.0.1", port=_closed_port(), site="dc1")])  # fmt: skip
+        config = {
+            "organisation": "ACME Payments (sandbox)",
+            "store": str(workdir / "driftscan.duckdb"),
+            "sources": [
+                aws.source("aws-sandbox", concurrency=16),
+                {"name": "azure-sandbox", "type": "azure", "subscriptions": ["all"], "credential": "token_env",
+                 "endpoint": arm.url, "ca_bundle": arm.ca_path},
+                {**ssh.model_dump(mode="json"), "type": "ssh"},
+            ],
+            "desired": [{"path": str(desired_path)}],
+            "ignore": [
+                {"type": "host", "path": "clock"},
+                {"type": "host", "path": "certs"},
+                {"type": "AWS::EC2::Instance", "path": "launch_time"},
+            ],
+            "params": {
+                "classification_tag": "data_class",
+                "residency": {"eu-personal": ["eu-west-1", "eu-central-1", "westeurope", "northeurope"]},
+            },
+            "scopes": {"pci": {"tags": {"pci": "true"}}},
+            "reports": {"dir": str(reports_dir), "formats": ["html", "pdf", "json", "csv"]},
+        }  # fmt: skip
+        config_path = workdir / "driftscan.yaml"
+        config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+
+        def manual_change() -> str:
+            # Someone lowers the payments SQL server's minimum TLS version in the portal.
+            assert arm is not None
+            arm.resources[sql_id].doc["properties"]["minimalTlsVersion"] = "1.0"
+            return (
+                f"{sql_id}: properties.minimalTlsVersion 1.2 → 1.0 (a manual change in the portal)"
+            )
+
+        return DemoEstate(workdir, aws, arm, fleet, config_path, incidents, manual_change)
+    except BaseException:
+        for thing in (fleet, arm, aws):
+            if thing is not None:
+                thing.stop()
+        raise
+
+
+def environment(estate: DemoEstate) -> dict[str, str]:
+    """Environment variables a driftscan process needs to scan the demo estate."""
+    return {**ENV, "AZURE_ACCESS_TOKEN": estate.arm.token}
+
+
+@dataclass
+class DemoResult:
+    """The two runs, the change between them, and which seeded incidents were found."""
+
+    first: Any
+    second: Any
+    change: str
+    found: list[tuple[Incident, str | None]]  # (incident, the finding's reason or None)
+    config: Path
+
+    @property
+    def all_found(self) -> bool:
+        return all(reason is not None for _, reason in self.found)
+
+
+def run_demo(
+    workdir: Path, reports_dir: Path, *, progress: Callable[[str], None] = lambda m: None
+) -> DemoResult:
+    """Start the estate, run twice with a manual change in between, and match the incidents."""
+    import os
+
+    from driftscan import ops
+    from driftscan.config import load_config
+    from driftscan.store import Store
+
+    for old in workdir.glob("driftscan.duckdb*"):
+        old.unlink()
+    progress("starting the sandbox estate: moto server, HTTPS ARM emulator, SSH fixture hosts")
+    estate = start(workdir, reports_dir)
+    saved = {k: os.environ.get(k) for k in environment(estate)}
+    os.environ.update(environment(estate))
+    try:
+        cfg = load_config(estate.config)
+        with Store(cfg.store_path) as store:
+            progress("run 1: scan, diff, check, report")
+            first = ops.run(cfg, store)
+            change = estate.change()
+            progress(f"between the runs: {change}")
+            progress("run 2: scan, diff, check, report")
+            second = ops.run(cfg, store)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        estate.stop()
+    found: list[tuple[Incident, str | None]] = []
+    for inc in estate.incidents:
+        hit = next(
+            (f for f in second.check.findings
+             if f.rule == inc.rule and f.resource == inc.resource and f.status in ("alarm", "not_assessed")),
+            None,
+        )  # fmt: skip
+        found.append((inc, hit.reason if hit else None))
+    return DemoResult(first, second, change, found, estate.config)
