@@ -92,7 +92,7 @@ def _host_profiles() -> list[HostProfile]:
             packages={"nginx": "1.22.1-9"},
             services={"nginx": "running"},
             files={"/etc/nginx/nginx.conf": NGINX_HOTFIX},
-        ),  # fmt: skip
+        ),
         host("app-01", containers={"payments": Container(PAYMENTS_IMAGE, DIGEST_RUNNING)}),
         host("agent-01", files={"/etc/driftscan-agent/policy.json": POLICY_YESTERDAY}),
         host("db-01", clock_skew_s=12.0),
@@ -103,9 +103,10 @@ def _aws_incidents(aws: AwsSandbox) -> tuple[list[Incident], set[str]]:
     """Seed the AWS incidents; return them and the keys that must stay undeclared."""
     import boto3
 
+    client: Any = boto3.client  # the sandbox's clients are untyped on purpose: dummy credentials
     url = aws.moto.endpoint_url
     east = "us-east-1"
-    s3 = boto3.client("s3", endpoint_url=url, region_name=east, **CREDENTIALS)
+    s3 = client("s3", endpoint_url=url, region_name=east, **CREDENTIALS)
     s3.create_bucket(Bucket="acme-eu-customers")
     s3.put_bucket_tagging(
         Bucket="acme-eu-customers",
@@ -120,8 +121,8 @@ def _aws_incidents(aws: AwsSandbox) -> tuple[list[Incident], set[str]]:
                           "arn:aws:s3:::acme-eu-customers")]  # fmt: skip
     aws.estate.add("AWS::S3::Bucket", "arn:aws:s3:::acme-eu-customers")
 
-    ec2 = boto3.client("ec2", endpoint_url=url, region_name=east, **CREDENTIALS)
-    elb = boto3.client("elbv2", endpoint_url=url, region_name=east, **CREDENTIALS)
+    ec2 = client("ec2", endpoint_url=url, region_name=east, **CREDENTIALS)
+    elb = client("elbv2", endpoint_url=url, region_name=east, **CREDENTIALS)
     web = ec2.describe_instances(Filters=[{"Name": "tag:Name", "Values": [f"web-{east}"]}])
     template = web["Reservations"][0]["Instances"][0]
     tg = elb.describe_target_groups(Names=["web-tg-0"])["TargetGroups"][0]
@@ -316,9 +317,10 @@ def run_demo(
                 os.environ[k] = v
         estate.stop()
     found: list[tuple[Incident, str | None]] = []
+    findings = second.check.findings if second.check else []
     for inc in estate.incidents:
         hit = next(
-            (f for f in second.check.findings
+            (f for f in findings
              if f.rule == inc.rule and f.resource == inc.resource and f.status in ("alarm", "not_assessed")),
             None,
         )  # fmt: skip
