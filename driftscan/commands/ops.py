@@ -99,7 +99,7 @@ def demo(
         f"run exit code {second.exit_code}"
     )
     if second.report is not None:
-        html = second.report.artifacts.get("html")
+        html = second.report.artifacts.get("report.html")
         console.print(f"report: {second.report.folder}" + (f"\n  open {html}" if html else ""))
     console.print(
         f"explore: driftscan -c {result.config} … e.g.\n"
