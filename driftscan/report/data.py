@@ -118,11 +118,32 @@ class ReportData:
 
 
 def _views(store: Store) -> set[str]:
+    """Which of the drift/rules engines' views (and the drift_at macro) this store has."""
     _cols, rows = store.query(
         "SELECT table_name FROM information_schema.tables "
-        "WHERE table_name IN ('drift', 'findings', 'checks')"
+        "WHERE table_name IN ('drift', 'drift_runs', 'findings', 'checks')"
     )
-    return {str(r[0]) for r in rows}
+    names = {str(r[0]) for r in rows}
+    _cols, rows = store.query(
+        "SELECT 1 FROM duckdb_functions() WHERE function_name = 'drift_at' LIMIT 1"
+    )
+    if rows:
+        names.add("drift_at")
+    return names
+
+
+def _drift_rows(store: Store, scan_id: int, views: set[str]) -> list[dict[str, Any]] | None:
+    # `drift` shows the latest scan only; `drift_at(N)` any scan. `drift_runs` records which
+    # scans were diffed at all: an undiffed scan is "not evaluated", not "no drift".
+    if "drift_runs" in views and not store.rows(
+        "SELECT 1 FROM drift_runs WHERE scan_id = ? LIMIT 1", [scan_id]
+    ):
+        return None
+    if "drift_at" in views:
+        return store.rows("SELECT * FROM drift_at(?)", [scan_id])
+    if "drift" in views:
+        return store.rows("SELECT * FROM drift WHERE scan_id = ?", [scan_id])
+    return None
 
 
 def _json(v: Any, default: Any) -> Any:
@@ -137,11 +158,12 @@ def _json(v: Any, default: Any) -> Any:
 
 
 def read_drift(store: Store, scan_id: int) -> list[Drift] | None:
-    """The `drift` view's rows for one scan as Drift records; None when the view is absent."""
-    if "drift" not in _views(store):
+    """One scan's drift as Drift records; None when drift was not evaluated (or cannot be read)."""
+    rows = _drift_rows(store, scan_id, _views(store))
+    if rows is None:
         return None
     out = []
-    for r in store.rows("SELECT * FROM drift WHERE scan_id = ?", [scan_id]):
+    for r in rows:
         out.append(
             Drift(
                 resource=str(r["resource"]),
@@ -211,12 +233,12 @@ def _trend(store: Store, scan: ScanRecord, views: set[str]) -> list[TrendPoint]:
                     "SELECT DISTINCT scan_id FROM checks WHERE scan_id BETWEEN ? AND ?", [lo, hi]
                 )
             }
-    if "drift" in views:
-        for r in store.rows(
-            "SELECT scan_id, count(*) AS n FROM drift WHERE scan_id BETWEEN ? AND ? GROUP BY 1",
-            [lo, hi],
-        ):
-            drift[int(r["scan_id"])] = int(r["n"])
+    has_drift = bool(views & {"drift", "drift_at"})
+    if has_drift:
+        for rec in recs:
+            rows = _drift_rows(store, rec.scan_id, views)
+            if rows is not None:
+                drift[rec.scan_id] = len(rows)
     cover: dict[int, float] = {}
     for r in store.rows(
         "SELECT scan_id, round(100.0 * count(*) FILTER (WHERE status = 'ok') / count(*), 1) AS pct "
@@ -229,7 +251,7 @@ def _trend(store: Store, scan: ScanRecord, views: set[str]) -> list[TrendPoint]:
         a: int | None = None
         if "findings" in views and (evaluated is None or rec.scan_id in evaluated):
             a = alarms.get(rec.scan_id, 0)
-        d = drift.get(rec.scan_id, 0) if "drift" in views else None
+        d = drift.get(rec.scan_id)
         points.append(
             TrendPoint(rec.scan_id, rec.started_at, rec.status, a, d, cover.get(rec.scan_id, 0.0))
         )
@@ -308,7 +330,9 @@ def build_report_data(
     notes: list[str] = []
     drift = read_drift(store, rec.scan_id)
     if drift is None:
-        notes.append("drift not evaluated: the store has no drift view for this scan")
+        notes.append(
+            "drift not evaluated: no diff against the declared state is recorded for this scan"
+        )
     findings = read_findings(store, rec.scan_id)
     if findings is None:
         notes.append("controls not evaluated: no rule evaluation is recorded for this scan")

@@ -160,6 +160,7 @@ def render_csvs(doc: dict[str, Any]) -> dict[str, str]:
             "kind",
             "desired_source",
             "path",
+            "op",
             "desired",
             "actual",
         ]
@@ -177,9 +178,11 @@ def render_csvs(doc: dict[str, Any]) -> dict[str, str]:
                 d["desired_source"],
             ]
             if not d["changes"]:
-                rows.append([*base, None, None, None])
+                rows.append([*base, None, None, None, None])
             for c in d["changes"]:
-                rows.append([*base, c["path"], _tojson(c["desired"]), _tojson(c["actual"])])
+                rows.append(
+                    [*base, c["path"], c["op"], _tojson(c["desired"]), _tojson(c["actual"])]
+                )
         out["drift.csv"] = render_csv(cols, rows)
     cols = [
         "scan",

@@ -96,6 +96,7 @@ def drift_doc(d: Drift) -> dict[str, Any]:
         changes.append(
             {
                 "path": c.get("path"),
+                "op": c.get("op") or "eq",
                 "desired": scrub(c.get("desired"), secret=secret),
                 "actual": scrub(c.get("actual"), secret=secret),
             }

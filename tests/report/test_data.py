@@ -115,3 +115,21 @@ def test_cli_report_and_verify_report(bare_store: Store, tmp_path: Path) -> None
     bad = runner.invoke(app, ["verify-report", str(folder)])
     assert bad.exit_code == 1 and "coverage.csv: altered" in bad.stdout
     assert runner.invoke(app, ["report", "--store", str(path), "--format", "docx"]).exit_code == 2
+
+
+def test_undiffed_scan_is_not_evaluated_with_the_drift_engines_schema(tmp_path: Path) -> None:
+    """With the drift engine's tables, a scan without a drift run reads as None, not as []."""
+    pytest.importorskip("driftscan.store.drift")
+    with Store(tmp_path / "s.duckdb") as st:
+        write(st, [make_run(make_resources(4))])
+        write(st, [make_run(make_resources(4))])
+        st.con.execute("INSERT INTO drift_run VALUES (1, now(), 1, '[]', '[]', '[]')")
+        st.con.execute(
+            "INSERT INTO drift_result VALUES (1, 'arn:aws:s3:::x', 'AWS::S3::Bucket', 'aws', "
+            "'aws-test', '111122223333', 'us-east-1', 'missing', 'd.yaml', '[]')"
+        )
+        one = build_report_data(_config(tmp_path), st, 1, verify_chain=False)
+        two = build_report_data(_config(tmp_path), st, 2, verify_chain=False)
+    assert one.drift is not None and [d.resource for d in one.drift] == ["arn:aws:s3:::x"]
+    assert two.drift is None and any(n.startswith("drift not evaluated") for n in two.notes)
+    assert [(p.scan_id, p.drift) for p in two.trend] == [(1, 1), (2, None)]
