@@ -196,6 +196,10 @@ def _verify_root(root: Path, trusted: bytes | None) -> list[str]:
                 f"(chain broken before {e.folder})"
             )
         prev = e
+    listed = {e.folder for e in entries}
+    for p in sorted(root.iterdir()):
+        if p.is_dir() and (p / MANIFEST).is_file() and p.name not in listed:
+            problems.append(f"{p.name}: a report folder not recorded in {LEDGER}")
     return problems
 
 

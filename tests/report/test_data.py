@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -123,13 +124,32 @@ def test_undiffed_scan_is_not_evaluated_with_the_drift_engines_schema(tmp_path: 
     with Store(tmp_path / "s.duckdb") as st:
         write(st, [make_run(make_resources(4))])
         write(st, [make_run(make_resources(4))])
-        st.con.execute("INSERT INTO drift_run VALUES (1, now(), 1, '[]', '[]', '[]')")
-        st.con.execute(
-            "INSERT INTO drift_result VALUES (1, 'arn:aws:s3:::x', 'AWS::S3::Bucket', 'aws', "
-            "'aws-test', '111122223333', 'us-east-1', 'missing', 'd.yaml', '[]')"
-        )
+        _insert(st, "drift_run", {"scan_id": 1})
+        _insert(st, "drift_result", {"scan_id": 1, "resource": "arn:aws:s3:::x",
+                                     "kind": "missing", "changes": "[]"})  # fmt: skip
         one = build_report_data(_config(tmp_path), st, 1, verify_chain=False)
         two = build_report_data(_config(tmp_path), st, 2, verify_chain=False)
     assert one.drift is not None and [d.resource for d in one.drift] == ["arn:aws:s3:::x"]
     assert two.drift is None and any(n.startswith("drift not evaluated") for n in two.notes)
     assert [(p.scan_id, p.drift) for p in two.trend] == [(1, 1), (2, None)]
+
+
+def _insert(st: Store, table: str, given: dict[str, object]) -> None:
+    """One row into another engine's table by column name, defaults by type for the rest."""
+    cols = st.rows(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ?",
+        [table],
+    )
+    fill = {"BIGINT": 0, "INTEGER": 0, "DOUBLE": 0.0, "BOOLEAN": False, "JSON": "[]"}
+    names, values = [], []
+    for c in cols:
+        name, typ = c["column_name"], c["data_type"]
+        names.append(name)
+        if name in given:
+            values.append(given[name])
+        elif typ.startswith("TIMESTAMP"):
+            values.append(datetime(2026, 1, 1))
+        else:
+            values.append(fill.get(typ, ""))
+    marks = ", ".join("?" for _ in names)
+    st.con.execute(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})", values)

@@ -77,6 +77,12 @@ def test_reports_chain_through_the_ledger(tmp_path: Path) -> None:
     assert m2["scan_chain_hash"] == f"{42:064x}"
     assert json.loads(again.manifest.read_text())["previous"]["folder"] == "scan-000042"  # type: ignore[union-attr]
     assert verify_report_dir(root) == []
+    lines = (root / "ledger.jsonl").read_text().splitlines()
+    (root / "ledger.jsonl").write_text("\n".join(lines[:-1]) + "\n")
+    assert verify_report_dir(root) == [
+        "scan-000042-2: a report folder not recorded in ledger.jsonl"
+    ]
+    (root / "ledger.jsonl").write_text("\n".join(lines) + "\n")
 
     m1 = json.loads(first.manifest.read_text())  # type: ignore[union-attr]
     m1["summary"]["failing"] = 0
