@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import fnmatch
+import itertools
 import json
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 import driftscan.store.drift as sd
 from driftscan.changes import doc_changes
@@ -18,45 +21,18 @@ from driftscan.desired import DesiredSet
 from driftscan.desired.declaration import (
     Check,
     Declaration,
+    LeafPool,
     comparable,
     compare_versions,
+    compile_leaves,
     get_path,
     iter_leaves,
+    json_text,
     set_path,
 )
 from driftscan.errors import StoreError
 from driftscan.model import Drift, canonical_json
 from driftscan.store import Store
-
-_encode_str = json.encoder.encode_basestring
-
-
-def _json(v: Any) -> str:
-    """Canonical JSON of a declared value, with fast paths for the common scalars."""
-    t = type(v)
-    if t is str:
-        return str(_encode_str(v))
-    if t is bool:
-        return "true" if v else "false"
-    if t is int:
-        return str(v)
-    if v is None:
-        return "null"
-    return canonical_json(v)
-
-
-def _flatten(i: int, doc: dict[str, Any], prefix: str, ids: list[int], ptrs: list[str],
-             vals: list[str]) -> None:  # fmt: skip
-    for k, v in doc.items():
-        if "/" in k or "~" in k:
-            k = k.replace("~", "~0").replace("/", "~1")
-        p = f"{prefix}/{k}"
-        if type(v) is dict:
-            _flatten(i, v, p, ids, ptrs, vals)
-        else:
-            ids.append(i)
-            ptrs.append(p)
-            vals.append(_json(v))
 
 
 def _pointer(path: tuple[str, ...]) -> str:
@@ -72,48 +48,57 @@ def _label(d: Declaration) -> str:
 def tables(decls: Sequence[Declaration]) -> tuple[pa.Table, pa.Table]:
     """Declarations and their compared leaves as Arrow tables (bulk-loaded, never row by row)."""
     n = len(decls)
-    keys: list[str | None] = [None] * n
-    labels: list[str] = [""] * n
-    provs: list[str | None] = [None] * n
-    accts: list[str | None] = [None] * n
-    regs: list[str | None] = [None] * n
-    types: list[str | None] = [None] * n
-    names: list[str | None] = [None] * n
-    srcs: list[str] = [""] * n
-    po: list[bool] = [False] * n
-    ids: list[int] = []
-    ptrs: list[str] = []
-    vals: list[str] = []
+    first = decls[0].compiled if decls else None
+    pool = first[0] if first is not None else LeafPool()
+    # Declarations loaded together share one pool; anything else is (re)compiled into it.
+    compile_leaves(decls, pool)
+    ptr_ids: array[int] = array("i")
+    val_ids: array[int] = array("i")
+    counts: list[int] = []
+    add_ptrs, add_vals, add_count = ptr_ids.extend, val_ids.extend, counts.append
+    for d in decls:
+        _, p, v = d.compiled  # type: ignore[misc]
+        add_ptrs(p)
+        add_vals(v)
+        add_count(len(p))
     c_ids: list[int] = []
     c_ptrs: list[str] = []
     c_ops: list[str] = []
     c_vals: list[str] = []
     for i, d in enumerate(decls):
-        keys[i] = d.key
-        labels[i] = d.key if d.key is not None else _label(d)
-        provs[i], accts[i], regs[i], types[i], names[i] = (
-            d.provider, d.account, d.region, d.type, d.name,
-        )  # fmt: skip
-        srcs[i] = d.source
-        po[i] = d.presence_only
-        if d.declared:
-            _flatten(i, d.declared, "", ids, ptrs, vals)
         for c in d.checks:
             c_ids.append(i)
             c_ptrs.append(_pointer(c.path))
             c_ops.append(c.op)
-            c_vals.append(_json(c.value))
+            c_vals.append(json_text(c.value))
     decl = pa.table(
-        [pa.array(range(n), pa.int64()), keys, labels, provs, accts, regs, types, names, srcs, po],
+        [
+            pa.array(range(n), pa.int64()),
+            [d.key for d in decls],
+            [d.key if d.key is not None else _label(d) for d in decls],
+            [d.provider for d in decls],
+            [d.account for d in decls],
+            [d.region for d in decls],
+            [d.type for d in decls],
+            [d.name for d in decls],
+            [d.source for d in decls],
+            [d.presence_only for d in decls],
+        ],
         schema=sd.DECL_SCHEMA,
     )
+    # each leaf's declaration index, from the per-declaration counts (no per-leaf Python int)
+    m = len(ptr_ids)
+    offsets = pa.array(itertools.accumulate(counts, initial=0), pa.int32())
+    ptr_idx = pa.Array.from_buffers(pa.int32(), m, [None, pa.py_buffer(ptr_ids)])
+    val_idx = pa.Array.from_buffers(pa.int32(), m, [None, pa.py_buffer(val_ids)])
+    parents = pc.list_parent_indices(pa.ListArray.from_arrays(offsets, ptr_idx))
     eq = pa.table(
-        {
-            "decl_id": pa.array(ids, pa.int64()),
-            "ptr": pa.array(ptrs, pa.string()),
-            "op": pa.repeat(pa.scalar("eq"), len(ids)),
-            "value": pa.array(vals, pa.string()),
-        },
+        [
+            pc.cast(parents, pa.int64()),
+            pc.take(pa.array(pool.ptrs, pa.string()), ptr_idx),
+            pa.repeat(pa.scalar("eq"), m),
+            pc.take(pa.array(pool.vals, pa.string()), val_idx),
+        ],
         schema=sd.LEAF_SCHEMA,
     )
     checks = pa.table([c_ids, c_ptrs, c_ops, c_vals], schema=sd.LEAF_SCHEMA)

@@ -8,7 +8,13 @@ from pathlib import Path
 
 from driftscan.config import Config, SshSource
 from driftscan.desired import terraform
-from driftscan.desired.declaration import Check, Declaration, compare_versions, identity
+from driftscan.desired.declaration import (
+    Check,
+    Declaration,
+    compare_versions,
+    compile_leaves,
+    identity,
+)
 from driftscan.desired.yaml import load_file, yaml_files
 
 
@@ -56,6 +62,7 @@ def load_desired(config: Config) -> DesiredSet:
     out.declarations.extend(tf.declarations)
     out.presence_only, out.skipped = tf.presence_only, tf.skipped
     _place_hosts(config, out.declarations)
+    compile_leaves(out.declarations)
     return out
 
 

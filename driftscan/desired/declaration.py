@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Iterator
+from array import array
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -44,13 +46,87 @@ class Declaration:
     declared: dict[str, Any] = field(default_factory=dict)
     checks: list[Check] = field(default_factory=list)
     presence_only: bool = False  # a Terraform type without a mapping: managed, not compared
+    # Exact leaves as indices into a shared LeafPool (pointers, canonical JSON values),
+    # filled by compile_leaves()
+    compiled: tuple[LeafPool, array[int], array[int]] | None = field(
+        default=None, repr=False, compare=False
+    )
 
-    def leaves(self) -> Iterator[tuple[str, Op, str]]:
-        """(JSON pointer, op, canonical JSON value) for every compared leaf."""
-        for path, value in iter_leaves(self.declared):
-            yield pointer(path), "eq", canonical_json(value)
-        for c in self.checks:
-            yield pointer(c.path), c.op, canonical_json(c.value)
+
+_encode_str = json.encoder.encode_basestring
+
+
+def json_text(v: Any) -> str:
+    """Canonical JSON of a declared value, with fast paths for the common scalars."""
+    t = type(v)
+    if t is str:
+        return str(_encode_str(v))
+    if t is bool:
+        return "true" if v else "false"
+    if t is int:
+        return str(v)
+    if v is None:
+        return "null"
+    return canonical_json(v)
+
+
+class LeafPool:
+    """Distinct JSON pointers and encoded values, shared by the declarations of one load."""
+
+    def __init__(self) -> None:
+        self.ptrs: list[str] = []
+        self.vals: list[str] = []
+        self._ptr: dict[tuple[str, str], int] = {}
+        self._val: dict[tuple[type, Any], int] = {}
+
+    def ptr(self, prefix: str, k: str) -> int:
+        i = self._ptr.get((prefix, k))
+        if i is None:
+            esc = str(k).replace("~", "~0").replace("/", "~1")
+            i = self._ptr[(prefix, k)] = len(self.ptrs)
+            self.ptrs.append(f"{self.ptrs[int(prefix)] if prefix else ''}/{esc}")
+        return i
+
+    def val(self, v: Any) -> int:
+        t = type(v)
+        cacheable = t is str or t is bool or t is int
+        if cacheable:
+            i = self._val.get((t, v))
+            if i is not None:
+                return i
+        i = len(self.vals)
+        self.vals.append(json_text(v))
+        if cacheable:
+            self._val[(t, v)] = i
+        return i
+
+
+def compile_leaves(decls: Iterable[Declaration], pool: LeafPool | None = None) -> LeafPool:
+    """Flatten each declaration's document into (pointer, JSON value) leaves, once, at load.
+
+    Part of turning an input into declarations (as a collector canonicalises what it read).
+    Leaves are indices into one pool: pointers and values repeat across declarations, so
+    each distinct one is built once, and a million declarations become two integer arrays.
+    """
+    pool = pool or LeafPool()
+    ptr_of, val_of = pool.ptr, pool.val
+
+    def flat(doc: dict[str, Any], prefix: str, ps: array[int], vs: array[int]) -> None:
+        for k, v in doc.items():
+            p = ptr_of(prefix, k)
+            if type(v) is dict:
+                flat(v, str(p), ps, vs)
+                continue
+            ps.append(p)
+            vs.append(val_of(v))
+
+    for d in decls:
+        if d.compiled is None or d.compiled[0] is not pool:
+            ps, vs = array("i"), array("i")
+            if d.declared:
+                flat(d.declared, "", ps, vs)
+            d.compiled = (pool, ps, vs)
+    return pool
 
 
 def iter_leaves(

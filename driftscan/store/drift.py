@@ -2,22 +2,22 @@
 
 Tables (one set of rows per diffed scan; a re-diff of a scan replaces its rows):
 
-    desired_resource  scan_id, key, declared_key, provider, account, region, type, name,
-                      declared (JSON: dotted path → declared value), declared_hash,
-                      desired_source, presence_only, status (ok|changed|missing|not_assessed)
-    desired_attr      scan_id, key, desired_source, path, op (eq|min|min_version), value (JSON)
+    desired_decl      set_hash, decl_id, declared_key, label, provider, account, region, type,
+                      name, desired_source, presence_only (content-addressed: stored once per set)
+    desired_attr      set_hash, decl_id, ptr (JSON pointer), op (eq|min|min_version), value (JSON text)
+    desired_verdict   scan_id, decl_id, key, status: only where not "declared key, ok"
     drift_result      scan_id, resource, type, provider, source, account, region,
                       kind (missing|unmanaged|changed), desired_source, changes (JSON list of
                       {path, desired, actual, op})
     drift_coverage    scan_id, provider, source, live, assessed, managed, unmanaged, managed_pct
-    drift_run         scan_id, diffed_at, declarations, presence_only (JSON), skipped (JSON), files (JSON)
+    drift_run         scan_id, set_hash, diffed_at, declarations, presence_only (JSON), skipped (JSON), files (JSON)
 
 Views over the latest scan, and table macros for scan N:
 
     drift / drift_at(N)                  one row per drifted resource (design §3.4 diff shape)
     drift_changes / drift_changes_at(N)  one row per changed path: ... path, desired, actual, op
-    desired / desired_at(N)              every declaration and its verdict (status)
-    desired_attrs / desired_attrs_at(N)  one row per declared path, with op and value
+    desired / desired_at(N)              every declaration, its declared paths (JSON) and verdict
+    desired_attrs / desired_attrs_at(N)  one row per declared path: key, path, op, value
     drift_coverage_latest                share of live resources that are managed
     drift_runs                           which scans were diffed, when, from which files
 
@@ -31,6 +31,7 @@ read is never `missing`; declared resources that could not be assessed have stat
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -40,28 +41,35 @@ import pyarrow as pa
 from driftscan.store.core import Store
 
 DDL = """
-CREATE TABLE IF NOT EXISTS desired_resource (
-    scan_id BIGINT NOT NULL,
-    key VARCHAR NOT NULL,
+-- Declarations are content-addressed: a set of declarations (all inputs of one diff) is
+-- stored once under its hash; nightly re-diffs of unchanged inputs add only verdict rows.
+CREATE TABLE IF NOT EXISTS desired_decl (
+    set_hash VARCHAR NOT NULL,
+    decl_id BIGINT NOT NULL,
     declared_key VARCHAR,
+    label VARCHAR NOT NULL,
     provider VARCHAR,
     account VARCHAR,
     region VARCHAR,
     type VARCHAR,
     name VARCHAR,
-    declared JSON NOT NULL,
-    declared_hash VARCHAR NOT NULL,
     desired_source VARCHAR NOT NULL,
-    presence_only BOOLEAN NOT NULL,
-    status VARCHAR NOT NULL
+    presence_only BOOLEAN NOT NULL
 );
+-- Declared leaves as loaded (JSON pointer, canonical JSON text): stored raw, rendered by views.
 CREATE TABLE IF NOT EXISTS desired_attr (
-    scan_id BIGINT NOT NULL,
-    key VARCHAR NOT NULL,
-    desired_source VARCHAR NOT NULL,
-    path VARCHAR NOT NULL,
+    set_hash VARCHAR NOT NULL,
+    decl_id BIGINT NOT NULL,
+    ptr VARCHAR NOT NULL,
     op VARCHAR NOT NULL,
-    value JSON
+    value VARCHAR NOT NULL
+);
+-- Per scan, only what is not simply "declared key, ok": other verdicts and resolved identities.
+CREATE TABLE IF NOT EXISTS desired_verdict (
+    scan_id BIGINT NOT NULL,
+    decl_id BIGINT NOT NULL,
+    key VARCHAR NOT NULL,
+    status VARCHAR NOT NULL
 );
 CREATE TABLE IF NOT EXISTS drift_result (
     scan_id BIGINT NOT NULL,
@@ -87,6 +95,7 @@ CREATE TABLE IF NOT EXISTS drift_coverage (
 );
 CREATE TABLE IF NOT EXISTS drift_run (
     scan_id BIGINT NOT NULL,
+    set_hash VARCHAR NOT NULL,
     diffed_at TIMESTAMP NOT NULL,
     declarations BIGINT NOT NULL,
     presence_only JSON NOT NULL,
@@ -104,9 +113,30 @@ CREATE OR REPLACE MACRO drift_changes_at(n) AS TABLE
              '[{"path":"VARCHAR","desired":"JSON","actual":"JSON","op":"VARCHAR"}]')) u(c)
     WHERE d.scan_id = n;
 CREATE OR REPLACE MACRO desired_at(n) AS TABLE
-    SELECT * FROM desired_resource WHERE scan_id = n;
+    WITH run AS (SELECT set_hash FROM drift_run WHERE scan_id = n),
+    d AS (SELECT * FROM desired_decl WHERE set_hash = (SELECT set_hash FROM run)),
+    j AS (
+        SELECT decl_id, to_json(map_from_entries(list({
+            'k': replace(replace(replace(substr(ptr, 2), '/', '.'), '~1', '/'), '~0', '~'),
+            'v': CASE WHEN op = 'eq' THEN value::JSON
+                      ELSE to_json('>= ' || json_extract_string(value, '$')) END
+        } ORDER BY ptr))) AS declared
+        FROM desired_attr WHERE set_hash = (SELECT set_hash FROM run) GROUP BY decl_id)
+    SELECT n AS scan_id, d.decl_id, coalesce(v.key, d.declared_key) AS key, d.declared_key,
+           d.provider, d.account, d.region, d.type, d.name,
+           coalesce(j.declared, '{}'::JSON) AS declared, d.desired_source, d.presence_only,
+           coalesce(v.status, 'ok') AS status
+    FROM d LEFT JOIN (SELECT * FROM desired_verdict WHERE scan_id = n) v ON v.decl_id = d.decl_id
+    LEFT JOIN j ON j.decl_id = d.decl_id;
 CREATE OR REPLACE MACRO desired_attrs_at(n) AS TABLE
-    SELECT * FROM desired_attr WHERE scan_id = n;
+    SELECT n AS scan_id, r.key, r.desired_source,
+           replace(replace(replace(substr(a.ptr, 2), '/', '.'), '~1', '/'), '~0', '~') AS path,
+           a.op, a.value::JSON AS value
+    FROM (SELECT r.*, coalesce(v.key, r.declared_key) AS key
+          FROM desired_decl r
+          LEFT JOIN (SELECT * FROM desired_verdict WHERE scan_id = n) v ON v.decl_id = r.decl_id
+          WHERE r.set_hash = (SELECT set_hash FROM drift_run WHERE scan_id = n)) r
+    JOIN desired_attr a ON a.set_hash = r.set_hash AND a.decl_id = r.decl_id;
 
 CREATE OR REPLACE VIEW drift AS
     SELECT * FROM drift_at((SELECT max(scan_id) FROM scan_ledger WHERE NOT pruned));
@@ -165,9 +195,6 @@ VERDICT_SCHEMA = pa.schema(
 
 _LATEST = "(SELECT max(scan_id) FROM scan_ledger WHERE NOT pruned)"
 
-# JSON pointer → dotted display path (`/files/~1etc~1a.conf/sha256` → `files./etc/a.conf.sha256`).
-_DOTTED = "replace(replace(replace(substr({p}, 2), '/', '.'), '~1', '/'), '~0', '~')"
-
 # A leaf's live value: facets are columns, tags and attrs are JSON documents.
 _LIVE_VALUE = """
     CASE WHEN f.ptr = '/encrypted' THEN to_json(v.encrypted)
@@ -192,6 +219,19 @@ _COVER = """
 
 
 _KEYS = "len(s.keys) = 0 OR list_contains(s.keys, k.key)"
+
+
+def digest(*tables: pa.Table) -> str:
+    """Content hash of Arrow tables (schema and every buffer): the identity of a declaration set."""
+    h = hashlib.blake2b(digest_size=20)
+    for t in tables:
+        h.update(str(t.schema).encode())
+        for col in t.combine_chunks().columns:
+            h.update(str(len(col)).encode())
+            for chunk in col.chunks:
+                for buf in chunk.buffers():
+                    h.update(b"|" if buf is None else memoryview(buf))
+    return h.hexdigest()
 
 
 def latest_scan(store: Store) -> int | None:
@@ -222,27 +262,43 @@ class DriftSession:
         self.con = con = store.con
         self.n = scan_id
         p = {"n": scan_id}
-        con.register("_decl_in", decls)
-        con.register("_leaf_in", leaves)
+        # The declarations stay Arrow tables that DuckDB scans in place: no copy.
+        self.set_hash = digest(decls, leaves)
+        con.register("_decl", decls)
+        con.register("_leaf", leaves)
+        self._registered = ("_decl", "_leaf")
         try:
-            con.execute("CREATE OR REPLACE TEMP TABLE _decl AS SELECT * FROM _decl_in")
-            con.execute("CREATE OR REPLACE TEMP TABLE _leaf AS SELECT * FROM _leaf_in")
-        finally:
-            con.unregister("_decl_in")
-            con.unregister("_leaf_in")
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE _live AS SELECT key, provider, source, account, region, "
-            "type, name, doc_hash, assessed FROM resources_at($n)",
-            p,
-        )
+            self._compare(p)
+        except BaseException:
+            self.close()
+            raise
+
+    def _compare(self, p: dict[str, int]) -> None:
+        con = self.con
+        failed = con.execute(
+            "SELECT count(*) FROM slice_run WHERE scan_id = $n AND status = 'failed'", p
+        ).fetchall()[0][0]
+        if failed:
+            live = "SELECT key, provider, source, account, region, type, name, doc_hash, assessed FROM resources_at($n)"
+        else:
+            # Nothing failed in this scan: `assessed` reduces to "its source ran and it parsed"
+            # (the same verdict as resources_at's, without a per-row slice lookup).
+            live = """
+            SELECT s.key, v.provider, v.source, v.account, v.region, v.type, v.name, s.doc_hash,
+                   v.error IS NULL AND v.source IN (SELECT source FROM source_run WHERE scan_id = $n)
+                       AS assessed
+            FROM span s JOIN version v ON v.doc_hash = s.doc_hash
+            WHERE s.first_scan <= $n AND (s.last_scan IS NULL OR s.last_scan >= $n)
+            """
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _live AS {live}", p)
         # Declarations by identity resolve to every live resource that matches them.
         con.execute(
             """
             CREATE OR REPLACE TEMP TABLE _dk AS
             SELECT decl_id, key, true AS resolved FROM _decl WHERE key IS NOT NULL
             UNION ALL
-            SELECT d.decl_id, l.key, true FROM _decl d JOIN _live l
-              ON d.key IS NULL AND l.provider = d.provider AND l.type = d.type
+            SELECT d.decl_id, l.key, true FROM (SELECT * FROM _decl WHERE key IS NULL) d JOIN _live l
+              ON l.provider = d.provider AND l.type = d.type
              AND (l.name = d.name OR (d.provider = 'azure' AND lower(l.name) = lower(d.name)))
              AND (d.account IS NULL OR l.account = d.account)
              AND (d.region IS NULL OR l.region = d.region)
@@ -254,46 +310,42 @@ class DriftSession:
         )
         con.execute(
             """
-            CREATE OR REPLACE TEMP TABLE _dh AS
-            SELECT decl_id,
-                   md5(coalesce(string_agg(ptr || chr(31) || value, chr(30) ORDER BY ptr)
-                       FILTER (WHERE op = 'eq'), '')) AS declared_hash,
-                   bool_or(op <> 'eq') AS has_checks
-            FROM _leaf GROUP BY decl_id
-            """
-        )
-        con.execute(
-            f"""
             CREATE OR REPLACE TEMP TABLE _st AS
             SELECT k.decl_id, k.key, k.resolved, l.key IS NOT NULL AS present,
                    coalesce(l.assessed, false) AS assessed, l.doc_hash,
-                   CASE WHEN l.key IS NOT NULL THEN false
-                        WHEN d.provider IS NULL OR d.type IS NULL THEN false
-                        ELSE {_COVER.format(status="ok", keys="true")}
-                             AND NOT {_COVER.format(status="failed", keys=_KEYS)} END AS missing
-            FROM _dk k JOIN _decl d USING (decl_id)
+                   false AS missing, d.presence_only, d.key IS NOT NULL AS by_key
+            FROM _dk k JOIN _decl d ON d.decl_id = k.decl_id
             LEFT JOIN _live l ON k.resolved AND l.key = k.key
+            """
+        )
+        # Only the absent few are checked against the slices of the scan.
+        con.execute(
+            f"""
+            UPDATE _st SET missing = true
+            FROM (
+                SELECT k.decl_id, k.key FROM (SELECT * FROM _st WHERE NOT present) k
+                JOIN _decl d ON d.decl_id = k.decl_id
+                WHERE d.provider IS NOT NULL AND d.type IS NOT NULL
+                  AND {_COVER.format(status="ok", keys="true")}
+                  AND NOT {_COVER.format(status="failed", keys=_KEYS)}
+            ) m
+            WHERE _st.decl_id = m.decl_id AND _st.key = m.key
             """,
             p,
         )
-        # Set-level comparison: the hash of what was declared against the hash of the same
-        # projection of the live document; bounds (min, min_version) are checked in Python.
+        # Set-level comparison: every declared leaf against the same projection of the live
+        # document, in one join; only resources with a differing leaf (or a bound to check
+        # in Python) come back. Exact text comparison rather than a hash of the projection:
+        # no collision can hide drift, and filtering is cheaper than hashing every resource.
         con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE _cand AS
-            SELECT lh.decl_id, lh.key FROM (
-                SELECT s.decl_id, s.key,
-                       md5(coalesce(string_agg(
-                           f.ptr || chr(31) || coalesce(({_LIVE_VALUE})::VARCHAR, 'null'),
-                           chr(30) ORDER BY f.ptr) FILTER (WHERE f.op = 'eq'), '')) AS live_hash
-                FROM _st s JOIN _leaf f ON f.decl_id = s.decl_id
-                JOIN version v ON v.doc_hash = s.doc_hash
-                WHERE s.present AND s.assessed
-                GROUP BY s.decl_id, s.key
-            ) lh
-            JOIN _dh h ON h.decl_id = lh.decl_id
-            JOIN _decl d ON d.decl_id = lh.decl_id
-            WHERE NOT d.presence_only AND (h.has_checks OR h.declared_hash <> lh.live_hash)
+            SELECT DISTINCT s.decl_id, s.key
+            FROM _leaf f
+            JOIN (SELECT * FROM _st WHERE present AND assessed AND NOT presence_only) s
+              ON s.decl_id = f.decl_id
+            JOIN version v ON v.doc_hash = s.doc_hash
+            WHERE f.op <> 'eq' OR coalesce(({_LIVE_VALUE})::VARCHAR, 'null') <> f.value
             """
         )
 
@@ -320,38 +372,33 @@ class DriftSession:
         finally:
             con.unregister("_verdict_in")
         with self.store.transaction():
-            for table in ("desired_resource", "desired_attr", "drift_result", "drift_coverage", "drift_run"):  # fmt: skip
+            for table in ("desired_verdict", "drift_result", "drift_coverage", "drift_run"):
                 con.execute(f"DELETE FROM {table} WHERE scan_id = $n", p)
+            known = con.execute(
+                "SELECT count(*) FROM desired_decl WHERE set_hash = $h", {"h": self.set_hash}
+            ).fetchall()[0][0]
+            if not known:
+                con.execute(
+                    "INSERT INTO desired_decl SELECT $h, decl_id, key, label, provider, account, "
+                    "region, type, name, desired_source, presence_only FROM _decl",
+                    {"h": self.set_hash},
+                )
+                con.execute(
+                    "INSERT INTO desired_attr SELECT $h, decl_id, ptr, op, value FROM _leaf",
+                    {"h": self.set_hash},
+                )
             con.execute(
-                f"""
-                INSERT INTO desired_resource
-                SELECT $n, s.key, d.key, d.provider, d.account, d.region, d.type, d.name,
-                       coalesce(j.declared, '{{}}'), coalesce(h.declared_hash, md5('')),
-                       d.desired_source, d.presence_only,
-                       CASE WHEN vd.status IS NOT NULL THEN vd.status
-                            WHEN s.present AND s.assessed THEN 'ok'
-                            WHEN s.missing THEN 'missing'
-                            ELSE 'not_assessed' END
-                FROM _st s JOIN _decl d ON d.decl_id = s.decl_id
-                LEFT JOIN _dh h ON h.decl_id = s.decl_id
-                LEFT JOIN _verdict vd ON vd.decl_id = s.decl_id AND vd.key = s.key
-                LEFT JOIN (
-                    SELECT decl_id, to_json(map_from_entries(list({{
-                        'k': {_DOTTED.format(p="ptr")},
-                        'v': CASE WHEN op = 'eq' THEN value::JSON
-                                  ELSE to_json('>= ' || json_extract_string(value, '$')) END
-                    }} ORDER BY ptr))) AS declared
-                    FROM _leaf GROUP BY decl_id
-                ) j ON j.decl_id = s.decl_id
-                """,
-                p,
-            )
-            con.execute(
-                f"""
-                INSERT INTO desired_attr
-                SELECT $n, s.key, d.desired_source, {_DOTTED.format(p="f.ptr")}, f.op, f.value::JSON
-                FROM _st s JOIN _decl d ON d.decl_id = s.decl_id
-                JOIN _leaf f ON f.decl_id = s.decl_id
+                """
+                INSERT INTO desired_verdict
+                SELECT $n, decl_id, key, status FROM (
+                    SELECT s.decl_id, s.key, s.by_key,
+                           CASE WHEN vd.status IS NOT NULL THEN vd.status
+                                WHEN s.present AND s.assessed THEN 'ok'
+                                WHEN s.missing THEN 'missing'
+                                ELSE 'not_assessed' END AS status
+                    FROM _st s
+                    LEFT JOIN _verdict vd ON vd.decl_id = s.decl_id AND vd.key = s.key
+                ) WHERE status <> 'ok' OR NOT by_key
                 """,
                 p,
             )
@@ -391,12 +438,15 @@ class DriftSession:
                 p,
             )
             con.execute(
-                "INSERT INTO drift_run VALUES ($n, $at, (SELECT count(*) FROM _decl), $po, $sk, $files)",
-                {**p, "at": diffed_at.replace(tzinfo=None), "po": presence_only, "sk": skipped, "files": files},
+                "INSERT INTO drift_run VALUES ($n, $h, $at, (SELECT count(*) FROM _decl), $po, $sk, $files)",
+                {**p, "h": self.set_hash, "at": diffed_at.replace(tzinfo=None), "po": presence_only,
+                 "sk": skipped, "files": files},
             )  # fmt: skip
 
     def close(self) -> None:
-        for t in ("_decl", "_leaf", "_live", "_dk", "_dh", "_st", "_cand", "_verdict"):
+        for name in self._registered:
+            self.con.unregister(name)
+        for t in ("_live", "_dk", "_st", "_cand", "_verdict"):
             self.con.execute(f"DROP TABLE IF EXISTS {t}")
 
 
@@ -422,7 +472,7 @@ def coverage(store: Store, scan_id: int) -> list[dict[str, Any]]:
 def declared_summary(store: Store, scan_id: int) -> dict[str, int]:
     """Declarations of one scan counted by status."""
     rows = store.con.execute(
-        "SELECT status, count(*) FROM desired_resource WHERE scan_id = ? GROUP BY 1 ORDER BY 1",
+        "SELECT status, count(*) FROM desired_at(?) GROUP BY 1 ORDER BY 1",
         [scan_id],
     ).fetchall()
     return {str(s): int(c) for s, c in rows}
