@@ -23,7 +23,7 @@ from driftscan.clikit import (
 from driftscan.config import Config, load_config
 from driftscan.errors import RuleError
 from driftscan.output import Format, default_format, emit
-from driftscan.store import VIEW_DOCS, Store
+from driftscan.store import Store, view_docs
 
 
 @command()
@@ -229,7 +229,7 @@ def query(
 @command()
 def views() -> None:
     """Describe the views that `driftscan query` and rules can read."""
-    for name, doc in VIEW_DOCS.items():
+    for name, doc in view_docs().items():
         print(f"{name:18} {doc}")
 
 

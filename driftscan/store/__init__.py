@@ -1,7 +1,7 @@
 """The embedded DuckDB store; the only package that imports duckdb."""
 
 from driftscan.store.core import GENESIS, HistoryEntry, Store, VerifyResult, chain_link, scan_status
-from driftscan.store.schema import VIEW_DOCS
+from driftscan.store.schema import VIEW_DOCS, view_docs
 
 __all__ = [
     "GENESIS",
@@ -11,4 +11,5 @@ __all__ = [
     "VerifyResult",
     "chain_link",
     "scan_status",
+    "view_docs",
 ]

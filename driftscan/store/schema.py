@@ -150,3 +150,9 @@ VIEW_DOCS = {
     "resources": "the estate at the latest scan (`resources_at(N)` for scan N); `assessed` is false "
     "where the resource's slice was not read and its last known state is carried forward",
 }
+
+
+def view_docs() -> dict[str, str]:
+    """Every documented view, the extensions' included."""
+    extension_ddl()
+    return dict(VIEW_DOCS)
