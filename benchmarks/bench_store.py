@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from driftscan.model import Resource, Slice, SourceRun  # noqa: E402
-from driftscan.store import Store  # noqa: E402
+from driftscan.model import Resource, Slice, SourceRun
+from driftscan.store import Store
 
 
 def estate(n: int, generation: int = 0, drift_every: int = 0) -> SourceRun:
@@ -55,7 +52,9 @@ def estate(n: int, generation: int = 0, drift_every: int = 0) -> SourceRun:
 
 
 def size(path: Path) -> int:
-    return sum(p.stat().st_size for p in path.parent.glob(path.name + "*") if not p.name.endswith(".lock"))
+    return sum(
+        p.stat().st_size for p in path.parent.glob(path.name + "*") if not p.name.endswith(".lock")
+    )
 
 
 def main() -> None:

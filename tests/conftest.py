@@ -12,7 +12,9 @@ from driftscan.model import Resource, Slice, SourceRun
 from driftscan.store import Store
 
 
-def make_resources(n: int, *, source: str = "aws-test", change: dict[int, dict[str, object]] | None = None) -> list[Resource]:
+def make_resources(
+    n: int, *, source: str = "aws-test", change: dict[int, dict[str, object]] | None = None
+) -> list[Resource]:
     """n synthetic S3 buckets with deterministic attributes; `change` overrides attrs by index."""
     out = []
     for i in range(n):
@@ -36,7 +38,9 @@ def make_resources(n: int, *, source: str = "aws-test", change: dict[int, dict[s
     return out
 
 
-def make_run(resources: list[Resource], *, source: str = "aws-test", failed_regions: tuple[str, ...] = ()) -> SourceRun:
+def make_run(
+    resources: list[Resource], *, source: str = "aws-test", failed_regions: tuple[str, ...] = ()
+) -> SourceRun:
     """A source run over two regions; regions in failed_regions are recorded as denied."""
     run = SourceRun(source, "aws")
     for region in ("us-east-1", "eu-west-1"):

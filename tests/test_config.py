@@ -41,7 +41,10 @@ def _write(tmp_path: Path, text: str) -> Path:
 def test_valid_config_loads_with_relative_paths(tmp_path: Path) -> None:
     """A valid file loads, and relative paths resolve against the file's folder."""
     cfg = load_config(_write(tmp_path, GOOD))
-    assert isinstance(cfg.sources[0], AwsSource) and cfg.sources[0].regions == ["us-east-1", "eu-west-1"]
+    assert isinstance(cfg.sources[0], AwsSource) and cfg.sources[0].regions == [
+        "us-east-1",
+        "eu-west-1",
+    ]
     assert isinstance(cfg.sources[1], SshSource)
     assert cfg.store_path == tmp_path / "state.duckdb"
     assert cfg.waivers[0].expires.year == 2027
@@ -58,15 +61,27 @@ def test_config_found_through_environment(tmp_path: Path, monkeypatch: pytest.Mo
     ("text", "line", "key", "message"),
     [
         (GOOD.replace("    regions:", "    regionz:"), 5, "sources[0].regionz", "unknown key"),
-        (GOOD.replace("name: dc1", "name: aws-prod"), 7, "sources[1].name", "duplicate source name"),
-        (GOOD.replace("    known_hosts: ./known_hosts\n", ""), 7, "sources[1].known_hosts", "required"),
+        (
+            GOOD.replace("name: dc1", "name: aws-prod"),
+            7,
+            "sources[1].name",
+            "duplicate source name",
+        ),
+        (
+            GOOD.replace("    known_hosts: ./known_hosts\n", ""),
+            7,
+            "sources[1].known_hosts",
+            "required",
+        ),
         (GOOD.replace("port: 2222", "port: many"), 12, "sources[1].hosts[0].port", "integer"),
         (GOOD.replace("type: aws", "type: gcp"), 4, "sources[0].type", "unknown source type"),
         (GOOD.replace("params:", "paramz:"), 13, "paramz", "unknown key"),
         (GOOD.replace("expires: 2027-01-31", "expires: soon"), 16, "waivers[0].expires", "date"),
     ],
 )
-def test_bad_config_names_file_line_and_key(tmp_path: Path, text: str, line: int, key: str, message: str) -> None:
+def test_bad_config_names_file_line_and_key(
+    tmp_path: Path, text: str, line: int, key: str, message: str
+) -> None:
     """Each kind of mistake is reported with the file, the line and the key path."""
     p = _write(tmp_path, text)
     with pytest.raises(ConfigError) as exc:

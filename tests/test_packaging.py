@@ -27,7 +27,18 @@ def test_wheel_ships_rules_and_templates(tmp_path: Path) -> None:
     """The wheel carries every rule file and template, and the installed package finds them."""
     dist = tmp_path / "dist"
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(dist), str(ROOT)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(dist),
+            str(ROOT),
+        ],
         check=True,
         cwd=tmp_path,
     )
@@ -35,12 +46,20 @@ def test_wheel_ships_rules_and_templates(tmp_path: Path) -> None:
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)
     py = env_dir / "bin" / "python"
-    subprocess.run([str(py), "-m", "pip", "install", "-q", "--no-deps", str(wheel)], check=True, cwd=tmp_path)
-    out = subprocess.run([str(py), "-c", _PROBE], check=True, capture_output=True, text=True, cwd=tmp_path)
+    subprocess.run(
+        [str(py), "-m", "pip", "install", "-q", "--no-deps", str(wheel)], check=True, cwd=tmp_path
+    )
+    out = subprocess.run(
+        [str(py), "-c", _PROBE], check=True, capture_output=True, text=True, cwd=tmp_path
+    )
     rules_line, templates_line = out.stdout.strip().splitlines()
-    expected_rules = sorted(p.relative_to(ROOT / "rules").as_posix() for p in (ROOT / "rules").rglob("*.yaml"))
+    expected_rules = sorted(
+        p.relative_to(ROOT / "rules").as_posix() for p in (ROOT / "rules").rglob("*.yaml")
+    )
     expected_templates = sorted(
-        p.name for p in (ROOT / "reports" / "templates").iterdir() if p.is_file() and not p.name.startswith("_")
+        p.name
+        for p in (ROOT / "reports" / "templates").iterdir()
+        if p.is_file() and not p.name.startswith("_")
     )
     assert expected_rules, "the repository has no rule files to ship"
     assert expected_templates, "the repository has no templates to ship"

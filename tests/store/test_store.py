@@ -21,9 +21,15 @@ class TestHistory:
     def test_unchanged_rescan_adds_no_versions(self, store: Store) -> None:
         """An unchanged rescan adds no resource versions and no intervals."""
         write(store, [make_run(make_resources(50))])
-        before = store.query("select count(*) from version")[1][0][0], store.query("select count(*) from span")[1][0][0]
+        before = (
+            store.query("select count(*) from version")[1][0][0],
+            store.query("select count(*) from span")[1][0][0],
+        )
         write(store, [make_run(make_resources(50))])
-        after = store.query("select count(*) from version")[1][0][0], store.query("select count(*) from span")[1][0][0]
+        after = (
+            store.query("select count(*) from version")[1][0][0],
+            store.query("select count(*) from span")[1][0][0],
+        )
         assert before == after == (50, 50)
 
     def test_changed_resource_gets_a_new_version(self, store: Store) -> None:
@@ -46,7 +52,11 @@ class TestHistory:
         write(store, [make_run(make_resources(10))])
         scan = write(store, [make_run(make_resources(10), failed_regions=("eu-west-1",))])
         assert store.scan(scan).status == "incomplete"
-        rows = dict(store.query("select region, count(*) filter (where assessed) from resources group by 1")[1])
+        rows = dict(
+            store.query(
+                "select region, count(*) filter (where assessed) from resources group by 1"
+            )[1]
+        )
         assert rows == {"us-east-1": 5, "eu-west-1": 0}
         assert store.query("select count(*) from resources")[1][0][0] == 10
 
@@ -56,7 +66,9 @@ class TestHistory:
         runs = store.source_runs(scan)
         assert runs[0]["status"] == "partial" and runs[0]["reason"] == "denied"
         failed = store.slices(scan, failed_only=True)
-        assert [(s["name"], s["reason"]) for s in failed] == [("111122223333/us-east-1/s3", "denied")]
+        assert [(s["name"], s["reason"]) for s in failed] == [
+            ("111122223333/us-east-1/s3", "denied")
+        ]
 
     def test_scan_ids_are_monotonic(self, store: Store) -> None:
         """Scan ids increase by one per scan."""
@@ -74,7 +86,9 @@ class TestChain:
     def test_tampered_version_is_named(self, store: Store) -> None:
         """Editing a stored resource row makes verify fail and name the resource."""
         write(store, [make_run(make_resources(5))])
-        store.con.execute("update version set attrs = '{\"versioning\":\"Disabled\"}' where key like '%000002'")
+        store.con.execute(
+            "update version set attrs = '{\"versioning\":\"Disabled\"}' where key like '%000002'"
+        )
         res = store.verify()
         assert not res.ok
         assert any("bucket-000002" in p for p in res.problems)
