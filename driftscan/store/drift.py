@@ -32,6 +32,8 @@ read is never `missing`; declared resources that could not be assessed have stat
 from __future__ import annotations
 
 import hashlib
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -520,6 +522,59 @@ __all__ = [
     "coverage",
     "declared_summary",
     "latest_scan",
+    "record",
     "results",
     "scan_delta",
 ]
+
+
+def record(
+    store: Store,
+    scan_id: int,
+    *,
+    drift: Sequence[dict[str, Any]] = (),
+    attrs: Sequence[tuple[str, str | tuple[str, ...], str, Any]] = (),
+) -> None:
+    """Write a diff of `scan_id` without running the engine (tests, importers).
+
+    `drift` rows use the §3.4 shape (resource, type, provider, kind, desired_source, changes)
+    plus optional source/account/region; `attrs` are declared leaves (key, path, op, value)
+    where a path is a tuple of segments or a dotted string split on '.'.
+    """
+    set_hash = f"recorded:{scan_id}"
+    keys = sorted({a[0] for a in attrs} | {d["resource"] for d in drift if d.get("desired_source")})
+    ids = {k: i for i, k in enumerate(keys)}
+    con = store.con
+    with store.transaction():
+        for table in ("desired_verdict", "drift_result", "drift_coverage", "drift_run"):
+            con.execute(f"DELETE FROM {table} WHERE scan_id = ?", [scan_id])
+        con.execute("DELETE FROM desired_decl WHERE set_hash = ?", [set_hash])
+        con.execute("DELETE FROM desired_attr WHERE set_hash = ?", [set_hash])
+        for k, i in ids.items():
+            con.execute(
+                "INSERT INTO desired_decl VALUES (?, ?, ?, ?, NULL, NULL, NULL, NULL, NULL, ?, false)",
+                [set_hash, i, k, k, "recorded"],
+            )
+        for k, path, op, value in attrs:
+            parts = tuple(path.split(".")) if isinstance(path, str) else path
+            ptr = "".join("/" + p.replace("~", "~0").replace("/", "~1") for p in parts)
+            con.execute(
+                "INSERT INTO desired_attr VALUES (?, ?, ?, ?, ?)",
+                [set_hash, ids[k], ptr, op, json.dumps(value, sort_keys=True)],
+            )
+        for d in drift:
+            con.execute(
+                "INSERT INTO drift_result VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [scan_id, d["resource"], d.get("type"), d.get("provider"), d.get("source"),
+                 d.get("account"), d.get("region"), d["kind"], d.get("desired_source"),
+                 json.dumps(d.get("changes", []), sort_keys=True)],
+            )  # fmt: skip
+            if d["resource"] in ids and d["kind"] in ("changed", "missing"):
+                con.execute(
+                    "INSERT INTO desired_verdict VALUES (?, ?, ?, ?)",
+                    [scan_id, ids[d["resource"]], d["resource"], d["kind"]],
+                )
+        con.execute(
+            "INSERT INTO drift_run VALUES (?, ?, now(), ?, '{}', '{}', '[]')",
+            [scan_id, set_hash, len(keys)],
+        )

@@ -275,3 +275,26 @@ class TestBetweenScans:
         write(store, [make_run(make_resources(1))])
         write(store, [make_run(make_resources(1, change={0: {"size": 42}}))])
         assert between(store, 2, 1, [IgnoreRule(type="*", path="size")]).changes == []
+
+
+class TestRecord:
+    def test_recorded_diff_reads_like_an_engine_diff(self, store: Store) -> None:
+        """record() writes a diff that the drift, drift_changes, desired and desired_attrs views read."""
+        import driftscan.store.drift as sd
+
+        write(store, [make_run(make_resources(1))])
+        change = {"path": "versioning", "desired": "Enabled", "actual": "Off", "op": "eq"}
+        sd.record(
+            store, 1,
+            drift=[{"resource": "arn:aws:s3:::bucket-000000", "kind": "changed", "desired_source": "a.yaml:1",
+                    "changes": [change]}],
+            attrs=[("ssh://web-01", "packages.openssl", "min_version", "3.0.13")],
+        )  # fmt: skip
+        assert store.query("select path, op from drift_changes")[1] == [("versioning", "eq")]
+        assert store.query("select key, path, op, value::varchar from desired_attrs")[1] == [
+            ("ssh://web-01", "packages.openssl", "min_version", '"3.0.13"')
+        ]
+        assert (
+            dict(store.query("select key, status from desired")[1])["arn:aws:s3:::bucket-000000"]
+            == "changed"
+        )
