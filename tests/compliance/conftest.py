@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,6 +13,7 @@ from driftscan.config import Config
 from driftscan.model import Finding, Resource, Slice, SourceRun
 from driftscan.resources import rules_dir
 from driftscan.store import Store
+from driftscan.store.drift import record
 
 ACCOUNT = "111122223333"
 SUB = "00000000-0000-0000-0000-000000000001"
@@ -126,49 +126,10 @@ def put_diff(
     drift: list[dict[str, Any]] = (),  # type: ignore[assignment]
     attrs: list[tuple[str, str, str, Any]] = (),  # type: ignore[assignment]
 ) -> None:
-    """Record a diff of scan_id directly in the drift engine's tables (documented shape):
+    """Record a diff of scan_id through the drift engine's own writer (no engine run):
     drift rows {resource, type, provider, kind, changes}, declared (key, path, op, value)."""
-    con = store.con
-    con.execute(_DIFF_DDL)
-    have = {
-        r[0]
-        for r in con.execute(
-            "SELECT function_name FROM duckdb_functions() WHERE function_type = 'table_macro'"
-        ).fetchall()
-    }
-    if "drift_at" not in have:
-        con.execute(
-            "CREATE MACRO drift_at(n) AS TABLE SELECT * FROM drift_result WHERE scan_id = n"
-        )
-    if "desired_attrs_at" not in have:
-        con.execute(
-            "CREATE MACRO desired_attrs_at(n) AS TABLE SELECT * FROM desired_attr WHERE scan_id = n"
-        )
-    for d in drift:
-        con.execute(
-            "INSERT INTO drift_result VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [scan_id, d["resource"], d.get("type"), d.get("provider", "aws"), d.get("source"),
-             d.get("account"), d.get("region"), d["kind"], d.get("desired_source", "desired/a.yaml:3"),
-             json.dumps(d.get("changes", []))],
-        )  # fmt: skip
-    for key, path, op, value in attrs:
-        con.execute("INSERT INTO desired_attr VALUES (?, ?, ?, ?, ?, ?)",
-                    [scan_id, key, "desired/hosts.yaml:1", path, op, json.dumps(value)])  # fmt: skip
-    con.execute("INSERT INTO drift_run VALUES (?, now(), 1, '[]', '[]', '[]')", [scan_id])
-
-
-# The drift engine's tables as documented in driftscan/store/drift.py; created here only when
-# that module is not part of the store yet, so these tests do not depend on it landing.
-_DIFF_DDL = """
-CREATE TABLE IF NOT EXISTS desired_attr (scan_id BIGINT NOT NULL, key VARCHAR NOT NULL,
-    desired_source VARCHAR NOT NULL, path VARCHAR NOT NULL, op VARCHAR NOT NULL, value JSON);
-CREATE TABLE IF NOT EXISTS drift_result (scan_id BIGINT NOT NULL, resource VARCHAR NOT NULL,
-    type VARCHAR, provider VARCHAR, source VARCHAR, account VARCHAR, region VARCHAR,
-    kind VARCHAR NOT NULL, desired_source VARCHAR, changes JSON NOT NULL);
-CREATE TABLE IF NOT EXISTS drift_run (scan_id BIGINT NOT NULL, diffed_at TIMESTAMP NOT NULL,
-    declarations BIGINT NOT NULL, presence_only JSON NOT NULL, skipped JSON NOT NULL,
-    files JSON NOT NULL);
-"""
+    drift_rows = [{"desired_source": "desired/a.yaml:3", "provider": "aws", **d} for d in drift]
+    record(store, scan_id, drift=drift_rows, attrs=attrs)
 
 
 def config(**data: Any) -> Config:
