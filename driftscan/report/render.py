@@ -48,6 +48,9 @@ from driftscan.resources import templates_dir
 
 FORMATS = ("html", "pdf", "json", "csv")
 PDF_TIMEOUT_S = 600
+# Items of each "what changed" list printed in the PDF; the lists repeat rows that the controls
+# section already lists in full, and every item stays in report.html and report.json.
+CHANGES_IN_PDF = 100
 
 
 @dataclass
@@ -87,6 +90,7 @@ def render_html(doc: dict[str, Any], *, pdf: bool = False, passing_limit: int | 
         doc=doc,
         pdf=pdf,
         passing_limit=passing_limit,
+        changes_in_pdf=CHANGES_IN_PDF,
         controls=view.controls(doc, passing_limit if pdf else None),
         trend_chart=charts.trend_svg(doc["trend"]),
         statuses=view.STATUSES,
