@@ -24,7 +24,10 @@ def render(html_path: str, pdf_path: str) -> None:
     warnings.simplefilter("ignore")
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
-    from weasyprint import HTML
+    try:
+        from weasyprint import HTML
+    except ImportError:
+        raise SystemExit("PDF output needs WeasyPrint: pip install 'driftscan[pdf]'") from None
 
     HTML(filename=html_path, url_fetcher=_no_fetch).write_pdf(pdf_path)
 
