@@ -32,8 +32,9 @@ err = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def command(*args: Any, **kwargs: Any) -> Callable[[F], F]:
-    """app.command, with driftscan errors printed and mapped to their exit codes."""
+def command(*args: Any, group: typer.Typer | None = None, **kwargs: Any) -> Callable[[F], F]:
+    """`group.command` (default: the top-level app), with driftscan errors printed and mapped
+    to their exit codes."""
 
     def wrap(fn: F) -> F:
         @functools.wraps(fn)
@@ -44,7 +45,7 @@ def command(*args: Any, **kwargs: Any) -> Callable[[F], F]:
                 err.print(f"[red]error:[/red] {exc}", highlight=False)
                 raise typer.Exit(exc.exit_code) from None
 
-        app.command(*args, **kwargs)(run)
+        (group or app).command(*args, **kwargs)(run)
         return fn
 
     return wrap

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from driftscan.errors import ConfigError
-from driftscan.yamlsrc import Lines, dotted, line_for, load_yaml
+from driftscan.yamlsrc import Lines, LocatedError, load_yaml, validation_error
 
 
 class _Strict(BaseModel):
@@ -80,6 +80,7 @@ class SshSource(_Strict):
 
 
 Source = Annotated[AwsSource | AzureSource | SshSource, Field(discriminator="type")]
+SOURCE_TYPES = frozenset({"aws", "azure", "ssh"})
 
 
 class DesiredEntry(_Strict):
@@ -172,7 +173,7 @@ class Config(_Strict):
         seen: set[str] = set()
         for i, src in enumerate(self.sources):
             if src.name in seen:
-                raise _LocatedError(("sources", i, "name"), f"duplicate source name '{src.name}'")
+                raise LocatedError(("sources", i, "name"), f"duplicate source name '{src.name}'")
             seen.add(src.name)
         return self
 
@@ -192,47 +193,6 @@ class Config(_Strict):
         raise ConfigError(f"no source named '{name}'", file=self.file, key="sources")
 
 
-class _LocatedError(ValueError):
-    """A validation error that knows its key path (pydantic's loc stops at the model)."""
-
-    def __init__(self, loc: tuple[str | int, ...], message: str) -> None:
-        self.loc = loc
-        super().__init__(message)
-
-
-def _child(cur: Any, part: str | int) -> tuple[bool, Any]:
-    """(True, cur[part]) where the data has that key or index, else (False, None)."""
-    if isinstance(cur, dict) and part in cur:
-        return True, cur[part]
-    if isinstance(cur, list) and isinstance(part, int) and part < len(cur):
-        return True, cur[part]
-    return False, None
-
-
-def _data_path(data: Any, loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
-    # pydantic puts discriminator tags (e.g. 'aws') into loc; keep only real keys of the data.
-    out: list[str | int] = []
-    cur: Any = data
-    for part in loc:
-        found, child = _child(cur, part)
-        if found:
-            cur = child
-            out.append(part)
-        elif (
-            isinstance(cur, dict)
-            and isinstance(part, str)
-            and not any(isinstance(k, str) and k == part for k in cur)
-        ):
-            # either a discriminator tag (skip it) or a missing required key (keep it)
-            if part not in {"aws", "azure", "ssh"} or cur.get("type") != part:
-                out.append(part)
-                cur = None
-        else:
-            out.append(part)
-            cur = None
-    return tuple(out)
-
-
 def validate_config(data: Any, lines: Lines, file: str, base_dir: Path, digest: str = "") -> Config:
     """Validate parsed YAML into a Config, raising ConfigError with file, line and key."""
     if data is None:
@@ -242,29 +202,7 @@ def validate_config(data: Any, lines: Lines, file: str, base_dir: Path, digest: 
     try:
         return Config.model_validate({**data, "base_dir": base_dir, "file": file, "digest": digest})
     except ValidationError as exc:
-        err = exc.errors()[0]
-        ctx_err = (err.get("ctx") or {}).get("error")
-        if isinstance(ctx_err, _LocatedError):
-            loc: tuple[str | int, ...] = ctx_err.loc
-            msg = str(ctx_err)
-        else:
-            loc = _data_path(data, tuple(err["loc"]))
-            msg = err["msg"]
-            if err["type"] == "extra_forbidden":
-                msg = "unknown key"
-            elif err["type"] == "missing":
-                msg = "required key is missing"
-            elif err["type"] == "union_tag_invalid":
-                msg = "unknown source type; expected one of aws, azure, ssh"
-                loc = (*loc, "type")
-            elif err["type"] == "union_tag_not_found":
-                msg = "each source needs a 'type' (aws, azure or ssh)"
-        more = len(exc.errors()) - 1
-        if more:
-            msg += f" (and {more} more error{'s' if more > 1 else ''})"
-        raise ConfigError(
-            msg, file=file, line=line_for(lines, loc), key=dotted(loc) or None
-        ) from None
+        raise validation_error(exc, data, lines, file, tags=SOURCE_TYPES) from None
 
 
 def find_config(explicit: str | None) -> Path:

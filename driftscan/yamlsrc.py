@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
 from driftscan.errors import ConfigError
 
@@ -100,3 +101,70 @@ def dotted(loc: tuple[str | int, ...]) -> str:
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
+
+
+class LocatedError(ValueError):
+    """A validation error raised by a model validator that knows its key path."""
+
+    def __init__(self, loc: tuple[str | int, ...], message: str) -> None:
+        self.loc = loc
+        super().__init__(message)
+
+
+def _child(cur: Any, part: str | int) -> tuple[bool, Any]:
+    """(True, cur[part]) where the data has that key or index, else (False, None)."""
+    if isinstance(cur, dict) and part in cur:
+        return True, cur[part]
+    if isinstance(cur, list) and isinstance(part, int) and part < len(cur):
+        return True, cur[part]
+    return False, None
+
+
+def data_path(
+    data: Any, loc: tuple[str | int, ...], tags: frozenset[str] = frozenset()
+) -> tuple[str | int, ...]:
+    """The part of pydantic's error location that names real keys of the data.
+
+    pydantic inserts discriminator tags (`tags`, e.g. a source's 'aws') and validator names;
+    a missing required key is kept, as the key to name.
+    """
+    out: list[str | int] = []
+    cur = data
+    for part in loc:
+        found, child = _child(cur, part)
+        if found:
+            cur = child
+            out.append(part)
+            continue
+        if isinstance(cur, dict) and part in tags and cur.get("type") == part:
+            continue
+        if isinstance(cur, dict) and isinstance(part, str):
+            out.append(part)
+        break
+    return tuple(out)
+
+
+def validation_error(
+    exc: ValidationError, data: Any, lines: Lines, file: str, *, tags: frozenset[str] = frozenset()
+) -> ConfigError:
+    """pydantic's first error as a ConfigError naming the file, the line and the key path."""
+    err = exc.errors()[0]
+    ctx_err = (err.get("ctx") or {}).get("error")
+    if isinstance(ctx_err, LocatedError):
+        loc, msg = ctx_err.loc, str(ctx_err)
+    else:
+        loc = data_path(data, tuple(err["loc"]), tags)
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        elif err["type"] == "missing":
+            msg = "required key is missing"
+        elif err["type"] == "union_tag_invalid":
+            msg = f"unknown type; expected one of {', '.join(sorted(tags))}"
+            loc = (*loc, "type")
+        elif err["type"] == "union_tag_not_found":
+            msg = f"needs a 'type' ({', '.join(sorted(tags))})"
+    more = len(exc.errors()) - 1
+    if more:
+        msg += f" (and {more} more error{'s' if more > 1 else ''})"
+    return ConfigError(msg, file=file, line=line_for(lines, loc), key=dotted(loc) or None)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import functools
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 
@@ -25,36 +23,16 @@ from driftscan.clikit import (
 from driftscan.compliance import finding_doc, load_pack, validate_sql
 from driftscan.compliance.engine import EXIT_ALARMS, EXIT_CLEAN, EXIT_INCOMPLETE
 from driftscan.config import load_config
-from driftscan.errors import DriftscanError, NoStore
+from driftscan.errors import NoStore
 from driftscan.model import Finding
 from driftscan.output import Format, default_format, emit
 from driftscan.store import Store
 from driftscan.store import findings as fstore
 
-F = TypeVar("F", bound=Callable[..., Any])
-
 rules_app = typer.Typer(
     name="rules", help="The loaded rule pack: list and validate.", no_args_is_help=True
 )
 app.add_typer(rules_app)
-
-
-def _rules_command(*args: Any, **kwargs: Any) -> Callable[[F], F]:
-    """rules_app.command with driftscan errors mapped to exit codes (like clikit.command)."""
-
-    def wrap(fn: F) -> F:
-        @functools.wraps(fn)
-        def run(*a: Any, **k: Any) -> Any:
-            try:
-                return fn(*a, **k)
-            except DriftscanError as exc:
-                err.print(f"[red]error:[/red] {exc}", highlight=False)
-                raise typer.Exit(exc.exit_code) from None
-
-        rules_app.command(*args, **kwargs)(run)
-        return fn
-
-    return wrap
 
 
 FrameworkOpt = Annotated[
@@ -186,7 +164,7 @@ def findings(
     )
 
 
-@_rules_command("list")
+@command("list", group=rules_app)
 def rules_list(config: ConfigOpt = None, fmt: FormatOpt = None) -> None:
     """The rules of the configured pack: id, severity, scope, frameworks, title.
 
@@ -212,7 +190,7 @@ def rules_list(config: ConfigOpt = None, fmt: FormatOpt = None) -> None:
          title=f"rules {pack.hash[:12]}", doc=doc)  # fmt: skip
 
 
-@_rules_command("validate")
+@command("validate", group=rules_app)
 def rules_validate(config: ConfigOpt = None, store: StoreOpt = None) -> None:
     """Load every rule file and prepare its SQL against the store's views.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -237,27 +238,50 @@ def views() -> None:
 def verify(
     config: ConfigOpt = None,
     store: StoreOpt = None,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            "--report", help="Check a report folder (or reports root) against its manifest instead"
+        ),
+    ] = None,
+    key: Annotated[
+        Path | None,
+        typer.Option("--key", help="With --report: the signer's public key (PEM) to trust"),
+    ] = None,
     fmt: FormatOpt = None,
 ) -> None:
     """Check the hash chain of the scan ledger; name the first broken or missing link.
 
-    Exit 0 when every scan and resource version matches its seal, 1 otherwise.
+    With --report DIR, check a report's artifacts, manifest chain and signature instead.
+    Exit 0 when everything matches its seal, 1 otherwise.
 
-    Example:  driftscan verify
+    Example:  driftscan verify && driftscan verify --report reports/out
     """
     fmt = default_format(fmt)
-    with open_read(config, store) as st:
-        res = st.verify()
-    if fmt is Format.json:
-        emit([], [], fmt, doc={"ok": res.ok, "scans": res.scans, "head": res.head,
-                               "first_broken": res.first_broken, "problems": res.problems})  # fmt: skip
-    elif res.ok:
-        print(f"ok: {res.scans} scans, chain head {res.head}")
+    if report is not None:
+        from driftscan.report import verify_report_dir
+
+        problems = verify_report_dir(report, trusted_key=key)
+        doc: dict[str, Any] = {"ok": not problems, "report": str(report), "problems": problems}
     else:
-        print(f"BROKEN: {len(res.problems)} problem(s); first broken scan: {res.first_broken}")
-        for p in res.problems:
+        with open_read(config, store) as st:
+            res = st.verify()
+        doc = {"ok": res.ok, "scans": res.scans, "head": res.head,
+               "first_broken": res.first_broken, "problems": res.problems}  # fmt: skip
+    if fmt is Format.json:
+        emit([], [], fmt, doc=doc)
+    elif doc["ok"]:
+        print(
+            f"ok: {report}"
+            if report is not None
+            else f"ok: {doc['scans']} scans, chain head {doc['head']}"
+        )
+    else:
+        where = "" if report is not None else f"; first broken scan: {doc['first_broken']}"
+        print(f"BROKEN: {len(doc['problems'])} problem(s){where}")
+        for p in doc["problems"]:
             print(f"  - {p}")
-    raise typer.Exit(EXIT_OK if res.ok else EXIT_FINDINGS)
+    raise typer.Exit(EXIT_OK if doc["ok"] else EXIT_FINDINGS)
 
 
 @command()

@@ -278,14 +278,7 @@ def _waive(f: Finding, waivers: list[Waiver], today: date) -> Finding:
 
 def _row(f: Finding) -> dict[str, Any]:
     return {
-        "rule": f.rule,
-        "resource": f.resource,
-        "status": f.status,
-        "reason": f.reason,
-        "severity": f.severity,
-        "frameworks": f.frameworks,
-        "lifecycle": f.lifecycle,
-        "waiver": f.waiver,
+        **finding_doc(f),
         "evidence": f.evidence,
         "first_seen_scan": f.first_seen_scan,
     }

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from driftscan.desired.declaration import Check, Declaration, deep_merge, identity, set_path
 from driftscan.errors import ConfigError
-from driftscan.yamlsrc import Lines, dotted, line_for, parse_yaml
+from driftscan.yamlsrc import Lines, line_for, parse_yaml, validation_error
 
 _IDENTITY = ("key", "provider", "account", "region", "type", "name")
 
@@ -104,23 +104,6 @@ class DesiredFile(_Strict):
     hosts: list[HostDecl] = Field(default_factory=list)
 
 
-def _data_path(data: Any, loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
-    # pydantic appends validator names to loc in places; keep the part that names real data.
-    out: list[str | int] = []
-    cur = data
-    for part in loc:
-        in_list = isinstance(cur, list) and isinstance(part, int) and part < len(cur)
-        if in_list or (isinstance(cur, dict) and part in cur):
-            cur = cur[part]
-        elif isinstance(cur, dict) and isinstance(part, str):
-            out.append(part)  # a missing required key: name it
-            break
-        else:
-            break
-        out.append(part)
-    return tuple(out)
-
-
 def validate_desired(data: Any, lines: Lines, file: str) -> DesiredFile:
     """Validate parsed YAML into a DesiredFile, raising ConfigError with file, line and key."""
     if data is None:
@@ -130,19 +113,7 @@ def validate_desired(data: Any, lines: Lines, file: str) -> DesiredFile:
     try:
         return DesiredFile.model_validate(data)
     except ValidationError as exc:
-        e = exc.errors()[0]
-        loc = _data_path(data, tuple(e["loc"]))
-        msg = e["msg"].removeprefix("Value error, ")
-        if e["type"] == "extra_forbidden":
-            msg = "unknown key"
-        elif e["type"] == "missing":
-            msg = "required key is missing"
-        more = len(exc.errors()) - 1
-        if more:
-            msg += f" (and {more} more error{'s' if more > 1 else ''})"
-        raise ConfigError(
-            msg, file=file, line=line_for(lines, loc), key=dotted(loc) or None
-        ) from None
+        raise validation_error(exc, data, lines, file) from None
 
 
 def _attrs(extra: dict[str, Any], file: str, line: int | None, loc: str) -> dict[str, Any]:

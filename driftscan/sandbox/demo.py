@@ -325,4 +325,23 @@ def run_demo(
             None,
         )  # fmt: skip
         found.append((inc, hit.reason if hit else None))
-    return DemoResult(first, second, change, found, estate.config)
+    result = DemoResult(first, second, change, found, estate.config)
+    summary = {
+        "incidents": [
+            {"what": i.what, "rule": i.rule, "resource": i.resource, "finding": r} for i, r in found
+        ],
+        "change": change,
+        "scans": [first.scan.record.scan_id, second.scan.record.scan_id],
+        "status": second.scan.record.status,
+        "exit_code": second.exit_code,
+        "not_assessed": [
+            {"source": s.source, "slice": s.name, "reason": s.reason}
+            for r in second.scan.runs
+            for s in r.slices
+            if s.status == "failed"
+        ],
+        "report": str(second.report.folder) if second.report else None,
+        "config": str(estate.config),
+    }
+    (workdir / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    return result

@@ -13,15 +13,18 @@ from typer.testing import CliRunner, Result
 import driftscan.cli  # noqa: F401 - registers every command
 from driftscan.clikit import app
 from driftscan.sandbox.aws import AwsSandbox, FaultProxy
-from tests.collect.aws.conftest import aws_env, on_session, read_only  # noqa: F401 - shared fixtures
+from tests.collect.aws.conftest import aws_env, on_session, read_only, sandbox  # noqa: F401 - shared fixtures
 from tests.collect.azure.conftest import arm, arm_server  # noqa: F401 - shared fixtures
 
 
-@pytest.fixture(scope="module")
-def aws(aws_env: None) -> Iterator[AwsSandbox]:  # noqa: F811
-    """A seeded two-region moto estate behind the fault proxy, one per test module."""
-    with AwsSandbox() as sb:
-        yield sb
+@pytest.fixture(scope="session")
+def aws(sandbox: AwsSandbox) -> AwsSandbox:  # noqa: F811
+    """The session's seeded two-region moto estate behind the fault proxy.
+
+    One per process: moto's in-process backends are shared, so a second sandbox would seed
+    the same accounts twice.
+    """
+    return sandbox
 
 
 @pytest.fixture

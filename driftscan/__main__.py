@@ -1,0 +1,5 @@
+"""`python -m driftscan`: the same as the `driftscan` command."""
+
+from driftscan.cli import main
+
+main()
