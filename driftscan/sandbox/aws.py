@@ -5,8 +5,10 @@ from __future__ import annotations
 import http.client
 import io
 import json
-import logging
 import re
+import socket
+import subprocess
+import sys
 import threading
 import time
 import zipfile
@@ -36,24 +38,55 @@ ENV = {
 
 
 class MotoServer:
-    """moto's threaded server on 127.0.0.1 (a free port unless one is given)."""
+    """A moto server in its own process on 127.0.0.1 (a free port unless one is given).
+
+    Its own process, because moto keeps its state in module globals: two in-process servers
+    would share one estate and seed the same account twice.
+    """
 
     def __init__(self, port: int = 0) -> None:
-        from moto.server import ThreadedMotoServer
+        self.port = port or _free_port()
+        self.endpoint_url = f"http://127.0.0.1:{self.port}"
+        self._proc: subprocess.Popen[bytes] | None = None
 
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-        self.endpoint_url = ""
-
-    def start(self) -> MotoServer:
-        # werkzeug logs every request at INFO; the sandbox is quiet unless something breaks.
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        self._server.start()
-        host, port = self._server.get_host_and_port()
-        self.endpoint_url = f"http://{host}:{port}"
-        return self
+    def start(self, timeout_s: float = 60.0) -> MotoServer:
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                raise RuntimeError(f"moto server exited with code {self._proc.returncode}")
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=1)
+                conn.request("GET", "/moto-api/")
+                conn.getresponse().read()
+                conn.close()
+                return self
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(
+            f"moto server did not answer on port {self.port} within {timeout_s:.0f} s"
+        )
 
     def stop(self) -> None:
-        self._server.stop()
+        if self._proc is not None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+            self._proc = None
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def start_moto(port: int = 0) -> MotoServer:
