@@ -182,3 +182,21 @@ def test_killed_mid_scan_leaves_no_half_scan(store_path: Path) -> None:
         assert s.query("select count(*) from resources")[1][0][0] == 20
         assert s.query("select count(*) from span")[1][0][0] == 20
         assert s.verify().ok
+
+
+def test_query_connection_cannot_touch_other_files(store_path: Path, tmp_path: Path) -> None:
+    """The `driftscan query` connection can neither write the store nor read or write other files."""
+    with Store(store_path) as st:
+        write(st, [make_run(make_resources(3))])
+    secret = tmp_path / "secret.csv"
+    secret.write_text("a,b\n1,2\n")
+    with Store(store_path, read_only=True, sandboxed=True) as ro:
+        assert ro.query("select count(*) from resources")[1][0][0] == 3
+        for sql in (
+            f"select * from read_csv('{secret}')",
+            f"copy (select 1) to '{tmp_path / 'out.csv'}'",
+            "delete from scan_ledger",
+        ):
+            with pytest.raises(StoreError):
+                ro.query(sql)
+    assert not (tmp_path / "out.csv").exists()
