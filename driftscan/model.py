@@ -118,6 +118,9 @@ class SourceRun:
     status: RunStatus = "ok"
     reason: str | None = None
     duration_s: float = 0.0
+    # Who the scan ran as (an AWS caller ARN, an Azure credential, an SSH user and key): the
+    # evidence names it (design §1.6). Never a secret.
+    identity: str | None = None
     resources: list[Resource] = field(default_factory=list)
     slices: list[Slice] = field(default_factory=list)
 

@@ -608,6 +608,11 @@ class AzureCollector:
     # -- collection ---------------------------------------------------------------------
 
     def collect(self, ctx: CollectContext) -> None:
+        ctx.run.identity = (
+            "bearer token from $AZURE_ACCESS_TOKEN"
+            if self.config.credential == "token_env"
+            else "DefaultAzureCredential"
+        ) + f" at {self.config.endpoint}"
         wanted = [s.strip().lower() for s in self.config.subscriptions]
         explicit = [s for s in wanted if s != "all"]
         try:

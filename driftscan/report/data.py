@@ -69,6 +69,7 @@ class SourceCoverage:
     reason: str | None = None
     resources: int = 0
     duration_s: float = 0.0
+    identity: str | None = None
 
 
 @dataclass(slots=True)
@@ -396,6 +397,7 @@ def build_report_data(
                 r["reason"],
                 int(r["resources"]),
                 float(r["duration_s"]),
+                r.get("identity"),
             )
             for r in store.source_runs(rec.scan_id)
         ],

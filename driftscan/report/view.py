@@ -396,6 +396,7 @@ def document(data: ReportData) -> dict[str, Any]:
                     "status": r.status,
                     "reason": r.reason,
                     "resources": r.resources,
+                    "identity": r.identity,
                 }
                 for r in sorted(data.sources, key=lambda r: r.source)
             ],

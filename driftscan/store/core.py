@@ -233,6 +233,7 @@ class Store:
                 "reason": [r.reason for r in runs],
                 "resources": [len(r.resources) for r in runs],
                 "duration_s": [float(r.duration_s) for r in runs],
+                "identity": pa.array([r.identity for r in runs], pa.string()),
             }
         )
         slices = [s for r in runs for s in r.slices]
@@ -324,7 +325,7 @@ class Store:
 
     def source_runs(self, scan_id: int) -> list[dict[str, Any]]:
         return self.rows(
-            "SELECT source, provider, status, reason, resources, duration_s FROM source_run "
+            "SELECT source, provider, status, reason, resources, duration_s, identity FROM source_run "
             "WHERE scan_id = ? ORDER BY source",
             [scan_id],
         )
@@ -497,7 +498,8 @@ def _content_hash(con: duckdb.DuckDBPyConnection, scan_id: int) -> str:
             (SELECT coalesce(string_agg(key || ':' || doc_hash, ',' ORDER BY key), '')
                FROM span WHERE first_scan <= $n AND (last_scan IS NULL OR last_scan >= $n)),
             (SELECT coalesce(string_agg(concat_ws(':', source, provider, status, coalesce(reason, ''),
-                    resources), ',' ORDER BY source), '') FROM source_run WHERE scan_id = $n),
+                    resources, coalesce(identity, '')), ',' ORDER BY source), '')
+               FROM source_run WHERE scan_id = $n),
             (SELECT coalesce(string_agg(concat_ws(':', source, name, status, coalesce(reason, ''),
                     coalesce(account, ''), coalesce(region, ''), array_to_string(types, ';'),
                     array_to_string(keys, ';')), ',' ORDER BY source, name), '')

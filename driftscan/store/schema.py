@@ -50,7 +50,8 @@ CREATE TABLE IF NOT EXISTS source_run (
     status VARCHAR NOT NULL,
     reason VARCHAR,
     resources BIGINT NOT NULL,
-    duration_s DOUBLE NOT NULL
+    duration_s DOUBLE NOT NULL,
+    identity VARCHAR
 );
 CREATE TABLE IF NOT EXISTS slice_run (
     scan_id BIGINT NOT NULL,

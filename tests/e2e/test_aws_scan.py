@@ -53,6 +53,8 @@ def test_scan_stores_both_regions_and_every_type(
     }
     ledger = json.loads(cli("scans", "-c", str(cfg), "--format", "json").stdout)
     assert ledger[0]["status"] == "complete" and ledger[0]["coverage_pct"] == 100.0
+    [run] = _query(cli, cfg, "select identity from source_runs")
+    assert run["identity"].startswith("arn:aws:"), run  # who the scan ran as, for the evidence
 
 
 def test_denied_service_is_incomplete_and_the_rest_stored(

@@ -28,7 +28,9 @@ def test_run_logs_measures_and_reports(
     text = metrics.read_text()
     assert "driftscan_scan_complete 1" in text and "driftscan_coverage_ratio 1.0000" in text
     assert f"driftscan_exit_code {res.exit_code}" in text
-    assert list((tmp_path / "out").rglob("manifest.json"))
+    [manifest] = list((tmp_path / "out").rglob("manifest.json"))
+    report = json.loads((manifest.parent / "report.json").read_text())
+    assert "arn:aws:" in json.dumps(report), "the report does not say who the scan ran as"
 
 
 def test_incomplete_run_exits_3_and_logs_the_gap(

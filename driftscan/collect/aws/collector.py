@@ -150,6 +150,7 @@ class AwsCollector:
             clients = _Clients(session, self.config)
             ident = clients("sts", home).get_caller_identity()
             account, partition = str(ident["Account"]), str(ident["Arn"]).split(":")[1]
+            ctx.run.identity = str(ident["Arn"])
             regions = self._regions(clients, home)
         except (ClientError, BotoCoreError) as exc:
             # Without credentials or an account there is nothing to scope slices by.

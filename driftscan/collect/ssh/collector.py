@@ -130,6 +130,10 @@ class SshCollector:
     def collect(self, ctx: CollectContext) -> None:
         """Scan every host; each becomes an ok slice with one resource or a failed slice."""
         auth = self._auth()
+        key = (
+            f"key {auth.client_keys[0].get_fingerprint()}" if auth.client_keys else "ssh-agent keys"
+        )
+        ctx.run.identity = f"user {self.config.user} with {key}"
         if not self.config.hosts:
             ctx.slice_ok("*", resources=0, account=self.config.name, types=["host"])
             return
