@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 import itertools
 import json
-from array import array
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,10 +21,8 @@ from driftscan.desired import DesiredSet
 from driftscan.desired.declaration import (
     Check,
     Declaration,
-    LeafPool,
     comparable,
     compare_versions,
-    compile_leaves,
     get_path,
     iter_leaves,
     json_text,
@@ -45,22 +43,11 @@ def _label(d: Declaration) -> str:
     return ":".join(str(p) for p in parts)
 
 
-def tables(decls: Sequence[Declaration]) -> tuple[pa.Table, pa.Table]:
+def tables(desired: DesiredSet) -> tuple[pa.Table, pa.Table]:
     """Declarations and their compared leaves as Arrow tables (bulk-loaded, never row by row)."""
+    decls = desired.declarations
     n = len(decls)
-    first = decls[0].compiled if decls else None
-    pool = first[0] if first is not None else LeafPool()
-    # Declarations loaded together share one pool; anything else is (re)compiled into it.
-    compile_leaves(decls, pool)
-    ptr_ids: array[int] = array("i")
-    val_ids: array[int] = array("i")
-    counts: list[int] = []
-    add_ptrs, add_vals, add_count = ptr_ids.extend, val_ids.extend, counts.append
-    for d in decls:
-        _, p, v = d.compiled  # type: ignore[misc]
-        add_ptrs(p)
-        add_vals(v)
-        add_count(len(p))
+    leaves = desired.leaves()
     c_ids: list[int] = []
     c_ptrs: list[str] = []
     c_ops: list[str] = []
@@ -75,7 +62,7 @@ def tables(decls: Sequence[Declaration]) -> tuple[pa.Table, pa.Table]:
         [
             pa.array(range(n), pa.int64()),
             [d.key for d in decls],
-            [d.key if d.key is not None else _label(d) for d in decls],
+            [None if d.key is not None else _label(d) for d in decls],
             [d.provider for d in decls],
             [d.account for d in decls],
             [d.region for d in decls],
@@ -87,17 +74,18 @@ def tables(decls: Sequence[Declaration]) -> tuple[pa.Table, pa.Table]:
         schema=sd.DECL_SCHEMA,
     )
     # each leaf's declaration index, from the per-declaration counts (no per-leaf Python int)
-    m = len(ptr_ids)
-    offsets = pa.array(itertools.accumulate(counts, initial=0), pa.int32())
-    ptr_idx = pa.Array.from_buffers(pa.int32(), m, [None, pa.py_buffer(ptr_ids)])
-    val_idx = pa.Array.from_buffers(pa.int32(), m, [None, pa.py_buffer(val_ids)])
+    m = len(leaves.ptr_ids)
+    offsets = pa.array(itertools.accumulate(leaves.counts, initial=0), pa.int32())
+    ptr_idx = pa.Array.from_buffers(pa.int32(), m, [None, pa.py_buffer(leaves.ptr_ids)])
+    val_idx = pa.Array.from_buffers(pa.int32(), m, [None, pa.py_buffer(leaves.val_ids)])
     parents = pc.list_parent_indices(pa.ListArray.from_arrays(offsets, ptr_idx))
+    # pointers and values as dictionaries over the distinct ones: nothing repeated 4M times
     eq = pa.table(
         [
             pc.cast(parents, pa.int64()),
-            pc.take(pa.array(pool.ptrs, pa.string()), ptr_idx),
-            pa.repeat(pa.scalar("eq"), m),
-            pc.take(pa.array(pool.vals, pa.string()), val_idx),
+            pa.DictionaryArray.from_arrays(ptr_idx, pa.array(leaves.ptrs, pa.string())),
+            pa.DictionaryArray.from_arrays(pa.repeat(pa.scalar(0, pa.int32()), m), ["eq"]),
+            pa.DictionaryArray.from_arrays(val_idx, pa.array(leaves.vals, pa.string())),
         ],
         schema=sd.LEAF_SCHEMA,
     )
@@ -159,6 +147,48 @@ def _project(declared: dict[str, Any], live: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _plain_leaves(doc: dict[str, Any]) -> list[tuple[tuple[str, ...], Any]] | None:
+    """The leaves of a declared document if every one is a str, bool, int or null under plain
+    string keys (the common case), else None: deepdiff's paths and verdicts for those are
+    known, so they are compared directly (`_leaf_changes`) rather than through deepdiff."""
+    out: list[tuple[tuple[str, ...], Any]] = []
+    stack: list[tuple[tuple[str, ...], dict[str, Any]]] = [((), doc)]
+    while stack:
+        prefix, cur = stack.pop()
+        for k, v in cur.items():
+            if type(k) is not str or not _PLAIN_KEY.fullmatch(k):
+                return None
+            if type(v) is dict:
+                if not v:
+                    return None  # an empty mapping: deepdiff reports it as a whole
+                stack.append(((*prefix, k), v))
+            elif v is None or type(v) in _PLAIN:
+                out.append(((*prefix, k), v))
+            else:
+                return None
+    return out
+
+
+_PLAIN = (str, bool, int)
+_PLAIN_KEY = re.compile(r"[^'\"\\]+")  # deepdiff quotes or escapes keys holding these
+
+
+def _leaf_changes(
+    leaves: list[tuple[tuple[str, ...], Any]], live: dict[str, Any], ignore: frozenset[str]
+) -> list[dict[str, Any]]:
+    """doc_changes(declared, projection) for plain leaves: a leaf differs when the live value
+    at its path has another type or value (deepdiff's type_changes / values_changed)."""
+    rows = []
+    for path, want in leaves:
+        got = get_path(live, path)
+        if type(got) is not type(want) or got != want:
+            p = ".".join(path)
+            if not _is_ignored(p, ignore):
+                rows.append({"path": p, "old": want, "new": got})
+    rows.sort(key=lambda r: str(r["path"]))
+    return rows
+
+
 def _check_fails(c: Check, actual: Any) -> bool:
     if c.op == "min_version":
         return not isinstance(actual, str) or compare_versions(actual, str(c.value)) < 0
@@ -189,7 +219,12 @@ def attribute_changes(
     """Path-level changes of one declared resource, and whether some were not assessable."""
     changes: list[dict[str, Any]] = []
     if d.declared:
-        for ch in doc_changes(d.declared, _project(d.declared, live), ignore_paths=ignore):
+        leaves = _plain_leaves(d.declared)
+        if leaves is not None:
+            diffs = _leaf_changes(leaves, live, ignore)
+        else:
+            diffs = doc_changes(d.declared, _project(d.declared, live), ignore_paths=ignore)
+        for ch in diffs:
             changes.append(
                 {"path": ch["path"], "desired": ch["old"], "actual": ch["new"], "op": "eq"}
             )
@@ -221,7 +256,7 @@ def compare(
         raise StoreError("the store holds no scans yet; run `driftscan scan` first")
     store.scan(n)  # must exist
     decls = desired.declarations
-    decl_t, leaf_t = tables(decls)
+    decl_t, leaf_t = tables(desired)
     session = sd.DriftSession(store, n, decl_t, leaf_t)
     try:
         v_ids: list[int] = []

@@ -11,8 +11,9 @@ from driftscan.desired import terraform
 from driftscan.desired.declaration import (
     Check,
     Declaration,
+    Leaves,
     compare_versions,
-    compile_leaves,
+    flatten,
     identity,
 )
 from driftscan.desired.yaml import load_file, yaml_files
@@ -28,6 +29,14 @@ class DesiredSet:
         default_factory=dict
     )  # terraform type → instances without a key
     files: list[str] = field(default_factory=list)
+    _leaves: Leaves | None = field(default=None, init=False, repr=False, compare=False)
+
+    def leaves(self) -> Leaves:
+        """The declared documents flattened into leaves, once: load_desired does it at load,
+        while each parsed document is at hand, so the diff starts from columns."""
+        if self._leaves is None or len(self._leaves.counts) != len(self.declarations):
+            self._leaves = flatten(d.declared for d in self.declarations)
+        return self._leaves
 
 
 def _display(path: Path, base: Path) -> str:
@@ -62,7 +71,7 @@ def load_desired(config: Config) -> DesiredSet:
     out.declarations.extend(tf.declarations)
     out.presence_only, out.skipped = tf.presence_only, tf.skipped
     _place_hosts(config, out.declarations)
-    compile_leaves(out.declarations)
+    out.leaves()
     return out
 
 

@@ -46,11 +46,6 @@ class Declaration:
     declared: dict[str, Any] = field(default_factory=dict)
     checks: list[Check] = field(default_factory=list)
     presence_only: bool = False  # a Terraform type without a mapping: managed, not compared
-    # Exact leaves as indices into a shared LeafPool (pointers, canonical JSON values),
-    # filled by compile_leaves()
-    compiled: tuple[LeafPool, array[int], array[int]] | None = field(
-        default=None, repr=False, compare=False
-    )
 
 
 _encode_str = json.encoder.encode_basestring
@@ -70,63 +65,70 @@ def json_text(v: Any) -> str:
     return canonical_json(v)
 
 
-class LeafPool:
-    """Distinct JSON pointers and encoded values, shared by the declarations of one load."""
+@dataclass
+class Leaves:
+    """The exact leaves of many declarations: per leaf, indices into distinct pointers and values.
 
-    def __init__(self) -> None:
-        self.ptrs: list[str] = []
-        self.vals: list[str] = []
-        self._ptr: dict[tuple[str, str], int] = {}
-        self._val: dict[tuple[type, Any], int] = {}
-
-    def ptr(self, prefix: str, k: str) -> int:
-        i = self._ptr.get((prefix, k))
-        if i is None:
-            esc = str(k).replace("~", "~0").replace("/", "~1")
-            i = self._ptr[(prefix, k)] = len(self.ptrs)
-            self.ptrs.append(f"{self.ptrs[int(prefix)] if prefix else ''}/{esc}")
-        return i
-
-    def val(self, v: Any) -> int:
-        t = type(v)
-        cacheable = t is str or t is bool or t is int
-        if cacheable:
-            i = self._val.get((t, v))
-            if i is not None:
-                return i
-        i = len(self.vals)
-        self.vals.append(json_text(v))
-        if cacheable:
-            self._val[(t, v)] = i
-        return i
-
-
-def compile_leaves(decls: Iterable[Declaration], pool: LeafPool | None = None) -> LeafPool:
-    """Flatten each declaration's document into (pointer, JSON value) leaves, once, at load.
-
-    Part of turning an input into declarations (as a collector canonicalises what it read).
-    Leaves are indices into one pool: pointers and values repeat across declarations, so
-    each distinct one is built once, and a million declarations become two integer arrays.
+    Pointers and values repeat across declarations, so each distinct one is encoded once and
+    a million declarations become two integer arrays (plus one count per declaration).
     """
-    pool = pool or LeafPool()
-    ptr_of, val_of = pool.ptr, pool.val
 
-    def flat(doc: dict[str, Any], prefix: str, ps: array[int], vs: array[int]) -> None:
+    ptrs: list[str]  # JSON pointers (RFC 6901); index 0 is the document root
+    vals: list[str]  # canonical JSON texts
+    ptr_ids: array[int]
+    val_ids: array[int]
+    counts: array[int]  # leaves per declaration, in order
+
+
+def flatten(docs: Iterable[dict[str, Any]]) -> Leaves:
+    """Flatten partial documents into (pointer, JSON value) leaves; mappings recurse, an empty
+    one has no leaves, anything else (lists too) is one leaf."""
+    ptrs: list[str] = [""]
+    kids: list[dict[Any, int]] = [{}]  # per pointer: its children by key
+    vals: list[str] = []
+    strs: dict[str, int] = {}
+    others: dict[tuple[type, Any], int] = {}
+    ptr_ids, val_ids, counts = array("i"), array("i"), array("i")
+    add_ptr, add_val = ptr_ids.append, val_ids.append
+
+    def val_id(v: Any) -> int:
+        t = type(v)
+        if t is str:
+            i = strs.get(v)
+            if i is None:
+                i = strs[v] = len(vals)
+                vals.append(_encode_str(v))
+            return i
+        cacheable = t is bool or t is int or v is None
+        if cacheable and (i := others.get((t, v))) is not None:
+            return i
+        i = len(vals)
+        vals.append(json_text(v))
+        if cacheable:
+            others[(t, v)] = i
+        return i
+
+    def walk(doc: dict[Any, Any], parent: int) -> None:
+        children = kids[parent]
         for k, v in doc.items():
-            p = ptr_of(prefix, k)
+            p = children.get(k)
+            if p is None:
+                p = children[k] = len(ptrs)
+                ptrs.append(f"{ptrs[parent]}/{str(k).replace('~', '~0').replace('/', '~1')}")
+                kids.append({})
             if type(v) is dict:
-                flat(v, str(p), ps, vs)
-                continue
-            ps.append(p)
-            vs.append(val_of(v))
+                walk(v, p)
+            else:
+                add_ptr(p)
+                add_val(val_id(v))
 
-    for d in decls:
-        if d.compiled is None or d.compiled[0] is not pool:
-            ps, vs = array("i"), array("i")
-            if d.declared:
-                flat(d.declared, "", ps, vs)
-            d.compiled = (pool, ps, vs)
-    return pool
+    before = 0
+    for doc in docs:
+        if doc:
+            walk(doc, 0)
+        counts.append(len(ptr_ids) - before)
+        before = len(ptr_ids)
+    return Leaves(ptrs, vals, ptr_ids, val_ids, counts)
 
 
 def iter_leaves(

@@ -173,7 +173,7 @@ DECL_SCHEMA = pa.schema(
     [
         ("decl_id", pa.int64()),
         ("key", pa.string()),
-        ("label", pa.string()),
+        ("label", pa.string()),  # how a declaration by identity is named; NULL with a key
         ("provider", pa.string()),
         ("account", pa.string()),
         ("region", pa.string()),
@@ -183,8 +183,9 @@ DECL_SCHEMA = pa.schema(
         ("presence_only", pa.bool_()),
     ]
 )
+_TEXTS = pa.dictionary(pa.int32(), pa.string())  # few distinct pointers, ops and values
 LEAF_SCHEMA = pa.schema(
-    [("decl_id", pa.int64()), ("ptr", pa.string()), ("op", pa.string()), ("value", pa.string())]
+    [("decl_id", pa.int64()), ("ptr", _TEXTS), ("op", _TEXTS), ("value", _TEXTS)]
 )
 VERDICT_SCHEMA = pa.schema(
     [
@@ -226,13 +227,22 @@ _KEYS = "len(s.keys) = 0 OR list_contains(s.keys, k.key)"
 def digest(*tables: pa.Table) -> str:
     """Content hash of Arrow tables (schema and every buffer): the identity of a declaration set."""
     h = hashlib.blake2b(digest_size=20)
+
+    def add(arr: pa.Array) -> None:
+        h.update(f"{arr.type}:{len(arr)}:{arr.offset}".encode())
+        if isinstance(arr, pa.DictionaryArray):  # buffers() leaves the dictionary out
+            add(arr.indices)
+            add(arr.dictionary)
+            return
+        for buf in arr.buffers():
+            h.update(b"|" if buf is None else memoryview(buf))
+
     for t in tables:
         h.update(str(t.schema).encode())
-        for col in t.combine_chunks().columns:
-            h.update(str(len(col)).encode())
+        for col in t.columns:
+            h.update(str(col.num_chunks).encode())
             for chunk in col.chunks:
-                for buf in chunk.buffers():
-                    h.update(b"|" if buf is None else memoryview(buf))
+                add(chunk)
     return h.hexdigest()
 
 
@@ -381,7 +391,7 @@ class DriftSession:
             ).fetchall()[0][0]
             if not known:
                 con.execute(
-                    "INSERT INTO desired_decl SELECT $h, decl_id, key, label, provider, account, "
+                    "INSERT INTO desired_decl SELECT $h, decl_id, key, coalesce(label, key), provider, account, "
                     "region, type, name, desired_source, presence_only FROM _decl",
                     {"h": self.set_hash},
                 )
@@ -473,9 +483,16 @@ def coverage(store: Store, scan_id: int) -> list[dict[str, Any]]:
 
 def declared_summary(store: Store, scan_id: int) -> dict[str, int]:
     """Declarations of one scan counted by status."""
+    # desired_at()'s rows and statuses, without rendering every declared document
     rows = store.con.execute(
-        "SELECT status, count(*) FROM desired_at(?) GROUP BY 1 ORDER BY 1",
-        [scan_id],
+        """
+        SELECT coalesce(v.status, 'ok'), count(*)
+        FROM desired_decl d
+        LEFT JOIN desired_verdict v ON v.scan_id = $n AND v.decl_id = d.decl_id
+        WHERE d.set_hash = (SELECT set_hash FROM drift_run WHERE scan_id = $n)
+        GROUP BY 1 ORDER BY 1
+        """,
+        {"n": scan_id},
     ).fetchall()
     return {str(s): int(c) for s, c in rows}
 
