@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,13 @@ from typer.testing import CliRunner, Result
 import driftscan.cli  # noqa: F401 - registers every command
 from driftscan.clikit import app
 from driftscan.sandbox.aws import AwsSandbox, FaultProxy
-from tests.collect.aws.conftest import aws_env, on_session, read_only, sandbox  # noqa: F401 - shared fixtures
+from tests.collect.aws.conftest import (  # noqa: F401 - shared fixtures
+    aws_env,
+    on_session,
+    proxy,
+    read_only,
+    sandbox,
+)
 from tests.collect.azure.conftest import arm, arm_server  # noqa: F401 - shared fixtures
 
 
@@ -28,11 +34,9 @@ def aws(sandbox: AwsSandbox) -> AwsSandbox:  # noqa: F811
 
 
 @pytest.fixture
-def faults(aws: AwsSandbox) -> Iterator[FaultProxy]:
-    """The fault proxy, clean before and after each test."""
-    aws.proxy.reset()
-    yield aws.proxy
-    aws.proxy.reset()
+def faults(proxy: FaultProxy) -> FaultProxy:  # noqa: F811
+    """The fault proxy, clean before and after each test (the AWS collector tests' fixture)."""
+    return proxy
 
 
 @pytest.fixture

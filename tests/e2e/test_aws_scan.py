@@ -12,21 +12,7 @@ from typer.testing import Result
 
 from driftscan.sandbox.aws import CREDENTIALS, AwsSandbox, FaultProxy
 from driftscan.store import Store
-
-TYPES = {
-    "AWS::S3::Bucket",
-    "AWS::EC2::Instance",
-    "AWS::EC2::SecurityGroup",
-    "AWS::EC2::VPC",
-    "AWS::EC2::Subnet",
-    "AWS::EC2::Volume",
-    "AWS::RDS::DBInstance",
-    "AWS::ElasticLoadBalancingV2::LoadBalancer",
-    "AWS::ElasticLoadBalancingV2::TargetGroup",
-    "AWS::Lambda::Function",
-    "AWS::KMS::Key",
-    "AWS::IAM::Role",
-}
+from tests.collect.aws.test_collector import TYPES
 
 
 def _query(cli: Callable[..., Result], cfg: Path, sql: str) -> list[dict[str, Any]]:
