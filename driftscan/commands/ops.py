@@ -101,9 +101,13 @@ def demo(
     if second.report is not None:
         html = second.report.artifacts.get("report.html")
         console.print(f"report: {second.report.folder}" + (f"\n  open {html}" if html else ""))
-    console.print(
-        f"explore: driftscan -c {result.config} … e.g.\n"
-        f"  driftscan history -c {result.config} '{result.found[-5][0].resource}'\n"
-        f"  driftscan findings -c {result.config} --status alarm"
+    changed = next(
+        (inc.resource for inc, _ in result.found if inc.rule == "drift_changed_in_scope"), None
     )
+    lines = [f"explore the demo's store (config {result.config}):",
+             f"  driftscan findings -c {result.config} --status alarm",
+             f"  driftscan diff -c {result.config}"]  # fmt: skip
+    if changed:
+        lines.append(f"  driftscan history -c {result.config} '{changed}'")
+    console.print("\n".join(lines), soft_wrap=True)
     raise typer.Exit(0 if result.all_found else 1)
