@@ -226,7 +226,7 @@ _KEYS = "len(s.keys) = 0 OR list_contains(s.keys, k.key)"
 
 def digest(*tables: pa.Table) -> str:
     """Content hash of Arrow tables (schema and every buffer): the identity of a declaration set."""
-    h = hashlib.blake2b(digest_size=20)
+    h = hashlib.sha256()  # hardware-accelerated on current CPUs: faster than blake2b here
 
     def add(arr: pa.Array) -> None:
         h.update(f"{arr.type}:{len(arr)}:{arr.offset}".encode())
@@ -250,6 +250,12 @@ def latest_scan(store: Store) -> int | None:
     """The newest scan id, or None for an empty store."""
     row = store.con.execute(f"SELECT {_LATEST}").fetchall()[0][0]
     return None if row is None else int(row)
+
+
+# DuckDB's working memory during a diff (temp tables, joins): it spills to its temp directory
+# beyond this rather than grow, so that a diff of 1M declarations (held in Python next to it)
+# stays within the 2 GB of design §4.
+DIFF_MEMORY_LIMIT = "768MB"
 
 
 @dataclass
@@ -279,6 +285,8 @@ class DriftSession:
         con.register("_decl", decls)
         con.register("_leaf", leaves)
         self._registered = ("_decl", "_leaf")
+        self._memory_limit = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+        con.execute(f"SET memory_limit = '{DIFF_MEMORY_LIMIT}'")
         try:
             self._compare(p)
         except BaseException:
@@ -456,6 +464,7 @@ class DriftSession:
             )  # fmt: skip
 
     def close(self) -> None:
+        self.con.execute(f"SET memory_limit = '{self._memory_limit}'")
         for name in self._registered:
             self.con.unregister(name)
         for t in ("_live", "_dk", "_st", "_cand", "_verdict"):
