@@ -311,31 +311,32 @@ class DriftSession:
             WHERE s.first_scan <= $n AND (s.last_scan IS NULL OR s.last_scan >= $n)
             """
         con.execute(f"CREATE OR REPLACE TEMP TABLE _live AS {live}", p)
-        # Declarations by identity resolve to every live resource that matches them.
-        con.execute(
-            """
-            CREATE OR REPLACE TEMP TABLE _dk AS
-            SELECT decl_id, key, true AS resolved FROM _decl WHERE key IS NOT NULL
-            UNION ALL
-            SELECT d.decl_id, l.key, true FROM (SELECT * FROM _decl WHERE key IS NULL) d JOIN _live l
-              ON l.provider = d.provider AND l.type = d.type
-             AND (l.name = d.name OR (d.provider = 'azure' AND lower(l.name) = lower(d.name)))
-             AND (d.account IS NULL OR l.account = d.account)
-             AND (d.region IS NULL OR l.region = d.region)
-            """
-        )
-        con.execute(
-            "INSERT INTO _dk SELECT decl_id, label, false FROM _decl "
-            "WHERE key IS NULL AND decl_id NOT IN (SELECT decl_id FROM _dk)"
-        )
+        # One row per declaration and the key it stands for: its own key, or every live
+        # resource its identity matches (or its label when nothing does, unresolved).
         con.execute(
             """
             CREATE OR REPLACE TEMP TABLE _st AS
+            WITH ident AS (
+                SELECT d.decl_id, l.key FROM (SELECT * FROM _decl WHERE key IS NULL) d JOIN _live l
+                  ON l.provider = d.provider AND l.type = d.type
+                 AND (l.name = d.name OR (d.provider = 'azure' AND lower(l.name) = lower(d.name)))
+                 AND (d.account IS NULL OR l.account = d.account)
+                 AND (d.region IS NULL OR l.region = d.region)
+            ),
+            dk AS (
+                SELECT decl_id, key, true AS resolved, presence_only, true AS by_key
+                FROM _decl WHERE key IS NOT NULL
+                UNION ALL
+                SELECT i.decl_id, i.key, true, d.presence_only, false
+                FROM ident i JOIN _decl d ON d.decl_id = i.decl_id
+                UNION ALL
+                SELECT decl_id, label, false, presence_only, false FROM _decl
+                WHERE key IS NULL AND decl_id NOT IN (SELECT decl_id FROM ident)
+            )
             SELECT k.decl_id, k.key, k.resolved, l.key IS NOT NULL AS present,
                    coalesce(l.assessed, false) AS assessed, l.doc_hash,
-                   false AS missing, d.presence_only, d.key IS NOT NULL AS by_key
-            FROM _dk k JOIN _decl d ON d.decl_id = k.decl_id
-            LEFT JOIN _live l ON k.resolved AND l.key = k.key
+                   false AS missing, k.presence_only, k.by_key
+            FROM dk k LEFT JOIN _live l ON k.resolved AND l.key = k.key
             """
         )
         # Only the absent few are checked against the slices of the scan.
@@ -437,7 +438,7 @@ class DriftSession:
                 UNION ALL
                 SELECT $n, l.key, l.type, l.provider, l.source, l.account, l.region,
                        'unmanaged', NULL, '[]'
-                FROM _live l ANTI JOIN (SELECT key FROM _dk WHERE resolved) m ON m.key = l.key
+                FROM _live l ANTI JOIN (SELECT key FROM _st WHERE resolved) m ON m.key = l.key
                 WHERE l.assessed
                 """,
                 p,
@@ -452,7 +453,7 @@ class DriftSession:
                             ELSE round(100.0 * count(*) FILTER (WHERE assessed AND managed)
                                        / count(*) FILTER (WHERE assessed), 1) END
                 FROM (SELECT l.*, m.key IS NOT NULL AS managed FROM _live l
-                      LEFT JOIN (SELECT DISTINCT key FROM _dk WHERE resolved) m ON m.key = l.key)
+                      LEFT JOIN (SELECT DISTINCT key FROM _st WHERE resolved) m ON m.key = l.key)
                 GROUP BY provider, source
                 """,
                 p,
@@ -467,7 +468,7 @@ class DriftSession:
         self.con.execute(f"SET memory_limit = '{self._memory_limit}'")
         for name in self._registered:
             self.con.unregister(name)
-        for t in ("_live", "_dk", "_st", "_cand", "_verdict"):
+        for t in ("_live", "_st", "_cand", "_verdict"):
             self.con.execute(f"DROP TABLE IF EXISTS {t}")
 
 
