@@ -50,6 +50,10 @@ class Resource:
     # Set when this resource's payload could not be parsed: the resource is recorded,
     # its rules report not_assessed, and the rest of the scan goes on.
     error: str | None = None
+    # Measurements that differ on every scan (a clock offset, days left on a certificate):
+    # stored per scan beside the versioned document, not in it, so they neither create a new
+    # version each night nor show as history. Views merge them back into `attrs`.
+    observed: dict[str, Any] = field(default_factory=dict)
 
     def doc(self) -> dict[str, Any]:
         """The resource as one JSON-able document."""

@@ -233,11 +233,7 @@ def start(workdir: Path, reports_dir: Path) -> DemoEstate:
                 {**ssh.model_dump(mode="json"), "type": "ssh"},
             ],
             "desired": [{"path": str(desired_path)}],
-            "ignore": [
-                {"type": "host", "path": "clock"},
-                {"type": "host", "path": "certs"},
-                {"type": "AWS::EC2::Instance", "path": "launch_time"},
-            ],
+            "ignore": [{"type": "AWS::EC2::Instance", "path": "launch_time"}],
             "params": {
                 "classification_tag": "data_class",
                 "residency": {"eu-personal": ["eu-west-1", "eu-central-1", "westeurope", "northeurope"]},

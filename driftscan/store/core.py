@@ -196,6 +196,7 @@ class Store:
             prev = last[1] if last else GENESIS
             self._write_runs(con, scan_id, runs)
             self._write_resources(con, scan_id, incoming)
+            self._write_observations(con, scan_id, runs)
             rec = ScanRecord(
                 scan_id=scan_id,
                 started_at=started_at.replace(tzinfo=None),
@@ -301,6 +302,23 @@ class Store:
         finally:
             con.unregister("_in")
             con.execute("DROP TABLE IF EXISTS _inh")
+
+    @staticmethod
+    def _write_observations(
+        con: duckdb.DuckDBPyConnection, n: int, runs: Sequence[SourceRun]
+    ) -> None:
+        seen: dict[str, str] = {}
+        for r in (r for run in runs for r in run.resources):
+            if r.observed and r.key not in seen:
+                seen[r.key] = canonical_json(r.observed)
+        if not seen:
+            return
+        rows = pa.table({"key": list(seen), "data": list(seen.values())})
+        con.register("_obs", rows)
+        try:
+            con.execute("INSERT INTO observation SELECT ?, key, data FROM _obs", [n])
+        finally:
+            con.unregister("_obs")
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -500,6 +518,8 @@ def _content_hash(con: duckdb.DuckDBPyConnection, scan_id: int) -> str:
             (SELECT coalesce(string_agg(concat_ws(':', source, provider, status, coalesce(reason, ''),
                     resources, coalesce(identity, '')), ',' ORDER BY source), '')
                FROM source_run WHERE scan_id = $n),
+            (SELECT coalesce(string_agg(key || ':' || sha256(data::VARCHAR), ',' ORDER BY key), '')
+               FROM observation WHERE scan_id = $n),
             (SELECT coalesce(string_agg(concat_ws(':', source, name, status, coalesce(reason, ''),
                     coalesce(account, ''), coalesce(region, ''), array_to_string(types, ';'),
                     array_to_string(keys, ';')), ',' ORDER BY source, name), '')

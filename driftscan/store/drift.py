@@ -203,7 +203,7 @@ _LIVE_VALUE = """
     CASE WHEN f.ptr = '/encrypted' THEN to_json(v.encrypted)
          WHEN f.ptr = '/public' THEN to_json(v.public)
          WHEN starts_with(f.ptr, '/tags/') THEN json_extract(v.tags, substr(f.ptr, 6))
-         ELSE json_extract(v.attrs, f.ptr) END
+         ELSE coalesce(json_extract(o.data, f.ptr), json_extract(v.attrs, f.ptr)) END
 """
 
 # Whether some slice of scan $n with the given status covers declaration d's place. Unknown
@@ -366,19 +366,25 @@ class DriftSession:
             JOIN (SELECT * FROM _st WHERE present AND assessed AND NOT presence_only) s
               ON s.decl_id = f.decl_id
             JOIN version v ON v.doc_hash = s.doc_hash
+            LEFT JOIN observation o ON o.scan_id = $n AND o.key = s.key
             WHERE f.op <> 'eq' OR coalesce(({_LIVE_VALUE})::VARCHAR, 'null') <> f.value
-            """
+            """,
+            p,
         )
 
     def candidates(self) -> list[Candidate]:
         """Resources to compare attribute by attribute, with their live documents."""
         rows = self.con.execute(
             """
-            SELECT c.decl_id, c.key, l.type, l.provider, v.tags::VARCHAR, v.attrs::VARCHAR,
+            SELECT c.decl_id, c.key, l.type, l.provider, v.tags::VARCHAR,
+                   CASE WHEN o.data IS NULL THEN v.attrs
+                        ELSE json_merge_patch(v.attrs, o.data) END::VARCHAR,
                    v.encrypted, v.public
             FROM _cand c JOIN _live l ON l.key = c.key JOIN version v ON v.doc_hash = l.doc_hash
+            LEFT JOIN observation o ON o.scan_id = $n AND o.key = c.key
             ORDER BY c.decl_id, c.key
-            """
+            """,
+            {"n": self.n},
         ).fetchall()
         return [Candidate(*r) for r in rows]
 

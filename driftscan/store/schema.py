@@ -85,6 +85,12 @@ CREATE TABLE IF NOT EXISTS version (
 );
 -- Validity intervals: key had version doc_hash from first_scan to last_scan (NULL = still
 -- current). An unchanged rescan writes no rows here at all.
+-- Per-scan measurements (Resource.observed), merged into attrs by resources_at().
+CREATE TABLE IF NOT EXISTS observation (
+    scan_id BIGINT NOT NULL,
+    key VARCHAR NOT NULL,
+    data JSON NOT NULL
+);
 CREATE TABLE IF NOT EXISTS span (
     key VARCHAR NOT NULL,
     doc_hash VARCHAR NOT NULL,
@@ -132,11 +138,15 @@ CREATE OR REPLACE MACRO covered_by_failure(n, src, acct, reg, typ, k) AS (
 
 CREATE OR REPLACE MACRO resources_at(n) AS TABLE
     SELECT n AS scan_id, rv.key, rv.provider, rv.source, rv.account, rv.region, rv.type,
-           rv.name, rv.tags, rv.attrs, rv.encrypted, rv.public, rv.error, rv.doc_hash,
+           rv.name, rv.tags,
+           CASE WHEN o.data IS NULL THEN rv.attrs ELSE json_merge_patch(rv.attrs, o.data) END
+               AS attrs,
+           rv.encrypted, rv.public, rv.error, rv.doc_hash,
            rv.first_scan,
            NOT covered_by_failure(n, rv.source, rv.account, rv.region, rv.type, rv.key)
                AND rv.error IS NULL AS assessed
     FROM resource_versions rv
+    LEFT JOIN observation o ON o.scan_id = n AND o.key = rv.key
     WHERE rv.first_scan <= n AND (rv.last_scan IS NULL OR rv.last_scan >= n);
 
 CREATE OR REPLACE VIEW resources AS
@@ -148,6 +158,8 @@ VIEW_DOCS = {
     "source_runs": "per scan and source: status (ok|partial|failed), reason, resource count, duration",
     "slices": "per scan: each region × service / subscription / host slice, its status and reason",
     "resource_versions": "every distinct version of every resource with the scans it was valid in",
+    "observation": "per scan and key: measurements that change every scan (clock offset, days "
+    "left), merged into `attrs` by resources_at()",
     "resources": "the estate at the latest scan (`resources_at(N)` for scan N); `assessed` is false "
     "where the resource's slice was not read and its last known state is carried forward",
 }

@@ -32,3 +32,30 @@ def test_fleet_with_a_hung_host_is_incomplete(cli: Callable[..., Result], tmp_pa
     failed = json.loads(cli("query", "select name, reason from slices where status = 'failed'", "-c", str(cfg),
                             "--format", "json").stdout)  # fmt: skip
     assert failed == [{"name": profiles[2].name, "reason": "timeout"}]
+
+
+def test_nightly_rescan_of_an_unchanged_fleet_adds_no_versions(
+    cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    """Clock offsets and certificate days left differ every scan, yet an unchanged fleet adds no versions."""
+    profiles = synthetic_profiles(4, packages=50)
+    profiles[1].clock_skew_s = 9.0
+    with Fleet(profiles, workdir=tmp_path / "fleet") as fleet:
+        src = fleet.source("dc1", certs=["/etc/ssl/certs/payments.pem"], timeout_s=5).model_dump(
+            mode="json"
+        )
+        src["type"] = "ssh"
+        cfg = tmp_path / "driftscan.yaml"
+        cfg.write_text(yaml.safe_dump({"store": str(tmp_path / "s.duckdb"), "sources": [src]}))
+        for _ in range(3):
+            assert cli("scan", "-c", str(cfg)).exit_code == 0
+
+    def rows(sql: str) -> list[dict[str, object]]:
+        return list(json.loads(cli("query", sql, "-c", str(cfg), "--format", "json").stdout))
+
+    assert rows("select count(*) n from resource_versions") == [{"n": 4}]
+    offsets = rows(
+        "select scan_id, (attrs -> '$.clock.offset_s')::DOUBLE AS o from "
+        f"(select * from resources_at(1) union all select * from resources_at(3)) where key = 'ssh://{profiles[1].name}'"
+    )
+    assert len(offsets) == 2 and all(abs(float(str(r["o"])) - 9.0) < 0.5 for r in offsets)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from driftscan.errors import LockHeld, StoreError
+from driftscan.model import Resource, Slice, SourceRun
 from driftscan.store import Store
 from tests.conftest import make_resources, make_run, write
 
@@ -200,3 +201,43 @@ def test_query_connection_cannot_touch_other_files(store_path: Path, tmp_path: P
             with pytest.raises(StoreError):
                 ro.query(sql)
     assert not (tmp_path / "out.csv").exists()
+
+
+class TestObservations:
+    def _host(self, offset: float, days: int) -> Resource:
+        return Resource(
+            key="ssh://web-01", provider="ssh", source="dc1", account="dc1", region="dc1",
+            type="host", name="web-01", attrs={"packages": {"nginx": "1.24"}, "certs": {"/c.pem": {"subject": "CN=x"}}},
+            observed={"clock": {"offset_s": offset}, "certs": {"/c.pem": {"days_left": days}}},
+        )  # fmt: skip
+
+    def _run(self, r: Resource) -> SourceRun:
+        run = SourceRun(
+            "dc1",
+            "ssh",
+            resources=[r],
+            slices=[Slice("dc1", "ssh", "web-01", keys=[r.key], resources=1)],
+        )
+        run.finish()
+        return run
+
+    def test_measurements_make_no_new_versions_but_show_per_scan(self, store: Store) -> None:
+        """A host whose only changes are measurements keeps one version; each scan shows its own values."""
+        for i, (offset, days) in enumerate([(0.01, 30), (-0.02, 29), (12.5, 28)]):
+            write(store, [self._run(self._host(offset, days))])
+            assert store.query("select count(*) from version")[1][0][0] == 1, f"scan {i + 1}"
+        rows = store.query(
+            "select n, (attrs -> '$.clock.offset_s')::DOUBLE, "
+            "(attrs -> '$.certs.\"/c.pem\".days_left')::INT, "
+            "attrs ->> '$.certs.\"/c.pem\".subject' from (select 1 n, * from resources_at(1) "
+            "union all select 3, * from resources_at(3)) order by n"
+        )[1]
+        assert rows == [(1, 0.01, 30, "CN=x"), (3, 12.5, 28, "CN=x")]
+        assert [v.first_scan for v in store.history("ssh://web-01")] == [1]
+
+    def test_tampered_measurement_breaks_the_scan(self, store: Store) -> None:
+        """Editing a stored measurement breaks that scan's content hash."""
+        write(store, [self._run(self._host(12.5, 3))])
+        assert store.verify().ok
+        store.con.execute("""update observation set data = '{"clock":{"offset_s":0.0}}'""")
+        assert any("scan 1: observed content altered" in p for p in store.verify().problems)

@@ -90,6 +90,29 @@ class _Auth:
     client_keys: list[asyncssh.SSHKey] | None
 
 
+def split_observed(attrs: dict[str, Any]) -> dict[str, Any]:
+    """Move the facts that change on every scan out of `attrs` (in place) and return them.
+
+    The clock offset and round trip are measurements, and a certificate's days left falls
+    by one each day: kept in the versioned document they would make every host a new
+    version every night. The store keeps them per scan and views merge them back.
+    """
+    observed: dict[str, Any] = {}
+    clock = attrs.pop("clock", None)
+    if clock is not None:
+        observed["clock"] = clock
+    certs = attrs.get("certs")
+    if isinstance(certs, dict):
+        left = {
+            path: {"days_left": c.pop("days_left")}
+            for path, c in certs.items()
+            if isinstance(c, dict) and "days_left" in c
+        }
+        if left:
+            observed["certs"] = left
+    return observed
+
+
 class SshCollector:
     """Reads the facts of every configured host (design §3.2: one `host` resource each)."""
 
@@ -178,6 +201,7 @@ class SshCollector:
                 type="host",
                 name=host.name,
                 attrs=attrs,
+                observed=split_observed(attrs),
             )
         )
         ctx.slice_ok(slice_name, resources=1, **cover)

@@ -76,9 +76,11 @@ class TestFacts:
                     )
             assert a["files"]["/etc/never-there"] == {"error": "missing"}
             cert = a["certs"][SYNTHETIC_CERTS[0]]
-            assert cert["days_left"] == p.certs[SYNTHETIC_CERTS[0]]
+            assert "days_left" not in cert and "clock" not in a  # per-scan facts: kept apart
+            obs = r.observed
+            assert obs["certs"][SYNTHETIC_CERTS[0]]["days_left"] == p.certs[SYNTHETIC_CERTS[0]]
             assert cert["subject"] == f"CN={p.name}.fixture.internal"
-            assert abs(a["clock"]["offset_s"] - p.clock_skew_s) < 0.25
+            assert abs(obs["clock"]["offset_s"] - p.clock_skew_s) < 0.25
             assert a["containers"] == {
                 n: {"image": c.image, "digest": c.digest} for n, c in p.containers.items()
             }
@@ -110,7 +112,7 @@ class TestFacts:
         profiles = [HostProfile("slow", rtt_s=0.2, clock_skew_s=-42.5)]
         fleet = make_fleet(profiles)
         run = run_source(fleet.source())
-        clock = run.resources[0].attrs["clock"]
+        clock = run.resources[0].observed["clock"]
         assert clock["rtt_s"] >= 0.2
         assert abs(clock["offset_s"] - -42.5) < 0.15
 

@@ -58,7 +58,7 @@ def test_facts_over_ssh_match_the_local_machine(sshd: Sshd, tmp_path: Path) -> N
     pkgs = local_packages()
     if pkgs is not None:
         assert set(a["packages"]) == pkgs and len(pkgs) > 10
-    assert abs(a["clock"]["offset_s"]) < 0.5  # same machine, same clock
+    assert abs(res.observed["clock"]["offset_s"]) < 0.5  # same machine, same clock
     # Whatever this box cannot report (no systemd as PID 1, no docker daemon) is named, not empty.
     for fact in ("services", "containers", "ports"):
         assert a[fact] is not None or fact in a["not_assessed"]
@@ -99,6 +99,6 @@ def test_certificate_parsed_from_real_output(sshd: Sshd, tmp_path: Path) -> None
     junk.write_text("not a certificate\n")
     run = run_source(sshd.source(certs=[str(pem), str(junk)]))
     certs = run.resources[0].attrs["certs"]
-    assert certs[str(pem)]["days_left"] == 45
+    assert run.resources[0].observed["certs"][str(pem)]["days_left"] == 45
     assert certs[str(pem)]["subject"] == "CN=payments.fixture.internal"
     assert certs[str(junk)]["error"].startswith("parse:")
