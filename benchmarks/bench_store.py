@@ -57,10 +57,49 @@ def size(path: Path) -> int:
     )
 
 
+def grow_history(st: Store, *, total_scans: int) -> None:
+    """Extend the ledger to `total_scans` scans, 1 % of the resources changing in each.
+
+    Written straight in SQL (one small transaction per scan) rather than by rescanning 100k
+    resources hundreds of times: the shape of the history tables is what `history` reads, and
+    it is the same as real scans leave. The synthetic scans are not sealed into the chain.
+    """
+    last = st.scan().scan_id
+    for n in range(last + 1, total_scans + 1):
+        with st.transaction() as con:
+            con.execute(
+                """
+                CREATE OR REPLACE TEMP TABLE _chg AS
+                SELECT v.* REPLACE (json_merge_patch(v.attrs, json_object('generation', $n::BIGINT)) AS attrs)
+                FROM span s JOIN version v USING (doc_hash)
+                WHERE s.last_scan IS NULL AND hash(s.key) % 100 = $n % 100
+                """,
+                {"n": n},
+            )
+            con.execute(
+                "UPDATE _chg SET doc_hash = version_hash(key, provider, source, account, region, "
+                "type, name, tags, attrs, encrypted, public, error)"
+            )
+            con.execute("INSERT INTO version SELECT * FROM _chg")
+            con.execute(
+                "UPDATE span SET last_scan = $n - 1 WHERE last_scan IS NULL "
+                "AND key IN (SELECT key FROM _chg)",
+                {"n": n},
+            )
+            con.execute("INSERT INTO span SELECT key, doc_hash, $n, NULL FROM _chg", {"n": n})
+            con.execute(
+                "INSERT INTO scan_ledger SELECT $n, started_at, finished_at, status, tool_version, "
+                "config_hash, rules_hash, resources, 'synthetic', chain_hash, 'synthetic', false "
+                "FROM scan_ledger WHERE scan_id = $n - 1",
+                {"n": n},
+            )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--resources", type=int, default=100_000)
     ap.add_argument("--rescans", type=int, default=3)
+    ap.add_argument("--history-scans", type=int, default=365)
     args = ap.parse_args()
     n = args.resources
     with tempfile.TemporaryDirectory() as tmp:
@@ -96,6 +135,19 @@ def main() -> None:
         print(f"rescan with 1% changed: {n / dt:,.0f} resources/s; store grew by "
               f"{(size(path) - prev) / 1e6:.3f} MB; history of one resource: {len(hist)} versions in "
               f"{ht * 1000:.1f} ms")  # fmt: skip
+        with Store(path) as st:
+            grow_history(st, total_scans=args.history_scans)
+            key = "arn:aws:ec2:us-east-1:111122223333:instance/i-00000000000000000"
+            times = []
+            for _ in range(5):
+                t1 = time.perf_counter()
+                hist = st.history(key)
+                times.append(time.perf_counter() - t1)
+            spans = st.query("select count(*) from span")[1][0][0]
+        print(f"history of one resource over {args.history_scans} scans of {n:,} resources "
+              f"({spans:,} intervals; scans 6.. synthesised in SQL, 1% of resources changing per scan): "
+              f"{len(hist)} versions in {min(times) * 1000:.1f} ms best of 5, "
+              f"{max(times) * 1000:.1f} ms worst (target <= 200 ms)")  # fmt: skip
         print(f"cpu count {os.cpu_count()}")
 
 
