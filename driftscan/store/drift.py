@@ -522,7 +522,10 @@ def scan_delta(store: Store, scan_id: int, against: int) -> list[dict[str, Any]]
     """
     cur = store.con.execute(
         """
-        WITH a AS (SELECT * FROM resources_at($m)), b AS (SELECT * FROM resources_at($n))
+        -- The versioned documents themselves (attrs without the per-scan measurements that
+        -- resources_at merges in): a clock that moved by some milliseconds is no change.
+        WITH a AS (SELECT r.* REPLACE (v.attrs AS attrs) FROM resources_at($m) r JOIN version v USING (doc_hash)),
+             b AS (SELECT r.* REPLACE (v.attrs AS attrs) FROM resources_at($n) r JOIN version v USING (doc_hash))
         SELECT coalesce(b.key, a.key) AS key,
                coalesce(b.type, a.type) AS type,
                coalesce(b.provider, a.provider) AS provider,

@@ -37,7 +37,7 @@ def test_fleet_with_a_hung_host_is_incomplete(cli: Callable[..., Result], tmp_pa
 def test_nightly_rescan_of_an_unchanged_fleet_adds_no_versions(
     cli: Callable[..., Result], tmp_path: Path
 ) -> None:
-    """Clock offsets and certificate days left differ every scan, yet an unchanged fleet adds no versions."""
+    """Clock offsets and certificate days left differ every scan, yet they add no versions and no diff."""
     profiles = synthetic_profiles(4, packages=50)
     profiles[1].clock_skew_s = 9.0
     with Fleet(profiles, workdir=tmp_path / "fleet") as fleet:
@@ -49,13 +49,20 @@ def test_nightly_rescan_of_an_unchanged_fleet_adds_no_versions(
         cfg.write_text(yaml.safe_dump({"store": str(tmp_path / "s.duckdb"), "sources": [src]}))
         for _ in range(3):
             assert cli("scan", "-c", str(cfg)).exit_code == 0
+        profiles[0].packages["driftscan-probe"] = "1.0-1"  # one real change, in a fourth scan
+        assert cli("scan", "-c", str(cfg)).exit_code == 0
 
     def rows(sql: str) -> list[dict[str, object]]:
         return list(json.loads(cli("query", sql, "-c", str(cfg), "--format", "json").stdout))
 
-    assert rows("select count(*) n from resource_versions") == [{"n": 4}]
+    assert rows("select count(*) n from resource_versions") == [{"n": 5}]
     offsets = rows(
         "select scan_id, (attrs -> '$.clock.offset_s')::DOUBLE AS o from "
         f"(select * from resources_at(1) union all select * from resources_at(3)) where key = 'ssh://{profiles[1].name}'"
     )
     assert len(offsets) == 2 and all(abs(float(str(r["o"])) - 9.0) < 0.5 for r in offsets)
+    res = cli("diff", "--scan", "4", "--against", "1", "-c", str(cfg), "--format", "json")
+    assert res.exit_code == 1, res.output  # something changed
+    [changed] = json.loads(res.stdout)["changes"]  # the measurements moved too: not a change
+    assert changed["resource"] == f"ssh://{profiles[0].name}"
+    assert [c["path"] for c in changed["changes"]] == ["packages.driftscan-probe"]
