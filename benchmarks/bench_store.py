@@ -57,6 +57,15 @@ def size(path: Path) -> int:
     )
 
 
+def timed_write(path: Path, run: SourceRun) -> float:
+    """Seconds to store one scan (opening the store is not counted)."""
+    now = datetime.now(UTC)
+    with Store(path) as st:
+        t0 = time.perf_counter()
+        st.write_scan([run], started_at=now, finished_at=now, tool_version="bench")
+        return time.perf_counter() - t0
+
+
 def grow_history(st: Store, *, total_scans: int) -> None:
     """Extend the ledger to `total_scans` scans, 1 % of the resources changing in each.
 
@@ -104,31 +113,19 @@ def main() -> None:
     n = args.resources
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.duckdb"
-        first = estate(n)
-        now = datetime.now(UTC)
-        with Store(path) as st:
-            t0 = time.perf_counter()
-            st.write_scan([first], started_at=now, finished_at=now, tool_version="bench")
-            ingest = time.perf_counter() - t0
+        ingest = timed_write(path, estate(n))
         base = size(path)
         print(f"first ingest: {n:,} resources in {ingest:.2f} s = {n / ingest:,.0f} resources/s "
               f"(target >= 50,000/s); file {base / 1e6:.1f} MB")  # fmt: skip
         prev = base
         for i in range(args.rescans):
-            same = estate(n)
-            with Store(path) as st:
-                t0 = time.perf_counter()
-                st.write_scan([same], started_at=now, finished_at=now, tool_version="bench")
-                dt = time.perf_counter() - t0
+            dt = timed_write(path, estate(n))
             now_size = size(path)
             print(f"unchanged rescan {i + 1}: {n / dt:,.0f} resources/s; store grew by "
                   f"{(now_size - prev) / 1e6:.3f} MB (target <= 5 MB, stretch <= 1 MB)")  # fmt: skip
             prev = now_size
-        drifted = estate(n, generation=1, drift_every=100)
+        dt = timed_write(path, estate(n, generation=1, drift_every=100))
         with Store(path) as st:
-            t0 = time.perf_counter()
-            st.write_scan([drifted], started_at=now, finished_at=now, tool_version="bench")
-            dt = time.perf_counter() - t0
             t1 = time.perf_counter()
             hist = st.history("arn:aws:ec2:us-east-1:111122223333:instance/i-00000000000000000")
             ht = time.perf_counter() - t1
