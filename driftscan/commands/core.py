@@ -252,7 +252,9 @@ def verify(
 ) -> None:
     """Check the hash chain of the scan ledger; name the first broken or missing link.
 
-    With --report DIR, check a report's artifacts, manifest chain and signature instead.
+    Also checks that every scan a report was written for (reports.dir's ledger) is still in
+    the store with the same seal, which catches the newest scans being deleted. With
+    --report DIR, check a report's artifacts, manifest chain and signature instead.
     Exit 0 when everything matches its seal, 1 otherwise.
 
     Example:  driftscan verify && driftscan verify --report reports/out
@@ -266,7 +268,8 @@ def verify(
     else:
         with open_read(config, store) as st:
             res = st.verify()
-        doc = {"ok": res.ok, "scans": res.scans, "head": res.head,
+            res.problems += _check_reports_anchor(st, config, store)
+        doc = {"ok": not res.problems, "scans": res.scans, "head": res.head,
                "first_broken": res.first_broken, "problems": res.problems}  # fmt: skip
     if fmt is Format.json:
         emit([], [], fmt, doc=doc)
@@ -277,11 +280,36 @@ def verify(
             else f"ok: {doc['scans']} scans, chain head {doc['head']}"
         )
     else:
-        where = "" if report is not None else f"; first broken scan: {doc['first_broken']}"
+        first = doc.get("first_broken")
+        where = f"; first broken scan: {first}" if first is not None else ""
         print(f"BROKEN: {len(doc['problems'])} problem(s){where}")
         for p in doc["problems"]:
             print(f"  - {p}")
     raise typer.Exit(EXIT_OK if doc["ok"] else EXIT_FINDINGS)
+
+
+def _check_reports_anchor(st: Store, config: Path | None, store: Path | None) -> list[str]:
+    """Every scan a report was written for must still be in the ledger with the same seal."""
+    from driftscan.report.manifest import reported_scans
+
+    if store is not None and config is None:
+        return []  # no config: no reports folder to compare with
+    cfg = load_config(config)
+    root = cfg.resolve(cfg.reports.dir)
+    if not (root / "ledger.jsonl").is_file():
+        return []
+    sealed = {rec.scan_id: rec.chain_hash for rec in st.scans()}
+    problems = []
+    for folder, scan_id, chain_hash in reported_scans(root):
+        if scan_id not in sealed:
+            problems.append(
+                f"scan {scan_id} was reported in {root / folder} but is missing from the store"
+            )
+        elif chain_hash and sealed[scan_id] != chain_hash:
+            problems.append(
+                f"scan {scan_id}: its seal differs from the one reported in {root / folder}"
+            )
+    return problems
 
 
 @command()

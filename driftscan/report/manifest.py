@@ -166,6 +166,22 @@ def verify_report_dir(path: str | Path, *, trusted_key: str | Path | None = None
     return _verify_folder(root, trusted)
 
 
+def reported_scans(root: Path) -> list[tuple[str, int, str]]:
+    """(folder, scan id, scan chain hash) of every report in the ledger under `root`.
+
+    These anchor the store's chain from outside the store: a scan deleted from the newest
+    end of the ledger leaves no broken link in the store, but its report still names it.
+    """
+    out = []
+    for e in read_ledger(root):
+        try:
+            manifest = json.loads((root / e.folder / "manifest.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # verify_report_dir names missing or broken manifests
+        out.append((e.folder, e.scan_id, str(manifest.get("scan_chain_hash", ""))))
+    return out
+
+
 def _verify_root(root: Path, trusted: bytes | None) -> list[str]:
     problems: list[str] = []
     try:

@@ -56,3 +56,19 @@ def test_second_run_exits_4_while_the_store_is_locked(
         res = cli("run", "-c", str(cfg), "-q")
     assert res.exit_code == 4
     assert "lock" in res.output
+
+
+def test_deleting_the_newest_reported_scan_is_caught(
+    cli: Callable[..., Result], config_file: Callable[..., Path], tmp_path: Path
+) -> None:
+    """The store's own chain cannot see its newest scan deleted; the reports' anchor can."""
+    cfg = config_file(reports={"dir": str(tmp_path / "out"), "formats": ["json"]})
+    for _ in range(2):
+        assert cli("run", "-c", str(cfg), "-q").exit_code in (0, 1)
+    assert cli("verify", "-c", str(cfg)).exit_code == 0
+    with Store(tmp_path / "driftscan.duckdb") as st:
+        st.con.execute("delete from scan_ledger where scan_id = 2")
+        assert st.verify().ok  # the chain alone still looks whole
+    res = cli("verify", "-c", str(cfg))
+    assert res.exit_code == 1
+    assert "scan 2 was reported in" in res.stdout and "missing from the store" in res.stdout
