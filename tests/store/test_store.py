@@ -241,3 +241,18 @@ class TestObservations:
         assert store.verify().ok
         store.con.execute("""update observation set data = '{"clock":{"offset_s":0.0}}'""")
         assert any("scan 1: observed content altered" in p for p in store.verify().problems)
+
+
+def test_writer_and_verify_agree_on_awkward_values(store: Store) -> None:
+    """Non-ASCII text, separators inside values, nulls and booleans hash the same in Python and SQL."""
+    odd = Resource(
+        key="arn:aws:s3:::bücket-;1:2~", provider="aws", source="src;x", account="1", region="ü",
+        type="AWS::S3::Bucket", name="名前", tags={"k;": "v:~"}, attrs={"x": [1, None, "é"]},
+        encrypted=None, public=False, error="parse: bad ~;",
+    )  # fmt: skip
+    run = SourceRun(
+        "src;x", "aws", resources=[odd], slices=[Slice("src;x", "aws", "all", resources=1)]
+    )
+    run.finish()
+    write(store, [run])
+    assert store.verify().ok, store.verify().problems
