@@ -9,6 +9,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from typer.exceptions import TyperException
 
 from driftscan.config import load_config
 from driftscan.errors import DriftscanError
@@ -44,6 +45,18 @@ def command(*args: Any, group: typer.Typer | None = None, **kwargs: Any) -> Call
             except DriftscanError as exc:
                 err.print(f"[red]error:[/red] {exc}", highlight=False)
                 raise typer.Exit(exc.exit_code) from None
+            except OSError as exc:
+                # A path given on the command line or in the config that cannot be read or
+                # written is the user's to fix, not a finding (1) and not a crash.
+                err.print(f"[red]error:[/red] {exc}", highlight=False)
+                raise typer.Exit(EXIT_USAGE) from None
+            except (typer.Exit, typer.Abort, TyperException, KeyboardInterrupt):
+                raise  # Typer's own: usage errors print themselves and exit 2
+            except Exception:
+                # Never exit 1 (reserved for findings) on a bug: say so and exit 70.
+                err.print_exception()
+                err.print("[red]internal error[/red]: please report it with the traceback above")
+                raise typer.Exit(EXIT_INTERNAL) from None
 
         (group or app).command(*args, **kwargs)(run)
         return fn

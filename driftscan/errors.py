@@ -3,7 +3,7 @@
     DriftscanError
      ├─ ConfigError          file, line, key  → exit 2
      ├─ SourceError          source, slice, reason (denied | throttled | unreachable | timeout | parse)
-     ├─ StoreError           → internal error
+     ├─ StoreError           no such scan, bad query, unreadable store → exit 2
      │   ├─ NoStore          nothing scanned yet → exit 2
      │   └─ LockHeld         another run holds the store's lock → exit 4
      ├─ RuleError            file, line  → exit 2
@@ -76,7 +76,9 @@ class SourceError(DriftscanError):
 
 
 class StoreError(DriftscanError):
-    """The store could not be opened, read or written."""
+    """The store could not be opened, read or written, or holds no such scan; bad query SQL."""
+
+    exit_code = 2
 
 
 class NoStore(StoreError):

@@ -13,6 +13,7 @@ from driftscan.clikit import (
     EXIT_FINDINGS,
     EXIT_INCOMPLETE,
     EXIT_OK,
+    EXIT_USAGE,
     ConfigOpt,
     FormatOpt,
     StoreOpt,
@@ -182,7 +183,7 @@ def history(
         versions = st.history(key)
     if not versions:
         err.print(f"no resource with key '{key}' in the store")
-        raise typer.Exit(EXIT_FINDINGS)
+        raise typer.Exit(EXIT_USAGE)
     timeline: list[dict[str, Any]] = []
     prev: dict[str, Any] | None = None
     for v in versions:

@@ -47,7 +47,12 @@ def run(
         with Store(cfg.store_path) as store:
             out = ops.run(cfg, store, sources=source, log=log, report=not no_report)
         if metrics_file is not None:
-            ops.write_metrics(metrics_file, out)
+            try:
+                ops.write_metrics(metrics_file, out)
+            except OSError as exc:
+                # The run's own result (findings, incomplete) must not be replaced by this.
+                log.event("metrics.failed", level="error", error=str(exc))
+                err.print(f"[red]error:[/red] metrics file not written: {exc}")
     except Exception as exc:
         log.event("run.failed", level="error", error=f"{type(exc).__name__}: {exc}")
         raise
