@@ -570,15 +570,21 @@ def record(
     *,
     drift: Sequence[dict[str, Any]] = (),
     attrs: Sequence[tuple[str, str | tuple[str, ...], str, Any]] = (),
+    not_assessed: Sequence[str] = (),
 ) -> None:
     """Write a diff of `scan_id` without running the engine (tests, importers).
 
     `drift` rows use the §3.4 shape (resource, type, provider, kind, desired_source, changes)
     plus optional source/account/region; `attrs` are declared leaves (key, path, op, value)
-    where a path is a tuple of segments or a dotted string split on '.'.
+    where a path is a tuple of segments or a dotted string split on '.'; `not_assessed` are
+    declared keys whose slice was not read.
     """
     set_hash = f"recorded:{scan_id}"
-    keys = sorted({a[0] for a in attrs} | {d["resource"] for d in drift if d.get("desired_source")})
+    keys = sorted(
+        {a[0] for a in attrs}
+        | {d["resource"] for d in drift if d.get("desired_source")}
+        | set(not_assessed)
+    )
     ids = {k: i for i, k in enumerate(keys)}
     con = store.con
     with store.transaction():
@@ -610,6 +616,10 @@ def record(
                     "INSERT INTO desired_verdict VALUES (?, ?, ?, ?)",
                     [scan_id, ids[d["resource"]], d["resource"], d["kind"]],
                 )
+        for k in not_assessed:
+            con.execute(
+                "INSERT INTO desired_verdict VALUES (?, ?, ?, 'not_assessed')", [scan_id, ids[k], k]
+            )
         con.execute(
             "INSERT INTO drift_run VALUES (?, ?, now(), ?, '{}', '{}', '[]')",
             [scan_id, set_hash, len(keys)],

@@ -125,11 +125,20 @@ def put_diff(
     *,
     drift: list[dict[str, Any]] = (),  # type: ignore[assignment]
     attrs: list[tuple[str, str, str, Any]] = (),  # type: ignore[assignment]
+    not_assessed: list[str] = (),  # type: ignore[assignment]
 ) -> None:
     """Record a diff of scan_id through the drift engine's own writer (no engine run):
     drift rows {resource, type, provider, kind, changes}, declared (key, path, op, value)."""
-    drift_rows = [{"desired_source": "desired/a.yaml:3", "provider": "aws", **d} for d in drift]
-    record(store, scan_id, drift=drift_rows, attrs=attrs)
+    # unmanaged resources are declared nowhere, so only the others get a desired source
+    drift_rows = [
+        {
+            "provider": "aws",
+            **({} if d["kind"] == "unmanaged" else {"desired_source": "desired/a.yaml:3"}),
+            **d,
+        }
+        for d in drift
+    ]
+    record(store, scan_id, drift=drift_rows, attrs=attrs, not_assessed=not_assessed)
 
 
 def config(**data: Any) -> Config:

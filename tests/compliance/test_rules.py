@@ -140,6 +140,14 @@ class TestPci:
 
 
 class TestDrift:
+    def test_declared_but_never_read_is_not_assessed(self, store: Store) -> None:
+        """A declared host that never answered gets a not_assessed verdict, never silence."""
+        n = write_scan(store, [aws("AWS::S3::Bucket", "b")])
+        put_diff(store, n, not_assessed=["ssh://web-03"])
+        got = by_resource(check(store), "drift_declared_missing")
+        assert got["ssh://web-03"].status == "not_assessed"
+        assert "not read" in got["ssh://web-03"].reason
+
     def test_missing_unmanaged_and_changed(self, store: Store) -> None:
         """Drift rows become findings: missing everywhere, unmanaged and changed only in scope."""
         inscope = aws("AWS::S3::Bucket", "in", tags=PCI_TAG)
@@ -153,7 +161,11 @@ class TestDrift:
             {"resource": outside.key + "-z", "kind": "unmanaged"},
         ])  # fmt: skip
         res = check(store)
-        assert statuses(res, "drift_declared_missing") == {"arn:aws:s3:::gone": "alarm"}
+        assert statuses(res, "drift_declared_missing") == {
+            "arn:aws:s3:::gone": "alarm",  # declared, gone
+            inscope.key: "ok",  # declared (it drifted), present
+            outside.key: "ok",
+        }
         changed = by_resource(res, "drift_changed_in_scope")
         assert list(changed) == [inscope.key] and "versioning" in changed[inscope.key].reason
         assert statuses(res, "drift_unmanaged_in_scope") == {}
