@@ -360,13 +360,21 @@ class Store:
         """Every version of one resource, oldest first, with when it was first and last seen."""
         rows = self.rows(
             """
-            SELECT rv.*, f.started_at AS first_seen, l.started_at AS last_seen
-            FROM resource_versions rv
-            LEFT JOIN scan_ledger f ON f.scan_id = rv.first_scan
-            LEFT JOIN scan_ledger l ON l.scan_id = coalesce(
-                rv.last_scan, (SELECT max(scan_id) FROM scan_ledger))
-            WHERE rv.key = ? OR (rv.provider = 'azure' AND rv.key = lower(?))
-            ORDER BY rv.first_scan
+            WITH v AS (
+                SELECT * FROM resource_versions
+                WHERE key = ? OR (provider = 'azure' AND key = lower(?))
+            )
+            -- Last seen: the last scan in the interval that actually read the resource's slice.
+            -- A version carried forward through unread scans was not seen in them.
+            SELECT v.*, f.started_at AS first_seen,
+                   (SELECT max(l.started_at) FROM scan_ledger l
+                    WHERE l.scan_id BETWEEN v.first_scan
+                                        AND coalesce(v.last_scan, (SELECT max(scan_id) FROM scan_ledger))
+                      AND NOT l.pruned
+                      AND NOT covered_by_failure(l.scan_id, v.source, v.account, v.region, v.type, v.key)
+                   ) AS last_seen
+            FROM v LEFT JOIN scan_ledger f ON f.scan_id = v.first_scan
+            ORDER BY v.first_scan
             """,
             [key, key],
         )

@@ -256,3 +256,14 @@ def test_writer_and_verify_agree_on_awkward_values(store: Store) -> None:
     run.finish()
     write(store, [run])
     assert store.verify().ok, store.verify().problems
+
+
+def test_last_seen_ignores_scans_that_could_not_read_the_resource(store: Store) -> None:
+    """A version carried forward through an unread scan was last seen before that scan."""
+    write(store, [make_run(make_resources(4))])
+    write(store, [make_run(make_resources(4), failed_regions=("eu-west-1",))])
+    [east] = store.history("arn:aws:s3:::bucket-000000")  # us-east-1: read both times
+    [west] = store.history("arn:aws:s3:::bucket-000001")  # eu-west-1: unread in scan 2
+    first, second = (r.started_at for r in reversed(store.scans()))
+    assert east.last_seen == second
+    assert west.last_seen == first
