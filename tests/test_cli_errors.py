@@ -54,3 +54,13 @@ def test_a_bug_exits_70_not_1(cfg: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     res = CliRunner().invoke(app, ["scan", "-c", str(cfg)])
     assert res.exit_code == 70
     assert "internal error" in res.output and "ZeroDivisionError" in res.output
+
+
+@pytest.mark.parametrize("flag", ["--rule", "--framework"])
+def test_unknown_filter_is_an_error_not_an_empty_list(cfg: Path, flag: str) -> None:
+    """`findings --rule typo` exits 2 instead of printing no findings."""
+    runner = CliRunner()
+    assert runner.invoke(app, ["check", "-c", str(cfg)]).exit_code in (0, 1, 3)
+    res = runner.invoke(app, ["findings", flag, "no_such_thing", "-c", str(cfg)])
+    assert res.exit_code == 2, res.output
+    assert "no_such_thing" in res.output

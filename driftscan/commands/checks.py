@@ -23,7 +23,7 @@ from driftscan.clikit import (
 from driftscan.compliance import finding_doc, load_pack, validate_sql
 from driftscan.compliance.engine import EXIT_ALARMS, EXIT_CLEAN, EXIT_INCOMPLETE
 from driftscan.config import load_config
-from driftscan.errors import NoStore
+from driftscan.errors import DriftscanError, NoStore
 from driftscan.model import Finding
 from driftscan.output import Format, default_format, emit
 from driftscan.store import Store
@@ -132,6 +132,7 @@ def findings(
             raise NoStore("no findings stored yet; run `driftscan check` first")
         rec = st.scan(n)
         rows = fstore.read_findings(st, n)
+    _known_or_fail(rows, config, rule, framework)
     picked = [
         r
         for r in rows
@@ -162,6 +163,26 @@ def findings(
     raise typer.Exit(
         EXIT_ALARMS if any(f.status == "alarm" and f.waiver is None for f in fs) else EXIT_CLEAN
     )
+
+
+def _known_or_fail(
+    rows: list[dict[str, Any]], config: Path | None, rule: str | None, framework: str | None
+) -> None:
+    """A typo in --rule or --framework is a usage error, not an empty (clean-looking) list."""
+    if rule is None and framework is None:
+        return
+    rules = {r["rule"] for r in rows}
+    frameworks = {fw for r in rows for fw in (r["frameworks"] or {})}
+    try:
+        pack = load_pack(load_config(config))
+        rules |= set(pack.rules)
+        frameworks |= set(pack.frameworks)
+    except DriftscanError:
+        pass  # no usable config: what the stored findings name is all there is to go on
+    if rule is not None and rule not in rules:
+        raise typer.BadParameter(f"no rule '{rule}'", param_hint="--rule")
+    if framework is not None and framework not in frameworks:
+        raise typer.BadParameter(f"no framework '{framework}'", param_hint="--framework")
 
 
 @command("list", group=rules_app)
