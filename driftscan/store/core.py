@@ -464,7 +464,21 @@ class Store:
             expected_id = rec.scan_id + 1
         res.first_broken = first_bad
         res.head = prev
+        res.problems += self._verify_results()
         return res
+
+    def _verify_results(self) -> list[str]:
+        """Stored findings and drift must still match their seals, and the seals their scans."""
+        problems = []
+        chains = {r.scan_id: r.chain_hash for r in self.scans()}
+        for scan_id, kind, content, chain in self.con.execute(
+            "SELECT scan_id, kind, content_hash, scan_chain_hash FROM result_seal ORDER BY 1, 2"
+        ).fetchall():
+            if chains.get(scan_id) != chain:
+                problems.append(f"scan {scan_id}: its {kind} were sealed against another scan")
+            elif _result_hash(self.con, scan_id, kind) != content:
+                problems.append(f"scan {scan_id}: stored {kind} altered (seal mismatch)")
+        return problems
 
 
 def _acquire_lock(db: Path) -> IO[str]:
@@ -506,6 +520,51 @@ def _encode(resources: Iterable[Resource]) -> pa.Table:
             [r.error for r in rs],
         ],
         schema=_VERSION_SCHEMA,
+    )
+
+
+# The rows each sealed result covers, as one text line per row in a fixed order. NULLs are
+# spelled out so that moving a value between columns changes the text.
+_SEALED = {
+    "findings": (
+        "finding",
+        "concat_ws('|', rule, resource, status, reason, severity, frameworks::VARCHAR, "
+        "coalesce(lifecycle, '~'), coalesce(waiver::VARCHAR, '~'), evidence::VARCHAR, "
+        "coalesce(first_seen_scan::VARCHAR, '~'))",
+        "rule, resource",
+    ),
+    "drift": (
+        "drift_result",
+        "concat_ws('|', resource, coalesce(type, '~'), coalesce(provider, '~'), "
+        "coalesce(source, '~'), coalesce(account, '~'), coalesce(region, '~'), kind, "
+        "coalesce(desired_source, '~'), changes::VARCHAR)",
+        "resource, kind",
+    ),
+}
+
+
+def _result_hash(con: duckdb.DuckDBPyConnection, scan_id: int, kind: str) -> str:
+    table, row, order = _SEALED[kind]
+    got = _one(
+        con,
+        f"SELECT sha256(coalesce(string_agg({row}, chr(10) ORDER BY {order}, {row}), '')) "
+        f"FROM {table} WHERE scan_id = ?",
+        [scan_id],
+    )
+    assert got is not None
+    return str(got[0])
+
+
+def seal_result(con: duckdb.DuckDBPyConnection, scan_id: int, kind: str) -> None:
+    """Seal what is now stored as scan `scan_id`'s `kind` ("findings" or "drift").
+
+    Call inside the transaction that wrote the rows, so rows and seal land together.
+    """
+    chain = _one(con, "SELECT chain_hash FROM scan_ledger WHERE scan_id = ?", [scan_id])
+    con.execute("DELETE FROM result_seal WHERE scan_id = ? AND kind = ?", [scan_id, kind])
+    con.execute(
+        "INSERT INTO result_seal VALUES (?, ?, ?, ?)",
+        [scan_id, kind, _result_hash(con, scan_id, kind), chain[0] if chain else ""],
     )
 
 

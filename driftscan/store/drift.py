@@ -40,7 +40,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from driftscan.store.core import Store
+from driftscan.store.core import Store, seal_result
 
 DDL = """
 -- Declarations are content-addressed: a set of declarations (all inputs of one diff) is
@@ -469,6 +469,7 @@ class DriftSession:
                 {**p, "h": self.set_hash, "at": diffed_at.replace(tzinfo=None), "po": presence_only,
                  "sk": skipped, "files": files},
             )  # fmt: skip
+            seal_result(con, self.n, "drift")
 
     def close(self) -> None:
         self.con.execute(f"SET memory_limit = '{self._memory_limit}'")
@@ -624,3 +625,4 @@ def record(
             "INSERT INTO drift_run VALUES (?, ?, now(), ?, '{}', '{}', '[]')",
             [scan_id, set_hash, len(keys)],
         )
+        seal_result(con, scan_id, "drift")

@@ -14,7 +14,7 @@ import duckdb
 import pyarrow as pa
 
 from driftscan.errors import StoreError
-from driftscan.store.core import Store
+from driftscan.store.core import Store, seal_result
 
 DDL = """
 CREATE TABLE IF NOT EXISTS finding (
@@ -471,6 +471,7 @@ def write_findings(
             "INSERT INTO check_run VALUES (?, ?, ?, ?)",
             [scan_id, evaluated_at.replace(tzinfo=None), rules_hash, json.dumps(sorted(rules))],
         )
+        seal_result(con, scan_id, "findings")
 
 
 def read_findings(store: Store, scan_id: int) -> list[dict[str, Any]]:

@@ -85,6 +85,14 @@ CREATE TABLE IF NOT EXISTS version (
 );
 -- Validity intervals: key had version doc_hash from first_scan to last_scan (NULL = still
 -- current). An unchanged rescan writes no rows here at all.
+-- A seal over what a later stage stored for a scan (its findings, its drift): the content
+-- hash of those rows, tied to the scan's own chain hash. `verify` recomputes both.
+CREATE TABLE IF NOT EXISTS result_seal (
+    scan_id BIGINT NOT NULL,
+    kind VARCHAR NOT NULL,
+    content_hash VARCHAR NOT NULL,
+    scan_chain_hash VARCHAR NOT NULL
+);
 -- Per-scan measurements (Resource.observed), merged into attrs by resources_at().
 CREATE TABLE IF NOT EXISTS observation (
     scan_id BIGINT NOT NULL,

@@ -67,8 +67,14 @@ def test_deleting_the_newest_reported_scan_is_caught(
         assert cli("run", "-c", str(cfg), "-q").exit_code in (0, 1)
     assert cli("verify", "-c", str(cfg)).exit_code == 0
     with Store(tmp_path / "driftscan.duckdb") as st:
-        st.con.execute("delete from scan_ledger where scan_id = 2")
-        assert st.verify().ok  # the chain alone still looks whole
+        # A thorough deletion: the scan and everything stored for it, seals included.
+        tables = [r[0] for r in st.con.execute(
+            "select table_name from information_schema.columns where column_name = 'scan_id' "
+            "and table_name in (select table_name from information_schema.tables where table_type = 'BASE TABLE')"
+        ).fetchall()]  # fmt: skip
+        for t in tables:
+            st.con.execute(f"delete from {t} where scan_id = 2")
+        assert st.verify().ok  # the store alone still looks whole
     res = cli("verify", "-c", str(cfg))
     assert res.exit_code == 1
     assert "scan 2 was reported in" in res.stdout and "missing from the store" in res.stdout
