@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -12,7 +13,7 @@ from threading import Lock
 from typing import Any, Protocol
 
 from driftscan.errors import ConfigError, SourceError
-from driftscan.model import Resource, Slice, SourceRun
+from driftscan.model import Resource, Slice, SourceRun, fingerprint
 
 # Source type → "module:Class". Modules are imported only when a source of that type is
 # configured, so an AWS-only user never imports the Azure SDK (Cloud Custodian's lazy registry).
@@ -21,6 +22,23 @@ REGISTRY: dict[str, str] = {
     "azure": "driftscan.collect.azure:AzureCollector",
     "ssh": "driftscan.collect.ssh:SshCollector",
 }
+
+# Tag keys that name a secret (design §1.3). Tags are free text on every provider, so a stray
+# `db_password` tag is the likeliest way a secret value reaches the store; collectors redact
+# the payload fields they know, this catches tags for all of them.
+_SECRET_TAG = re.compile(
+    r"passw|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credential|"
+    r"connection[_-]?string",
+    re.IGNORECASE,
+)
+
+
+def redact_tags(resource: Resource) -> None:
+    """Replace the values of secret-looking tags with `sha256:` fingerprints, in place."""
+    for k, v in resource.tags.items():
+        if _SECRET_TAG.search(k) and v and not v.startswith("sha256:"):
+            resource.tags[k] = fingerprint(v)
+
 
 ProgressFn = Callable[[str, str], None]
 """progress(source_name, message): a human-readable step, e.g. 'eu-west-1 ec2: 14 resources'."""
@@ -35,10 +53,13 @@ class CollectContext:
     _lock: Lock = field(default_factory=Lock)
 
     def add(self, resource: Resource) -> None:
+        redact_tags(resource)
         with self._lock:
             self.run.resources.append(resource)
 
     def add_many(self, resources: Sequence[Resource]) -> None:
+        for r in resources:
+            redact_tags(r)
         with self._lock:
             self.run.resources.extend(resources)
 

@@ -76,3 +76,17 @@ def test_sources_run_concurrently() -> None:
     assert all(r.status == "ok" for r in runs)
     assert time.monotonic() - start < 0.3 * 4 * 0.75
     assert max(FakeCollector.started) - min(FakeCollector.started) < 0.3
+
+
+def test_secret_looking_tags_are_fingerprinted() -> None:
+    """A tag such as db_password is stored as a fingerprint, other tags as they are."""
+    from driftscan.model import SourceRun, fingerprint
+
+    ctx = CollectContext(SourceRun("s", "aws"))
+    ctx.add(Resource("k", "aws", "s", "a", "r", "T", "n",
+                     tags={"db_password": "hunter2", "API-Key": "abc", "owner": "payments"}))  # fmt: skip
+    assert ctx.run.resources[0].tags == {
+        "db_password": fingerprint("hunter2"),
+        "API-Key": fingerprint("abc"),
+        "owner": "payments",
+    }
