@@ -144,10 +144,10 @@ def data_path(
     return tuple(out)
 
 
-def validation_error(
-    exc: ValidationError, data: Any, lines: Lines, file: str, *, tags: frozenset[str] = frozenset()
-) -> ConfigError:
-    """pydantic's first error as a ConfigError naming the file, the line and the key path."""
+def describe_validation(
+    exc: ValidationError, data: Any, *, tags: frozenset[str] = frozenset()
+) -> tuple[tuple[str | int, ...], str]:
+    """pydantic's first error as (key path in the data, a message a person can act on)."""
     err = exc.errors()[0]
     ctx_err = (err.get("ctx") or {}).get("error")
     if isinstance(ctx_err, LocatedError):
@@ -167,4 +167,12 @@ def validation_error(
     more = len(exc.errors()) - 1
     if more:
         msg += f" (and {more} more error{'s' if more > 1 else ''})"
+    return loc, msg
+
+
+def validation_error(
+    exc: ValidationError, data: Any, lines: Lines, file: str, *, tags: frozenset[str] = frozenset()
+) -> ConfigError:
+    """pydantic's first error as a ConfigError naming the file, the line and the key path."""
+    loc, msg = describe_validation(exc, data, tags=tags)
     return ConfigError(msg, file=file, line=line_for(lines, loc), key=dotted(loc) or None)

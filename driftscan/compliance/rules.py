@@ -14,7 +14,7 @@ from driftscan.config import Config
 from driftscan.errors import ConfigError, RuleError
 from driftscan.model import Severity, canonical_json
 from driftscan.resources import rules_dir
-from driftscan.yamlsrc import Lines, dotted, line_for, parse_yaml
+from driftscan.yamlsrc import Lines, describe_validation, dotted, line_for, parse_yaml
 
 BUILTIN = "builtin"
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -207,11 +207,7 @@ def _load_rule(path: Path) -> tuple[Rule, Any]:
     try:
         spec = RuleSpec.model_validate(data)
     except ValidationError as exc:
-        e = exc.errors()[0]
-        loc = tuple(e["loc"])
-        msg = {"extra_forbidden": "unknown key", "missing": "required key is missing"}.get(
-            e["type"], e["msg"]
-        )
+        loc, msg = describe_validation(exc, data)
         raise RuleError(
             f"{dotted(loc)}: {msg}", file=str(path), line=line_for(lines, loc)
         ) from None

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from driftscan.desired.declaration import Declaration, deep_merge, identity
 from driftscan.desired.tfmap import FINALIZE, MAPPINGS, Mapped, TfContext
 from driftscan.errors import ConfigError
-from driftscan.yamlsrc import dotted
+from driftscan.yamlsrc import describe_validation, dotted
 
 SUPPORTED_VERSION = 4
 DisplayFn = Callable[[Path], str]
@@ -104,11 +104,7 @@ def parse_state(text: str, file: str) -> TfState:
     try:
         return TfState.model_validate(data)
     except ValidationError as exc:
-        e = exc.errors()[0]
-        loc = tuple(e["loc"])
-        msg = {"extra_forbidden": "unknown key", "missing": "required key is missing"}.get(
-            e["type"], e["msg"]
-        )
+        loc, msg = describe_validation(exc, data)
         raise ConfigError(
             msg, file=file, line=_line_of(text, loc), key=dotted(loc) or None
         ) from None
