@@ -78,6 +78,17 @@ class SshSource(_Strict):
             raise ValueError("known_hosts is required; host keys are always verified")
         return v
 
+    @field_validator("files", "certs")
+    @classmethod
+    def _plain_paths(cls, v: list[str]) -> list[str]:
+        # The paths go into the command run on each host: a NUL or a newline is never part of a
+        # real file name, and at scan time it would only show as an `unreachable` host.
+        for i, p in enumerate(v):
+            bad = next((c for c in p if ord(c) < 32 or ord(c) == 127), None)
+            if bad is not None:
+                raise ValueError(f"entry {i} contains a control character ({bad!r}); refusing")
+        return v
+
 
 Source = Annotated[AwsSource | AzureSource | SshSource, Field(discriminator="type")]
 SOURCE_TYPES = frozenset({"aws", "azure", "ssh"})
@@ -150,6 +161,9 @@ class Config(_Strict):
     store: StoreConfig = Field(default_factory=StoreConfig)
     organisation: str = ""
     sources: list[Source] = Field(default_factory=list)
+    # Sources collected at once (a bounded pool, not a thread per source); each source's own
+    # `concurrency` bounds its hosts or requests within it.
+    concurrency: int = Field(default=32, ge=1, le=1024)
     desired: list[DesiredEntry] = Field(default_factory=list)
     ignore: list[IgnoreRule] = Field(default_factory=list)
     rules: list[str] = Field(default_factory=lambda: ["builtin"])

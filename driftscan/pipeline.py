@@ -53,7 +53,7 @@ def collect(
     selected = select_sources(config, sources)
     if not selected:
         raise ConfigError("no sources configured", file=config.file, key="sources")
-    return run_sources(selected, progress)
+    return run_sources(selected, progress, concurrency=config.concurrency)
 
 
 def scan(

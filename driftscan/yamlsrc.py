@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,10 @@ def _construct_mapping(
     seen: set[Any] = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
+        if not isinstance(key, Hashable):  # `? [a]` would be a TypeError, not a located error
+            raise yaml.constructor.ConstructorError(
+                None, None, "a mapping key must be a plain value", key_node.start_mark
+            )
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key '{key}'", key_node.start_mark
@@ -39,17 +44,78 @@ def _construct_mapping(
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
-def _walk(node: yaml.Node, path: tuple[str | int, ...], lines: Lines) -> None:
+# Bounds on what a YAML file may make the rest of driftscan walk (config, desired state and rule
+# files are all input an attacker may write). Aliases make the composed node graph a DAG: building
+# Python objects from it shares them, but everything that walks the data afterwards (the line map,
+# validation, flattening) sees the expansion, so a billion-laughs file of 1 KB means 10^9 nodes.
+MAX_ALIAS_NODES = 1_000_000  # nodes that aliases may add beyond those written out
+MAX_DEPTH = 100  # nested levels; the constructor recurses, and real files stay under 20
+
+
+def _check_aliases(root: yaml.Node, name: str) -> None:
+    """Refuse a node graph that contains itself or whose aliases expand beyond MAX_ALIAS_NODES.
+
+    Iterative (an alias chain can be deeper than Python's stack) and memoised: each node's
+    expanded size is computed once, so a shared node costs nothing the second time.
+    """
+    size: dict[int, int] = {}  # id(node) → nodes in its expansion
+    open_: set[int] = set()  # the current path: meeting one of these again is a cycle
+    stack: list[tuple[yaml.Node, list[yaml.Node] | None]] = [(root, None)]
+    while stack:
+        node, kids = stack.pop()
+        nid = id(node)
+        if kids is not None:  # every child measured: this node's turn
+            n = 1
+            for k in kids:
+                n += size[id(k)]
+            open_.discard(nid)
+            size[nid] = n
+            # len(size) counts the nodes written out so far; the rest of n came through aliases.
+            if n - len(size) > MAX_ALIAS_NODES:
+                raise ConfigError(
+                    f"YAML aliases expand beyond {MAX_ALIAS_NODES:,} nodes; refusing "
+                    "(billion-laughs protection)",
+                    file=name,
+                    line=node.start_mark.line + 1,
+                )
+            continue
+        if nid in size:
+            continue  # an alias of a node already measured
+        if nid in open_:
+            raise ConfigError(
+                "a YAML alias refers to a node that contains it (a recursive structure); refusing",
+                file=name,
+                line=node.start_mark.line + 1,
+            )
+        open_.add(nid)
+        if isinstance(node, yaml.MappingNode):
+            kids = [n for pair in node.value for n in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            kids = list(node.value)
+        else:
+            kids = []
+        stack.append((node, kids))
+        stack.extend((k, None) for k in kids)
+
+
+def _walk(node: yaml.Node, path: tuple[str | int, ...], lines: Lines, name: str) -> None:
+    if len(path) > MAX_DEPTH:
+        raise ConfigError(
+            f"YAML nested deeper than {MAX_DEPTH} levels; refusing",
+            file=name,
+            line=node.start_mark.line + 1,
+            key=dotted(path[:3]) + " ...",
+        )
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             sub = (*path, str(key_node.value))
             lines[sub] = key_node.start_mark.line + 1
-            _walk(value_node, sub, lines)
+            _walk(value_node, sub, lines, name)
             lines[sub] = key_node.start_mark.line + 1
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _walk(item, (*path, i), lines)
+            _walk(item, (*path, i), lines, name)
 
 
 def load_yaml(path: Path | str) -> tuple[Any, Lines]:
@@ -72,6 +138,13 @@ def parse_yaml(text: str, name: str) -> tuple[Any, Lines]:
         loader = _Loader(text)
         try:
             node = loader.get_single_node()
+            if node is not None:
+                # Both before construction, which recurses: the alias budget first (an anchor is
+                # the only way to share a node, so a file without '&' has none), then the line
+                # map, which follows aliases and refuses nesting deeper than MAX_DEPTH.
+                if "&" in text:
+                    _check_aliases(node, name)
+                _walk(node, (), lines, name)
             data = loader.construct_document(node) if node is not None else None
         finally:
             loader.dispose()
@@ -81,8 +154,10 @@ def parse_yaml(text: str, name: str) -> tuple[Any, Lines]:
         raise ConfigError(f"invalid YAML: {exc.problem or exc}", file=name, line=line) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"invalid YAML: {exc}", file=name) from None
-    if node is not None:
-        _walk(node, (), lines)
+    except RecursionError:  # the pure-Python loader (no libyaml) composes recursively
+        raise ConfigError(
+            f"YAML nested deeper than {MAX_DEPTH} levels; refusing", file=name
+        ) from None
     return data, lines
 
 

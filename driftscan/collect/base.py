@@ -147,14 +147,24 @@ def run_source(config: Any, progress: ProgressFn | None = None) -> SourceRun:
     return run
 
 
-def run_sources(configs: Sequence[Any], progress: ProgressFn | None = None) -> list[SourceRun]:
-    """Collect all sources concurrently; one failing never stops the others."""
+def run_sources(
+    configs: Sequence[Any], progress: ProgressFn | None = None, *, concurrency: int = 32
+) -> list[SourceRun]:
+    """Collect all sources, at most `concurrency` at once, and return their runs in config
+    order; one failing never stops the others."""
     if not configs:
         return []
     # Build collectors first so a missing extra is a configuration error (exit 2) up front.
     for c in configs:
         if c.type not in REGISTRY:
             raise ConfigError(f"no collector for source type '{c.type}'")
-    with ThreadPoolExecutor(max_workers=len(configs), thread_name_prefix="collect") as pool:
+    # A bounded pool: a thread per source held 3.2 GB with 10,000 sources and never finished.
+    workers = max(1, min(concurrency, len(configs)))
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="collect")
+    try:
         futures = [pool.submit(run_source, c, progress) for c in configs]
         return [f.result() for f in futures]
+    finally:
+        # A ConfigError from one source (no known_hosts file, say) ends the scan: the sources
+        # still queued behind it are not started.
+        pool.shutdown(wait=True, cancel_futures=True)

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from driftscan.desired.declaration import Declaration, deep_merge, identity
 from driftscan.desired.tfmap import FINALIZE, MAPPINGS, Mapped, TfContext
 from driftscan.errors import ConfigError
-from driftscan.yamlsrc import describe_validation, dotted
+from driftscan.yamlsrc import MAX_DEPTH, describe_validation, dotted
 
 SUPPORTED_VERSION = 4
 DisplayFn = Callable[[Path], str]
@@ -80,6 +80,36 @@ def _line_of(text: str, loc: tuple[str | int, ...]) -> int | None:
     return None
 
 
+def _too_deep(data: Any) -> tuple[str | int, ...] | None:
+    """The key path of a value nested deeper than MAX_DEPTH, or None.
+
+    Everything after the parse (mappings, merges, flattening, json.dumps) recurses into
+    attribute values, so the bound is checked once here, level by level, without recursing.
+    """
+    level, depth = [data], 0
+    while level:
+        depth += 1
+        if depth > MAX_DEPTH:
+            break
+        level = [
+            c
+            for v in level
+            for c in (v.values() if isinstance(v, dict) else v)
+            if isinstance(c, dict | list)
+        ]
+    else:
+        return None
+    # Only on the way to an error: find one such path, keeping the keys this time.
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(data, ())]
+    while stack:
+        v, path = stack.pop()
+        if len(path) >= MAX_DEPTH:
+            return path
+        items = v.items() if isinstance(v, dict) else enumerate(v)
+        stack.extend((c, (*path, k)) for k, c in items if isinstance(c, dict | list))
+    return None  # pragma: no cover - the level walk found one
+
+
 def parse_state(text: str, file: str) -> TfState:
     """Parse and validate state text; errors name the file, the line and the key."""
     try:
@@ -88,9 +118,21 @@ def parse_state(text: str, file: str) -> TfState:
         raise ConfigError(
             f"invalid JSON (truncated?): {exc.msg}", file=file, line=exc.lineno
         ) from None
+    except RecursionError:  # json's C scanner gives up near Python's recursion limit
+        raise ConfigError(
+            f"JSON nested deeper than {MAX_DEPTH} levels; refusing", file=file
+        ) from None
     if not isinstance(data, dict):
         raise ConfigError(
             "not a Terraform state (the top level must be an object)", file=file, line=1
+        )
+    deep = _too_deep(data)
+    if deep is not None:
+        raise ConfigError(
+            f"JSON nested deeper than {MAX_DEPTH} levels; refusing",
+            file=file,
+            line=_line_of(text, deep[:6]),
+            key=dotted(deep[:6]) + " ...",
         )
     version = data.get("version")
     if version != SUPPORTED_VERSION:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
@@ -90,3 +91,59 @@ def test_secret_looking_tags_are_fingerprinted() -> None:
         "API-Key": fingerprint("abc"),
         "owner": "payments",
     }
+
+
+class CountingCollector:
+    """A collector that records how many of its kind are collecting at the same moment."""
+
+    active = 0
+    peak = 0
+    lock = threading.Lock()
+
+    def __init__(self, config: Any) -> None:
+        self.config = config
+
+    def collect(self, ctx: CollectContext) -> None:
+        cls = CountingCollector
+        with cls.lock:
+            cls.active += 1
+            cls.peak = max(cls.peak, cls.active)
+        time.sleep(0.005)
+        with cls.lock:
+            cls.active -= 1
+        ctx.slice_ok("all")
+
+
+@pytest.fixture
+def counting(monkeypatch: pytest.MonkeyPatch) -> type[CountingCollector]:
+    monkeypatch.setitem(base.REGISTRY, "counting", f"{__name__}:CountingCollector")
+    monkeypatch.setitem(base.REGISTRY, "ssh", f"{__name__}:CountingCollector")
+    CountingCollector.active = CountingCollector.peak = 0
+    return CountingCollector
+
+
+def test_a_bounded_pool_runs_at_most_concurrency_sources(
+    counting: type[CountingCollector],
+) -> None:
+    """With 200 sources and concurrency 4, no more than 4 collectors run at once and runs keep config order."""
+    configs = [FakeSource(f"s{i:03d}", "ok", type="counting") for i in range(200)]
+    runs = run_sources(configs, concurrency=4)
+    assert [r.source for r in runs] == [c.name for c in configs]
+    assert all(r.status == "ok" for r in runs)
+    assert 1 < counting.peak <= 4
+
+
+def test_the_top_level_concurrency_key_bounds_the_scan(
+    counting: type[CountingCollector], tmp_path: Path
+) -> None:
+    """`concurrency:` in driftscan.yaml is the bound the pipeline collects with; the default is 32."""
+    from driftscan import pipeline
+    from driftscan.config import validate_config
+
+    sources = [
+        {"name": f"dc{i}", "type": "ssh", "user": "u", "known_hosts": "kh"} for i in range(40)
+    ]
+    assert validate_config({"sources": sources}, {}, "c.yaml", tmp_path).concurrency == 32
+    cfg = validate_config({"sources": sources, "concurrency": 3}, {}, "c.yaml", tmp_path)
+    runs = pipeline.collect(cfg)
+    assert len(runs) == 40 and 1 < counting.peak <= 3

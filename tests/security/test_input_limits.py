@@ -1,0 +1,167 @@
+"""Hostile input files get a clear error (exit 2) and never exhaust the machine (issue 11, item 7)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import driftscan.cli  # noqa: F401 - registers every command
+from driftscan.clikit import app
+from driftscan.errors import ConfigError
+from driftscan.store import Store
+from driftscan.yamlsrc import MAX_DEPTH, parse_yaml
+from tests.conftest import make_resources, make_run, write
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# The CLI in a child whose address space is capped: a regression fails with MemoryError
+# instead of growing to gigabytes on a shared 2-core machine.
+_CAPPED = (
+    "import resource, sys; cap = int(sys.argv.pop(1)); "
+    "resource.setrlimit(resource.RLIMIT_AS, (cap, cap)); sys.argv[0] = 'driftscan'; "
+    "from driftscan.cli import main; main()"
+)
+CAP = 1536 * 2**20
+
+
+def _capped_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-c", _CAPPED, str(CAP), *args],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env=env,
+        check=False,
+    )
+
+
+def _laughs(key: str = "lol", levels: int = 9) -> str:
+    """A billion-laughs document: `levels` anchors of nine aliases each, 9^levels strings."""
+    out = [f'{key}0: &{key}0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for i in range(1, levels):
+        out.append(f"{key}{i}: &{key}{i} [" + ", ".join([f"*{key}{i - 1}"] * 9) + "]")
+    return "\n".join(out) + "\n"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Path:
+    """A store that holds one scan, so that `diff` gets as far as loading the desired state."""
+    path = tmp_path / "s.duckdb"
+    with Store(path) as st:
+        write(st, [make_run(make_resources(3))])
+    return path
+
+
+def _config(tmp_path: Path, store: Path, desired: str) -> Path:
+    p = tmp_path / "driftscan.yaml"
+    p.write_text(
+        f"store: {store}\n"
+        "sources:\n  - {name: aws-test, type: aws, regions: [us-east-1]}\n"
+        f"desired:\n  - {desired}\n"
+    )
+    return p
+
+
+def test_billion_laughs_config_exits_2_naming_the_file(tmp_path: Path) -> None:
+    """A config whose aliases expand to 10^9 nodes is refused with exit 2 and its file and line, in bounded memory."""
+    cfg = tmp_path / "driftscan.yaml"
+    body = "".join(f"  {line}\n" for line in _laughs().splitlines())
+    cfg.write_text("store: ./s.duckdb\nparams:\n" + body)
+    res = _capped_cli("scans", "-c", str(cfg))
+    assert res.returncode == 2, (res.returncode, res.stderr[-2000:])
+    assert f"{cfg}:" in res.stderr
+    assert "billion-laughs" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_billion_laughs_desired_state_exits_2_naming_the_file(tmp_path: Path, store: Path) -> None:
+    """A desired-state YAML file with billion-laughs aliases makes `diff` exit 2 naming that file, in bounded memory."""
+    (tmp_path / "desired").mkdir()
+    bomb = tmp_path / "desired" / "bomb.yaml"
+    bomb.write_text(_laughs() + "resources: []\n")
+    res = _capped_cli("diff", "-c", str(_config(tmp_path, store, "path: desired/")))
+    assert res.returncode == 2, (res.returncode, res.stderr[-2000:])
+    assert "bomb.yaml:" in res.stderr and "billion-laughs" in res.stderr
+
+
+def test_alias_budget_spares_ordinary_anchors_and_refuses_cycles() -> None:
+    """Anchors reused a few times still load, while an alias inside its own anchor is a located error, not a RecursionError."""
+    data, _ = parse_yaml("base: &b {x: 1}\none: *b\ntwo: *b\n", "ok.yaml")
+    assert data["one"] == data["two"] == {"x": 1}
+    with pytest.raises(ConfigError, match="recursive") as err:
+        parse_yaml("a: 1\nloop: &l [1, *l]\n", "loop.yaml")
+    assert err.value.file == "loop.yaml" and err.value.line == 2
+
+
+def test_deeply_nested_yaml_is_a_located_error() -> None:
+    """YAML nested past the depth bound is refused with file, line and key, not a RecursionError."""
+    ok = "a: " + "{a: " * (MAX_DEPTH - 2) + "1" + "}" * (MAX_DEPTH - 2) + "\n"
+    assert parse_yaml(ok, "ok.yaml")[0] is not None
+    deep = "".join(" " * i + "k:\n" for i in range(300)) + " " * 300 + "k: 1\n"
+    with pytest.raises(ConfigError, match="nested deeper than") as err:
+        parse_yaml(deep, "deep.yaml")
+    # line MAX_DEPTH + 2 holds the first mapping past the bound (line 1 is the top level)
+    assert err.value.file == "deep.yaml" and err.value.line == MAX_DEPTH + 2
+    assert err.value.key and err.value.key.startswith("k.k.k")
+
+
+def _state(attributes: str) -> str:
+    resource = (
+        '{"mode": "managed", "type": "aws_s3_bucket", "name": "b", "provider": "aws", '
+        f'"instances": [{{"attributes": {attributes}}}]}}'
+    )
+    return f'{{"version": 4, "serial": 1, "lineage": "x", "resources": [{resource}]}}'
+
+
+def test_terraform_state_nested_200000_levels_exits_2(tmp_path: Path, store: Path) -> None:
+    """A Terraform state nested 200,000 levels deep makes `diff` exit 2 naming the file, not 70 with a RecursionError."""
+    n = 200_000
+    state = tmp_path / "deep.tfstate"
+    state.write_text(_state('{"arn": "arn:aws:s3:::b", "deep": ' + "[" * n + "]" * n + "}"))
+    res = CliRunner().invoke(
+        app, ["diff", "-c", str(_config(tmp_path, store, "terraform: deep.tfstate"))]
+    )
+    assert res.exit_code == 2, res.output
+    assert "deep.tfstate" in res.output and "nested deeper than" in res.output
+
+
+def test_terraform_attribute_past_the_depth_bound_names_its_key(tmp_path: Path) -> None:
+    """An attribute value that json can parse but is nested past the bound is refused with the key that holds it."""
+    from driftscan.desired.terraform import parse_state
+
+    nested = json.dumps({"arn": "arn:aws:s3:::b", "policy": json.loads("[" * 150 + "]" * 150)})
+    with pytest.raises(ConfigError, match="nested deeper than") as err:
+        parse_state(_state(nested), "tf.json")
+    assert err.value.file == "tf.json"
+    assert err.value.key and err.value.key.startswith("resources[0].instances[0].attributes.policy")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("files", r"/etc/pass\0wd"), ("certs", r"/etc/a\nb.pem")]
+)
+def test_control_character_in_a_remote_path_is_a_config_error(
+    tmp_path: Path, field: str, value: str
+) -> None:
+    """A NUL or newline in an SSH source's files: or certs: path is exit 2 naming file, line and key, not `unreachable` at scan time."""
+    kh = tmp_path / "known_hosts"
+    kh.write_text("")
+    cfg = tmp_path / "driftscan.yaml"
+    cfg.write_text(
+        f"store: {tmp_path / 's.duckdb'}\n"
+        "sources:\n"
+        f"  - name: dc1\n    type: ssh\n    user: scanner\n    known_hosts: {kh}\n"
+        "    timeout_s: 2\n"
+        "    hosts: [{name: h1, address: 127.0.0.1, port: 9}]\n"
+        f'    {field}: [/etc/hostname, "{value}"]\n'
+    )
+    res = CliRunner().invoke(app, ["scan", "-c", str(cfg)])
+    assert res.exit_code == 2, res.output
+    assert f"{cfg}:9" in res.output and f"sources[0].{field}" in res.output
+    assert "control character" in res.output
