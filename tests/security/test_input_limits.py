@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -20,26 +21,45 @@ from tests.conftest import make_resources, make_run, write
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# The CLI in a child whose address space is capped: a regression fails with MemoryError
-# instead of growing to gigabytes on a shared 2-core machine.
+# The CLI runs in a child that is killed once its resident memory passes RSS_CAP_MB, so a
+# regression fails instead of growing to gigabytes on a shared machine. The address space is
+# capped too, but only as a backstop: DuckDB and glibc reserve gigabytes they never touch.
+RSS_CAP_MB = 1024
 _CAPPED = (
     "import resource, sys; cap = int(sys.argv.pop(1)); "
     "resource.setrlimit(resource.RLIMIT_AS, (cap, cap)); sys.argv[0] = 'driftscan'; "
     "from driftscan.cli import main; main()"
 )
-CAP = 1536 * 2**20
+AS_CAP = 8 * 2**30
 
 
-def _capped_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-c", _CAPPED, str(CAP), *args],
-        capture_output=True,
-        text=True,
-        timeout=240,
-        env=env,
-        check=False,
-    )
+def _bounded_cli(tmp_path: Path, *args: str) -> tuple[int, str, float]:
+    """(exit code, stderr, peak RSS in MB) of the CLI run under the memory watch."""
+    err_file = tmp_path / "stderr.txt"
+    with open(err_file, "w") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _CAPPED, str(AS_CAP), *args],
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+    deadline = time.monotonic() + 240
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            break
+        rss_kb = next(
+            (int(line.split()[1]) for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines()
+             if line.startswith("VmRSS:")),
+            0,
+        )  # fmt: skip
+        if rss_kb > RSS_CAP_MB * 1024 or time.monotonic() > deadline:
+            proc.kill()
+        time.sleep(0.05)
+    peak = usage.ru_maxrss / 1024
+    assert peak <= RSS_CAP_MB, f"the child used {peak:.0f} MB (killed past {RSS_CAP_MB} MB)"
+    return proc.returncode, err_file.read_text(), peak
 
 
 def _laughs(key: str = "lol", levels: int = 9) -> str:
@@ -74,11 +94,11 @@ def test_billion_laughs_config_exits_2_naming_the_file(tmp_path: Path) -> None:
     cfg = tmp_path / "driftscan.yaml"
     body = "".join(f"  {line}\n" for line in _laughs().splitlines())
     cfg.write_text("store: ./s.duckdb\nparams:\n" + body)
-    res = _capped_cli("scans", "-c", str(cfg))
-    assert res.returncode == 2, (res.returncode, res.stderr[-2000:])
-    assert f"{cfg}:" in res.stderr
-    assert "billion-laughs" in res.stderr
-    assert "Traceback" not in res.stderr
+    code, stderr, _ = _bounded_cli(tmp_path, "scans", "-c", str(cfg))
+    assert code == 2, (code, stderr[-2000:])
+    assert f"{cfg}:" in stderr
+    assert "billion-laughs" in stderr
+    assert "Traceback" not in stderr
 
 
 def test_billion_laughs_desired_state_exits_2_naming_the_file(tmp_path: Path, store: Path) -> None:
@@ -86,9 +106,11 @@ def test_billion_laughs_desired_state_exits_2_naming_the_file(tmp_path: Path, st
     (tmp_path / "desired").mkdir()
     bomb = tmp_path / "desired" / "bomb.yaml"
     bomb.write_text(_laughs() + "resources: []\n")
-    res = _capped_cli("diff", "-c", str(_config(tmp_path, store, "path: desired/")))
-    assert res.returncode == 2, (res.returncode, res.stderr[-2000:])
-    assert "bomb.yaml:" in res.stderr and "billion-laughs" in res.stderr
+    code, stderr, _ = _bounded_cli(
+        tmp_path, "diff", "-c", str(_config(tmp_path, store, "path: desired/"))
+    )
+    assert code == 2, (code, stderr[-2000:])
+    assert "bomb.yaml:" in stderr and "billion-laughs" in stderr
 
 
 def test_alias_budget_spares_ordinary_anchors_and_refuses_cycles() -> None:
