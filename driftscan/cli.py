@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-from driftscan.clikit import app, err
+from driftscan.clikit import app, print_error
 from driftscan.errors import DriftscanError
 
 # Each module registers its commands on the shared app when imported.
@@ -20,7 +20,7 @@ def main() -> None:
         # standalone mode: Typer prints usage errors and exits 2 by itself
         app()
     except DriftscanError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        print_error(exc)
         sys.exit(exc.exit_code)
 
 

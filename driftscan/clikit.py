@@ -9,10 +9,11 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from typer.exceptions import TyperException
 
 from driftscan.config import load_config
-from driftscan.errors import DriftscanError
+from driftscan.errors import EXIT_IOERR, DriftscanError, disk_failure
 from driftscan.output import Format
 from driftscan.store import Store
 
@@ -23,7 +24,7 @@ app = typer.Typer(
     help="Drift detection and audit evidence for AWS, Azure and on-prem hosts.\n\n"
     "Exit codes: 0 complete and clean; 1 drift or failing controls; 2 usage or configuration "
     "error; 3 incomplete (a source or control could not be assessed); 4 another run holds the "
-    "store's lock.",
+    "store's lock; 74 the store or a report could not be written (disk full or failing).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -31,6 +32,11 @@ app = typer.Typer(
 )
 err = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def print_error(message: object) -> None:
+    """`error: message` on stderr, on one line whatever the terminal's width."""
+    err.print(f"[red]error:[/red] {escape(str(message))}", highlight=False, soft_wrap=True)
 
 
 def command(*args: Any, group: typer.Typer | None = None, **kwargs: Any) -> Callable[[F], F]:
@@ -43,16 +49,24 @@ def command(*args: Any, group: typer.Typer | None = None, **kwargs: Any) -> Call
             try:
                 return fn(*a, **k)
             except DriftscanError as exc:
-                err.print(f"[red]error:[/red] {exc}", highlight=False)
+                print_error(exc)
                 raise typer.Exit(exc.exit_code) from None
             except OSError as exc:
+                if (reason := disk_failure(exc)) is not None:
+                    # A full or failing disk is not a usage mistake: exit 74, as for the store.
+                    print_error(f"{exc.filename or 'a file'}: could not be written: {reason}")
+                    raise typer.Exit(EXIT_IOERR) from None
                 # A path given on the command line or in the config that cannot be read or
                 # written is the user's to fix, not a finding (1) and not a crash.
-                err.print(f"[red]error:[/red] {exc}", highlight=False)
+                print_error(exc)
                 raise typer.Exit(EXIT_USAGE) from None
             except (typer.Exit, typer.Abort, TyperException, KeyboardInterrupt):
                 raise  # Typer's own: usage errors print themselves and exit 2
-            except Exception:
+            except Exception as exc:
+                if disk_failure(exc) is not None:
+                    # The disk refused a write that no layer translated: still one clean line.
+                    print_error(f"could not write: {str(exc).strip().splitlines()[0]}")
+                    raise typer.Exit(EXIT_IOERR) from None
                 # Never exit 1 (reserved for findings) on a bug: say so and exit 70.
                 err.print_exception()
                 err.print("[red]internal error[/red]: please report it with the traceback above")

@@ -5,9 +5,11 @@
      ├─ SourceError          source, slice, reason (denied | throttled | unreachable | timeout | parse)
      ├─ StoreError           no such scan, bad query, unreadable store → exit 2
      │   ├─ NoStore          nothing scanned yet → exit 2
-     │   └─ LockHeld         another run holds the store's lock → exit 4
+     │   ├─ LockHeld         another run holds the store's lock → exit 4
+     │   └─ StoreWriteError  path, reason: disk full or failing while writing → exit 74
      ├─ RuleError            file, line  → exit 2
      └─ ReportError
+         └─ ReportWriteError path, reason: disk full or failing while writing → exit 74
 
 A SourceError never escapes a collector run: the collector driver turns it into a
 not-assessed slice in the scan ledger.
@@ -15,6 +17,8 @@ not-assessed slice in the scan ledger.
 
 from __future__ import annotations
 
+import errno
+import os
 from typing import Literal
 
 Reason = Literal["denied", "throttled", "unreachable", "timeout", "parse", "hostkey", "error"]
@@ -93,6 +97,47 @@ class LockHeld(StoreError):
     exit_code = 4
 
 
+# Exit 74 is sysexits' EX_IOERR: the disk refused a write driftscan had to make.
+EXIT_IOERR = 74
+_DISK_ERRNOS = {
+    errno.ENOSPC: "no space left on device",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EIO: "input/output error",
+}
+
+
+def disk_failure(exc: BaseException) -> str | None:
+    """The reason ("no space left on device", "disk quota exceeded", "input/output error")
+    when `exc` is the disk refusing a write, as an OSError or as a library's message quoting
+    strerror; else None."""
+    if isinstance(exc, OSError) and exc.errno in _DISK_ERRNOS:
+        return _DISK_ERRNOS[exc.errno]
+    text = str(exc).lower()
+    for code, reason in _DISK_ERRNOS.items():
+        if os.strerror(code).lower() in text:
+            return reason
+    return None
+
+
+class StoreWriteError(StoreError):
+    """The store could not be written: the disk is full, over quota or failing.
+
+    The scan (or findings, drift) being written is rolled back; earlier scans are intact.
+    """
+
+    exit_code = EXIT_IOERR
+
+    def __init__(self, path: str, reason: str, *, detail: str = "") -> None:
+        self.path = path
+        self.reason = reason
+        self.detail = detail
+        where = f" ({detail})" if detail else ""
+        super().__init__(
+            f"{path}: the store could not be written: {reason}{where}; nothing of this write "
+            "was recorded, earlier scans are intact"
+        )
+
+
 class RuleError(DriftscanError):
     """A rule file is invalid or its SQL does not prepare against the store's views."""
 
@@ -111,3 +156,19 @@ class RuleError(DriftscanError):
 
 class ReportError(DriftscanError):
     """A report could not be rendered or verified."""
+
+
+class ReportWriteError(ReportError):
+    """A report folder could not be written: the disk is full, over quota or failing.
+
+    Nothing of the new report is left behind; earlier reports and the ledger are intact.
+    """
+
+    exit_code = EXIT_IOERR
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(
+            f"{path}: the report could not be written: {reason}; no report folder was added"
+        )

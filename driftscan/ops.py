@@ -116,6 +116,8 @@ def run(
     log.event("check.finished", scan=rec.scan_id, counts={s: out.check.count(s) for s in statuses})
     if report and config.reports.formats:
         out.report = pipeline.report(config, store, rec.scan_id)
+        for note in out.report.notes:  # what a killed earlier run left, now cleared up
+            log.event("report.repaired", level="warn", note=note)
         log.event("report.written", scan=rec.scan_id, folder=str(out.report.folder))
     if config.store.keep_days:
         from driftscan.store.retention import compact_store, prune

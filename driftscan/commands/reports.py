@@ -68,6 +68,8 @@ def report(
     cfg = load_config(config) if (cfg_path.exists() or store is None) else Config()
     with Store(store or cfg.store_path, read_only=True) as st:
         res = pipeline.report(cfg, st, scan, formats, out)
+    for note in res.notes:  # what a killed earlier writer left, now cleared up
+        err.print(f"[yellow]repaired:[/yellow] {note}", highlight=False)
     print(res.folder)
     for name in sorted(res.artifacts):
         err.print(f"  {name}", highlight=False)

@@ -212,11 +212,109 @@ def _verify_root(root: Path, trusted: bytes | None) -> list[str]:
                 f"(chain broken before {e.folder})"
             )
         prev = e
+    recordable, others = unrecorded(root, entries, trusted)
+    problems.extend(
+        f"{e.folder}: has a valid manifest but is not in the reports ledger ({LEDGER}): written "
+        "by a run that was killed before recording it; the next report written here records it"
+        for e in recordable
+    )
+    return problems + others
+
+
+_KILLED = "written by a run that was killed before recording it"
+
+
+def unrecorded(
+    root: Path, entries: list[LedgerEntry], trusted: bytes | None = None
+) -> tuple[list[LedgerEntry], list[str]]:
+    """Report folders under `root` that the ledger `entries` do not list.
+
+    Returns, first, the entries that can be recorded now, in chain order: folders whose
+    manifest verifies and whose `previous` is the ledger's last report (or the folder before
+    them in this list) -- what a writer killed between renaming its folder into place and
+    appending to the ledger leaves. Second, a precise problem for every other such folder.
+    """
     listed = {e.folder for e in entries}
+    valid: dict[str, tuple[dict[str, Any], str]] = {}
+    problems: list[str] = []
     for p in sorted(root.iterdir()):
-        if p.is_dir() and (p / MANIFEST).is_file() and p.name not in listed:
-            problems.append(f"{p.name}: a report folder not recorded in {LEDGER}")
-    return problems
+        if p.name.startswith(".") or p.name in listed or not p.is_dir():
+            continue
+        if not (p / MANIFEST).is_file():
+            continue
+        bad = _verify_folder(p, trusted, chain=False)
+        try:
+            manifest = json.loads((p / MANIFEST).read_text(encoding="utf-8"))
+        except ValueError:
+            manifest = None
+        if bad or not isinstance(manifest, dict):
+            why = "; ".join(bad) or f"{MANIFEST}: unreadable"
+            problems.append(
+                f"{p.name}: a report folder not recorded in {LEDGER}, and its manifest does not "
+                f"verify ({why})"
+            )
+        elif manifest.get("folder") != p.name or not isinstance(manifest.get("scan"), int):
+            problems.append(
+                f"{p.name}: a report folder not recorded in {LEDGER}; its manifest was written "
+                f"for folder {manifest.get('folder')!r}"
+            )
+        else:
+            valid[p.name] = (manifest, sha256_file(p / MANIFEST))
+
+    def follows(manifest: dict[str, Any], tail: LedgerEntry | None) -> bool:
+        prev = manifest.get("previous")
+        if tail is None:
+            return prev is None
+        return (
+            isinstance(prev, dict)
+            and prev.get("folder") == tail.folder
+            and prev.get("manifest_sha256") == tail.manifest_sha256
+        )
+
+    recordable: list[LedgerEntry] = []
+    tail = entries[-1] if entries else None
+    while True:
+        nxt = [name for name, (m, _) in valid.items() if follows(m, tail)]
+        if len(nxt) != 1:
+            break  # none left, or two folders claim the same place: a person must choose
+        manifest, digest = valid.pop(nxt[0])
+        tail = LedgerEntry(nxt[0], int(manifest["scan"]), digest)
+        recordable.append(tail)
+    known = {e.manifest_sha256: e.folder for e in [*entries, *recordable]}
+    for name, (manifest, _) in valid.items():
+        prev = manifest.get("previous")
+        after = prev.get("folder") if isinstance(prev, dict) else None
+        here = f"{name}: has a valid manifest but is not in the reports ledger ({LEDGER})"
+        if follows(manifest, tail):
+            rivals = sorted(n for n, (m, _) in valid.items() if n != name and follows(m, tail))
+            problems.append(
+                f"{here}: {_KILLED}, but {', '.join(rivals)} follow the same report; record the "
+                "right one by hand"
+            )
+        elif isinstance(prev, dict) and prev.get("manifest_sha256") in known:
+            problems.append(
+                f"{here}: {_KILLED}, and later reports were recorded (it follows {after}, the "
+                f"ledger ends at {tail.folder if tail else 'nothing'}); it cannot join the chain"
+            )
+        else:
+            problems.append(
+                f"{here}, and the report it follows ({after or 'none'}) is not in the ledger "
+                "either: copied here from elsewhere, or the ledger was cut"
+            )
+    return recordable, problems
+
+
+def recover_ledger(root: Path, signing_key: Ed25519PrivateKey | None = None) -> list[str]:
+    """Record in the ledger the report folders that writers killed just after renaming them
+    into place left unrecorded (see `unrecorded`); one note per folder recorded.
+
+    Call under `ledger_lock`. With `signing_key`, only folders signed by that key qualify.
+    """
+    trusted = _raw_public(signing_key.public_key()) if signing_key is not None else None
+    recordable, _ = unrecorded(root, read_ledger(root), trusted)
+    for e in recordable:
+        append_ledger(root, e)
+    return [f"{e.folder}: recorded in {LEDGER} late ({_KILLED})" for e in recordable]
 
 
 def _verify_folder(folder: Path, trusted: bytes | None, *, chain: bool = True) -> list[str]:

@@ -1,14 +1,37 @@
 """Render one HTML file to PDF with WeasyPrint, in its own process so its memory is returned.
 
 Usage: python -m driftscan.report.pdf_worker IN.html OUT.pdf
+
+The worker dies with the process that started it (named by $DRIFTSCAN_PDF_PARENT): a killed
+`driftscan run` leaves no renderer behind. Exit 74 when the disk refuses the PDF, with the
+errno's name (ENOSPC, EDQUOT, EIO) as the last line on stderr.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
+import signal
 import sys
 import warnings
 from typing import Any
+
+PARENT_ENV = "DRIFTSCAN_PDF_PARENT"
+EXIT_DISK = 74
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent: int | None) -> None:
+    """Have the kernel SIGKILL this process when its parent dies (Linux), and exit at once if
+    the parent died before that was asked (this process was re-parented in the meantime)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    if parent is not None and os.getppid() != parent:
+        raise SystemExit(f"pdf_worker: the process that started it ({parent}) has gone")
 
 
 def _no_fetch(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -33,10 +56,18 @@ def render(html_path: str, pdf_path: str) -> None:
 
 
 def main(argv: list[str]) -> int:
+    parent = os.environ.get(PARENT_ENV, "")
+    die_with_parent(int(parent) if parent.isdigit() else None)
     if len(argv) != 2:
         print("usage: python -m driftscan.report.pdf_worker IN.html OUT.pdf", file=sys.stderr)
         return 2
-    render(argv[0], argv[1])
+    try:
+        render(argv[0], argv[1])
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EIO):
+            raise
+        print(f"{argv[1]}: {exc.strerror}\n{errno.errorcode[exc.errno]}", file=sys.stderr)
+        return EXIT_DISK
     return 0
 
 

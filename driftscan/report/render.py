@@ -15,13 +15,15 @@ Artifacts of one report folder:
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,11 +31,12 @@ from typing import Any
 
 import jinja2
 
-from driftscan.errors import ReportError
+from driftscan.errors import ReportError, ReportWriteError, disk_failure
 from driftscan.output import dumps, render_csv
-from driftscan.report import charts, view
+from driftscan.report import charts, pdf_worker, view
 from driftscan.report.data import ReportData
 from driftscan.report.manifest import (
+    LEDGER,
     MANIFEST,
     MANIFEST_FORMAT,
     LedgerEntry,
@@ -41,6 +44,7 @@ from driftscan.report.manifest import (
     ledger_lock,
     load_signing_key,
     read_ledger,
+    recover_ledger,
     sha256_file,
     sign,
 )
@@ -64,6 +68,9 @@ class ReportResult:
     manifest_sha256: str = ""
     signed: bool = False
     summary: dict[str, Any] = field(default_factory=dict)
+    # What this writer cleared up after earlier, killed ones (stale .tmp-* folders, folders
+    # recorded in the ledger late).
+    notes: list[str] = field(default_factory=list)
 
 
 def _tojson(v: Any) -> str:
@@ -237,9 +244,15 @@ def render_pdf(html: str, out: Path, *, timeout_s: float = PDF_TIMEOUT_S) -> Non
                 text=True,
                 timeout=timeout_s,
                 check=False,
+                # The worker dies with this process (pdf_worker.die_with_parent).
+                env={**os.environ, pdf_worker.PARENT_ENV: str(os.getpid())},
             )
         except subprocess.TimeoutExpired:
             raise ReportError(f"PDF rendering took longer than {timeout_s:.0f} s") from None
+        if proc.returncode == pdf_worker.EXIT_DISK:
+            name = (proc.stderr.strip().splitlines() or ["EIO"])[-1]
+            code = getattr(errno, name, errno.EIO)
+            raise OSError(code, os.strerror(code), str(out))
         if proc.returncode != 0:
             tail = "\n".join(proc.stderr.strip().splitlines()[-5:])
             raise ReportError(f"PDF rendering failed (exit {proc.returncode}): {tail}")
@@ -257,6 +270,45 @@ def _folder_name(root: Path, scan_id: int, taken: Iterable[str]) -> str:
     return name
 
 
+def _remove_stale_tmp(root: Path) -> list[str]:
+    """Remove the `.tmp-*` folders of writers killed mid-write. Call under the ledger lock:
+    holding it proves that no writer is still filling one of them."""
+    notes = []
+    for p in sorted(root.glob(".tmp-*")):
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+            notes.append(f"removed {p.name}, left by a report writer that was killed")
+    return notes
+
+
+def _record(root: Path, folder: Path, entry: LedgerEntry) -> None:
+    """Append `entry` to the ledger. Should that fail (a full disk), put the ledger back as it
+    was and take `folder` out: no torn ledger line, no folder the ledger does not know."""
+    ledger = root / LEDGER
+    size = ledger.stat().st_size if ledger.exists() else None
+    try:
+        append_ledger(root, entry)
+    except BaseException:
+        if size is None:
+            ledger.unlink(missing_ok=True)
+        else:
+            os.truncate(ledger, size)
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+@contextmanager
+def _disk_errors(root: Path) -> Iterator[None]:
+    """A full or failing disk while writing under `root` becomes ReportWriteError."""
+    try:
+        yield
+    except OSError as exc:
+        reason = disk_failure(exc)
+        if reason is None:
+            raise
+        raise ReportWriteError(str(root), reason) from None
+
+
 def write_report(
     data: ReportData,
     root: Path,
@@ -269,7 +321,9 @@ def write_report(
     """Render every requested format into a new folder under `root`, then seal it.
 
     The folder appears complete or not at all (written beside, then renamed), and is
-    appended to the reports ledger under a lock so concurrent writers keep one chain.
+    appended to the reports ledger under a lock so concurrent writers keep one chain. Under
+    that lock it first clears up after writers that were killed (`ReportResult.notes`), and
+    a full disk raises ReportWriteError with nothing of the new report left behind.
     """
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown or not formats:
@@ -288,7 +342,9 @@ def write_report(
     pdf_html = render_html(doc, pdf=True, passing_limit=passing_limit) if "pdf" in formats else ""
 
     root.mkdir(parents=True, exist_ok=True)
-    with ledger_lock(root):
+    with _disk_errors(root), ledger_lock(root):
+        # Holding the lock proves no other writer is active: clear up after killed ones.
+        notes = _remove_stale_tmp(root) + recover_ledger(root, key)
         entries = read_ledger(root)
         name = _folder_name(root, data.scan.scan_id, (e.folder for e in entries))
         tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{name}-", dir=root))
@@ -333,7 +389,7 @@ def write_report(
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         digest = sha256_file(final / MANIFEST)
-        append_ledger(root, LedgerEntry(name, data.scan.scan_id, digest))
+        _record(root, final, LedgerEntry(name, data.scan.scan_id, digest))
     return ReportResult(
         folder=final,
         scan_id=data.scan.scan_id,
@@ -342,4 +398,5 @@ def write_report(
         manifest_sha256=digest,
         signed=key is not None,
         summary=doc["summary"],
+        notes=notes,
     )

@@ -6,8 +6,9 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import IO, Any
 import duckdb
 import pyarrow as pa
 
-from driftscan.errors import LockHeld, NoStore, StoreError
+from driftscan.errors import LockHeld, NoStore, StoreError, StoreWriteError, disk_failure
 from driftscan.model import (
     Resource,
     ScanRecord,
@@ -113,8 +114,12 @@ class Store:
         if read_only and not self.path.exists():
             raise NoStore(f"{self.path}: no store here yet; run `driftscan scan` first")
         if not read_only:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._lock_file = _acquire_lock(self.path)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._lock_file = _acquire_lock(self.path)
+            except OSError as exc:
+                raise_write_failure(self.path, exc)
+                raise
         cfg: dict[str, Any] = {}
         if sandboxed:
             # `driftscan query` runs user SQL: no reading or writing other files through it.
@@ -130,13 +135,26 @@ class Store:
                 ) from None
             raise StoreError(f"{self.path}: cannot open the store: {msg}") from None
         if not read_only:
-            self._migrate()
+            try:
+                self._migrate()
+            except (duckdb.Error, OSError) as exc:
+                failed = write_failure(self.path, exc)
+                if failed is None:
+                    raise
+                self.con.close()
+                self._release()
+                raise failed from None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     def close(self) -> None:
-        self.con.close()
-        self._release()
+        try:
+            self.con.close()  # may checkpoint the WAL into the file
+        except (duckdb.Error, OSError) as exc:
+            raise_write_failure(self.path, exc)
+            raise
+        finally:
+            self._release()
 
     def __enter__(self) -> Store:
         return self
@@ -164,14 +182,25 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """All or nothing: a crash inside leaves no trace in the file."""
-        self.con.execute("BEGIN TRANSACTION")
+        """All or nothing: a crash inside leaves no trace in the file.
+
+        A full or failing disk (spilling, or writing the WAL at COMMIT) rolls the transaction
+        back and raises StoreWriteError naming the store.
+        """
         try:
-            yield self.con
-        except BaseException:
-            self.con.execute("ROLLBACK")
+            self.con.execute("BEGIN TRANSACTION")
+            try:
+                yield self.con
+            except BaseException:
+                # A fatal I/O error may have ended the transaction already; the error that
+                # got us here is the one to report.
+                with suppress(duckdb.Error):
+                    self.con.execute("ROLLBACK")
+                raise
+            self.con.execute("COMMIT")
+        except (duckdb.Error, OSError) as exc:
+            raise_write_failure(self.path, exc)
             raise
-        self.con.execute("COMMIT")
 
     # -- writing a scan ----------------------------------------------------------------------
 
@@ -479,6 +508,28 @@ class Store:
             elif _result_hash(self.con, scan_id, kind) != content:
                 problems.append(f"scan {scan_id}: stored {kind} altered (seal mismatch)")
         return problems
+
+
+def write_failure(path: Path, exc: BaseException) -> StoreWriteError | None:
+    """A StoreWriteError naming the store at `path` when `exc` is the disk refusing a write
+    (full, over quota, failing) or a DuckDB I/O error; None for any other error."""
+    reason = disk_failure(exc)
+    if reason is None and isinstance(exc, duckdb.IOException):
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "I/O error"
+    if reason is None:
+        return None
+    # DuckDB names the file it was writing ("...store.duckdb.wal", a spill file): keep it.
+    named = re.search(r'"([^"]+)"', str(exc))
+    target = named.group(1) if named else getattr(exc, "filename", None)
+    detail = f"writing {target}" if target and str(target) != str(path) else ""
+    return StoreWriteError(str(path), reason, detail=detail)
+
+
+def raise_write_failure(path: Path, exc: BaseException) -> None:
+    """Raise write_failure(path, exc) in place of `exc` when there is one; else return."""
+    failed = write_failure(path, exc)
+    if failed is not None:
+        raise failed from None
 
 
 def _acquire_lock(db: Path) -> IO[str]:

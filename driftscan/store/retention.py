@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 
-from driftscan.store.core import Store, _one
+from driftscan.store.core import Store, _one, raise_write_failure
 
 
 def prune(store: Store, keep_days: int, *, now: datetime) -> list[int]:
@@ -73,6 +73,13 @@ def compact(path: Path) -> tuple[int, int]:
         con.execute("COPY FROM DATABASE old TO new")
         con.execute("DETACH old")
         con.execute("DETACH new")
+    except (duckdb.Error, OSError) as exc:
+        # A full disk leaves the store as it was; the half-written copy goes.
+        con.close()
+        tmp.unlink(missing_ok=True)
+        tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
+        raise_write_failure(path, exc)
+        raise
     finally:
         con.close()
     os.replace(tmp, path)

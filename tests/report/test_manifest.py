@@ -80,7 +80,9 @@ def test_reports_chain_through_the_ledger(tmp_path: Path) -> None:
     lines = (root / "ledger.jsonl").read_text().splitlines()
     (root / "ledger.jsonl").write_text("\n".join(lines[:-1]) + "\n")
     assert verify_report_dir(root) == [
-        "scan-000042-2: a report folder not recorded in ledger.jsonl"
+        "scan-000042-2: has a valid manifest but is not in the reports ledger (ledger.jsonl): "
+        "written by a run that was killed before recording it; the next report written here "
+        "records it"
     ]
     (root / "ledger.jsonl").write_text("\n".join(lines) + "\n")
 
