@@ -98,7 +98,7 @@ def grow_history(st: Store, *, total_scans: int) -> None:
             con.execute("INSERT INTO span SELECT key, doc_hash, $n, NULL FROM _chg", {"n": n})
             con.execute(
                 "INSERT INTO scan_ledger SELECT $n, started_at, finished_at, status, tool_version, "
-                "config_hash, rules_hash, resources, 'synthetic', chain_hash, 'synthetic', false "
+                "config_hash, rules_hash, resources, 'synthetic', chain_hash, 'synthetic', false, '' "
                 "FROM scan_ledger WHERE scan_id = $n - 1",
                 {"n": n},
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -133,8 +134,50 @@ class ReportsConfig(_Strict):
     dir: str = "reports/out"
     formats: list[Literal["html", "pdf", "json", "csv"]] = ["html", "pdf", "json", "csv"]
     signing_key: str | None = None
+    # An AWS KMS asymmetric key (ECC_NIST_P256, or RSA) that signs manifests via kms:Sign.
+    signing_kms_key: str | None = None
+    kms_region: str | None = None
+    kms_endpoint_url: str | None = None
+    kms_profile: str | None = None
+    kms_algorithm: (
+        Literal["ECDSA_SHA_256", "RSASSA_PKCS1_V1_5_SHA_256", "RSASSA_PSS_SHA_256"] | None
+    ) = None
     organisation: str = ""
     pdf_passing_limit: int = Field(default=500, ge=0)
+
+    @model_validator(mode="after")
+    def _one_signer(self) -> ReportsConfig:
+        if self.signing_key and self.signing_kms_key:
+            raise ValueError("give at most one of 'signing_key' or 'signing_kms_key'")
+        return self
+
+
+_S3_URL = re.compile(r"s3://[a-z0-9][a-z0-9.\-]{2,62}(/.*)?")
+
+
+class AnchorConfig(_Strict):
+    """Where each sealed scan's chain head is written outside the store (design §6.7)."""
+
+    s3: str | None = None  # s3://bucket/prefix, a bucket with Object Lock enabled
+    file: str | None = None  # a local file, appended to (one JSON line per scan)
+    retention_days: int = Field(default=365, ge=1, le=36500)
+    profile: str | None = None
+    region: str | None = None
+    endpoint_url: str | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> AnchorConfig:
+        if (self.s3 is None) == (self.file is None):
+            raise ValueError("give exactly one of 's3' or 'file'")
+        if self.s3 is not None and not _S3_URL.fullmatch(self.s3):
+            raise ValueError(f"'{self.s3}' is not an s3://bucket/prefix URL")
+        return self
+
+
+class EvidenceConfig(_Strict):
+    """Protections of the evidence beyond the store itself."""
+
+    anchor: AnchorConfig | None = None
 
 
 class StoreConfig(_Strict):
@@ -171,6 +214,7 @@ class Config(_Strict):
     scopes: dict[str, Scope] = Field(default_factory=dict)
     waivers: list[Waiver] = Field(default_factory=list)
     reports: ReportsConfig = Field(default_factory=ReportsConfig)
+    evidence: EvidenceConfig = Field(default_factory=EvidenceConfig)
 
     # Where the file was read from: relative paths inside it resolve against its folder.
     base_dir: Path = Field(default=Path("."), exclude=True)

@@ -111,6 +111,9 @@ class ScanRecord:
     prev_hash: str
     chain_hash: str
     pruned: bool = False
+    # The result chain's head (the last sealed findings/drift/report link) when this row was
+    # written, sealed into chain_hash; "" on rows written before results were chained.
+    results_head: str = ""
 
 
 @dataclass(slots=True)

@@ -103,6 +103,8 @@ def run(
                   not_assessed=[{"slice": s.name, "reason": s.reason, "detail": s.detail}
                                 for s in r.slices if s.status == "failed"])  # fmt: skip
     log.event("scan.finished", scan=rec.scan_id, status=rec.status, resources=rec.resources)
+    for problem in scan.evidence_errors:
+        log.event("anchor.failed", level="error", scan=rec.scan_id, error=problem)
     out = RunOutcome(scan)
     if config.desired:
         out.drift = pipeline.diff(config, store, rec.scan_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,6 +26,8 @@ class ScanOutcome:
 
     record: ScanRecord
     runs: list[SourceRun]
+    # Evidence not written outside the store (heads file, anchor): the scan itself is kept.
+    evidence_errors: list[str] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -75,7 +77,17 @@ def scan(
         config_hash=config.digest,
         rules_hash=rules_hash,
     )
-    return ScanOutcome(record, runs)
+    out = ScanOutcome(record, runs)
+    if store.heads_error:
+        out.evidence_errors.append(store.heads_error)
+    if config.evidence.anchor is not None:
+        # After the commit: an anchor that cannot be written is recorded, never loses the scan.
+        from driftscan.evidence.anchor import anchor_scan
+
+        failed = anchor_scan(config.evidence.anchor, config.resolve, store, record)
+        if failed:
+            out.evidence_errors.append(failed)
+    return out
 
 
 def diff(config: Config, store: Store, scan_id: int | None = None) -> DriftResult:
@@ -108,16 +120,22 @@ def report(
     out_dir: str | Path | None = None,
 ) -> ReportResult:
     """Write the evidence report of a scan (default: the latest) into a new, sealed folder
-    under `out_dir` (default: reports.dir); formats default to reports.formats."""
+    under `out_dir` (default: reports.dir); formats default to reports.formats. The folder is
+    recorded in the store (when it is open for writing), so `verify` knows every report."""
     from driftscan.report import build_report_data, write_report
+    from driftscan.report.signing import signer_for
+    from driftscan.store.evidence import record_report
 
     root = Path(out_dir) if out_dir is not None else config.resolve(config.reports.dir)
     data = build_report_data(config, store, scan_id, reports_root=root)
-    key = config.resolve(config.reports.signing_key) if config.reports.signing_key else None
-    return write_report(
+    res = write_report(
         data,
         root,
         list(formats or config.reports.formats),
-        signing_key=key,
+        signer=signer_for(config),
         passing_limit=config.reports.pdf_passing_limit,
     )
+    if not store.read_only:
+        record_report(store, res.scan_id, res.folder, res.manifest_sha256, signed=res.signed,
+                      key_id=res.key_id)  # fmt: skip
+    return res

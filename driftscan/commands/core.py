@@ -22,7 +22,7 @@ from driftscan.clikit import (
     err,
     open_read,
 )
-from driftscan.config import Config, load_config
+from driftscan.config import Config, find_config, load_config
 from driftscan.errors import RuleError
 from driftscan.output import Format, default_format, emit
 from driftscan.store import Store, view_docs
@@ -85,6 +85,8 @@ def scan(
             "sources": runs,
         }
         emit(["scan"], [[rec.scan_id]], fmt, doc=doc)
+    for problem in outcome.evidence_errors:
+        err.print(f"[yellow]warning:[/yellow] {problem} (the scan is stored)", highlight=False)
     raise typer.Exit(EXIT_OK if outcome.complete else EXIT_INCOMPLETE)
 
 
@@ -247,18 +249,24 @@ def verify(
     ] = None,
     key: Annotated[
         Path | None,
-        typer.Option("--key", help="With --report: the signer's public key (PEM) to trust"),
+        typer.Option(
+            "--key",
+            help="Require every report to be signed by this key (public key PEM, DER or raw "
+            "Ed25519; for KMS, the key's public key)",
+        ),
     ] = None,
     fmt: FormatOpt = None,
 ) -> None:
-    """Check the hash chain of the scan ledger; name the first broken or missing link.
+    """Check the scan ledger's hash chain, the result chain, every report and the anchors.
 
-    Also checks that every scan a report was written for (reports.dir's ledger) is still in
-    the store with the same seal, which catches the newest scans being deleted. With
-    --report DIR, check a report's artifacts, manifest chain and signature instead.
-    Exit 0 when everything matches its seal, 1 otherwise.
+    Names the first broken or missing link: altered or deleted scans, findings, drift and
+    their seals; scans deleted from the newest end (against the heads file beside the store
+    and the anchors of evidence.anchor); every report folder the store recorded (altered,
+    missing, or signed once and stripped since), with or without a config. With --report
+    DIR, check only that report folder (or reports root). Exit 0 when everything matches
+    its seal, 1 otherwise.
 
-    Example:  driftscan verify && driftscan verify --report reports/out
+    Example:  driftscan verify --key signing.pub.pem && driftscan verify --report reports/out
     """
     fmt = default_format(fmt)
     if report is not None:
@@ -267,9 +275,18 @@ def verify(
         problems = verify_report_dir(report, trusted_key=key)
         doc: dict[str, Any] = {"ok": not problems, "report": str(report), "problems": problems}
     else:
-        with open_read(config, store) as st:
-            res = st.verify()
-            res.problems += _check_reports_anchor(st, config, store)
+        from driftscan.evidence.verify import verify_evidence
+
+        cfg: Config | None
+        if store is None:
+            cfg = load_config(config)
+            path = cfg.store_path
+        else:
+            # With --store and no config file: what the store itself records is checked.
+            has_config = find_config(str(config) if config else None).exists()
+            cfg, path = (load_config(config) if has_config else None), store
+        with Store(path, read_only=True) as st:
+            res = verify_evidence(st, cfg, trusted_key=key)
         doc = {"ok": not res.problems, "scans": res.scans, "head": res.head,
                "first_broken": res.first_broken, "problems": res.problems}  # fmt: skip
     if fmt is Format.json:
@@ -287,30 +304,6 @@ def verify(
         for p in doc["problems"]:
             print(f"  - {p}")
     raise typer.Exit(EXIT_OK if doc["ok"] else EXIT_FINDINGS)
-
-
-def _check_reports_anchor(st: Store, config: Path | None, store: Path | None) -> list[str]:
-    """Every scan a report was written for must still be in the ledger with the same seal."""
-    from driftscan.report.manifest import reported_scans
-
-    if store is not None and config is None:
-        return []  # no config: no reports folder to compare with
-    cfg = load_config(config)
-    root = cfg.resolve(cfg.reports.dir)
-    if not (root / "ledger.jsonl").is_file():
-        return []
-    sealed = {rec.scan_id: rec.chain_hash for rec in st.scans()}
-    problems = []
-    for folder, scan_id, chain_hash in reported_scans(root):
-        if scan_id not in sealed:
-            problems.append(
-                f"scan {scan_id} was reported in {root / folder} but is missing from the store"
-            )
-        elif chain_hash and sealed[scan_id] != chain_hash:
-            problems.append(
-                f"scan {scan_id}: its seal differs from the one reported in {root / folder}"
-            )
-    return problems
 
 
 @command()

@@ -1,4 +1,4 @@
-"""CLI commands: report (write an evidence pack) and verify-report (check one)."""
+"""CLI commands: report (write an evidence pack), verify-report (check one), keygen (a signing key)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from driftscan.clikit import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, ConfigOpt, Stor
 from driftscan.config import Config, find_config, load_config
 from driftscan.output import dumps
 from driftscan.report import FORMATS, verify_report_dir
+from driftscan.report.signing import DEFAULT_KEY_FILE
+from driftscan.report.signing import keygen as signing_keygen
 from driftscan.store import Store
 
 
@@ -58,7 +60,8 @@ def report(
     """Write the evidence report of a scan: HTML, PDF, JSON and CSV with a signed manifest.
 
     The report states what was scanned, when, with which tool version, rule pack hash,
-    parameters and chain head, and what could not be assessed.
+    parameters and chain head, and what could not be assessed. The folder is recorded in
+    the store (opened for writing), so `verify` knows every report.
 
     Example:  driftscan report --scan 42 --format html,pdf --out reports/out
     """
@@ -66,7 +69,7 @@ def report(
     cfg_path = find_config(str(config) if config else None)
     # With --store and no config file, report with the defaults rather than refuse.
     cfg = load_config(config) if (cfg_path.exists() or store is None) else Config()
-    with Store(store or cfg.store_path, read_only=True) as st:
+    with Store(store or cfg.store_path) as st:
         res = pipeline.report(cfg, st, scan, formats, out)
     for note in res.notes:  # what a killed earlier writer left, now cleared up
         err.print(f"[yellow]repaired:[/yellow] {note}", highlight=False)
@@ -84,7 +87,11 @@ def verify_report(
     path: Annotated[Path, typer.Argument(help="A report folder, or a reports folder with ledger")],
     key: Annotated[
         Path | None,
-        typer.Option("--key", help="Require a signature by this Ed25519 key (PEM public key)"),
+        typer.Option(
+            "--key",
+            help="Require a signature by this key (public key PEM, DER or raw Ed25519; for "
+            "KMS, the key's public key)",
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON")] = False,
 ) -> None:
@@ -104,3 +111,28 @@ def verify_report(
     else:
         print(f"ok: {path}")
     raise typer.Exit(EXIT_FINDINGS if problems else EXIT_OK)
+
+
+@command()
+def keygen(
+    out: Annotated[
+        Path,
+        typer.Option("--out", help="The private key file (0600); the public key goes beside it"),
+    ] = Path(DEFAULT_KEY_FILE),
+) -> None:
+    """Write an Ed25519 key pair for signing report manifests (reports.signing_key).
+
+    The private key (PEM, mode 0600) goes to --out and its public key to the same name with
+    .pub.pem; give the public key to whoever verifies (`verify --key`). Never overwrites an
+    existing file (exit 2).
+
+    Example:  driftscan keygen --out /etc/driftscan/signing.pem
+    """
+    try:
+        private, public, key_id = signing_keygen(out)
+    except FileExistsError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(EXIT_USAGE) from None
+    print(private)
+    print(public)
+    err.print(f"key id {key_id}; set reports.signing_key: {private}", highlight=False)

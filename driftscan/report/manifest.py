@@ -10,13 +10,14 @@ Layout of a reports root (reports.dir, or `--out`):
 
 Each manifest names the previous report's manifest by its sha256, so the reports form a hash
 chain of their own, anchored to the store's scan chain. With reports.signing_key (an Ed25519
-private key in PEM), `signature` holds the algorithm, the raw public key (base64) and the
-signature (base64) over the canonical JSON of the manifest without its `signature` key.
+private key in PEM) or reports.signing_kms_key (an AWS KMS asymmetric key), `signature` holds
+the algorithm, the key id, the public key and the signature over the canonical JSON of the
+manifest without its `signature` key (driftscan.report.signing). A signed report's ledger
+line says so (`signed`, `key_id`), so a signature stripped afterwards is named.
 """
 
 from __future__ import annotations
 
-import base64
 import fcntl
 import hashlib
 import json
@@ -26,12 +27,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from driftscan.errors import ReportError
 from driftscan.model import canonical_json
+from driftscan.report.signing import (
+    Ed25519Signer,
+    Signer,
+    Trusted,
+    check_block,
+    key_id_of,
+    load_trusted_key,
+)
 
 MANIFEST = "manifest.json"
 LEDGER = "ledger.jsonl"
@@ -46,6 +53,8 @@ class LedgerEntry:
     scan_id: int
     manifest_sha256: str
     summary: dict[str, Any] = field(default_factory=dict)
+    signed: bool | None = None  # None: a line written before ledgers recorded signing
+    key_id: str | None = None
 
 
 def sha256_file(path: Path) -> str:
@@ -66,7 +75,11 @@ def read_ledger(root: Path) -> list[LedgerEntry]:
         if not line.strip():
             continue
         d = json.loads(line)
-        out.append(LedgerEntry(str(d["folder"]), int(d["scan"]), str(d["manifest_sha256"])))
+        signed = d.get("signed")
+        out.append(
+            LedgerEntry(str(d["folder"]), int(d["scan"]), str(d["manifest_sha256"]),
+                        signed=None if signed is None else bool(signed), key_id=d.get("key_id"))
+        )  # fmt: skip
     return out
 
 
@@ -83,7 +96,7 @@ def latest_report(root: Path) -> LedgerEntry | None:
             summary = dict(json.loads(mpath.read_text(encoding="utf-8")).get("summary") or {})
         except ValueError:
             summary = {}
-    return LedgerEntry(e.folder, e.scan_id, e.manifest_sha256, summary)
+    return LedgerEntry(e.folder, e.scan_id, e.manifest_sha256, summary, e.signed, e.key_id)
 
 
 @contextmanager
@@ -99,22 +112,16 @@ def ledger_lock(root: Path) -> Iterator[None]:
 
 
 def append_ledger(root: Path, entry: LedgerEntry) -> None:
-    line = canonical_json(
-        {"folder": entry.folder, "scan": entry.scan_id, "manifest_sha256": entry.manifest_sha256}
-    )
+    d: dict[str, Any] = {
+        "folder": entry.folder, "scan": entry.scan_id, "manifest_sha256": entry.manifest_sha256
+    }  # fmt: skip
+    if entry.signed is not None:
+        d["signed"] = entry.signed
+    if entry.key_id:
+        d["key_id"] = entry.key_id
+    line = canonical_json(d)
     with (root / LEDGER).open("a", encoding="utf-8") as f:
         f.write(line + "\n")
-
-
-def load_signing_key(path: Path) -> Ed25519PrivateKey:
-    """An unencrypted Ed25519 private key from a PEM file."""
-    try:
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    except (OSError, ValueError, TypeError) as exc:
-        raise ReportError(f"{path}: cannot load the signing key: {exc}") from None
-    if not isinstance(key, Ed25519PrivateKey):
-        raise ReportError(f"{path}: the signing key must be an Ed25519 private key")
-    return key
 
 
 def _raw_public(key: Ed25519PublicKey) -> bytes:
@@ -126,44 +133,51 @@ def signed_bytes(manifest: dict[str, Any]) -> bytes:
     return canonical_json({k: v for k, v in manifest.items() if k != "signature"}).encode()
 
 
-def sign(manifest: dict[str, Any], key: Ed25519PrivateKey) -> dict[str, Any]:
-    """The manifest with an Ed25519 `signature` block added."""
-    pub = _raw_public(key.public_key())
-    return {
-        **manifest,
-        "signature": {
-            "algorithm": "ed25519",
-            "public_key": base64.b64encode(pub).decode(),
-            "public_key_sha256": hashlib.sha256(pub).hexdigest(),
-            "value": base64.b64encode(key.sign(signed_bytes(manifest))).decode(),
-        },
-    }
+def sign(manifest: dict[str, Any], key: Ed25519PrivateKey | Signer) -> dict[str, Any]:
+    """The manifest with a `signature` block added (an Ed25519 key, or any Signer)."""
+    signer = Ed25519Signer(key) if isinstance(key, Ed25519PrivateKey) else key
+    return {**manifest, "signature": signer.sign_block(signed_bytes(manifest))}
 
 
-def public_key_from(path_or_pem: str | Path) -> bytes:
-    """Raw Ed25519 public key bytes from a PEM public or private key file."""
-    data = Path(path_or_pem).read_bytes()
-    try:
-        pub = serialization.load_pem_public_key(data)
-    except ValueError:
-        priv = serialization.load_pem_private_key(data, password=None)
-        pub = priv.public_key()
-    if not isinstance(pub, Ed25519PublicKey):
-        raise ReportError(f"{path_or_pem}: not an Ed25519 key")
-    return _raw_public(pub)
+@dataclass(frozen=True)
+class SignedRecord:
+    """What some record outside the manifest says about its signature, and which record."""
+
+    signed: bool
+    key_id: str | None
+    where: str
 
 
-def verify_report_dir(path: str | Path, *, trusted_key: str | Path | None = None) -> list[str]:
+def verify_report_dir(
+    path: str | Path,
+    *,
+    trusted_key: str | Path | None = None,
+    recorded: SignedRecord | None = None,
+) -> list[str]:
     """Check a report folder (or a reports root with its ledger); [] when intact.
 
     Each problem names what was altered, added, removed or wrongly signed. With `trusted_key`
-    (a PEM public or private key), the manifest must be signed by that key.
+    (a public key: PEM, DER or raw Ed25519; or a PEM private key), the manifest must be
+    signed by that key. A folder whose ledger line (or `recorded`, e.g. the store's record)
+    says it was signed must still carry a valid signature by the key recorded.
     """
     root = Path(path)
-    trusted = public_key_from(trusted_key) if trusted_key is not None else None
+    trusted = load_trusted_key(trusted_key) if trusted_key is not None else None
     if (root / LEDGER).is_file() and not (root / MANIFEST).is_file():
         return _verify_root(root, trusted)
-    return _verify_folder(root, trusted)
+    records = [r for r in (recorded, _ledger_record(root)) if r is not None]
+    return _verify_folder(root, trusted, records=records)
+
+
+def _ledger_record(folder: Path) -> SignedRecord | None:
+    """What the reports ledger beside `folder` says about its signature, if anything."""
+    try:
+        entries = [e for e in read_ledger(folder.parent) if e.folder == folder.name]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not entries or entries[-1].signed is None:
+        return None
+    return SignedRecord(bool(entries[-1].signed), entries[-1].key_id, f"../{LEDGER}")
 
 
 def reported_scans(root: Path) -> list[tuple[str, int, str]]:
@@ -182,7 +196,7 @@ def reported_scans(root: Path) -> list[tuple[str, int, str]]:
     return out
 
 
-def _verify_root(root: Path, trusted: bytes | None) -> list[str]:
+def _verify_root(root: Path, trusted: Trusted | None) -> list[str]:
     problems: list[str] = []
     try:
         entries = read_ledger(root)
@@ -198,7 +212,10 @@ def _verify_root(root: Path, trusted: bytes | None) -> list[str]:
             continue
         if sha256_file(mpath) != e.manifest_sha256:
             problems.append(f"{e.folder}/{MANIFEST}: altered (differs from the hash in {LEDGER})")
-        problems.extend(f"{e.folder}/{p}" for p in _verify_folder(folder, trusted, chain=False))
+        records = [] if e.signed is None else [SignedRecord(e.signed, e.key_id, LEDGER)]
+        problems.extend(
+            f"{e.folder}/{p}" for p in _verify_folder(folder, trusted, chain=False, records=records)
+        )
         try:
             link = (json.loads(mpath.read_text(encoding="utf-8")).get("previous") or {}).get(
                 "manifest_sha256"
@@ -225,7 +242,7 @@ _KILLED = "written by a run that was killed before recording it"
 
 
 def unrecorded(
-    root: Path, entries: list[LedgerEntry], trusted: bytes | None = None
+    root: Path, entries: list[LedgerEntry], trusted: Trusted | None = None
 ) -> tuple[list[LedgerEntry], list[str]]:
     """Report folders under `root` that the ledger `entries` do not list.
 
@@ -317,7 +334,13 @@ def recover_ledger(root: Path, signing_key: Ed25519PrivateKey | None = None) -> 
     return [f"{e.folder}: recorded in {LEDGER} late ({_KILLED})" for e in recordable]
 
 
-def _verify_folder(folder: Path, trusted: bytes | None, *, chain: bool = True) -> list[str]:
+def _verify_folder(
+    folder: Path,
+    trusted: Trusted | None,
+    *,
+    chain: bool = True,
+    records: list[SignedRecord] | None = None,
+) -> list[str]:
     mpath = folder / MANIFEST
     if not mpath.is_file():
         return [f"{MANIFEST}: missing"]
@@ -343,22 +366,26 @@ def _verify_folder(folder: Path, trusted: bytes | None, *, chain: bool = True) -
             problems.append(f"{p.name}: not listed in the manifest (added after signing)")
     sig = manifest.get("signature")
     if sig is None:
-        if trusted is not None:
-            problems.append(f"{MANIFEST}: not signed, but a signature was required")
-    else:
-        try:
-            pub = base64.b64decode(sig["public_key"], validate=True)
-            value = base64.b64decode(sig["value"], validate=True)
-            if sig.get("algorithm") != "ed25519":
-                raise ValueError("unsupported algorithm")
-            Ed25519PublicKey.from_public_bytes(pub).verify(value, signed_bytes(manifest))
-        except (InvalidSignature, ValueError, KeyError, TypeError):
+        was = next((r for r in records or [] if r.signed), None)
+        if was is not None:
             problems.append(
-                f"{MANIFEST}: signature does not match (manifest altered or signed by another key)"
+                f"{MANIFEST}: was signed (key id {was.key_id or 'unknown'}) but carries no "
+                f"signature now (recorded in {was.where})"
             )
-        else:
-            if trusted is not None and pub != trusted:
-                problems.append(f"{MANIFEST}: signed by a key other than the trusted one")
+        elif trusted is not None:
+            problems.append(f"{MANIFEST}: not signed, but a signature was required")
+    elif not isinstance(sig, dict):
+        problems.append(f"{MANIFEST}: signature block unreadable")
+    else:
+        bad = check_block(sig, signed_bytes(manifest), trusted)
+        if bad is not None:
+            problems.append(f"{MANIFEST}: {bad}")
+        for r in records or []:
+            if r.signed and r.key_id and key_id_of(sig) != r.key_id:
+                problems.append(
+                    f"{MANIFEST}: signed by key id {key_id_of(sig)}, but {r.where} records "
+                    f"key id {r.key_id}"
+                )
     prev = manifest.get("previous")
     if chain and prev:
         ppath = folder.parent / str(prev.get("folder", "")) / MANIFEST

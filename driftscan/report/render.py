@@ -42,12 +42,12 @@ from driftscan.report.manifest import (
     LedgerEntry,
     append_ledger,
     ledger_lock,
-    load_signing_key,
     read_ledger,
     recover_ledger,
     sha256_file,
     sign,
 )
+from driftscan.report.signing import Ed25519Signer, Signer, load_signing_key
 from driftscan.resources import templates_dir
 
 FORMATS = ("html", "pdf", "json", "csv")
@@ -68,6 +68,7 @@ class ReportResult:
     manifest_sha256: str = ""
     signed: bool = False
     summary: dict[str, Any] = field(default_factory=dict)
+    key_id: str | None = None  # of the signing key, when signed
     # What this writer cleared up after earlier, killed ones (stale .tmp-* folders, folders
     # recorded in the ledger late).
     notes: list[str] = field(default_factory=list)
@@ -315,6 +316,7 @@ def write_report(
     formats: Sequence[str] = FORMATS,
     *,
     signing_key: Path | None = None,
+    signer: Signer | None = None,
     passing_limit: int = 500,
     now: datetime | None = None,
 ) -> ReportResult:
@@ -330,7 +332,9 @@ def write_report(
         raise ReportError(
             f"unknown report format {', '.join(unknown) or '(none)'}; choose from {', '.join(FORMATS)}"
         )
-    key = load_signing_key(signing_key) if signing_key is not None else None
+    if signer is None and signing_key is not None:
+        signer = Ed25519Signer(load_signing_key(signing_key))
+    key = signer.key if isinstance(signer, Ed25519Signer) else None
     doc = view.document(data)
     texts: dict[str, str] = {}
     if "html" in formats:
@@ -380,8 +384,8 @@ def write_report(
                 },
                 "summary": doc["summary"],
             }
-            if key is not None:
-                manifest = sign(manifest, key)
+            if signer is not None:
+                manifest = sign(manifest, signer)
             (tmp / MANIFEST).write_text(dumps(manifest) + "\n", encoding="utf-8", newline="\n")
             final = root / name
             tmp.rename(final)
@@ -389,14 +393,19 @@ def write_report(
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         digest = sha256_file(final / MANIFEST)
-        _record(root, final, LedgerEntry(name, data.scan.scan_id, digest))
+        key_id = signer.key_id if signer is not None else None
+        entry = LedgerEntry(
+            name, data.scan.scan_id, digest, signed=signer is not None, key_id=key_id
+        )
+        _record(root, final, entry)
     return ReportResult(
         folder=final,
         scan_id=data.scan.scan_id,
         artifacts={str(a["name"]): final / str(a["name"]) for a in artifacts},
         manifest=final / MANIFEST,
         manifest_sha256=digest,
-        signed=key is not None,
+        signed=signer is not None,
+        key_id=key_id,
         summary=doc["summary"],
         notes=notes,
     )

@@ -25,6 +25,7 @@ from driftscan.model import (
     SourceRun,
     canonical_json,
 )
+from driftscan.store.heads import Head, append_head, check_heads, heads_path, last_head
 from driftscan.store.schema import SCHEMA_VERSION, TABLES, VIEWS, extension_ddl
 
 GENESIS = "0" * 64
@@ -48,7 +49,7 @@ _VERSION_SCHEMA = pa.schema(
 
 _SCAN_COLUMNS = (
     "scan_id, started_at, finished_at, status, tool_version, config_hash, rules_hash, "
-    "resources, content_hash, prev_hash, chain_hash, pruned"
+    "resources, content_hash, prev_hash, chain_hash, pruned, results_head"
 )
 
 
@@ -66,6 +67,16 @@ def chain_link(rec: ScanRecord) -> str:
         rec.content_hash,
         rec.prev_hash,
     ]
+    if rec.results_head:  # rows written before schema 2 sealed no result-chain head
+        fields.append(rec.results_head)
+    return hashlib.sha256(canonical_json(fields).encode()).hexdigest()
+
+
+def result_link(
+    seq: int, scan_id: int, kind: str, content_hash: str, scan_chain_hash: str, prev_link: str
+) -> str:
+    """The hash sealing one result seal to its predecessor in the result chain."""
+    fields = [seq, scan_id, kind, content_hash, scan_chain_hash, prev_link]
     return hashlib.sha256(canonical_json(fields).encode()).hexdigest()
 
 
@@ -144,6 +155,8 @@ class Store:
                 self.con.close()
                 self._release()
                 raise failed from None
+        else:
+            self._check_schema()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -175,9 +188,47 @@ class Store:
         row = _one(self.con, "SELECT value FROM meta WHERE key = 'schema'")
         if row is None:
             self.con.execute("INSERT INTO meta VALUES ('schema', ?)", [SCHEMA_VERSION])
+        elif row[0] == "1":
+            self._upgrade_from_1()
         elif row[0] != SCHEMA_VERSION:
             raise StoreError(
                 f"{self.path}: schema version {row[0]}, this driftscan reads {SCHEMA_VERSION}"
+            )
+
+    def _upgrade_from_1(self) -> None:
+        """Schema 1 → 2: result seals become the hash-linked result chain and the ledger gains
+        results_head. Rows written before keep their links (an empty results_head)."""
+        with self.transaction() as con:
+            con.execute(
+                "ALTER TABLE scan_ledger ADD COLUMN IF NOT EXISTS results_head VARCHAR DEFAULT ''"
+            )
+            if _one(con, "SELECT 1 FROM duckdb_tables() WHERE table_name = 'result_seal'"):
+                prev = GENESIS
+                old = con.execute(
+                    "SELECT scan_id, kind, content_hash, scan_chain_hash FROM result_seal "
+                    "ORDER BY scan_id, kind"
+                ).fetchall()
+                for seq, (scan_id, kind, content, chain) in enumerate(old, start=1):
+                    link = result_link(seq, scan_id, kind, content, chain, prev)
+                    con.execute(
+                        "INSERT INTO result_chain VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        [seq, scan_id, kind, content, chain, prev, link],
+                    )
+                    prev = link
+                con.execute("DROP TABLE result_seal")
+            con.execute("UPDATE meta SET value = ? WHERE key = 'schema'", [SCHEMA_VERSION])
+
+    def _check_schema(self) -> None:
+        """A reader cannot upgrade the file: say so instead of failing on a missing column."""
+        try:
+            row = _one(self.con, "SELECT value FROM meta WHERE key = 'schema'")
+        except duckdb.Error:
+            return  # not a driftscan store at all; the first query says so
+        if row is not None and row[0] != SCHEMA_VERSION:
+            self.con.close()
+            raise StoreError(
+                f"{self.path}: schema version {row[0]}, this driftscan reads {SCHEMA_VERSION}"
+                + ("; run `driftscan scan` once to upgrade it" if row[0] == "1" else "")
             )
 
     @contextmanager
@@ -201,6 +252,35 @@ class Store:
         except (duckdb.Error, OSError) as exc:
             raise_write_failure(self.path, exc)
             raise
+        self._note_heads()
+
+    # The last heads written to the heads file by this process, and why the last append failed.
+    _last_head: Head | None = None
+    heads_error: str | None = None
+
+    def _note_heads(self) -> None:
+        """Append the chain heads to the heads file beside the store when a commit moved them.
+
+        The file lives outside the DuckDB file, so deleting the newest scans or seals from the
+        store leaves a record that names them. A failed append never undoes the commit: the
+        reason is kept in `heads_error`, and `verify` names what was left unrecorded.
+        """
+        scan = _one(
+            self.con, "SELECT scan_id, chain_hash FROM scan_ledger ORDER BY scan_id DESC LIMIT 1"
+        )
+        seq, link = _results_head(self.con)
+        head = Head(scan[0] if scan else 0, scan[1] if scan else GENESIS, seq, link)
+        path = heads_path(self.path)
+        if self._last_head is None:
+            self._last_head = last_head(path)
+        if head == self._last_head or (head.scan_id == 0 and head.results_seq == 0):
+            return
+        try:
+            append_head(path, head)
+        except OSError as exc:
+            self.heads_error = f"{path}: chain head of scan {head.scan_id} not recorded: {exc}"
+            return
+        self._last_head, self.heads_error = head, None
 
     # -- writing a scan ----------------------------------------------------------------------
 
@@ -238,14 +318,15 @@ class Store:
                 content_hash=_content_hash(con, scan_id),
                 prev_hash=prev,
                 chain_hash="",
+                results_head=_results_head(con)[1],
             )
             rec.chain_hash = chain_link(rec)
             con.execute(
-                f"INSERT INTO scan_ledger ({_SCAN_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                f"INSERT INTO scan_ledger ({_SCAN_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [
                     rec.scan_id, rec.started_at, rec.finished_at, rec.status, rec.tool_version,
                     rec.config_hash, rec.rules_hash, rec.resources, rec.content_hash,
-                    rec.prev_hash, rec.chain_hash, False,
+                    rec.prev_hash, rec.chain_hash, False, rec.results_head,
                 ],
             )  # fmt: skip
         return rec
@@ -494,20 +575,75 @@ class Store:
         res.first_broken = first_bad
         res.head = prev
         res.problems += self._verify_results()
+        res.problems += self._verify_heads()
         return res
 
     def _verify_results(self) -> list[str]:
-        """Stored findings and drift must still match their seals, and the seals their scans."""
-        problems = []
-        chains = {r.scan_id: r.chain_hash for r in self.scans()}
-        for scan_id, kind, content, chain in self.con.execute(
-            "SELECT scan_id, kind, content_hash, scan_chain_hash FROM result_seal ORDER BY 1, 2"
+        """The result chain must be whole and linked, and hold every head the ledger recorded;
+        each current seal must match the rows it covers and its scan; and every stage that ran
+        for a scan (check_run, drift_run, report_run rows) must have left a seal."""
+        problems: list[str] = []
+        recs = {r.scan_id: r for r in self.scans()}
+        links: set[str] = set()
+        current: dict[tuple[int, str], tuple[str, str]] = {}
+        prev, want = GENESIS, 1
+        for seq, scan_id, kind, content, chain, prev_link, link in self.con.execute(
+            "SELECT seq, scan_id, kind, content_hash, scan_chain_hash, prev_link, link "
+            "FROM result_chain ORDER BY seq"
         ).fetchall():
-            if chains.get(scan_id) != chain:
+            what = f"result seal {seq} (scan {scan_id} {kind})"
+            if seq != want:
+                gap = str(want) if seq == want + 1 else f"{want}-{seq - 1}"
+                problems.append(f"result seal {gap} missing from the result chain (deleted?)")
+            if prev_link != prev:
+                problems.append(f"{what}: link to the previous seal does not match")
+            if result_link(seq, scan_id, kind, content, chain, prev_link) != link:
+                problems.append(f"{what}: altered (link mismatch)")
+            links.add(link)
+            current[(scan_id, kind)] = (content, chain)
+            prev, want = link, seq + 1
+        for rec in sorted(recs.values(), key=lambda r: r.scan_id):
+            if rec.results_head and rec.results_head != GENESIS and rec.results_head not in links:
+                problems.append(
+                    f"scan {rec.scan_id}: the result seals it records (head "
+                    f"{rec.results_head[:12]}…) are missing from the result chain (deleted or "
+                    "rewritten?)"
+                )
+        for (scan_id, kind), (content, chain) in sorted(current.items()):
+            sealed = recs.get(scan_id)
+            if sealed is None or sealed.chain_hash != chain:
                 problems.append(f"scan {scan_id}: its {kind} were sealed against another scan")
+            elif sealed.pruned and kind != "reports":
+                continue  # retention dropped what the seal covered; the seal stays in the chain
             elif _result_hash(self.con, scan_id, kind) != content:
                 problems.append(f"scan {scan_id}: stored {kind} altered (seal mismatch)")
+        for kind, (table, verb) in _STAGES.items():
+            if not _one(self.con, "SELECT 1 FROM duckdb_tables() WHERE table_name = ?", [table]):
+                continue
+            for (scan_id,) in self.con.execute(
+                f"SELECT DISTINCT scan_id FROM {table} ORDER BY 1"
+            ).fetchall():
+                if (scan_id, kind) not in current:
+                    problems.append(
+                        f"scan {scan_id} was {verb} but its {kind} carry no seal (seal deleted?)"
+                    )
         return problems
+
+    def _verify_heads(self) -> list[str]:
+        """The ledger and result chain against every head recorded in the heads file."""
+        recs = self.scans()
+        seals = {
+            int(seq): (int(scan_id), str(kind), str(link))
+            for seq, scan_id, kind, link in self.con.execute(
+                "SELECT seq, scan_id, kind, link FROM result_chain"
+            ).fetchall()
+        }
+        return check_heads(
+            heads_path(self.path),
+            {r.scan_id: r.chain_hash for r in recs},
+            seals,
+            expected=any(r.results_head for r in recs),
+        )
 
 
 def write_failure(path: Path, exc: BaseException) -> StoreWriteError | None:
@@ -591,6 +727,19 @@ _SEALED = {
         "coalesce(desired_source, '~'), changes::VARCHAR)",
         "resource, kind",
     ),
+    "reports": (
+        "report_run",
+        "concat_ws('|', folder, manifest_sha256, signed::VARCHAR, coalesce(key_id, '~'), "
+        "written_at::VARCHAR)",
+        "written_at, folder",
+    ),
+}
+
+# Which stage leaves which sealed kind: a scan with a row in the table must have a seal.
+_STAGES = {
+    "findings": ("check_run", "checked"),
+    "drift": ("drift_run", "diffed"),
+    "reports": ("report_run", "reported"),
 }
 
 
@@ -607,16 +756,27 @@ def _result_hash(con: duckdb.DuckDBPyConnection, scan_id: int, kind: str) -> str
 
 
 def seal_result(con: duckdb.DuckDBPyConnection, scan_id: int, kind: str) -> None:
-    """Seal what is now stored as scan `scan_id`'s `kind` ("findings" or "drift").
+    """Append a seal over what is now stored as scan `scan_id`'s `kind` ("findings", "drift"
+    or "reports") to the result chain; it supersedes the kind's earlier seals of that scan.
 
     Call inside the transaction that wrote the rows, so rows and seal land together.
     """
     chain = _one(con, "SELECT chain_hash FROM scan_ledger WHERE scan_id = ?", [scan_id])
-    con.execute("DELETE FROM result_seal WHERE scan_id = ? AND kind = ?", [scan_id, kind])
+    scan_chain = str(chain[0]) if chain else ""
+    seq, prev = _results_head(con)
+    seq += 1
+    content = _result_hash(con, scan_id, kind)
     con.execute(
-        "INSERT INTO result_seal VALUES (?, ?, ?, ?)",
-        [scan_id, kind, _result_hash(con, scan_id, kind), chain[0] if chain else ""],
-    )
+        "INSERT INTO result_chain VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [seq, scan_id, kind, content, scan_chain, prev,
+         result_link(seq, scan_id, kind, content, scan_chain, prev)],
+    )  # fmt: skip
+
+
+def _results_head(con: duckdb.DuckDBPyConnection) -> tuple[int, str]:
+    """(seq, link) of the newest seal in the result chain; (0, GENESIS) when there is none."""
+    row = _one(con, "SELECT seq, link FROM result_chain ORDER BY seq DESC LIMIT 1")
+    return (int(row[0]), str(row[1])) if row else (0, GENESIS)
 
 
 def _one(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> tuple[Any, ...] | None:

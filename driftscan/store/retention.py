@@ -10,6 +10,10 @@ import duckdb
 
 from driftscan.store.core import Store, _one, raise_write_failure
 
+# Kept for pruned scans too: the ledger and result chain (so every link still verifies), and
+# the records of reports and anchors (the folders and anchors outlive the store's content).
+_KEPT = ("'scan_ledger'", "'result_chain'", "'report_run'", "'anchor_run'")
+
 
 def prune(store: Store, keep_days: int, *, now: datetime) -> list[int]:
     """Drop the content of scans started more than keep_days before `now`; return their ids.
@@ -38,7 +42,7 @@ def prune(store: Store, keep_days: int, *, now: datetime) -> list[int]:
         r[0]
         for r in store.con.execute(
             "SELECT table_name FROM information_schema.columns WHERE column_name = 'scan_id' "
-            "AND table_schema = 'main' AND table_name <> 'scan_ledger' "
+            "AND table_schema = 'main' AND table_name NOT IN (" + ", ".join(_KEPT) + ") "
             "AND table_name IN (SELECT table_name FROM information_schema.tables "
             "WHERE table_type = 'BASE TABLE')"
         ).fetchall()

@@ -2,7 +2,7 @@
 
 import importlib
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 # Later stages keep their tables and views beside their queries: each module named here
 # defines DDL (a string of CREATE ... IF NOT EXISTS / CREATE OR REPLACE statements) and
@@ -41,7 +41,8 @@ CREATE TABLE IF NOT EXISTS scan_ledger (
     content_hash VARCHAR NOT NULL,
     prev_hash VARCHAR NOT NULL,
     chain_hash VARCHAR NOT NULL,
-    pruned BOOLEAN NOT NULL DEFAULT false
+    pruned BOOLEAN NOT NULL DEFAULT false,
+    results_head VARCHAR NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS source_run (
     scan_id BIGINT NOT NULL,
@@ -83,15 +84,38 @@ CREATE TABLE IF NOT EXISTS version (
     public BOOLEAN,
     error VARCHAR
 );
--- Validity intervals: key had version doc_hash from first_scan to last_scan (NULL = still
--- current). An unchanged rescan writes no rows here at all.
--- A seal over what a later stage stored for a scan (its findings, its drift): the content
--- hash of those rows, tied to the scan's own chain hash. `verify` recomputes both.
-CREATE TABLE IF NOT EXISTS result_seal (
+-- The result chain: an append-only, hash-linked list of seals over what a later stage
+-- stored for a scan (its findings, its drift, the reports written of it). Each seal holds
+-- the content hash of those rows and the scan's own chain hash; `link` hashes the seal with
+-- `prev_link`. Every ledger row records the chain's head when it was written (results_head),
+-- so a deleted or rewritten seal breaks a link. The newest seal per (scan_id, kind) is the
+-- current one; older ones stay as history. Retention never deletes these rows.
+CREATE TABLE IF NOT EXISTS result_chain (
+    seq BIGINT NOT NULL,
     scan_id BIGINT NOT NULL,
     kind VARCHAR NOT NULL,
     content_hash VARCHAR NOT NULL,
-    scan_chain_hash VARCHAR NOT NULL
+    scan_chain_hash VARCHAR NOT NULL,
+    prev_link VARCHAR NOT NULL,
+    link VARCHAR NOT NULL
+);
+-- Every report folder written of a scan (absolute path), so `verify` knows them all without
+-- a config; sealed into the result chain as kind 'report'.
+CREATE TABLE IF NOT EXISTS report_run (
+    scan_id BIGINT NOT NULL,
+    folder VARCHAR NOT NULL,
+    manifest_sha256 VARCHAR NOT NULL,
+    signed BOOLEAN NOT NULL,
+    key_id VARCHAR,
+    written_at TIMESTAMP NOT NULL
+);
+-- Each attempt to anchor a scan's chain head outside the store (evidence.anchor).
+CREATE TABLE IF NOT EXISTS anchor_run (
+    scan_id BIGINT NOT NULL,
+    target JSON NOT NULL,
+    anchored_at TIMESTAMP NOT NULL,
+    ok BOOLEAN NOT NULL,
+    detail VARCHAR
 );
 -- Per-scan measurements (Resource.observed), merged into attrs by resources_at().
 CREATE TABLE IF NOT EXISTS observation (
@@ -99,6 +123,8 @@ CREATE TABLE IF NOT EXISTS observation (
     key VARCHAR NOT NULL,
     data JSON NOT NULL
 );
+-- Validity intervals: key had version doc_hash from first_scan to last_scan (NULL = still
+-- current). An unchanged rescan writes no rows here at all.
 CREATE TABLE IF NOT EXISTS span (
     key VARCHAR NOT NULL,
     doc_hash VARCHAR NOT NULL,
@@ -126,6 +152,8 @@ CREATE OR REPLACE VIEW scans AS
 CREATE OR REPLACE VIEW source_runs AS SELECT * FROM source_run;
 
 CREATE OR REPLACE VIEW slices AS SELECT * FROM slice_run;
+
+CREATE OR REPLACE VIEW reports AS SELECT * FROM report_run;
 
 CREATE OR REPLACE VIEW resource_versions AS
     SELECT s.key, s.doc_hash, s.first_scan, s.last_scan, v.provider, v.source, v.account,
@@ -165,6 +193,7 @@ VIEW_DOCS = {
     "scans": "the scan ledger: id, times, status, tool version, config and rules hashes, chain hash",
     "source_runs": "per scan and source: status (ok|partial|failed), reason, resource count, duration",
     "slices": "per scan: each region × service / subscription / host slice, its status and reason",
+    "reports": "every report folder written of a scan: path, manifest sha256, signed, key id",
     "resource_versions": "every distinct version of every resource with the scans it was valid in",
     "observation": "per scan and key: measurements that change every scan (clock offset, days "
     "left), merged into `attrs` by resources_at()",
