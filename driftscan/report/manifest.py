@@ -295,7 +295,10 @@ def unrecorded(
         if len(nxt) != 1:
             break  # none left, or two folders claim the same place: a person must choose
         manifest, digest = valid.pop(nxt[0])
-        tail = LedgerEntry(nxt[0], int(manifest["scan"]), digest)
+        block = manifest.get("signature")
+        signed = isinstance(block, dict)
+        key_id = key_id_of(block) if isinstance(block, dict) else None
+        tail = LedgerEntry(nxt[0], int(manifest["scan"]), digest, signed=signed, key_id=key_id)
         recordable.append(tail)
     known = {e.manifest_sha256: e.folder for e in [*entries, *recordable]}
     for name, (manifest, _) in valid.items():
@@ -321,17 +324,21 @@ def unrecorded(
     return recordable, problems
 
 
-def recover_ledger(root: Path, signing_key: Ed25519PrivateKey | None = None) -> list[str]:
+def recover_ledger(root: Path, signer: Signer | None = None) -> list[str]:
     """Record in the ledger the report folders that writers killed just after renaming them
     into place left unrecorded (see `unrecorded`); one note per folder recorded.
 
-    Call under `ledger_lock`. With `signing_key`, only folders signed by that key qualify.
+    Call under `ledger_lock`. With `signer`, only folders signed by its key qualify (and the
+    chain stops at the first that is not).
     """
-    trusted = _raw_public(signing_key.public_key()) if signing_key is not None else None
+    # The signer's public key, not the key id a folder claims: a planted folder can name any id.
+    trusted = signer.public if signer is not None else None
     recordable, _ = unrecorded(root, read_ledger(root), trusted)
+    notes = []
     for e in recordable:
         append_ledger(root, e)
-    return [f"{e.folder}: recorded in {LEDGER} late ({_KILLED})" for e in recordable]
+        notes.append(f"{e.folder}: recorded in {LEDGER} late ({_KILLED})")
+    return notes
 
 
 def _verify_folder(

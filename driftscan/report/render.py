@@ -334,7 +334,6 @@ def write_report(
         )
     if signer is None and signing_key is not None:
         signer = Ed25519Signer(load_signing_key(signing_key))
-    key = signer.key if isinstance(signer, Ed25519Signer) else None
     doc = view.document(data)
     texts: dict[str, str] = {}
     if "html" in formats:
@@ -348,7 +347,7 @@ def write_report(
     root.mkdir(parents=True, exist_ok=True)
     with _disk_errors(root), ledger_lock(root):
         # Holding the lock proves no other writer is active: clear up after killed ones.
-        notes = _remove_stale_tmp(root) + recover_ledger(root, key)
+        notes = _remove_stale_tmp(root) + recover_ledger(root, signer)
         entries = read_ledger(root)
         name = _folder_name(root, data.scan.scan_id, (e.folder for e in entries))
         tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{name}-", dir=root))

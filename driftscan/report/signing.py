@@ -50,6 +50,11 @@ class Signer(Protocol):
 
     key_id: str
 
+    @property
+    def public(self) -> Trusted:
+        """The public key its signatures verify with."""
+        ...
+
     def sign_block(self, message: bytes) -> dict[str, Any]: ...
 
 
