@@ -99,14 +99,32 @@ StoreOpt = Annotated[
 ]
 
 
+WaitOpt = Annotated[
+    float,
+    typer.Option(
+        "--wait",
+        min=0,
+        help="Seconds to wait for readers (query, report) to close the store before exit 4",
+    ),
+]
+
+
 def _store_path(config: Path | None, store: Path | None) -> Path:
     if store is not None:
         return store
     return load_config(config).store_path
 
 
-def open_read(config: Path | None, store: Path | None, *, sandboxed: bool = False) -> Store:
-    return Store(_store_path(config, store), read_only=True, sandboxed=sandboxed)
+def open_read(
+    config: Path | None,
+    store: Path | None,
+    *,
+    sandboxed: bool = False,
+    memory_mb: int | None = None,
+) -> Store:
+    return Store(
+        _store_path(config, store), read_only=True, sandboxed=sandboxed, memory_mb=memory_mb
+    )
 
 
 def coverage_text(runs: list[dict[str, Any]]) -> str:

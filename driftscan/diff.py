@@ -30,6 +30,7 @@ from driftscan.desired.declaration import (
 )
 from driftscan.errors import StoreError
 from driftscan.model import Drift, canonical_json
+from driftscan.redaction import fingerprint_key_id
 from driftscan.store import Store
 
 
@@ -333,9 +334,20 @@ class ScanDelta:
     against: int
     status: str
     changes: list[dict[str, Any]] = field(default_factory=list)
+    # Fingerprints that differ only in their key id: the fingerprint key was rotated between
+    # the scans, so whether the secret changed cannot be told. Counted, never shown as a change.
+    rekeyed: int = 0
 
     def doc(self) -> dict[str, Any]:
         return {"scan": self.scan_id, "against": self.against, "changes": self.changes}
+
+
+def _rekeyed(change: dict[str, Any]) -> bool:
+    old, new = change.get("old"), change.get("new")
+    a, b = fingerprint_key_id(old or ""), fingerprint_key_id(new or "")
+    return (
+        isinstance(old, str) and isinstance(new, str) and a is not None and b is not None and a != b
+    )
 
 
 def _doc(r: dict[str, Any], side: str) -> dict[str, Any]:
@@ -357,6 +369,7 @@ def between(
     rec = store.scan(n)
     store.scan(against)  # must exist
     out: list[dict[str, Any]] = []
+    rekeyed = 0
     for r in sd.scan_delta(store, n, against):
         item: dict[str, Any] = {
             "resource": r["key"], "type": r["type"], "provider": r["provider"],
@@ -364,11 +377,13 @@ def between(
         }  # fmt: skip
         if r["kind"] == "changed":
             ig = _ignored(ignore, r["type"])
-            item["changes"] = doc_changes(_doc(r, "old"), _doc(r, "new"), ignore_paths=ig)
+            changes = doc_changes(_doc(r, "old"), _doc(r, "new"), ignore_paths=ig)
+            item["changes"] = [c for c in changes if not _rekeyed(c)]
+            rekeyed += len(changes) - len(item["changes"])
             if not item["changes"]:
-                continue  # only ignored (volatile) attributes moved
+                continue  # only ignored (volatile) attributes moved, or fingerprints re-keyed
         out.append(item)
-    return ScanDelta(n, against, rec.status, out)
+    return ScanDelta(n, against, rec.status, out, rekeyed)
 
 
 __all__ = [

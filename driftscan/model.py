@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -24,12 +23,6 @@ def canonical_json(value: Any) -> str:
     orjson, because this runs three times per resource on the ingest hot path.
     """
     return orjson.dumps(value, option=_ORJSON_OPTS, default=str).decode()
-
-
-def fingerprint(value: str | bytes) -> str:
-    """A `sha256:<hex>` stand-in for a secret: drift stays visible, the value never stored."""
-    data = value.encode() if isinstance(value, str) else value
-    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 @dataclass(slots=True)

@@ -14,6 +14,7 @@ from driftscan.config import Config
 from driftscan.diff import DriftResult
 from driftscan.errors import ConfigError
 from driftscan.model import ScanRecord, SourceRun
+from driftscan.redaction import Fingerprinter, load_fingerprinter
 from driftscan.store import Store
 
 if TYPE_CHECKING:
@@ -49,13 +50,19 @@ def select_sources(config: Config, names: Sequence[str] | None) -> list[object]:
 
 
 def collect(
-    config: Config, sources: Sequence[str] | None = None, progress: ProgressFn | None = None
+    config: Config,
+    sources: Sequence[str] | None = None,
+    progress: ProgressFn | None = None,
+    *,
+    fingerprint: Fingerprinter | None = None,
 ) -> list[SourceRun]:
-    """Read every selected source concurrently; failures become not-assessed slices."""
+    """Read every selected source concurrently; failures become not-assessed slices. Secrets
+    are fingerprinted with `fingerprint` (default: the store's key)."""
     selected = select_sources(config, sources)
     if not selected:
         raise ConfigError("no sources configured", file=config.file, key="sources")
-    return run_sources(selected, progress, concurrency=config.concurrency)
+    fp = fingerprint or load_fingerprinter(config.key_path)
+    return run_sources(selected, progress, fingerprint=fp, concurrency=config.concurrency)
 
 
 def scan(
@@ -68,7 +75,8 @@ def scan(
 ) -> ScanOutcome:
     """Collect, then write everything observed in one transaction sealed into the chain."""
     started = datetime.now(UTC)
-    runs = collect(config, sources, progress)
+    fingerprint = load_fingerprinter(config.key_path)
+    runs = collect(config, sources, progress, fingerprint=fingerprint)
     record = store.write_scan(
         runs,
         started_at=started,
@@ -76,6 +84,7 @@ def scan(
         tool_version=__version__,
         config_hash=config.digest,
         rules_hash=rules_hash,
+        key_id=fingerprint.key_id,
     )
     out = ScanOutcome(record, runs)
     if store.heads_error:

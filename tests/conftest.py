@@ -9,7 +9,11 @@ from pathlib import Path
 import pytest
 
 from driftscan.model import Resource, Slice, SourceRun
+from driftscan.redaction import Fingerprinter
 from driftscan.store import Store
+
+# A fixed fingerprint key for tests that compare fingerprints (never a real store's key).
+TEST_FP = Fingerprinter(b"driftscan-tests-only-fingerprint-key-0123456789")
 
 
 def make_resources(

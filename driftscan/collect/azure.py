@@ -40,7 +40,8 @@ from driftscan import __version__
 from driftscan.collect.base import CollectContext
 from driftscan.config import AzureSource
 from driftscan.errors import DriftscanError, Reason, SourceError
-from driftscan.model import Resource, fingerprint
+from driftscan.model import Resource
+from driftscan.redaction import Fingerprinter, redact_tree
 
 SUBSCRIPTIONS_API = "2022-12-01"
 ARM_LIST_API = "2021-04-01"
@@ -73,12 +74,8 @@ GRAPH_GROUPS = (
     " | project id, name, type, location, tags, managedBy, properties | order by id asc"
 )
 
-# Keys whose string values are secrets wherever they appear in a payload (design §1.3).
-_SECRET_KEY = re.compile(
-    r"password|secret|customdata|userdata|connectionstring|accesskey|primarykey|secondarykey|"
-    r"sastoken|appsettings",
-    re.IGNORECASE,
-)
+# Inside a secret subtree (connection strings, app settings) these keys describe an entry.
+_KEEP_IN_SECRETS = frozenset({"name", "type", "slotSetting"})
 _OPEN_SOURCES = frozenset({"*", "internet", "any", "0.0.0.0/0", "::/0", "0.0.0.0"})
 
 
@@ -512,12 +509,8 @@ def _app_settings(arm: _Arm, rid: str) -> dict[str, Any]:
     api = SPECS["microsoft.web/sites"].api_version
     doc = arm.call("POST", f"{rid}/config/appsettings/list", params={"api-version": api})
     props = _dict(_dict(doc, "appsettings").get("properties"), "appsettings.properties")
-    # Names only; values become fingerprints so a changed secret is drift, never stored (§1.3).
-    return {
-        "appSettings": {
-            k: None if v is None else fingerprint(str(v)) for k, v in sorted(props.items())
-        }
-    }
+    # Names only: `appSettings` is a secret subtree, so _build fingerprints every value (§1.3).
+    return {"appSettings": {k: None if v is None else str(v) for k, v in sorted(props.items())}}
 
 
 # Pinned api-versions: the versions each parser above was written and tested against. A fixed
@@ -534,21 +527,9 @@ SPECS: dict[str, TypeSpec] = {
 }
 
 
-def redact(value: Any, secret: bool = False) -> Any:
+def redact(value: Any, fingerprint: Fingerprinter) -> Any:
     """Fingerprint string values under secret-looking keys (customData, passwords, app settings)."""
-    if isinstance(value, dict):
-        out: dict[str, Any] = {}
-        for k, v in value.items():
-            if secret and k in ("name", "type", "slotSetting"):
-                out[k] = v
-                continue
-            out[k] = redact(v, secret or bool(_SECRET_KEY.search(str(k))))
-        return out
-    if isinstance(value, list):
-        return [redact(v, secret) for v in value]
-    if secret and isinstance(value, str) and value:
-        return fingerprint(value)
-    return value
+    return redact_tree(value, fingerprint, keep=_KEEP_IN_SECRETS)
 
 
 def _id_parts(rid: str) -> tuple[str | None, str]:
@@ -579,6 +560,7 @@ class AzureCollector:
         self._credential = credential
         self._hook = raw_request_hook
         self.arm: _Arm | None = None
+        self._fp: Fingerprinter = Fingerprinter(os.urandom(32))  # replaced by the store's key
 
     # -- setup --------------------------------------------------------------------------
 
@@ -608,6 +590,7 @@ class AzureCollector:
     # -- collection ---------------------------------------------------------------------
 
     def collect(self, ctx: CollectContext) -> None:
+        self._fp = ctx.fingerprint
         ctx.run.identity = (
             "bearer token from $AZURE_ACCESS_TOKEN"
             if self.config.credential == "token_env"
@@ -783,7 +766,7 @@ class AzureCollector:
             res.tags = {str(k): "" if v is None else str(v) for k, v in tags.items()}
             props = _dict(full.get("properties"), "properties")
             attrs: dict[str, Any] = {
-                k: redact(full[k])
+                k: redact(full[k], self._fp)
                 for k in ("kind", "sku", "identity", "managedBy", "plan", "zones")
                 if full.get(k) is not None
             }
@@ -792,8 +775,8 @@ class AzureCollector:
             for k in ("createdTime", "changedTime"):
                 if item.get(k):
                     attrs[k] = item[k]
-            attrs["properties"] = redact(props)
-            attrs.update(extras)
+            attrs["properties"] = redact(props, self._fp)
+            attrs.update(redact_tree(extras, self._fp))
             res.attrs = attrs
             spec = SPECS.get(rtype)
             if spec is not None and facets:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-import re
+import os
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -13,7 +13,8 @@ from threading import Lock
 from typing import Any, Protocol
 
 from driftscan.errors import ConfigError, SourceError
-from driftscan.model import Resource, Slice, SourceRun, fingerprint
+from driftscan.model import Resource, Slice, SourceRun
+from driftscan.redaction import Fingerprinter, is_fingerprint, is_secret_name, safe_detail
 
 # Source type → "module:Class". Modules are imported only when a source of that type is
 # configured, so an AWS-only user never imports the Azure SDK (Cloud Custodian's lazy registry).
@@ -23,21 +24,23 @@ REGISTRY: dict[str, str] = {
     "ssh": "driftscan.collect.ssh:SshCollector",
 }
 
-# Tag keys that name a secret (design §1.3). Tags are free text on every provider, so a stray
-# `db_password` tag is the likeliest way a secret value reaches the store; collectors redact
-# the payload fields they know, this catches tags for all of them.
-_SECRET_TAG = re.compile(
-    r"passw|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credential|"
-    r"connection[_-]?string",
-    re.IGNORECASE,
-)
 
+def redact_tags(resource: Resource, fingerprint: Fingerprinter) -> None:
+    """Replace the values of secret-looking tags with keyed fingerprints, in place.
 
-def redact_tags(resource: Resource) -> None:
-    """Replace the values of secret-looking tags with `sha256:` fingerprints, in place."""
+    Tags are free text on every provider, so a stray `db_password` tag is the likeliest way a
+    secret value reaches the store; collectors redact the payload fields they know, this
+    catches tags for all of them. A value that merely looks like a fingerprint (`sha256:...`)
+    is fingerprinted too: only one this tool wrote is left alone.
+    """
     for k, v in resource.tags.items():
-        if _SECRET_TAG.search(k) and v and not v.startswith("sha256:"):
+        if v and is_secret_name(k) and not is_fingerprint(v):
             resource.tags[k] = fingerprint(v)
+
+
+def _unkeyed() -> Fingerprinter:
+    # Tests and scripts that build a context by hand: a random key per process, never stored.
+    return Fingerprinter(os.urandom(32))
 
 
 ProgressFn = Callable[[str, str], None]
@@ -50,16 +53,22 @@ class CollectContext:
 
     run: SourceRun
     progress: ProgressFn = field(default=lambda source, msg: None)
+    fingerprint: Fingerprinter = field(default_factory=_unkeyed)
     _lock: Lock = field(default_factory=Lock)
 
+    def _clean(self, resource: Resource) -> None:
+        redact_tags(resource, self.fingerprint)
+        if resource.error is not None:
+            resource.error = safe_detail(resource.error)
+
     def add(self, resource: Resource) -> None:
-        redact_tags(resource)
+        self._clean(resource)
         with self._lock:
             self.run.resources.append(resource)
 
     def add_many(self, resources: Sequence[Resource]) -> None:
         for r in resources:
-            redact_tags(r)
+            self._clean(r)
         with self._lock:
             self.run.resources.extend(resources)
 
@@ -76,9 +85,11 @@ class CollectContext:
     ) -> Slice:
         """Record a slice that could not be read, and why. Its resources are not-assessed."""
         if isinstance(err, SourceError):
-            reason, detail = reason or err.reason, err.message
+            reason, raw = reason or err.reason, err.message
         else:
-            detail = err
+            raw = err
+        # Error text can quote a response body: bounded and redacted before it goes anywhere.
+        detail = safe_detail(raw)
         s = Slice(
             self.run.source,
             self.run.provider,
@@ -124,10 +135,12 @@ def collector_for(config: Any) -> Collector:
     return cls(config)  # type: ignore[no-any-return]
 
 
-def run_source(config: Any, progress: ProgressFn | None = None) -> SourceRun:
+def run_source(
+    config: Any, progress: ProgressFn | None = None, fingerprint: Fingerprinter | None = None
+) -> SourceRun:
     """Collect one source; never raises — a failure becomes a failed slice."""
     run = SourceRun(config.name, config.type)
-    ctx = CollectContext(run, progress or (lambda s, m: None))
+    ctx = CollectContext(run, progress or (lambda s, m: None), fingerprint or _unkeyed())
     start = time.monotonic()
     try:
         collector_for(config).collect(ctx)
@@ -136,8 +149,7 @@ def run_source(config: Any, progress: ProgressFn | None = None) -> SourceRun:
     except ConfigError:
         raise
     except Exception as exc:  # a bug or an unexpected API shape must not read as "clean"
-        detail = f"{type(exc).__name__}: {exc}"
-        ctx.slice_failed("*", detail, reason="error")
+        ctx.slice_failed("*", f"{type(exc).__name__}: {exc}", reason="error")
         ctx.progress(config.name, traceback.format_exc(limit=3))
     if not run.slices:
         # A collector that recorded nothing has not shown that it read anything.
@@ -148,7 +160,11 @@ def run_source(config: Any, progress: ProgressFn | None = None) -> SourceRun:
 
 
 def run_sources(
-    configs: Sequence[Any], progress: ProgressFn | None = None, *, concurrency: int = 32
+    configs: Sequence[Any],
+    progress: ProgressFn | None = None,
+    *,
+    fingerprint: Fingerprinter | None = None,
+    concurrency: int = 32,
 ) -> list[SourceRun]:
     """Collect all sources, at most `concurrency` at once, and return their runs in config
     order; one failing never stops the others."""
@@ -162,7 +178,7 @@ def run_sources(
     workers = max(1, min(concurrency, len(configs)))
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="collect")
     try:
-        futures = [pool.submit(run_source, c, progress) for c in configs]
+        futures = [pool.submit(run_source, c, progress, fingerprint) for c in configs]
         return [f.result() for f in futures]
     finally:
         # A ConfigError from one source (no known_hosts file, say) ends the scan: the sources

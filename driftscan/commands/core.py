@@ -17,6 +17,7 @@ from driftscan.clikit import (
     ConfigOpt,
     FormatOpt,
     StoreOpt,
+    WaitOpt,
     command,
     coverage_text,
     err,
@@ -36,6 +37,7 @@ def scan(
     ] = None,
     fmt: FormatOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output")] = False,
+    wait: WaitOpt = 120.0,
 ) -> None:
     """Collect live state from every configured source (or --source NAME) into the store.
 
@@ -46,7 +48,7 @@ def scan(
     """
     cfg = load_config(config)
     fmt = default_format(fmt)
-    with Store(cfg.store_path) as store, _Progress(quiet) as progress:
+    with Store(cfg.store_path, wait_s=wait) as store, _Progress(quiet) as progress:
         outcome = pipeline.scan(
             cfg, store, sources=source, progress=progress.update, rules_hash=_rules_hash(cfg)
         )
@@ -216,17 +218,23 @@ def query(
     config: ConfigOpt = None,
     store: StoreOpt = None,
     fmt: FormatOpt = None,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=0.1, help="Stop the query after this many seconds")
+    ] = 60.0,
+    memory_mb: Annotated[
+        int, typer.Option("--memory-limit", min=64, help="Memory ceiling for the query, in MB")
+    ] = 2048,
 ) -> None:
     """Read-only SQL over the store's views (the connection cannot write or read other files).
 
     Views: scans, source_runs, slices, resource_versions, resources; the macro resources_at(N)
-    gives the estate at scan N.
+    gives the estate at scan N. A query past --timeout or --memory-limit stops with exit 2.
 
     Example:  driftscan query "select type, count(*) from resources group by 1"
     """
     fmt = default_format(fmt)
-    with open_read(config, store, sandboxed=True) as st:
-        cols, rows = st.query(sql)
+    with open_read(config, store, sandboxed=True, memory_mb=memory_mb) as st:
+        cols, rows = st.query(sql, timeout_s=timeout)
     emit(cols, rows, fmt)
 
 

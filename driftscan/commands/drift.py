@@ -131,4 +131,9 @@ def _between(
             fmt,
             title=f"scan {delta.against} → {delta.scan_id}: {len(delta.changes)} changed",
         )
+    if delta.rekeyed:
+        err.print(
+            f"note: {delta.rekeyed} fingerprinted value(s) not compared: the fingerprint key "
+            "was rotated between these scans"
+        )
     raise typer.Exit(_exit(delta.status, bool(delta.changes)))

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from driftscan import ops
-from driftscan.clikit import ConfigOpt, command, err
+from driftscan.clikit import ConfigOpt, WaitOpt, command, err
 from driftscan.config import load_config
 from driftscan.store import Store
 
@@ -32,11 +32,13 @@ def run(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Nothing on stderr but errors")
     ] = False,
+    wait: WaitOpt = 120.0,
 ) -> None:
     """Scan, diff, check and report in one locked run: the command for cron and systemd timers.
 
     Holds the store's lock for the whole run; a second run started meanwhile exits at once
-    with code 4. Old scans are pruned when `store.keep_days` is set. Exit 0 clean; 1 drift or
+    with code 4. A reader (`query`, `report`) holding the file is waited for up to --wait
+    seconds. Old scans are pruned when `store.keep_days` is set. Exit 0 clean; 1 drift or
     failing controls; 3 something could not be assessed (takes precedence); 4 locked.
 
     Example:  driftscan run -c /etc/driftscan/driftscan.yaml --log-file /var/log/driftscan.jsonl -q
@@ -44,7 +46,7 @@ def run(
     cfg = load_config(config)
     log = ops.RunLog(log_file, quiet=quiet)
     try:
-        with Store(cfg.store_path) as store:
+        with Store(cfg.store_path, wait_s=wait) as store:
             out = ops.run(cfg, store, sources=source, log=log, report=not no_report)
         if metrics_file is not None:
             try:

@@ -118,9 +118,13 @@ def validate_sql(store: Store, config: Config, pack: RulePack) -> list[RuleError
     errors: list[RuleError] = []
     prepare(store, config, pack, scan_id, validating=True)
     try:
+        sandbox = _sandbox(store, config)
+    finally:
+        fstore.drop_context(store)
+    with sandbox:
         for rule in pack.select():
             try:
-                cols = fstore.rule_columns(store, rule.spec.query)
+                cols = sandbox.columns(rule.spec.query)
             except fstore.RuleQueryError as exc:
                 errors.append(RuleError(exc.message, file=rule.file, line=sql_line(rule, exc.line)))
                 continue
@@ -134,9 +138,14 @@ def validate_sql(store: Store, config: Config, pack: RulePack) -> list[RuleError
                         line=rule.query_line,
                     )
                 )
-    finally:
-        fstore.drop_context(store)
     return errors
+
+
+def _sandbox(store: Store, config: Config) -> fstore.RuleSandbox:
+    """The connection rules run on: a copy of the prepared context that cannot touch the store."""
+    return fstore.RuleSandbox(
+        store, timeout_s=config.rules_timeout_s, memory_mb=config.rules_memory_mb
+    )
 
 
 def _latest(store: Store) -> int:
@@ -162,18 +171,20 @@ def evaluate(
     n = record.scan_id
     missing = prepare(store, config, pack, n)
     try:
-        found: list[Finding] = []
-        ran_ok: set[str] = set()
-        for rule in selected:
-            out = _run(store, config, rule, missing)
-            if out is not None:
-                found.extend(out)
-                if not any(f.status == "error" for f in out):
-                    ran_ok.add(rule.id)
+        sandbox = _sandbox(store, config)
         unassessed = fstore.unassessed(store)
         prior = fstore.prior_state(store, n)
     finally:
         fstore.drop_context(store)
+    found: list[Finding] = []
+    ran_ok: set[str] = set()
+    with sandbox:
+        for rule in selected:
+            out = _run(sandbox, config, rule, missing)
+            if out is not None:
+                found.extend(out)
+                if not any(f.status == "error" for f in out):
+                    ran_ok.add(rule.id)
     scan_day = record.started_at.date()
     found = [_waive(f, config.waivers, scan_day) for f in found]
     by_id = {r.id: r for r in selected}
@@ -193,7 +204,9 @@ def evaluate(
     )
 
 
-def _run(store: Store, config: Config, rule: Rule, missing: list[str]) -> list[Finding] | None:
+def _run(
+    sandbox: fstore.RuleSandbox, config: Config, rule: Rule, missing: list[str]
+) -> list[Finding] | None:
     def one(resource: str, status: FindingStatus, reason: str, evidence: dict[str, Any]) -> Finding:
         return Finding(
             rule=rule.id,
@@ -209,7 +222,7 @@ def _run(store: Store, config: Config, rule: Rule, missing: list[str]) -> list[F
     if scope is not None and scope not in config.scopes:
         return [one(f"scope:{scope}", "skip", f"scope '{scope}' is not configured", {})]
     try:
-        rows = fstore.run_rule(store, rule.spec.query, scope)
+        rows = sandbox.run(rule.spec.query, scope)
     except fstore.RuleQueryError as exc:
         needs = [v for v in missing if v in rule.spec.query]
         why = (

@@ -14,6 +14,7 @@ from driftscan.config import Config
 from driftscan.errors import ConfigError, RuleError
 from driftscan.model import Severity, canonical_json
 from driftscan.resources import rules_dir
+from driftscan.store.findings import RuleQueryError, check_select
 from driftscan.yamlsrc import Lines, describe_validation, dotted, line_for, parse_yaml
 
 BUILTIN = "builtin"
@@ -218,6 +219,10 @@ def _load_rule(path: Path) -> tuple[Rule, Any]:
             line=lines.get(("id",)),
         )
     qline = lines.get(("query",))
+    try:
+        check_select(spec.query)
+    except RuleQueryError as exc:
+        raise RuleError(f"query: {exc.message}", file=str(path), line=qline) from None
     return Rule(spec, str(path), qline), data
 
 

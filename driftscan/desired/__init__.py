@@ -17,6 +17,7 @@ from driftscan.desired.declaration import (
     identity,
 )
 from driftscan.desired.yaml import load_file, yaml_files
+from driftscan.redaction import Fingerprinter, load_fingerprinter
 
 
 @dataclass
@@ -48,10 +49,12 @@ def _display(path: Path, base: Path) -> str:
     return str(path) if rel.startswith("..") else rel
 
 
-def load_desired(config: Config) -> DesiredSet:
-    """Load every `desired:` entry of the config; errors name file, line and key."""
+def load_desired(config: Config, fingerprint: Fingerprinter | None = None) -> DesiredSet:
+    """Load every `desired:` entry of the config; errors name file, line and key. Declared
+    secrets are fingerprinted with the store's key (`fingerprint`, else loaded from config)."""
     out = DesiredSet()
-    tf = terraform.TfLoad()
+    fp = fingerprint or load_fingerprinter(config.key_path, create=False)
+    tf = terraform.TfLoad(fingerprint=fp)
     base = config.base_dir
     for i, entry in enumerate(config.desired):
         if entry.path is not None:

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from driftscan.desired.declaration import Declaration, deep_merge, identity
 from driftscan.desired.tfmap import FINALIZE, MAPPINGS, Mapped, TfContext
 from driftscan.errors import ConfigError
+from driftscan.redaction import Fingerprinter
 from driftscan.yamlsrc import MAX_DEPTH, describe_validation, dotted
 
 SUPPORTED_VERSION = 4
@@ -68,6 +69,7 @@ class TfLoad:
     declarations: list[Declaration] = field(default_factory=list)
     presence_only: dict[str, int] = field(default_factory=dict)  # tf type → instances
     skipped: dict[str, int] = field(default_factory=dict)  # tf type → instances with no key
+    fingerprint: Fingerprinter | None = None  # the store's key; a random one when None
 
 
 def _line_of(text: str, loc: tuple[str | int, ...]) -> int | None:
@@ -197,7 +199,7 @@ def _address(r: TfResource, inst: TfInstance) -> str:
 
 def declarations(state: TfState, file: str, out: TfLoad) -> None:
     """Map every managed resource instance of one state to declarations, merged by key."""
-    ctx = TfContext()
+    ctx = TfContext(fingerprint=out.fingerprint) if out.fingerprint else TfContext()
     live: list[tuple[TfResource, TfInstance, dict[str, Any]]] = []
     for r in state.resources:
         if r.mode != "managed":

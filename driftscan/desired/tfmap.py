@@ -10,12 +10,13 @@ into their parent's declaration. A type without a mapping counts as managed, pre
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from driftscan.desired.declaration import identity
-from driftscan.model import fingerprint
+from driftscan.redaction import Fingerprinter
 
 Attrs = dict[str, Any]
 
@@ -40,6 +41,8 @@ class Mapped:
 class TfContext:
     """State-wide lookups a mapping may need (a rule names its group by id, not by ARN)."""
 
+    # The store's keyed fingerprints: declared secrets compare with live ones, never in clear.
+    fingerprint: Fingerprinter = field(default_factory=lambda: Fingerprinter(os.urandom(32)))
     sg_arns: dict[str, str] = field(default_factory=dict)
 
     def observe(self, tf_type: str, attrs: Attrs) -> None:
@@ -382,7 +385,7 @@ def _function(a: Attrs, ctx: TfContext) -> Mapped:
         d["layers"] = sorted(a["layers"])
     if env:
         # The state holds the values in clear; only their fingerprints are ever compared or stored.
-        d["environment"] = {str(k): fingerprint(str(v)) for k, v in env.items()}
+        d["environment"] = {str(k): ctx.fingerprint(str(v)) for k, v in env.items()}
     return _aws(str(a["arn"]), "AWS::Lambda::Function", a.get("function_name"), d)
 
 

@@ -11,7 +11,8 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from driftscan.model import Drift, Finding, fingerprint
+from driftscan.model import Drift, Finding
+from driftscan.redaction import is_fingerprint, is_secret_name, is_secret_subtree
 from driftscan.report.data import ReportData, RuleMeta
 
 FORMAT = "driftscan-report/1"
@@ -21,26 +22,23 @@ DRIFT_KINDS = ("missing", "unmanaged", "changed")
 _RANK = {s: i for i, s in enumerate(STATUSES)}
 UNMAPPED = "(unmapped)"
 
-# Belt and braces over the collectors' redaction: a value under a secret-looking key that is not
-# already a fingerprint is replaced by one before it reaches any report.
-_SECRET_KEY = re.compile(
-    r"(secret|passw|pwd|token|private[_-]?key|api[_-]?key|access[_-]?key|credential|"
-    r"user[_-]?data|connection[_-]?string|environment|app[_-]?settings)",
-    re.IGNORECASE,
-)
+REDACTED = "[redacted]"
+
+
+def _secret(name: str) -> bool:
+    return any(is_secret_name(p) or is_secret_subtree(p) for p in name.split("."))
 
 
 def scrub(value: Any, *, secret: bool = False) -> Any:
-    """A copy of `value` with secret-looking entries reduced to `sha256:` fingerprints."""
+    """A copy of `value` with secret-looking entries that are not already keyed fingerprints
+    replaced by `[redacted]`: belt and braces over the collectors' redaction (one shared
+    definition of a secret name, driftscan.redaction)."""
     if isinstance(value, dict):
-        return {
-            str(k): scrub(v, secret=secret or bool(_SECRET_KEY.search(str(k))))
-            for k, v in value.items()
-        }
+        return {str(k): scrub(v, secret=secret or _secret(str(k))) for k, v in value.items()}
     if isinstance(value, list):
         return [scrub(v, secret=secret) for v in value]
-    if secret and isinstance(value, str) and value and not value.startswith("sha256:"):
-        return fingerprint(value)
+    if secret and isinstance(value, str) and value and not is_fingerprint(value):
+        return REDACTED
     return value
 
 
@@ -92,7 +90,7 @@ def drift_doc(d: Drift) -> dict[str, Any]:
     """One drifted resource: the §3.4 diff shape plus source, account and region."""
     changes = []
     for c in sorted(d.changes, key=lambda c: str(c.get("path", ""))):
-        secret = bool(_SECRET_KEY.search(str(c.get("path", ""))))
+        secret = _secret(str(c.get("path", "")))
         changes.append(
             {
                 "path": c.get("path"),

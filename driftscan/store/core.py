@@ -7,6 +7,8 @@ import hashlib
 import json
 import os
 import re
+import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -117,8 +119,17 @@ class Store:
     """One open DuckDB store. Writable stores hold an exclusive lock file beside the database."""
 
     def __init__(
-        self, path: str | Path, *, read_only: bool = False, sandboxed: bool = False
+        self,
+        path: str | Path,
+        *,
+        read_only: bool = False,
+        sandboxed: bool = False,
+        memory_mb: int | None = None,
+        wait_s: float = 0.0,
     ) -> None:
+        """Open the store. `sandboxed` (for user SQL) forbids file access and spilling to disk;
+        `memory_mb` caps DuckDB's memory; a writer waits up to `wait_s` for readers to close
+        the file (DuckDB allows readers or one writer) before giving up with LockHeld."""
         self.path = Path(path)
         self.read_only = read_only
         self._lock_file: IO[str] | None = None
@@ -133,18 +144,30 @@ class Store:
                 raise
         cfg: dict[str, Any] = {}
         if sandboxed:
-            # `driftscan query` runs user SQL: no reading or writing other files through it.
+            # `driftscan query` runs user SQL: no reading or writing other files through it,
+            # and a query too big for memory fails instead of filling the disk with spill.
             cfg["enable_external_access"] = False
-        try:
-            self.con = duckdb.connect(str(self.path), read_only=read_only, config=cfg)
-        except duckdb.Error as exc:
-            self._release()
-            msg = str(exc).splitlines()[0]
-            if "lock" in msg.lower():
-                raise LockHeld(
-                    f"{self.path}: the store is in use by another driftscan process"
-                ) from None
-            raise StoreError(f"{self.path}: cannot open the store: {msg}") from None
+            cfg["temp_directory"] = ""
+        if memory_mb is not None:
+            cfg["memory_limit"] = f"{int(memory_mb)}MB"
+        deadline = time.monotonic() + max(0.0, wait_s)
+        while True:
+            try:
+                self.con = duckdb.connect(str(self.path), read_only=read_only, config=cfg)
+                break
+            except duckdb.Error as exc:
+                msg = str(exc).splitlines()[0]
+                locked = "lock" in msg.lower()
+                if locked and time.monotonic() < deadline:
+                    time.sleep(0.2)  # a reader (`query`, `report`) has the file open
+                    continue
+                self._release()
+                if locked:
+                    waited = f" (waited {wait_s:g} s)" if wait_s else ""
+                    raise LockHeld(
+                        f"{self.path}: the store is in use by another driftscan process{waited}"
+                    ) from None
+                raise StoreError(f"{self.path}: cannot open the store: {msg}") from None
         if not read_only:
             try:
                 self._migrate()
@@ -293,8 +316,10 @@ class Store:
         tool_version: str,
         config_hash: str = "",
         rules_hash: str = "",
+        key_id: str | None = None,
     ) -> ScanRecord:
-        """Store one scan in a single transaction and seal it into the hash chain."""
+        """Store one scan in a single transaction and seal it into the hash chain. `key_id`
+        names the fingerprint key its secrets were fingerprinted with."""
         incoming = _encode(r for run in runs for r in run.resources)
         status = scan_status(runs)
         with self.transaction() as con:
@@ -304,6 +329,8 @@ class Store:
             scan_id = (last[0] if last else 0) + 1
             prev = last[1] if last else GENESIS
             self._write_runs(con, scan_id, runs)
+            if key_id is not None:
+                con.execute("INSERT INTO fingerprint_key VALUES (?, ?)", [scan_id, key_id])
             self._write_resources(con, scan_id, incoming)
             self._write_observations(con, scan_id, runs)
             rec = ScanRecord(
@@ -526,15 +553,29 @@ class Store:
         return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
     def query(
-        self, sql: str, params: Sequence[Any] | None = None
+        self, sql: str, params: Sequence[Any] | None = None, *, timeout_s: float | None = None
     ) -> tuple[list[str], list[tuple[Any, ...]]]:
-        """Run SQL; return column names and rows. Errors become StoreError with DuckDB's message."""
+        """Run SQL; return column names and rows. Errors become StoreError with DuckDB's message;
+        past `timeout_s` the query is interrupted."""
+        timer = None
+        if timeout_s is not None:
+            timer = threading.Timer(timeout_s, self.con.interrupt)
+            timer.daemon = True
+            timer.start()
         try:
             cur = self.con.execute(sql, list(params or []))
             cols = [d[0] for d in cur.description or []]
             return cols, cur.fetchall()
+        except duckdb.InterruptException:
+            raise StoreError(f"the query ran longer than {timeout_s:g} s and was stopped") from None
+        except duckdb.OutOfMemoryException as exc:
+            first = str(exc).strip().splitlines()[0]
+            raise StoreError(f"the query needs more memory than its limit: {first}") from None
         except duckdb.Error as exc:
             raise StoreError(str(exc).strip()) from None
+        finally:
+            if timer is not None:
+                timer.cancel()
 
     # -- tamper evidence ---------------------------------------------------------------------
 

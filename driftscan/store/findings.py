@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -232,10 +233,6 @@ def prepare_context(
     con.execute("CREATE OR REPLACE TEMP TABLE params (key VARCHAR, value JSON)")
     for k, v in sorted(params.items()):
         con.execute("INSERT INTO params VALUES (?, ?)", [k, json.dumps(v, default=str)])
-    con.execute("CREATE OR REPLACE TEMP MACRO param(k) AS (SELECT value FROM params WHERE key = k)")
-    con.execute(
-        "CREATE OR REPLACE TEMP MACRO param_text(k) AS (json_extract_string(param(k), '$'))"
-    )
     _scopes(con, scopes)
     con.execute(
         "CREATE OR REPLACE TEMP TABLE waivers (rule VARCHAR, resource VARCHAR, owner VARCHAR, "
@@ -246,15 +243,23 @@ def prepare_context(
             "INSERT INTO waivers SELECT ?, ?, ?, ?, ?, ?::DATE, ?::DATE < (SELECT scan_date FROM scan)",
             [w.rule, w.resource, w.owner, w.reason, w.ticket, str(w.expires), str(w.expires)],
         )
-    con.execute(_VERSION_MACROS)
     return missing
+
+
+# Macros rules call, created in the rule sandbox over its copies of the context tables.
+_CONTEXT_MACROS = """
+CREATE OR REPLACE MACRO param(k) AS (SELECT value FROM params WHERE key = k);
+CREATE OR REPLACE MACRO param_text(k) AS (json_extract_string(param(k), '$'));
+CREATE OR REPLACE MACRO in_scope(s, k) AS
+    (EXISTS (SELECT 1 FROM scope_members m WHERE m.scope = s AND m.key = k));
+"""
 
 
 # dpkg-like ordering without a Python UDF: a version becomes a list of (kind, number, text)
 # tokens compared element-wise; '~' sorts before the end marker, which sorts before anything
 # else, so 1.0~rc1 < 1.0 < 1.0.1 < 1.0-2 and 2.9 < 2.10. A missing epoch counts as 0.
 _VERSION_MACROS = r"""
-CREATE OR REPLACE TEMP MACRO version_key(v) AS (
+CREATE OR REPLACE MACRO version_key(v) AS (
     list_transform(
         regexp_extract_all(CASE WHEN contains(v, ':') THEN v ELSE '0:' || v END,
                            '\d+|[A-Za-z]+|~|[^A-Za-z0-9~]'),
@@ -265,8 +270,8 @@ CREATE OR REPLACE TEMP MACRO version_key(v) AS (
                    't': CASE WHEN regexp_full_match(x, '\d+') THEN '' ELSE x END})
     || [{'k': 0, 'n': 0::DECIMAL(38, 0), 't': ''}]
 );
-CREATE OR REPLACE TEMP MACRO json_pointer(k) AS ('/' || replace(replace(k, '~', '~0'), '/', '~1'));
-CREATE OR REPLACE TEMP MACRO version_cmp(a, b) AS (
+CREATE OR REPLACE MACRO json_pointer(k) AS ('/' || replace(replace(k, '~', '~0'), '/', '~1'));
+CREATE OR REPLACE MACRO version_cmp(a, b) AS (
     CASE WHEN a IS NULL OR b IS NULL THEN NULL
          WHEN version_key(a) < version_key(b) THEN -1
          WHEN version_key(a) > version_key(b) THEN 1 ELSE 0 END
@@ -335,18 +340,14 @@ def _scopes(con: duckdb.DuckDBPyConnection, scopes: Sequence[ScopeDef]) -> None:
                 AND json_extract_string(r.tags, '$."' || t.k || '"') IS DISTINCT FROM t.v)
         """
     )
-    con.execute(
-        "CREATE OR REPLACE TEMP MACRO in_scope(s, k) AS "
-        "(EXISTS (SELECT 1 FROM scope_members m WHERE m.scope = s AND m.key = k))"
-    )
 
 
-def rule_columns(store: Store, sql: str) -> list[str]:
-    """Prepare one rule's SQL against the current context and return its column names.
+def check_select(sql: str) -> None:
+    """Refuse anything but exactly one SELECT statement, parsed by DuckDB's own parser.
 
-    Only a single SELECT is accepted: rules read the store, they never write it.
+    Checked when a rule loads and again before it runs: a rule file is untrusted input, and a
+    query that closes a wrapper and appends statements must never reach a connection.
     """
-    con = store.con
     try:
         stmts = duckdb.extract_statements(sql)
     except duckdb.Error as exc:
@@ -355,10 +356,118 @@ def rule_columns(store: Store, sql: str) -> list[str]:
         raise RuleQueryError(f"a rule query is one SELECT statement, found {len(stmts)}")
     if stmts[0].type != duckdb.StatementType.SELECT:
         raise RuleQueryError(f"a rule query is a SELECT, not {stmts[0].type.name}")
-    try:
-        return [str(r[0]) for r in con.execute("DESCRIBE " + sql).fetchall()]
-    except duckdb.Error as exc:
-        raise _error(exc) from None
+
+
+class RuleSandbox:
+    """A private in-memory DuckDB holding copies of the prepared per-scan context.
+
+    Rule SQL runs here, never on the store's connection: this database has nothing to write
+    back to, cannot read or write files (external access is off and the configuration is
+    locked), has a memory ceiling with no spilling to disk, and each query a time limit.
+    """
+
+    def __init__(self, store: Store, *, timeout_s: float = 60.0, memory_mb: int = 1024) -> None:
+        self.timeout_s = timeout_s
+        self.memory_mb = memory_mb
+        self.con = duckdb.connect(
+            ":memory:",
+            config={"memory_limit": f"{int(memory_mb)}MB", "temp_directory": ""},
+        )
+        try:
+            self._copy_context(store.con)
+            self.con.execute(_CONTEXT_MACROS)
+            self.con.execute(_VERSION_MACROS)
+            self.con.execute("SET enable_external_access = false")
+            self.con.execute("SET lock_configuration = true")
+        except BaseException:
+            self.con.close()
+            raise
+
+    def _copy_context(self, src: duckdb.DuckDBPyConnection) -> None:
+        present = _objects(src, "temp")
+        for name in _TEMP_TABLES:
+            if name not in present:
+                continue
+            view = src.execute(
+                "SELECT sql FROM duckdb_views() WHERE database_name = 'temp' AND view_name = ?",
+                [name],
+            ).fetchall()
+            if view:
+                # The "not diffed" guard: a view that fails when read. It names no store table.
+                self.con.execute(str(view[0][0]).replace("TEMP VIEW", "VIEW", 1))
+                continue
+            cols = src.execute(f"DESCRIBE SELECT * FROM temp.{name}").fetchall()
+            ddl = ", ".join(f'"{c[0]}" {c[1]}' for c in cols)
+            self.con.execute(f"CREATE TABLE {name} ({ddl})")
+            data = src.sql(f"SELECT * FROM temp.{name}").to_arrow_table()
+            self.con.register("_ctx", data)
+            try:
+                self.con.execute(f"INSERT INTO {name} SELECT * FROM _ctx")
+            finally:
+                self.con.unregister("_ctx")
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> RuleSandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _bounded(self, run: Any) -> Any:
+        timer = threading.Timer(self.timeout_s, self.con.interrupt)
+        timer.daemon = True
+        timer.start()
+        try:
+            return run()
+        except duckdb.InterruptException:
+            raise RuleQueryError(
+                f"rule exceeded its time limit of {self.timeout_s:g} s (rules_timeout_s)"
+            ) from None
+        except duckdb.OutOfMemoryException:
+            raise RuleQueryError(
+                f"rule exceeded its memory limit of {self.memory_mb} MB (rules_memory_mb)"
+            ) from None
+        finally:
+            timer.cancel()
+
+    def columns(self, sql: str) -> list[str]:
+        """Prepare one rule's SQL against the context and return its column names."""
+        check_select(sql)
+        try:
+            return [
+                str(r[0])
+                for r in self._bounded(lambda: self.con.execute("DESCRIBE " + sql).fetchall())
+            ]
+        except duckdb.Error as exc:
+            raise _error(exc) from None
+
+    def run(self, sql: str, scope: str | None) -> list[dict[str, Any]]:
+        """Run one rule's SQL; each row gains `_unassessed` (the reason its resource could not
+        be assessed, or None). With a scope, only that scope's resources."""
+        check_select(sql)
+        where = "WHERE __r.resource IN (SELECT key FROM scope_members WHERE scope = $scope)"
+
+        def execute() -> tuple[list[Any], list[tuple[Any, ...]]]:
+            # The rule becomes a view of its own (no text wrapped around it), then is joined.
+            self.con.sql(sql).create_view("__r", replace=True)
+            cur = self.con.execute(
+                "SELECT __r.*, __u.reason AS _unassessed FROM __r "
+                f"LEFT JOIN unassessed __u ON __u.key = __r.resource {where if scope else ''}",
+                {"scope": scope} if scope else {},
+            )
+            return list(cur.description or []), cur.fetchall()
+
+        try:
+            desc, rows = self._bounded(execute)
+        except duckdb.Error as exc:
+            raise _error(exc) from None
+        finally:
+            self.con.execute("DROP VIEW IF EXISTS __r")
+        names = [str(d[0]) for d in desc]
+        types = [str(d[1]) for d in desc]
+        return [{n: _py(v, t) for n, t, v in zip(names, types, row, strict=True)} for row in rows]
 
 
 def _py(value: Any, type_name: str) -> Any:
@@ -371,27 +480,6 @@ def _py(value: Any, type_name: str) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     return value
-
-
-def run_rule(store: Store, sql: str, scope: str | None) -> list[dict[str, Any]]:
-    """Run one rule's SQL for the prepared scan; each row gains `_unassessed` (the reason its
-    resource could not be assessed, or None). With a scope, only that scope's resources."""
-    body = sql.strip().rstrip(";")
-    where = "WHERE __r.resource IN (SELECT key FROM scope_members WHERE scope = $scope)"
-    wrapped = (
-        f"WITH __r AS (\n{body}\n)\n"
-        "SELECT __r.*, __u.reason AS _unassessed FROM __r "
-        f"LEFT JOIN unassessed __u ON __u.key = __r.resource {where if scope else ''}"
-    )
-    try:
-        cur = store.con.execute(wrapped, {"scope": scope} if scope else {})
-        desc = cur.description or []
-        rows = cur.fetchall()
-    except duckdb.Error as exc:
-        raise _error(exc, offset=1) from None
-    names = [str(d[0]) for d in desc]
-    types = [str(d[1]) for d in desc]
-    return [{n: _py(v, t) for n, t, v in zip(names, types, row, strict=True)} for row in rows]
 
 
 def unassessed(store: Store) -> dict[str, str]:

@@ -29,6 +29,9 @@ def extension_ddl() -> list[str]:
 # maintenance, and uniqueness is kept by the writer inside one transaction.
 TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR, value VARCHAR);
+-- Which fingerprint key (its id, never the key) each scan's secrets were fingerprinted with:
+-- a rotation shows as a change of key id, so a fingerprint that changed with it is explained.
+CREATE TABLE IF NOT EXISTS fingerprint_key (scan_id BIGINT NOT NULL, key_id VARCHAR NOT NULL);
 CREATE TABLE IF NOT EXISTS scan_ledger (
     scan_id BIGINT NOT NULL,
     started_at TIMESTAMP NOT NULL,

@@ -81,9 +81,10 @@ def test_sources_run_concurrently() -> None:
 
 def test_secret_looking_tags_are_fingerprinted() -> None:
     """A tag such as db_password is stored as a fingerprint, other tags as they are."""
-    from driftscan.model import SourceRun, fingerprint
+    from driftscan.model import SourceRun
+    from tests.conftest import TEST_FP as fingerprint
 
-    ctx = CollectContext(SourceRun("s", "aws"))
+    ctx = CollectContext(SourceRun("s", "aws"), fingerprint=fingerprint)
     ctx.add(Resource("k", "aws", "s", "a", "r", "T", "n",
                      tags={"db_password": "hunter2", "API-Key": "abc", "owner": "payments"}))  # fmt: skip
     assert ctx.run.resources[0].tags == {

@@ -113,11 +113,16 @@ class TestSqlValidation:
         assert errors[0].line == query_line + 3 and "nonsense" in errors[0].message
 
     def test_writes_and_missing_columns_are_refused(self, tmp_path: Path, store: Store) -> None:
-        """A rule that is not one SELECT, or lacks the contract columns, does not validate."""
-        write_rule(tmp_path, "r1", "DELETE FROM span")
+        """A rule that is not one SELECT is refused on load; one lacking the contract columns
+        does not validate."""
+        path = write_rule(tmp_path, "r1", "DELETE FROM span")
+        with pytest.raises(RuleError, match="SELECT") as info:
+            load_dirs([tmp_path])
+        assert info.value.file == str(path)
+        path.unlink()
         write_rule(tmp_path, "r2", "SELECT key AS resource FROM resources")
         errors = {
             Path(e.file or "").stem: e.message
             for e in validate_sql(store, config(), load_dirs([tmp_path]))
         }
-        assert "SELECT" in errors["r1"] and "status, reason" in errors["r2"]
+        assert "status, reason" in errors["r2"]

@@ -84,7 +84,7 @@ class TestMappings:
     def test_lambda_environment_is_fingerprinted(self, state: dict[str, Declaration]) -> None:
         """Environment values from the state are compared as fingerprints and never kept in clear."""
         d = state[f"arn:aws:lambda:{R}:{A}:function:payments"]
-        assert d.declared["environment"]["API_TOKEN"].startswith("sha256:")
+        assert d.declared["environment"]["API_TOKEN"].startswith("hmac-sha256:")
         assert "tf-canary-do-not-store" not in json.dumps(d.declared)
 
     def test_azure_ids_are_lower_cased(self, state: dict[str, Declaration]) -> None:

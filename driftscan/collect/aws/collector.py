@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from threading import Lock
@@ -21,6 +22,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.parsers import ResponseParserError
 
 from driftscan.collect.aws import session as aws_session
 from driftscan.collect.aws.specs import (
@@ -90,14 +92,33 @@ def classify(exc: BaseException) -> Reason:
     return "error"
 
 
+# The operation each thread is calling: a parse failure does not say which call it was.
+_CALLING = threading.local()
+
+
+def _note_call(model: Any = None, **_: Any) -> None:
+    _CALLING.op = getattr(model, "name", None)
+
+
 def describe(exc: BaseException) -> str:
-    """A one-line account of a failure, without request payloads."""
+    """A one-line account of a failure: operation, HTTP status, error code, a short message.
+
+    Never a response body: a body that failed to parse can hold every tag of every resource
+    in the slice, secrets included (the caller bounds and redacts what is left).
+    """
+    op = getattr(_CALLING, "op", None) or "request"
     if isinstance(exc, ClientError):
         err = exc.response.get("Error", {})
-        return f"{exc.operation_name}: {err.get('Code', '?')}: {err.get('Message', '')}".rstrip(
-            ": "
-        )
-    return f"{type(exc).__name__}: {exc}"
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        code = err.get("Code", "?")
+        message = str(err.get("Message", ""))[:200]
+        where = f"{exc.operation_name}: HTTP {status} " if status else f"{exc.operation_name}: "
+        return f"{where}{code}: {message}".rstrip(": ")
+    if isinstance(exc, ResponseParserError):
+        return f"{op}: the response could not be parsed (malformed XML or JSON)"
+    if isinstance(exc, BotoCoreError):
+        return f"{op}: {type(exc).__name__}: {str(exc)[:200]}"
+    return f"{op}: {type(exc).__name__}"
 
 
 def _parse_error(exc: Exception) -> str:
@@ -122,6 +143,7 @@ class _Clients:
                 client = cast(Any, self._session).client(
                     service, region_name=region, endpoint_url=self._endpoint, config=self._config
                 )
+                client.meta.events.register("before-call", _note_call)
                 self._made[(service, region)] = client
             return client
 
@@ -194,7 +216,12 @@ class AwsCollector:
         cover: dict[str, Any] = {"account": account, "region": region, "types": svc.types}
         try:
             reader = Reader(
-                account, partition, region or "global", clients(svc.client, client_region), clients
+                account,
+                partition,
+                region or "global",
+                clients(svc.client, client_region),
+                clients,
+                ctx.fingerprint,
             )
             found = [res for spec in svc.resources for res in self._read_spec(reader, spec)]
         except Exception as exc:  # one region × service failing never stops the others

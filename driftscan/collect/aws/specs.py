@@ -13,7 +13,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from driftscan.model import fingerprint
+from driftscan.redaction import Fingerprinter
 
 Item = dict[str, Any]
 ClientFor = Callable[[str, str], Any]
@@ -28,6 +28,7 @@ class Reader:
     region: str  # an AWS region, or "global"
     client: Any
     client_for: ClientFor  # (service, region) → client; S3 buckets are read in their own region
+    fingerprint: Fingerprinter  # the store's keyed fingerprints for secret values
 
     def arn(self, service: str, resource: str, *, region: str | None = None) -> str:
         where = self.region if region is None else region
@@ -108,7 +109,7 @@ def optional_get(call: Callable[..., Any], codes: tuple[str, ...], **kwargs: Any
         raise
 
 
-def _b64_fingerprint(value: str) -> str:
+def _b64_fingerprint(fingerprint: Fingerprinter, value: str) -> str:
     try:
         return fingerprint(base64.b64decode(value, validate=True))
     except (binascii.Error, ValueError):
@@ -122,7 +123,7 @@ def _instance_user_data(r: Reader, item: Item) -> None:
     resp = r.client.describe_instance_attribute(InstanceId=item["InstanceId"], Attribute="userData")
     value = (resp.get("UserData") or {}).get("Value")
     # The script may hold secrets: keep only its fingerprint, drop the response at once.
-    item["_user_data"] = _b64_fingerprint(value) if value else None
+    item["_user_data"] = _b64_fingerprint(r.fingerprint, value) if value else None
 
 
 def _instance(r: Reader, i: Item) -> Found:
@@ -443,7 +444,7 @@ def _function(r: Reader, f: Item) -> Found:
             "vpc_subnets": sorted(vpc.get("SubnetIds", [])),
             "vpc_security_groups": sorted(vpc.get("SecurityGroupIds", [])),
             # Names are configuration; values are often secrets: fingerprints only.
-            "environment": {str(k): fingerprint(str(v)) for k, v in variables.items()},
+            "environment": {str(k): r.fingerprint(str(v)) for k, v in variables.items()},
         },
     )
 

@@ -8,8 +8,9 @@ from typing import Any
 
 from driftscan.collect.base import run_source
 from driftscan.config import AwsSource
-from driftscan.model import Resource, SourceRun, fingerprint
+from driftscan.model import Resource, SourceRun
 from driftscan.sandbox.aws import ACCOUNT, AwsSandbox
+from tests.conftest import TEST_FP
 
 from .conftest import canned
 
@@ -40,7 +41,7 @@ def named(run: SourceRun, type_: str, name: str) -> Resource:
 
 def test_every_type_in_two_regions(sandbox: AwsSandbox, source: Callable[..., AwsSource]) -> None:
     """Every seeded resource of every type in both regions is collected under its ARN, all slices ok."""
-    run = run_source(source())
+    run = run_source(source(), fingerprint=TEST_FP)
     assert run.status == "ok", [
         (s.name, s.reason, s.detail) for s in run.slices if s.status != "ok"
     ]
@@ -68,7 +69,7 @@ def test_every_type_in_two_regions(sandbox: AwsSandbox, source: Callable[..., Aw
 
 def test_facets_tags_and_attributes(source: Callable[..., AwsSource]) -> None:
     """Tags, the encrypted/public facets and the per-type attributes are normalised as documented."""
-    run = run_source(source())
+    run = run_source(source(), fingerprint=TEST_FP)
 
     locked = named(run, "AWS::S3::Bucket", "acme-data-us-east-1")
     assert locked.key == "arn:aws:s3:::acme-data-us-east-1" and locked.region == "us-east-1"
@@ -87,7 +88,7 @@ def test_facets_tags_and_attributes(source: Callable[..., AwsSource]) -> None:
     assert web.attrs["state"] == "running" and web.attrs["instance_type"] == "t3.micro"
     assert web.attrs["image_id"].startswith("ami-") and web.attrs["launch_time"]
     assert web.attrs["subnet_id"].startswith("subnet-") and web.attrs["vpc_id"].startswith("vpc-")
-    assert web.attrs["user_data"].startswith("sha256:")
+    assert web.attrs["user_data"].startswith("hmac-sha256:")
     sg = by_key(run)[
         f"arn:aws:ec2:eu-west-1:{ACCOUNT}:security-group/{web.attrs['security_groups'][0]}"
     ]
@@ -124,7 +125,7 @@ def test_facets_tags_and_attributes(source: Callable[..., AwsSource]) -> None:
     fn = named(run, "AWS::Lambda::Function", "payments-1")
     assert fn.attrs["runtime"] == "python3.12" and fn.tags == {"owner": "payments"}
     assert sorted(fn.attrs["environment"]) == ["API_TOKEN", "LOG_LEVEL"]
-    assert fn.attrs["environment"]["LOG_LEVEL"] == fingerprint("info")
+    assert fn.attrs["environment"]["LOG_LEVEL"] == TEST_FP("info")
 
     keys = [r for r in run.resources if r.type == "AWS::KMS::Key" and r.tags == {"pci": "true"}]
     assert {k.region: k.attrs["rotation_enabled"] for k in keys} == {
@@ -142,7 +143,7 @@ def test_facets_tags_and_attributes(source: Callable[..., AwsSource]) -> None:
 
 def test_secrets_never_collected(sandbox: AwsSandbox, source: Callable[..., AwsSource]) -> None:
     """The canary planted in EC2 user data and a Lambda environment value appears nowhere, only as a fingerprint."""
-    run = run_source(source())
+    run = run_source(source(), fingerprint=TEST_FP)
     assert run.status == "ok"
     text = json.dumps([r.doc() for r in run.resources], default=str)
     text += json.dumps([[s.name, s.detail] for s in run.slices])
@@ -150,11 +151,9 @@ def test_secrets_never_collected(sandbox: AwsSandbox, source: Callable[..., AwsS
     assert canary not in text and canary.lower() not in text.lower()
     assert named(run, "AWS::Lambda::Function", "payments-0").attrs["environment"][
         "API_TOKEN"
-    ] == fingerprint(canary)
+    ] == TEST_FP(canary)
     script = f"#!/bin/sh\nexport DB_PASSWORD='{canary}'\n"
-    assert named(run, "AWS::EC2::Instance", "web-us-east-1").attrs["user_data"] == fingerprint(
-        script
-    )
+    assert named(run, "AWS::EC2::Instance", "web-us-east-1").attrs["user_data"] == TEST_FP(script)
 
 
 def test_malformed_item_is_a_parse_error(source: Callable[..., AwsSource], on_session: Any) -> None:

@@ -8,8 +8,9 @@ import pytest
 
 from driftscan.collect.base import run_source
 from driftscan.config import AzureSource
-from driftscan.model import Resource, SourceRun, canonical_json, fingerprint
+from driftscan.model import Resource, SourceRun, canonical_json
 from driftscan.sandbox.arm import DEMO_SECRET_CANARY, SUB_DEV, SUB_PROD, ArmEmulator, resource_id
+from tests.conftest import TEST_FP
 
 SourceFactory = Callable[..., AzureSource]
 
@@ -30,7 +31,7 @@ def by_name(run: SourceRun) -> dict[str, Resource]:
 
 @pytest.fixture
 def run(arm: ArmEmulator, source: SourceFactory) -> SourceRun:
-    return run_source(source())
+    return run_source(source(), fingerprint=TEST_FP)
 
 
 def test_two_subscriptions_are_two_ok_slices(run: SourceRun) -> None:
@@ -132,8 +133,8 @@ def test_app_setting_values_never_reach_a_document(run: SourceRun) -> None:
     """App settings keep their names; values are fingerprints, and the secret canary is in no document."""
     site = by_name(run)["acme-payments-api"]
     assert site.attrs["appSettings"] == {
-        "DB_PASSWORD": fingerprint(DEMO_SECRET_CANARY),
-        "FEATURE_FLAGS": fingerprint("checkout-v2"),
+        "DB_PASSWORD": TEST_FP(DEMO_SECRET_CANARY),
+        "FEATURE_FLAGS": TEST_FP("checkout-v2"),
     }
     assert site.public is True
     for r in run.resources:
@@ -181,7 +182,8 @@ def test_an_untrusted_certificate_is_unreachable(arm: ArmEmulator, source: Sourc
 
 def test_equal_estates_give_equal_runs(arm: ArmEmulator, source: SourceFactory) -> None:
     """Two collections of the same estate give the same resources and slices in the same order."""
-    first, second = run_source(source()), run_source(source())
+    first = run_source(source(), fingerprint=TEST_FP)
+    second = run_source(source(), fingerprint=TEST_FP)
     assert [canonical_json(r.doc()) for r in first.resources] == [
         canonical_json(r.doc()) for r in second.resources
     ]
