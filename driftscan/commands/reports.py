@@ -8,7 +8,16 @@ from typing import Annotated
 import typer
 
 from driftscan import pipeline
-from driftscan.clikit import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, ConfigOpt, StoreOpt, command, err
+from driftscan.clikit import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    EXIT_USAGE,
+    ConfigOpt,
+    StoreOpt,
+    WaitOpt,
+    command,
+    err,
+)
 from driftscan.config import Config, find_config, load_config
 from driftscan.output import dumps
 from driftscan.report import FORMATS, verify_report_dir
@@ -56,6 +65,7 @@ def report(
     ] = None,
     config: ConfigOpt = None,
     store: StoreOpt = None,
+    wait: WaitOpt = 120.0,
 ) -> None:
     """Write the evidence report of a scan: HTML, PDF, JSON and CSV with a signed manifest.
 
@@ -69,7 +79,7 @@ def report(
     cfg_path = find_config(str(config) if config else None)
     # With --store and no config file, report with the defaults rather than refuse.
     cfg = load_config(config) if (cfg_path.exists() or store is None) else Config()
-    with Store(store or cfg.store_path) as st:
+    with Store(store or cfg.store_path, wait_s=wait) as st:
         res = pipeline.report(cfg, st, scan, formats, out)
     for note in res.notes:  # what a killed earlier writer left, now cleared up
         err.print(f"[yellow]repaired:[/yellow] {note}", highlight=False)
