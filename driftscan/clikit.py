@@ -13,18 +13,17 @@ from rich.markup import escape
 from typer.exceptions import TyperException
 
 from driftscan.config import load_config
-from driftscan.errors import EXIT_IOERR, DriftscanError, disk_failure
+from driftscan.errors import DriftscanError, ExitCode, disk_failure
 from driftscan.output import Format
 from driftscan.store import Store
-
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INCOMPLETE, EXIT_LOCKED, EXIT_INTERNAL = 0, 1, 2, 3, 4, 70
 
 app = typer.Typer(
     name="driftscan",
     help="Drift detection and audit evidence for AWS, Azure and on-prem hosts.\n\n"
     "Exit codes: 0 complete and clean; 1 drift or failing controls; 2 usage or configuration "
     "error; 3 incomplete (a source or control could not be assessed); 4 another run holds the "
-    "store's lock; 74 the store or a report could not be written (disk full or failing).",
+    "store's lock; 5 the scan is stored but its report could not be made; 74 the store or a "
+    "report could not be written (disk full or failing).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -55,22 +54,22 @@ def command(*args: Any, group: typer.Typer | None = None, **kwargs: Any) -> Call
                 if (reason := disk_failure(exc)) is not None:
                     # A full or failing disk is not a usage mistake: exit 74, as for the store.
                     print_error(f"{exc.filename or 'a file'}: could not be written: {reason}")
-                    raise typer.Exit(EXIT_IOERR) from None
+                    raise typer.Exit(ExitCode.IOERR) from None
                 # A path given on the command line or in the config that cannot be read or
                 # written is the user's to fix, not a finding (1) and not a crash.
                 print_error(exc)
-                raise typer.Exit(EXIT_USAGE) from None
+                raise typer.Exit(ExitCode.USAGE) from None
             except (typer.Exit, typer.Abort, TyperException, KeyboardInterrupt):
                 raise  # Typer's own: usage errors print themselves and exit 2
             except Exception as exc:
                 if disk_failure(exc) is not None:
                     # The disk refused a write that no layer translated: still one clean line.
                     print_error(f"could not write: {str(exc).strip().splitlines()[0]}")
-                    raise typer.Exit(EXIT_IOERR) from None
+                    raise typer.Exit(ExitCode.IOERR) from None
                 # Never exit 1 (reserved for findings) on a bug: say so and exit 70.
                 err.print_exception()
                 err.print("[red]internal error[/red]: please report it with the traceback above")
-                raise typer.Exit(EXIT_INTERNAL) from None
+                raise typer.Exit(ExitCode.INTERNAL) from None
 
         (group or app).command(*args, **kwargs)(run)
         return fn

@@ -1,25 +1,43 @@
-"""The driftscan exception tree; every error carries its context as attributes.
+"""The driftscan exception tree and the exit codes; every error carries its context as attributes.
 
-    DriftscanError
-     ├─ ConfigError          file, line, key  → exit 2
-     ├─ SourceError          source, slice, reason (denied | throttled | unreachable | timeout | parse)
+    DriftscanError                              → exit 70 (internal)
+     ├─ ConfigError          file, line, key    → exit 2
+     ├─ SourceError          source, slice, reason (denied | throttled | unreachable | timeout |
+     │                       parse | hostkey | error); never escapes a collector run
      ├─ StoreError           no such scan, bad query, unreadable store → exit 2
      │   ├─ NoStore          nothing scanned yet → exit 2
      │   ├─ LockHeld         another run holds the store's lock → exit 4
      │   └─ StoreWriteError  path, reason: disk full or failing while writing → exit 74
-     ├─ RuleError            file, line  → exit 2
-     └─ ReportError
+     ├─ RuleError            file, line         → exit 2
+     │   └─ RuleQueryError   line within the SQL: a rule's query failed to prepare or run
+     └─ ReportError          rendering, signing or verifying a report failed → exit 5
          └─ ReportWriteError path, reason: disk full or failing while writing → exit 74
 
 A SourceError never escapes a collector run: the collector driver turns it into a
-not-assessed slice in the scan ledger.
+not-assessed slice in the scan ledger. A RuleQueryError while checking becomes that rule's
+`error` finding; the other rules go on.
 """
 
 from __future__ import annotations
 
 import errno
 import os
+from enum import IntEnum
 from typing import Literal
+
+
+class ExitCode(IntEnum):
+    """Every exit code driftscan uses (design §3.3), in one place."""
+
+    OK = 0  # complete and clean
+    FINDINGS = 1  # drift or failing controls
+    USAGE = 2  # usage or configuration error
+    INCOMPLETE = 3  # a source or control could not be assessed (takes precedence over 1)
+    LOCKED = 4  # another run holds the store's lock
+    REPORT = 5  # the scan and its findings are stored; the evidence report could not be made
+    INTERNAL = 70  # a bug: the traceback is printed
+    IOERR = 74  # sysexits' EX_IOERR: the disk refused a write driftscan had to make
+
 
 Reason = Literal["denied", "throttled", "unreachable", "timeout", "parse", "hostkey", "error"]
 REASONS: tuple[str, ...] = (
@@ -36,13 +54,13 @@ REASONS: tuple[str, ...] = (
 class DriftscanError(Exception):
     """Base of every error driftscan raises on purpose."""
 
-    exit_code = 70
+    exit_code: int = ExitCode.INTERNAL
 
 
 class ConfigError(DriftscanError):
     """A configuration, desired-state or input file is missing or invalid."""
 
-    exit_code = 2
+    exit_code = ExitCode.USAGE
 
     def __init__(
         self,
@@ -82,23 +100,21 @@ class SourceError(DriftscanError):
 class StoreError(DriftscanError):
     """The store could not be opened, read or written, or holds no such scan; bad query SQL."""
 
-    exit_code = 2
+    exit_code = ExitCode.USAGE
 
 
 class NoStore(StoreError):
     """The store file does not exist yet (nothing has been scanned)."""
 
-    exit_code = 2
+    exit_code = ExitCode.USAGE
 
 
 class LockHeld(StoreError):
     """Another driftscan process holds the store's lock."""
 
-    exit_code = 4
+    exit_code = ExitCode.LOCKED
 
 
-# Exit 74 is sysexits' EX_IOERR: the disk refused a write driftscan had to make.
-EXIT_IOERR = 74
 _DISK_ERRNOS = {
     errno.ENOSPC: "no space left on device",
     errno.EDQUOT: "disk quota exceeded",
@@ -125,7 +141,7 @@ class StoreWriteError(StoreError):
     The scan (or findings, drift) being written is rolled back; earlier scans are intact.
     """
 
-    exit_code = EXIT_IOERR
+    exit_code = ExitCode.IOERR
 
     def __init__(self, path: str, reason: str, *, detail: str = "") -> None:
         self.path = path
@@ -141,7 +157,7 @@ class StoreWriteError(StoreError):
 class RuleError(DriftscanError):
     """A rule file is invalid or its SQL does not prepare against the store's views."""
 
-    exit_code = 2
+    exit_code = ExitCode.USAGE
 
     def __init__(self, message: str, *, file: str | None = None, line: int | None = None) -> None:
         self.message = message
@@ -154,8 +170,17 @@ class RuleError(DriftscanError):
         return f"{where}: {self.message}" if where else self.message
 
 
+class RuleQueryError(RuleError):
+    """A rule's SQL failed to prepare or run; `line` is the line within the SQL, when known."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message, line=line)
+
+
 class ReportError(DriftscanError):
-    """A report could not be rendered or verified."""
+    """A report could not be rendered, signed or verified (the scan itself is stored)."""
+
+    exit_code = ExitCode.REPORT
 
 
 class ReportWriteError(ReportError):
@@ -164,7 +189,7 @@ class ReportWriteError(ReportError):
     Nothing of the new report is left behind; earlier reports and the ledger are intact.
     """
 
-    exit_code = EXIT_IOERR
+    exit_code = ExitCode.IOERR
 
     def __init__(self, path: str, reason: str) -> None:
         self.path = path

@@ -1,24 +1,29 @@
-"""The pipeline stages composed as plain functions: scan, and (as they land) diff, check, report."""
+"""The one composer: scan, diff, check, report and the nightly run, as plain functions.
+
+Commands and users' scripts call these; each stage records what it did in the store.
+"""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from driftscan import __version__
 from driftscan.collect.base import ProgressFn, run_sources
 from driftscan.config import Config
-from driftscan.diff import DriftResult
-from driftscan.errors import ConfigError
-from driftscan.model import ScanRecord, SourceRun
+from driftscan.diff import DriftResult, ScanDelta
+from driftscan.errors import ConfigError, ExitCode, RuleError
+from driftscan.model import FindingStatus, ScanRecord, SourceRun
 from driftscan.redaction import Fingerprinter, load_fingerprinter
-from driftscan.store import Store
+from driftscan.runlog import RunLog
+from driftscan.store import HistoryEntry, Store
 
 if TYPE_CHECKING:
-    from driftscan.compliance import CheckResult
+    from driftscan.compliance import CheckResult, RulePack
 
 
 @dataclass
@@ -107,14 +112,62 @@ def diff(config: Config, store: Store, scan_id: int | None = None) -> DriftResul
     return compare(store, load_desired(config), scan_id=scan_id, ignore=config.ignore)
 
 
+def load_rules(config: Config) -> RulePack:
+    """The configured rule pack (built-in and user folders), validated; once per run."""
+    from driftscan.compliance import load_pack
+
+    return load_pack(config)
+
+
+def validate_rules(config: Config, store: Store, pack: RulePack) -> list[RuleError]:
+    """Prepare every rule's SQL against the store's views; one RuleError per rule that fails."""
+    from driftscan.compliance import validate_sql
+
+    return validate_sql(store, config, pack)
+
+
+def delta(
+    store: Store, scan_id: int | None, against: int, config: Config | None = None
+) -> ScanDelta:
+    """What changed in the live estate between two scans (config's `ignore` rules apply)."""
+    from driftscan.diff import between
+
+    return between(store, scan_id, against, config.ignore if config else ())
+
+
+@dataclass
+class Version:
+    """One version of a resource in its timeline, with what changed from the one before."""
+
+    entry: HistoryEntry
+    changes: list[dict[str, Any]]
+
+
+def history(store: Store, key: str) -> list[Version]:
+    """Every version of one resource, oldest first, each with its changes from the previous."""
+    from driftscan.changes import doc_changes
+
+    out: list[Version] = []
+    prev: dict[str, Any] | None = None
+    for v in store.history(key):
+        out.append(Version(v, [] if prev is None else doc_changes(prev, v.doc)))
+        prev = v.doc
+    return out
+
+
 def check(
-    config: Config, store: Store, scan_id: int | None = None, framework: str | None = None
+    config: Config,
+    store: Store,
+    scan_id: int | None = None,
+    framework: str | None = None,
+    *,
+    pack: RulePack | None = None,
 ) -> CheckResult:
     """Evaluate the rule pack (or one framework's rules) for a scan, default the latest, and
     store the findings with their lifecycle. `result.exit_code` follows design §3.3."""
     from driftscan.compliance import evaluate
 
-    return evaluate(config, store, scan_id=scan_id, framework=framework)
+    return evaluate(config, store, pack=pack, scan_id=scan_id, framework=framework)
 
 
 if TYPE_CHECKING:
@@ -148,3 +201,83 @@ def report(
         record_report(store, res.scan_id, res.folder, res.manifest_sha256, signed=res.signed,
                       key_id=res.key_id)  # fmt: skip
     return res
+
+
+@dataclass
+class RunOutcome:
+    """Everything one `driftscan run` did, and the exit code it earns (design §3.3)."""
+
+    scan: ScanOutcome
+    drift: DriftResult | None = None
+    check: CheckResult | None = None
+    report: ReportResult | None = None
+    pruned: list[int] = field(default_factory=list)
+    duration_s: float = 0.0
+
+    @property
+    def exit_code(self) -> ExitCode:
+        if not self.scan.complete or (
+            self.check is not None and self.check.exit_code == ExitCode.INCOMPLETE
+        ):
+            return ExitCode.INCOMPLETE
+        if (self.drift is not None and self.drift.has_drift) or (
+            self.check is not None and self.check.exit_code == ExitCode.FINDINGS
+        ):
+            return ExitCode.FINDINGS
+        return ExitCode.OK
+
+
+def run(
+    config: Config,
+    store: Store,
+    *,
+    sources: Sequence[str] | None = None,
+    log: RunLog | None = None,
+    with_report: bool = True,
+    progress: ProgressFn | None = None,
+) -> RunOutcome:
+    """scan → diff (when state is declared) → check → report → retention, in one locked store.
+
+    The rule pack is loaded once, first, so a broken rule file fails before a long scan."""
+    log = log or RunLog(quiet=True)
+    start = time.monotonic()
+    pack = load_rules(config)
+    log.event("run.started", config=config.file, store=str(store.path), rules_hash=pack.hash)
+    scanned = scan(config, store, sources=sources, progress=progress, rules_hash=pack.hash)
+    rec = scanned.record
+    for r in scanned.runs:
+        log.event("source.finished", source=r.source, status=r.status, reason=r.reason,
+                  resources=len(r.resources), seconds=round(r.duration_s, 2),
+                  not_assessed=[{"slice": s.name, "reason": s.reason, "detail": s.detail}
+                                for s in r.slices if s.status == "failed"])  # fmt: skip
+    log.event("scan.finished", scan=rec.scan_id, status=rec.status, resources=rec.resources)
+    for problem in scanned.evidence_errors:
+        log.event("anchor.failed", level="error", scan=rec.scan_id, error=problem)
+    out = RunOutcome(scanned)
+    if config.desired:
+        out.drift = diff(config, store, rec.scan_id)
+        kinds = {
+            k: sum(1 for d in out.drift.drifts if d.kind == k)
+            for k in ("missing", "unmanaged", "changed")
+        }
+        log.event("diff.finished", scan=rec.scan_id, counts=kinds)
+    out.check = check(config, store, rec.scan_id, pack=pack)
+    statuses: tuple[FindingStatus, ...] = ("ok", "alarm", "error", "skip", "not_assessed")
+    log.event("check.finished", scan=rec.scan_id, counts={s: out.check.count(s) for s in statuses})
+    if with_report and config.reports.formats:
+        out.report = report(config, store, rec.scan_id)
+        for note in out.report.notes:  # what a killed earlier run left, now cleared up
+            log.event("report.repaired", level="warn", note=note)
+        log.event("report.written", scan=rec.scan_id, folder=str(out.report.folder))
+    if config.store.keep_days:
+        from driftscan.store.retention import compact_store, prune
+
+        out.pruned = prune(store, config.store.keep_days, now=datetime.now(UTC))
+        if out.pruned:
+            before, after = compact_store(store)
+            log.event("retention.pruned", scans=out.pruned, bytes_before=before, bytes_after=after)
+    out.duration_s = time.monotonic() - start
+    log.event(
+        "run.finished", scan=rec.scan_id, exit_code=out.exit_code, seconds=round(out.duration_s, 2)
+    )
+    return out

@@ -64,3 +64,16 @@ def test_unknown_filter_is_an_error_not_an_empty_list(cfg: Path, flag: str) -> N
     res = runner.invoke(app, ["findings", flag, "no_such_thing", "-c", str(cfg)])
     assert res.exit_code == 2, res.output
     assert "no_such_thing" in res.output
+
+
+def test_a_report_failure_exits_5_not_70(cfg: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A report that cannot be rendered or signed is exit 5 with one line, not an internal error."""
+    from driftscan.errors import ExitCode, ReportError
+
+    def fail(*a: object, **k: object) -> None:
+        raise ReportError("PDF rendering failed (exit 1): no fonts")
+
+    monkeypatch.setattr(pipeline, "report", fail)
+    res = CliRunner().invoke(app, ["report", "-c", str(cfg)])
+    assert res.exit_code == ExitCode.REPORT == 5
+    assert "PDF rendering failed" in res.output and "Traceback" not in res.output

@@ -9,21 +9,10 @@ from typing import Annotated, Any
 import typer
 
 from driftscan import pipeline
-from driftscan.clikit import (
-    EXIT_OK,
-    EXIT_USAGE,
-    ConfigOpt,
-    FormatOpt,
-    StoreOpt,
-    app,
-    command,
-    err,
-    open_read,
-)
-from driftscan.compliance import finding_doc, load_pack, validate_sql
-from driftscan.compliance.engine import EXIT_ALARMS, EXIT_CLEAN, EXIT_INCOMPLETE
+from driftscan.clikit import ConfigOpt, FormatOpt, StoreOpt, app, command, err, open_read
+from driftscan.compliance import finding_doc
 from driftscan.config import load_config
-from driftscan.errors import DriftscanError, NoStore
+from driftscan.errors import DriftscanError, ExitCode, NoStore
 from driftscan.model import Finding
 from driftscan.output import Format, default_format, emit
 from driftscan.store import Store
@@ -159,9 +148,11 @@ def findings(
         for d in picked
     ]  # fmt: skip
     if rec.status != "complete" or any(f.status in ("not_assessed", "error") for f in fs):
-        raise typer.Exit(EXIT_INCOMPLETE)
+        raise typer.Exit(ExitCode.INCOMPLETE)
     raise typer.Exit(
-        EXIT_ALARMS if any(f.status == "alarm" and f.waiver is None for f in fs) else EXIT_CLEAN
+        ExitCode.FINDINGS
+        if any(f.status == "alarm" and f.waiver is None for f in fs)
+        else ExitCode.OK
     )
 
 
@@ -174,7 +165,7 @@ def _known_or_fail(
     rules = {r["rule"] for r in rows}
     frameworks = {fw for r in rows for fw in (r["frameworks"] or {})}
     try:
-        pack = load_pack(load_config(config))
+        pack = pipeline.load_rules(load_config(config))
         rules |= set(pack.rules)
         frameworks |= set(pack.frameworks)
     except DriftscanError:
@@ -193,7 +184,7 @@ def rules_list(config: ConfigOpt = None, fmt: FormatOpt = None) -> None:
     """
     cfg = load_config(config)
     fmt = default_format(fmt)
-    pack = load_pack(cfg)
+    pack = pipeline.load_rules(cfg)
     rows = [
         [r.id, r.severity, r.spec.scope or "",
          "; ".join(f"{k} {', '.join(v)}" for k, v in r.frameworks.items()), r.spec.title]
@@ -221,7 +212,7 @@ def rules_validate(config: ConfigOpt = None, store: StoreOpt = None) -> None:
     Example:  driftscan rules validate -c driftscan.yaml
     """
     cfg = load_config(config)
-    pack = load_pack(cfg)
+    pack = pipeline.load_rules(cfg)
     path = store or cfg.store_path
     with tempfile.TemporaryDirectory() as tmp:
         st = (
@@ -230,10 +221,10 @@ def rules_validate(config: ConfigOpt = None, store: StoreOpt = None) -> None:
             else Store(Path(tmp) / "empty.duckdb")
         )
         with st:
-            errors = validate_sql(st, cfg, pack)
+            errors = pipeline.validate_rules(cfg, st, pack)
     for e in errors:
         err.print(f"[red]error:[/red] {e}", highlight=False)
     if errors:
-        raise typer.Exit(EXIT_USAGE)
+        raise typer.Exit(ExitCode.USAGE)
     print(f"ok: {len(pack.rules)} rules, {len(pack.frameworks)} frameworks, rules hash {pack.hash}")
-    raise typer.Exit(EXIT_OK)
+    raise typer.Exit(ExitCode.OK)

@@ -8,12 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from driftscan import __version__, pipeline
-from driftscan.changes import doc_changes
 from driftscan.clikit import (
-    EXIT_FINDINGS,
-    EXIT_INCOMPLETE,
-    EXIT_OK,
-    EXIT_USAGE,
     ConfigOpt,
     FormatOpt,
     StoreOpt,
@@ -24,7 +19,7 @@ from driftscan.clikit import (
     open_read,
 )
 from driftscan.config import Config, find_config, load_config
-from driftscan.errors import RuleError
+from driftscan.errors import ExitCode, RuleError
 from driftscan.output import Format, default_format, emit
 from driftscan.store import Store, view_docs
 
@@ -89,15 +84,13 @@ def scan(
         emit(["scan"], [[rec.scan_id]], fmt, doc=doc)
     for problem in outcome.evidence_errors:
         err.print(f"[yellow]warning:[/yellow] {problem} (the scan is stored)", highlight=False)
-    raise typer.Exit(EXIT_OK if outcome.complete else EXIT_INCOMPLETE)
+    raise typer.Exit(ExitCode.OK if outcome.complete else ExitCode.INCOMPLETE)
 
 
 def _rules_hash(cfg: Config) -> str:
     """The rule pack's hash for the ledger; a broken pack must not stop a scan (check reports it)."""
-    from driftscan.compliance.rules import load_pack
-
     try:
-        return load_pack(cfg).hash
+        return pipeline.load_rules(cfg).hash
     except RuleError as exc:
         err.print(
             f"[yellow]warning:[/yellow] rule pack not loaded, scan recorded without its hash: {exc}"
@@ -184,21 +177,19 @@ def history(
     """
     fmt = default_format(fmt)
     with open_read(config, store) as st:
-        versions = st.history(key)
+        versions = pipeline.history(st, key)
     if not versions:
         err.print(f"no resource with key '{key}' in the store")
-        raise typer.Exit(EXIT_USAGE)
-    timeline: list[dict[str, Any]] = []
-    prev: dict[str, Any] | None = None
-    for v in versions:
-        changes = [] if prev is None else doc_changes(prev, v.doc)
-        timeline.append(
-            {"first_scan": v.first_scan, "last_scan": v.last_scan, "first_seen": v.first_seen,
-             "last_seen": v.last_seen, "doc_hash": v.doc_hash, "changes": changes}
-        )  # fmt: skip
-        prev = v.doc
+        raise typer.Exit(ExitCode.USAGE)
+    timeline: list[dict[str, Any]] = [
+        {"first_scan": v.entry.first_scan, "last_scan": v.entry.last_scan,
+         "first_seen": v.entry.first_seen, "last_seen": v.entry.last_seen,
+         "doc_hash": v.entry.doc_hash, "changes": v.changes}
+        for v in versions
+    ]  # fmt: skip
     if fmt is Format.json:
-        emit([], [], fmt, doc={"key": key, "versions": timeline, "current": versions[-1].doc})
+        doc = {"key": key, "versions": timeline, "current": versions[-1].entry.doc}
+        emit([], [], fmt, doc=doc)
         return
     rows = []
     for t in timeline:
@@ -311,7 +302,7 @@ def verify(
         print(f"BROKEN: {len(doc['problems'])} problem(s){where}")
         for p in doc["problems"]:
             print(f"  - {p}")
-    raise typer.Exit(EXIT_OK if doc["ok"] else EXIT_FINDINGS)
+    raise typer.Exit(ExitCode.OK if doc["ok"] else ExitCode.FINDINGS)
 
 
 @command()

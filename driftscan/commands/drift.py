@@ -9,20 +9,9 @@ from typing import Annotated, Any
 import typer
 
 from driftscan import pipeline
-from driftscan.clikit import (
-    EXIT_FINDINGS,
-    EXIT_INCOMPLETE,
-    EXIT_OK,
-    ConfigOpt,
-    FormatOpt,
-    StoreOpt,
-    command,
-    err,
-    open_read,
-)
+from driftscan.clikit import ConfigOpt, FormatOpt, StoreOpt, command, err, open_read
 from driftscan.config import Config, find_config, load_config
-from driftscan.diff import between
-from driftscan.errors import NoStore
+from driftscan.errors import ExitCode, NoStore
 from driftscan.output import Format, default_format, emit
 from driftscan.store import Store
 
@@ -32,8 +21,8 @@ _COLUMNS = ["kind", "resource", "type", "provider", "desired_source", "path", "d
 def _exit(status: str, found: bool) -> int:
     # An incomplete scan takes precedence: drift found in part of the estate is not the story.
     if status != "complete":
-        return EXIT_INCOMPLETE
-    return EXIT_FINDINGS if found else EXIT_OK
+        return ExitCode.INCOMPLETE
+    return ExitCode.FINDINGS if found else ExitCode.OK
 
 
 @command("diff")
@@ -114,7 +103,7 @@ def _between(
     if config is not None or store is None or find_config(None).exists():
         cfg = load_config(config)  # ignore rules apply here too
     with open_read(config, store) as st:
-        delta = between(st, scan, against, cfg.ignore if cfg else ())
+        delta = pipeline.delta(st, scan, against, cfg)
     if fmt is Format.json:
         emit([], [], fmt, doc=delta.doc())
     else:

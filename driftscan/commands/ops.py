@@ -7,9 +7,11 @@ from typing import Annotated
 
 import typer
 
-from driftscan import ops
+from driftscan import pipeline
 from driftscan.clikit import ConfigOpt, WaitOpt, command, err
 from driftscan.config import load_config
+from driftscan.metrics import write_metrics
+from driftscan.runlog import RunLog
 from driftscan.store import Store
 
 
@@ -44,13 +46,13 @@ def run(
     Example:  driftscan run -c /etc/driftscan/driftscan.yaml --log-file /var/log/driftscan.jsonl -q
     """
     cfg = load_config(config)
-    log = ops.RunLog(log_file, quiet=quiet)
+    log = RunLog(log_file, quiet=quiet)
     try:
         with Store(cfg.store_path, wait_s=wait) as store:
-            out = ops.run(cfg, store, sources=source, log=log, report=not no_report)
+            out = pipeline.run(cfg, store, sources=source, log=log, with_report=not no_report)
         if metrics_file is not None:
             try:
-                ops.write_metrics(metrics_file, out)
+                write_metrics(metrics_file, out)
             except OSError as exc:
                 # The run's own result (findings, incomplete) must not be replaced by this.
                 log.event("metrics.failed", level="error", error=str(exc))

@@ -8,17 +8,9 @@ from typing import Annotated
 import typer
 
 from driftscan import pipeline
-from driftscan.clikit import (
-    EXIT_FINDINGS,
-    EXIT_OK,
-    EXIT_USAGE,
-    ConfigOpt,
-    StoreOpt,
-    WaitOpt,
-    command,
-    err,
-)
+from driftscan.clikit import ConfigOpt, StoreOpt, WaitOpt, command, err
 from driftscan.config import Config, find_config, load_config
+from driftscan.errors import ExitCode
 from driftscan.output import dumps
 from driftscan.report import FORMATS, verify_report_dir
 from driftscan.report.signing import DEFAULT_KEY_FILE
@@ -36,7 +28,7 @@ def _formats(value: str | None) -> list[str] | None:
             f"[red]error:[/red] unknown format {', '.join(bad) or '(none)'}; "
             f"choose from {', '.join(FORMATS)}"
         )
-        raise typer.Exit(EXIT_USAGE)
+        raise typer.Exit(ExitCode.USAGE)
     return out
 
 
@@ -120,7 +112,7 @@ def verify_report(
             print(f"  - {p}")
     else:
         print(f"ok: {path}")
-    raise typer.Exit(EXIT_FINDINGS if problems else EXIT_OK)
+    raise typer.Exit(ExitCode.FINDINGS if problems else ExitCode.OK)
 
 
 @command()
@@ -142,7 +134,7 @@ def keygen(
         private, public, key_id = signing_keygen(out)
     except FileExistsError as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(EXIT_USAGE) from None
+        raise typer.Exit(ExitCode.USAGE) from None
     print(private)
     print(public)
     err.print(f"key id {key_id}; set reports.signing_key: {private}", highlight=False)

@@ -10,7 +10,7 @@ from typing import Any, cast
 from driftscan.compliance.lifecycle import apply_lifecycle
 from driftscan.compliance.rules import Rule, RulePack, load_pack
 from driftscan.config import Config, Waiver
-from driftscan.errors import RuleError
+from driftscan.errors import ExitCode, RuleError, RuleQueryError
 from driftscan.model import Finding, FindingStatus, ScanStatus
 from driftscan.store import Store
 from driftscan.store import findings as fstore
@@ -19,8 +19,6 @@ STATUSES: tuple[FindingStatus, ...] = ("ok", "alarm", "error", "skip", "not_asse
 # When a rule returns one resource twice, the worse verdict is kept.
 _RANK = {"alarm": 4, "error": 3, "not_assessed": 2, "skip": 1, "ok": 0}
 _CONTRACT = ("resource", "status", "reason")
-
-EXIT_CLEAN, EXIT_ALARMS, EXIT_INCOMPLETE = 0, 1, 3
 
 
 @dataclass
@@ -43,17 +41,17 @@ class CheckResult:
         )
 
     @property
-    def exit_code(self) -> int:
+    def exit_code(self) -> ExitCode:
         """§3.3: 3 when anything could not be assessed or the scan is incomplete (wins over 1);
         1 for alarms that no waiver covers; 0 otherwise. Waived alarms stay alarms in the
         output but do not fail the run."""
         if self.scan_status != "complete" or any(
             f.status in ("not_assessed", "error") for f in self.findings
         ):
-            return EXIT_INCOMPLETE
+            return ExitCode.INCOMPLETE
         if any(f.status == "alarm" and f.waiver is None for f in self.findings):
-            return EXIT_ALARMS
-        return EXIT_CLEAN
+            return ExitCode.FINDINGS
+        return ExitCode.OK
 
     def doc(self) -> dict[str, Any]:
         """The findings JSON of design §3.4, in stable order."""
@@ -125,7 +123,7 @@ def validate_sql(store: Store, config: Config, pack: RulePack) -> list[RuleError
         for rule in pack.select():
             try:
                 cols = sandbox.columns(rule.spec.query)
-            except fstore.RuleQueryError as exc:
+            except RuleQueryError as exc:
                 errors.append(RuleError(exc.message, file=rule.file, line=sql_line(rule, exc.line)))
                 continue
             lacking = [c for c in _CONTRACT if c not in cols]
@@ -223,7 +221,7 @@ def _run(
         return [one(f"scope:{scope}", "skip", f"scope '{scope}' is not configured", {})]
     try:
         rows = sandbox.run(rule.spec.query, scope)
-    except fstore.RuleQueryError as exc:
+    except RuleQueryError as exc:
         needs = [v for v in missing if v in rule.spec.query]
         why = (
             f" ({', '.join(needs)}: scan not diffed against the declared state; "

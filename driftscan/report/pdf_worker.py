@@ -17,8 +17,10 @@ import sys
 import warnings
 from typing import Any
 
+from driftscan.errors import ExitCode
+
 PARENT_ENV = "DRIFTSCAN_PDF_PARENT"
-EXIT_DISK = 74
+EXIT_DISK = int(ExitCode.IOERR)
 _PR_SET_PDEATHSIG = 1
 
 

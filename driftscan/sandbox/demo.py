@@ -286,7 +286,7 @@ def run_demo(
     """Start the estate, run twice with a manual change in between, and match the incidents."""
     import os
 
-    from driftscan import ops
+    from driftscan import pipeline
     from driftscan.config import load_config
     from driftscan.store import Store
 
@@ -300,11 +300,11 @@ def run_demo(
         cfg = load_config(estate.config)
         with Store(cfg.store_path) as store:
             progress("run 1: scan, diff, check, report")
-            first = ops.run(cfg, store)
+            first = pipeline.run(cfg, store)
             change = estate.change()
             progress(f"between the runs: {change}")
             progress("run 2: scan, diff, check, report")
-            second = ops.run(cfg, store)
+            second = pipeline.run(cfg, store)
     finally:
         for k, v in saved.items():
             if v is None:

@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from driftscan.errors import StoreError
+from driftscan.errors import RuleQueryError
 from driftscan.store.core import Store, seal_result
 
 DDL = """
@@ -81,15 +81,6 @@ CONTEXT_DOCS = {
 
 _FROM_DIFF = ("drift", "drift_changes", "desired", "desired_attrs")
 _PER_SCAN = ("slices", "source_runs", *_FROM_DIFF)
-
-
-class RuleQueryError(StoreError):
-    """A rule's SQL failed to prepare or run; `line` is the line within the SQL, when known."""
-
-    def __init__(self, message: str, line: int | None = None) -> None:
-        self.message = message
-        self.line = line
-        super().__init__(message)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,39 @@
+"""The JSON-lines event log of a run, with a short human line on stderr unless quiet."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+
+class RunLog:
+    """JSON-lines events to a log file, and a short human line to stderr unless quiet."""
+
+    def __init__(
+        self, path: Path | None = None, *, quiet: bool = False, echo: IO[str] | None = None
+    ) -> None:
+        self._file = open(path, "a", encoding="utf-8") if path else None  # noqa: SIM115 - closed in close()
+        self._echo = None if quiet else (echo or sys.stderr)
+
+    def event(self, event: str, level: str = "info", **fields: Any) -> None:
+        record = {
+            "ts": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "level": level,
+            "event": event,
+            **fields,
+        }
+        if self._file is not None:
+            self._file.write(json.dumps(record, sort_keys=True, default=str) + "\n")
+            self._file.flush()
+        if self._echo is not None:
+            detail = " ".join(
+                f"{k}={v}" for k, v in fields.items() if not isinstance(v, dict | list)
+            )
+            self._echo.write(f"{level:5} {event} {detail}\n")
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
