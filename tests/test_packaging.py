@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 _PROBE = """
 import sys
 from pathlib import Path
-import driftscan.resources as r
+import driftscan.assets as r
 rules, templates = r.rules_dir(), r.templates_dir()
 assert "site-packages" in str(rules), rules
 print(sorted(p.relative_to(rules).as_posix() for p in rules.rglob("*.yaml")))

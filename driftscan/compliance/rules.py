@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from driftscan.config import Config
 from driftscan.errors import ConfigError, RuleError, RuleQueryError
 from driftscan.model import Severity, canonical_json
-from driftscan.resources import rules_dir
+from driftscan.assets import rules_dir
 from driftscan.store.findings import check_select
 from driftscan.yamlsrc import Lines, describe_validation, dotted, line_for, parse_yaml
 

@@ -48,7 +48,7 @@ from driftscan.report.manifest import (
     sign,
 )
 from driftscan.report.signing import Ed25519Signer, Signer, load_signing_key
-from driftscan.resources import templates_dir
+from driftscan.assets import templates_dir
 
 FORMATS = ("html", "pdf", "json", "csv")
 PDF_TIMEOUT_S = 600

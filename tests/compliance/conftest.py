@@ -11,7 +11,7 @@ from typing import Any
 from driftscan.compliance import CheckResult, RulePack, evaluate, load_dirs
 from driftscan.config import Config
 from driftscan.model import Finding, Resource, Slice, SourceRun
-from driftscan.resources import rules_dir
+from driftscan.assets import rules_dir
 from driftscan.store import Store
 from driftscan.store.drift import record
 

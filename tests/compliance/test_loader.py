@@ -8,7 +8,7 @@ import pytest
 
 from driftscan.compliance import load_dirs, validate_sql
 from driftscan.errors import RuleError
-from driftscan.resources import rules_dir
+from driftscan.assets import rules_dir
 from driftscan.store import Store
 from tests.compliance.conftest import builtin_pack, config, write_rule
 
