@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from driftscan.collect.base import run_source
-from driftscan.config import SshSource
+from driftscan.providers.ssh import SshSource
 
 TARGET_S = 60.0
 TARGET_MB = 300.0

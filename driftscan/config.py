@@ -6,12 +6,25 @@ import hashlib
 import os
 import re
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    SerializeAsAny,
+    TypeAdapter,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from driftscan.errors import ConfigError
+from driftscan.providers import Registry, SourceModel, registry
 from driftscan.yamlsrc import Lines, LocatedError, load_yaml, validation_error
 
 
@@ -19,80 +32,19 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class AwsSource(_Strict):
-    """An AWS account (or several through role_arn) read with boto3."""
-
-    name: str
-    type: Literal["aws"]
-    profile: str | None = None
-    role_arn: str | None = None
-    regions: list[str] = Field(default_factory=lambda: ["us-east-1"], min_length=1)
-    endpoint_url: str | None = None
-    concurrency: int = Field(default=8, ge=1, le=64)
-    # botocore's meaning: retries after the first request (so 5 allows up to 6 requests).
-    max_attempts: int = Field(default=5, ge=1, le=20)
+def _source(v: Any) -> SourceModel:
+    # Each entry is validated by the model of its `type`, a union built from the registered
+    # providers (design §6.1): errors keep pydantic's locations and messages.
+    return registry().validate_source(v)
 
 
-class AzureSource(_Strict):
-    """Azure subscriptions read through ARM."""
-
-    name: str
-    type: Literal["azure"]
-    subscriptions: list[str] = Field(default_factory=lambda: ["all"], min_length=1)
-    credential: Literal["default", "token_env"] = "default"
-    endpoint: str = "https://management.azure.com"
-    ca_bundle: str | None = None
-    mode: Literal["arm", "resource-graph"] = "arm"
-    concurrency: int = Field(default=8, ge=1, le=64)
-    max_attempts: int = Field(default=5, ge=1, le=20)
+# A `sources:` entry: an instance of its provider's source model.
+Source = Annotated[SourceModel, PlainValidator(_source), SerializeAsAny()]
 
 
-class SshHost(_Strict):
-    """One on-prem host."""
-
-    name: str
-    address: str
-    port: int = Field(default=22, ge=1, le=65535)
-    site: str = ""
-    user: str | None = None
-
-
-class SshSource(_Strict):
-    """A fleet of Linux hosts read over SSH."""
-
-    name: str
-    type: Literal["ssh"]
-    user: str
-    key_file: str | None = None
-    known_hosts: str
-    concurrency: int = Field(default=100, ge=1, le=5000)
-    timeout_s: float = Field(default=30, gt=0)
-    hosts: list[SshHost] = Field(default_factory=list)
-    files: list[str] = Field(default_factory=list)
-    certs: list[str] = Field(default_factory=list)
-
-    @field_validator("known_hosts")
-    @classmethod
-    def _known_hosts_required(cls, v: str) -> str:
-        # Host keys are always verified (design §1): there is no way to switch it off.
-        if not v or v.strip().lower() in {"none", "off", "false", "disabled", "/dev/null"}:
-            raise ValueError("known_hosts is required; host keys are always verified")
-        return v
-
-    @field_validator("files", "certs")
-    @classmethod
-    def _plain_paths(cls, v: list[str]) -> list[str]:
-        # A NUL can never be part of a file name, and at scan time it would only show as an
-        # `unreachable` host. Other odd bytes (a newline, a `$`) are legal in Linux names and
-        # are passed shell-quoted (tests/collect/ssh/test_sshd.py tries them on a real sshd).
-        for i, p in enumerate(v):
-            if "\0" in p:
-                raise ValueError(f"entry {i} contains a NUL byte ('\\x00'); refusing")
-        return v
-
-
-Source = Annotated[AwsSource | AzureSource | SshSource, Field(discriminator="type")]
-SOURCE_TYPES = frozenset({"aws", "azure", "ssh"})
+def source_types() -> frozenset[str]:
+    """The `type:` values a source may have: the registered providers."""
+    return frozenset(registry().names())
 
 
 class DesiredEntry(_Strict):
@@ -190,14 +142,28 @@ class StoreConfig(_Strict):
 
 
 class Scope(_Strict):
-    """A named set of resources, by tags, accounts, subscriptions, regions or hosts."""
+    """A named set of resources, by tags, regions, types and the providers' own dimensions
+    (accounts, subscriptions, hosts ...: Provider.scope_dimensions)."""
 
     tags: dict[str, str] = Field(default_factory=dict)
-    accounts: list[str] = Field(default_factory=list)
-    subscriptions: list[str] = Field(default_factory=list)
     regions: list[str] = Field(default_factory=list)
-    hosts: list[str] = Field(default_factory=list)
     types: list[str] = Field(default_factory=list)
+
+    def values(self, dimension: str) -> list[str]:
+        """The values given for one provider dimension (empty when not given)."""
+        return list(getattr(self, dimension, None) or [])
+
+
+@lru_cache(maxsize=4)
+def _scope_adapter(reg: Registry) -> TypeAdapter[Scope]:
+    dims = {d.name for _, d in reg.scope_dimensions()}
+    fields: dict[str, Any] = {n: (list[str], Field(default_factory=list)) for n in sorted(dims)}
+    model = create_model("Scope", __base__=Scope, __doc__=Scope.__doc__, **fields)
+    return TypeAdapter(model)
+
+
+def _scope(v: Any) -> Scope:
+    return _scope_adapter(registry()).validate_python(v)
 
 
 class Config(_Strict):
@@ -213,7 +179,9 @@ class Config(_Strict):
     ignore: list[IgnoreRule] = Field(default_factory=list)
     rules: list[str] = Field(default_factory=lambda: ["builtin"])
     params: dict[str, Any] = Field(default_factory=dict)
-    scopes: dict[str, Scope] = Field(default_factory=dict)
+    scopes: dict[str, Annotated[Scope, PlainValidator(_scope), SerializeAsAny()]] = Field(
+        default_factory=dict
+    )
     waivers: list[Waiver] = Field(default_factory=list)
     reports: ReportsConfig = Field(default_factory=ReportsConfig)
     evidence: EvidenceConfig = Field(default_factory=EvidenceConfig)
@@ -257,7 +225,7 @@ class Config(_Strict):
             return self.resolve(self.store.key_file)
         return self.store_path.with_name(self.store_path.name + ".key")
 
-    def source(self, name: str) -> AwsSource | AzureSource | SshSource:
+    def source(self, name: str) -> SourceModel:
         for s in self.sources:
             if s.name == name:
                 return s
@@ -273,7 +241,7 @@ def validate_config(data: Any, lines: Lines, file: str, base_dir: Path, digest: 
     try:
         return Config.model_validate({**data, "base_dir": base_dir, "file": file, "digest": digest})
     except ValidationError as exc:
-        raise validation_error(exc, data, lines, file, tags=SOURCE_TYPES) from None
+        raise validation_error(exc, data, lines, file, tags=source_types()) from None
 
 
 def find_config(explicit: str | None) -> Path:

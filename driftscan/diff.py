@@ -30,6 +30,7 @@ from driftscan.desired.declaration import (
 )
 from driftscan.errors import StoreError
 from driftscan.model import Drift, canonical_json
+from driftscan.providers import registry
 from driftscan.redaction import fingerprint_key_id
 from driftscan.store import Store
 
@@ -198,22 +199,6 @@ def _check_fails(c: Check, actual: Any) -> bool:
     return bool(actual < c.value)
 
 
-def _unassessed_prefixes(d: Declaration, live: dict[str, Any]) -> list[str]:
-    """Host facts the collector could not read: a change under them is not drift."""
-    na = live.get("not_assessed") or {}
-    out = [k for k in (*d.declared, *(c.path[0] for c in d.checks)) if k in na]
-    for fact in ("files", "certs"):
-        entries = live.get(fact) or {}
-        declared_paths = set(d.declared.get(fact, {})) | {
-            c.path[1] for c in d.checks if c.path[0] == fact
-        }
-        for p in declared_paths:
-            entry = entries.get(p)
-            if isinstance(entry, dict) and entry.get("error") not in (None, "missing"):
-                out.append(f"{fact}.{p}")
-    return out
-
-
 def attribute_changes(
     d: Declaration, live: dict[str, Any], provider: str, ignore: frozenset[str]
 ) -> tuple[list[dict[str, Any]], bool]:
@@ -235,8 +220,9 @@ def attribute_changes(
         if not _is_ignored(path, ignore) and _check_fails(c, actual):
             changes.append({"path": path, "desired": f">= {c.value}", "actual": actual, "op": c.op})
     dropped = False
-    if provider == "ssh":
-        skip = _unassessed_prefixes(d, live)
+    p = registry().get(provider)
+    if p is not None and p.unassessed_paths is not None:
+        skip = p.unassessed_paths(d, live)
         if skip:
             changes = [c for c in changes if not _is_ignored(c["path"], frozenset(skip))]
             dropped = True
@@ -258,7 +244,8 @@ def compare(
     store.scan(n)  # must exist
     decls = desired.declarations
     decl_t, leaf_t = tables(desired)
-    session = sd.DriftSession(store, n, decl_t, leaf_t)
+    fold = [p.type for p in registry() if p.case_insensitive]
+    session = sd.DriftSession(store, n, decl_t, leaf_t, fold_case=fold)
     try:
         v_ids: list[int] = []
         v_keys: list[str] = []

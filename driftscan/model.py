@@ -8,7 +8,8 @@ from typing import Any, Literal
 
 import orjson
 
-Provider = Literal["aws", "azure", "ssh"]
+# A registered provider's type (driftscan.providers): plain text, so a plugin adds one.
+Provider = str
 SliceStatus = Literal["ok", "failed"]
 RunStatus = Literal["ok", "partial", "failed"]
 ScanStatus = Literal["complete", "incomplete", "failed"]

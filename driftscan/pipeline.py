@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from driftscan import __version__
+from driftscan import __version__, providers
 from driftscan.collect.base import ProgressFn, run_sources
 from driftscan.config import Config
 from driftscan.diff import DriftResult, ScanDelta
@@ -40,16 +40,14 @@ class ScanOutcome:
         return self.record.status == "complete"
 
 
-# Source fields that name local files: relative paths mean "beside the config file".
-_PATH_FIELDS = ("known_hosts", "key_file", "ca_bundle")
-
-
 def select_sources(config: Config, names: Sequence[str] | None) -> list[object]:
     """The configured sources (or only those named), with file paths resolved."""
     chosen = [config.source(n) for n in names] if names else list(config.sources)
     out: list[object] = []
     for src in chosen:
-        paths = {f: str(config.resolve(v)) for f in _PATH_FIELDS if (v := getattr(src, f, None))}
+        # The provider's fields that name local files: relative means "beside the config file".
+        fields = providers.get(src.type).path_fields
+        paths = {f: str(config.resolve(v)) for f in fields if (v := getattr(src, f, None))}
         out.append(src.model_copy(update=paths) if paths else src)
     return out
 
@@ -146,10 +144,11 @@ class Version:
 def history(store: Store, key: str) -> list[Version]:
     """Every version of one resource, oldest first, each with its changes from the previous."""
     from driftscan.changes import doc_changes
+    from driftscan.providers import registry
 
     out: list[Version] = []
     prev: dict[str, Any] | None = None
-    for v in store.history(key):
+    for v in store.history(key, normalised=registry().normalise_key(key)):
         out.append(Version(v, [] if prev is None else doc_changes(prev, v.doc)))
         prev = v.doc
     return out

@@ -200,7 +200,7 @@ def data_path(
 ) -> tuple[str | int, ...]:
     """The part of pydantic's error location that names real keys of the data.
 
-    pydantic inserts discriminator tags (`tags`, e.g. a source's 'aws') and validator names;
+    pydantic inserts discriminator tags (`tags`, e.g. a source's type) and validator names;
     a missing required key is kept, as the key to name.
     """
     out: list[str | int] = []

@@ -9,8 +9,10 @@ from typer.testing import CliRunner
 
 import driftscan.cli  # noqa: F401 - registers the commands
 from driftscan.clikit import app
-from driftscan.config import AwsSource, SshSource, load_config
+from driftscan.config import load_config
 from driftscan.errors import ConfigError
+from driftscan.providers.aws import AwsSource
+from driftscan.providers.ssh import SshSource
 
 GOOD = """\
 store: ./state.duckdb

@@ -14,15 +14,20 @@ from typing import Any, Protocol
 
 from driftscan.errors import ConfigError, SourceError
 from driftscan.model import Resource, Slice, SourceRun
+from driftscan.providers import registry
 from driftscan.redaction import Fingerprinter, is_fingerprint, is_secret_name, safe_detail
 
-# Source type → "module:Class". Modules are imported only when a source of that type is
-# configured, so an AWS-only user never imports the Azure SDK (Cloud Custodian's lazy registry).
-REGISTRY: dict[str, str] = {
-    "aws": "driftscan.collect.aws:AwsCollector",
-    "azure": "driftscan.collect.azure:AzureCollector",
-    "ssh": "driftscan.collect.ssh:SshCollector",
-}
+# Collectors registered in-process by source type ("module:Class"), checked before the
+# providers' own (tests and scripts). Everything else comes from the registered providers,
+# each naming its collector lazily so an AWS-only user never imports the Azure SDK.
+REGISTRY: dict[str, str] = {}
+
+
+def _collector_target(source_type: str) -> str | None:
+    if source_type in REGISTRY:
+        return REGISTRY[source_type]
+    p = registry().get(source_type)
+    return p.collector if p is not None else None
 
 
 def redact_tags(resource: Resource, fingerprint: Fingerprinter) -> None:
@@ -119,14 +124,15 @@ class Collector(Protocol):
 
 def collector_for(config: Any) -> Collector:
     """Instantiate the registered collector for a source config (lazy import)."""
-    target = REGISTRY.get(config.type)
+    target = _collector_target(config.type)
     if target is None:
         raise ConfigError(f"no collector for source type '{config.type}'", key="sources")
     module_name, _, cls_name = target.partition(":")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        extra = {"aws": "aws", "azure": "azure", "ssh": "ssh"}.get(config.type, "all")
+        p = registry().get(config.type)
+        extra = p.extra if p is not None else "all"
         raise ConfigError(
             f"source '{config.name}' needs the '{extra}' extra: pip install 'driftscan[{extra}]' ({exc})",
             key="sources",
@@ -172,7 +178,7 @@ def run_sources(
         return []
     # Build collectors first so a missing extra is a configuration error (exit 2) up front.
     for c in configs:
-        if c.type not in REGISTRY:
+        if _collector_target(c.type) is None:
             raise ConfigError(f"no collector for source type '{c.type}'")
     # A bounded pool: a thread per source held 3.2 GB with 10,000 sources and never finished.
     workers = max(1, min(concurrency, len(configs)))

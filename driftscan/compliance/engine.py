@@ -12,6 +12,7 @@ from driftscan.compliance.rules import Rule, RulePack, load_pack
 from driftscan.config import Config, Waiver
 from driftscan.errors import ExitCode, RuleError, RuleQueryError
 from driftscan.model import Finding, FindingStatus, ScanStatus
+from driftscan.providers import registry
 from driftscan.store import Store
 from driftscan.store import findings as fstore
 
@@ -73,9 +74,13 @@ def finding_doc(f: Finding) -> dict[str, Any]:
 
 
 def scope_defs(config: Config) -> list[fstore.ScopeDef]:
+    """The configured scopes as plain data; each provider's dimensions from the registry."""
+    dims = registry().scope_dimensions()
     return [
-        fstore.ScopeDef(name, dict(s.tags), list(s.accounts), list(s.subscriptions),
-                        list(s.regions), list(s.hosts), list(s.types))
+        fstore.ScopeDef(
+            name, dict(s.tags), list(s.regions), list(s.types),
+            [fstore.ScopeMatch(p, d.columns, s.values(d.name), d.fold_case) for p, d in dims],
+        )
         for name, s in sorted(config.scopes.items())
     ]  # fmt: skip
 
@@ -261,13 +266,17 @@ def _run(
 
 
 def waiver_matches(w: Waiver, rule: str, resource: str) -> bool:
-    """A waiver names a rule id and a resource key (glob patterns allowed; Azure IDs ignore case)."""
+    """A waiver names a rule id and a resource key (glob patterns allowed; the keys of a
+    case-insensitive provider ignore case)."""
     if w.rule != rule and not fnmatch.fnmatchcase(rule, w.rule):
         return False
     if w.resource == resource or fnmatch.fnmatchcase(resource, w.resource):
         return True
-    return resource.startswith("/subscriptions/") and fnmatch.fnmatchcase(
-        resource.lower(), w.resource.lower()
+    p = registry().get(registry().identity(resource).provider)
+    return (
+        p is not None
+        and p.case_insensitive
+        and fnmatch.fnmatchcase(resource.lower(), w.resource.lower())
     )
 
 

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from driftscan.config import Config, SshSource
+from driftscan.config import Config
 from driftscan.desired import terraform
 from driftscan.desired.declaration import (
     Check,
@@ -17,6 +17,7 @@ from driftscan.desired.declaration import (
     identity,
 )
 from driftscan.desired.yaml import load_file, yaml_files
+from driftscan.providers import registry
 from driftscan.redaction import Fingerprinter, load_fingerprinter
 
 
@@ -83,16 +84,21 @@ def _display_fn(base: Path) -> terraform.DisplayFn:
 
 
 def _place_hosts(config: Config, decls: list[Declaration]) -> None:
-    # A host's slice is (ssh source, site): knowing it lets one unreachable host leave the
-    # other hosts' `missing` verdicts standing.
-    where: dict[str, tuple[str, str]] = {}
+    # Keys a source's config already names (a host's slice is its source and site): knowing
+    # the slice lets one unreachable host leave the other hosts' `missing` verdicts standing.
+    where: dict[tuple[str, str], tuple[str, str]] = {}
+    reg = registry()
     for src in config.sources:
-        if isinstance(src, SshSource):
-            for h in src.hosts:
-                where.setdefault(f"ssh://{h.name}", (src.name, h.site))
+        p = reg.get(src.type)
+        if p is not None and p.locate is not None:
+            for key, account, region in p.locate(src):
+                where.setdefault((p.type, key), (account, region))
+    if not where:
+        return
     for d in decls:
-        if d.provider == "ssh" and d.key in where:
-            d.account, d.region = where[d.key]
+        placed = where.get((d.provider or "", d.key or ""))
+        if placed is not None:
+            d.account, d.region = placed
 
 
 __all__ = ["Check", "Declaration", "DesiredSet", "compare_versions", "identity", "load_desired"]

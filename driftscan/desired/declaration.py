@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import re
 from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from driftscan.model import canonical_json
+from driftscan.providers import Identity, registry
 
 Op = Literal["eq", "min", "min_version"]
 # First segments of a comparable path that are resource columns, not attrs: the same meaning
@@ -188,74 +188,11 @@ def comparable(
 
 # --- identity from keys --------------------------------------------------------------------
 
-_ARN_TYPES: tuple[tuple[str, str, str], ...] = (
-    # (service, resource prefix, type); first match wins
-    ("s3", "", "AWS::S3::Bucket"),
-    ("ec2", "instance/", "AWS::EC2::Instance"),
-    ("ec2", "security-group/", "AWS::EC2::SecurityGroup"),
-    ("ec2", "vpc/", "AWS::EC2::VPC"),
-    ("ec2", "subnet/", "AWS::EC2::Subnet"),
-    ("ec2", "volume/", "AWS::EC2::Volume"),
-    ("rds", "db:", "AWS::RDS::DBInstance"),
-    ("elasticloadbalancing", "loadbalancer/", "AWS::ElasticLoadBalancingV2::LoadBalancer"),
-    ("elasticloadbalancing", "targetgroup/", "AWS::ElasticLoadBalancingV2::TargetGroup"),
-    ("lambda", "function:", "AWS::Lambda::Function"),
-    ("kms", "key/", "AWS::KMS::Key"),
-    ("iam", "role/", "AWS::IAM::Role"),
-)
-_AZURE_ID = re.compile(r"^/subscriptions/([^/]+)(?:/resourcegroups/([^/]+))?(.*)$", re.I)
-
-
-@dataclass(frozen=True, slots=True)
-class Identity:
-    """What a key alone says about a resource (unknown parts are None)."""
-
-    key: str
-    provider: str | None = None
-    account: str | None = None
-    region: str | None = None
-    type: str | None = None
-    name: str | None = None
-
 
 def identity(key: str) -> Identity:
-    """Provider, account, region, type and name as far as the key shows them."""
-    if key.startswith("arn:"):
-        parts = key.split(":", 5)
-        if len(parts) == 6:
-            _, _, service, region, account, resource = parts
-            typ = next(
-                (t for s, prefix, t in _ARN_TYPES if s == service and resource.startswith(prefix)),
-                None,
-            )
-            name = resource.split("/")[-1].split(":")[-1] if resource else None
-            return Identity(key, "aws", account or None, region or None, typ, name)
-        return Identity(key, "aws")
-    if key.startswith("ssh://"):
-        return Identity(key, "ssh", type="host", name=key[len("ssh://") :])
-    m = _AZURE_ID.match(key)
-    if m:
-        low = key.lower()
-        return Identity(
-            low, "azure", m.group(1).lower(), None, azure_type(low), low.rsplit("/", 1)[-1]
-        )
-    return Identity(key)
-
-
-def azure_type(rid: str) -> str | None:
-    """The lower-case ARM type of a resource ID (Resource Graph's spelling)."""
-    low = rid.lower().rstrip("/")
-    segs = low.split("/")
-    if "providers" not in segs:
-        if len(segs) == 5 and segs[3] == "resourcegroups":
-            return "microsoft.resources/subscriptions/resourcegroups"
-        return None
-    i = len(segs) - 1 - segs[::-1].index("providers")
-    rest = segs[i + 1 :]
-    if len(rest) < 3:
-        return None
-    # namespace/type/name[/subtype/subname...] → namespace/type[/subtype...]
-    return "/".join([rest[0], *rest[1::2]])
+    """Provider, account, region, type and name as far as the key shows them, asked of the
+    registered providers (a key none of them recognises says only itself)."""
+    return registry().identity(key)
 
 
 # --- version order (dpkg's algorithm; rpm's differs only in corner cases) ------------------

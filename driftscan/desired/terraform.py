@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from driftscan.desired.declaration import Declaration, deep_merge, identity
-from driftscan.desired.tfmap import FINALIZE, MAPPINGS, Mapped, TfContext
+from driftscan.desired.tfmap import Mapped, TfContext, mappings
 from driftscan.errors import ConfigError
 from driftscan.redaction import Fingerprinter
 from driftscan.yamlsrc import MAX_DEPTH, describe_validation, dotted
@@ -200,6 +200,7 @@ def _address(r: TfResource, inst: TfInstance) -> str:
 def declarations(state: TfState, file: str, out: TfLoad) -> None:
     """Map every managed resource instance of one state to declarations, merged by key."""
     ctx = TfContext(fingerprint=out.fingerprint) if out.fingerprint else TfContext()
+    tf = mappings()
     live: list[tuple[TfResource, TfInstance, dict[str, Any]]] = []
     for r in state.resources:
         if r.mode != "managed":
@@ -208,14 +209,14 @@ def declarations(state: TfState, file: str, out: TfLoad) -> None:
             if inst.deposed or inst.attributes is None:
                 continue  # a deposed object is on its way out
             live.append((r, inst, inst.attributes))
-            ctx.observe(r.type, inst.attributes)
+            tf.observe(r.type, inst.attributes, ctx)
     by_key: dict[str, Declaration] = {}
     parts: list[tuple[Mapped, str]] = []
     for r, inst, attrs in live:
         src = f"{file}#{_address(r, inst)}"
-        mapper = MAPPINGS.get(r.type)
+        mapper = tf.mappers.get(r.type)
         if mapper is None:
-            key = _fallback_key(attrs)
+            key = tf.fallback_key(attrs)
             if key is None:
                 out.skipped[r.type] = out.skipped.get(r.type, 0) + 1
                 continue
@@ -241,7 +242,7 @@ def declarations(state: TfState, file: str, out: TfLoad) -> None:
         _add(by_key, mapped, src)
     for k in sorted(by_key):
         decl = by_key[k]
-        fin = FINALIZE.get(decl.type or "")
+        fin = tf.finalize.get(decl.type or "")
         if fin is not None:
             fin(decl.declared)
         out.declarations.append(decl)
@@ -263,16 +264,6 @@ def _add(by_key: dict[str, Declaration], m: Mapped, src: str) -> None:
     if not m.part and have.source != src:
         # the resource itself outranks the split parts as the place it was declared
         have.source, have.account, have.region, have.name = src, m.account, m.region, m.name
-
-
-def _fallback_key(attrs: dict[str, Any]) -> str | None:
-    arn = attrs.get("arn")
-    if isinstance(arn, str) and arn.startswith("arn:"):
-        return arn
-    rid = attrs.get("id")
-    if isinstance(rid, str) and rid.lower().startswith("/subscriptions/"):
-        return rid.lower()
-    return None
 
 
 def load(

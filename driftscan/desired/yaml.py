@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from driftscan.desired.declaration import Check, Declaration, deep_merge, identity, set_path
 from driftscan.errors import ConfigError
+from driftscan.providers import registry
 from driftscan.yamlsrc import Lines, line_for, parse_yaml, validation_error
 
 _IDENTITY = ("key", "provider", "account", "region", "type", "name")
@@ -42,8 +43,10 @@ class ResourceDecl(BaseModel):
     @field_validator("provider")
     @classmethod
     def _provider(cls, v: str | None) -> str | None:
-        if v is not None and v not in ("aws", "azure", "ssh"):
-            raise ValueError("provider must be aws, azure or ssh")
+        names = registry().names()
+        if v is not None and v not in names:
+            listed = " or ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+            raise ValueError(f"provider must be {listed}")
         return v
 
     @model_validator(mode="after")
@@ -85,7 +88,8 @@ class ContainerDecl(_Strict):
 
 
 class HostDecl(_Strict):
-    """An on-prem host (key `ssh://<name>`): packages, services, files, certs, containers."""
+    """An on-prem host (its key from the host provider): packages, services, files, certs,
+    containers."""
 
     name: str
     packages: dict[str, str] = Field(default_factory=dict)
@@ -172,12 +176,9 @@ def declarations(doc: DesiredFile, lines: Lines, file: str) -> list[Declaration]
             )
         else:
             provider, typ, account, region, name = r.provider, r.type, r.account, r.region, r.name
-            key = None
-            if provider == "aws" and typ == "AWS::S3::Bucket":
-                key = f"arn:aws:s3:::{name}"  # bucket names are global: the key is known
-            elif provider == "ssh" and typ == "host":
-                key = f"ssh://{name}"
-            elif provider == "azure" and typ is not None:
+            p = registry().get(provider)
+            key = p.declared_key(typ, name) if p is not None else None
+            if key is None and p is not None and p.case_insensitive and typ is not None:
                 typ = typ.lower()
         out.append(
             Declaration(
@@ -185,6 +186,12 @@ def declarations(doc: DesiredFile, lines: Lines, file: str) -> list[Declaration]
                 region=region, name=name, declared=declared,
             )
         )  # fmt: skip
+    hosts = registry().host_provider() if doc.hosts else None
+    if doc.hosts and (hosts is None or hosts.declare_host is None):
+        line = line_for(lines, ("hosts",))
+        raise ConfigError(
+            "no registered provider declares hosts", file=file, line=line, key="hosts"
+        )
     for i, h in enumerate(doc.hosts):
         line = line_for(lines, ("hosts", i))
         d: dict[str, Any] = {}
@@ -207,9 +214,11 @@ def declarations(doc: DesiredFile, lines: Lines, file: str) -> list[Declaration]
                 deep_merge(d.setdefault("containers", {}), {cname: spec})
         if h.machine_id is not None:
             d["machine_id"] = h.machine_id
+        assert hosts is not None and hosts.declare_host is not None
+        ident = hosts.declare_host(h.name)
         out.append(
             Declaration(
-                key=f"ssh://{h.name}", provider="ssh", type="host", source=f"{file}:{line}",
+                key=ident.key, provider=ident.provider, type=ident.type, source=f"{file}:{line}",
                 name=h.name, declared=d, checks=checks,
             )
         )  # fmt: skip

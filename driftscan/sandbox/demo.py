@@ -219,7 +219,7 @@ def start(workdir: Path, reports_dir: Path) -> DemoEstate:
         desired_path.write_text(
             yaml.safe_dump(_desired(aws, arm, undeclared, sql_id), sort_keys=False)
         )
-        from driftscan.config import SshHost
+        from driftscan.providers.ssh.source import SshHost
 
         ssh = fleet.source("dc1", files=FILES, certs=[CERT], timeout_s=5,
                            extra_hosts=[SshHost(name="web-03", address="127.0.0.1", port=_closed_port(), site="dc1")])  # fmt: skip

@@ -26,8 +26,15 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from driftscan.collect.ssh.script import ARGV0, SCRIPT, Invocation, done, parse_command, section
-from driftscan.config import SshHost, SshSource
+from driftscan.providers.ssh.collect.script import (
+    ARGV0,
+    SCRIPT,
+    Invocation,
+    done,
+    parse_command,
+    section,
+)
+from driftscan.providers.ssh.source import SshHost, SshSource
 
 Fault = Literal["banner", "command"]
 

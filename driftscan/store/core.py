@@ -493,13 +493,15 @@ class Store:
             [scan_id],
         )
 
-    def history(self, key: str) -> list[HistoryEntry]:
-        """Every version of one resource, oldest first, with when it was first and last seen."""
+    def history(self, key: str, *, normalised: str | None = None) -> list[HistoryEntry]:
+        """Every version of one resource, oldest first, with when it was first and last seen.
+
+        `normalised` is the key as its provider stores it (lower-cased, say), if it differs.
+        """
         rows = self.rows(
             """
             WITH v AS (
-                SELECT * FROM resource_versions
-                WHERE key = ? OR (provider = 'azure' AND key = lower(?))
+                SELECT * FROM resource_versions WHERE key = ? OR key = ?
             )
             -- Last seen: the last scan in the interval that actually read the resource's slice.
             -- A version carried forward through unread scans was not seen in them.
@@ -513,7 +515,7 @@ class Store:
             FROM v LEFT JOIN scan_ledger f ON f.scan_id = v.first_scan
             ORDER BY v.first_scan
             """,
-            [key, key],
+            [key, normalised or key],
         )
         out = []
         for r in rows:

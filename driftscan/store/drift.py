@@ -275,8 +275,18 @@ class Candidate:
 class DriftSession:
     """The set-level comparison of one scan against the loaded declarations (temp tables)."""
 
-    def __init__(self, store: Store, scan_id: int, decls: pa.Table, leaves: pa.Table) -> None:
+    def __init__(
+        self,
+        store: Store,
+        scan_id: int,
+        decls: pa.Table,
+        leaves: pa.Table,
+        *,
+        fold_case: Sequence[str] = (),
+    ) -> None:
+        """`fold_case`: the providers whose resource names compare case-insensitively."""
         self.store = store
+        self.fold_case = list(fold_case)
         self.con = con = store.con
         self.n = scan_id
         p = {"n": scan_id}
@@ -319,7 +329,9 @@ class DriftSession:
             WITH ident AS (
                 SELECT d.decl_id, l.key FROM (SELECT * FROM _decl WHERE key IS NULL) d JOIN _live l
                   ON l.provider = d.provider AND l.type = d.type
-                 AND (l.name = d.name OR (d.provider = 'azure' AND lower(l.name) = lower(d.name)))
+                 AND (l.name = d.name
+                      OR (list_contains($fold::VARCHAR[], d.provider)
+                          AND lower(l.name) = lower(d.name)))
                  AND (d.account IS NULL OR l.account = d.account)
                  AND (d.region IS NULL OR l.region = d.region)
             ),
@@ -337,7 +349,8 @@ class DriftSession:
                    coalesce(l.assessed, false) AS assessed, l.doc_hash,
                    false AS missing, k.presence_only, k.by_key
             FROM dk k LEFT JOIN _live l ON k.resolved AND l.key = k.key
-            """
+            """,
+            {"fold": self.fold_case},
         )
         # Only the absent few are checked against the slices of the scan.
         con.execute(

@@ -6,7 +6,7 @@ import json
 import re
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -83,17 +83,30 @@ _FROM_DIFF = ("drift", "drift_changes", "desired", "desired_attrs")
 _PER_SCAN = ("slices", "source_runs", *_FROM_DIFF)
 
 
+# Resource columns a provider's scope dimension may match (spliced into SQL: a fixed list).
+SCOPE_COLUMNS = ("key", "source", "account", "region", "type", "name")
+
+
+@dataclass(frozen=True)
+class ScopeMatch:
+    """One provider dimension of a scope (its accounts, say): that provider's resources whose
+    `columns` hold one of `values`, compared lower-case when `fold_case`."""
+
+    provider: str
+    columns: tuple[str, ...]
+    values: list[str]
+    fold_case: bool = False
+
+
 @dataclass(frozen=True)
 class ScopeDef:
     """A configured scope, as plain data for the store."""
 
     name: str
     tags: dict[str, str]
-    accounts: list[str]
-    subscriptions: list[str]
     regions: list[str]
-    hosts: list[str]
     types: list[str]
+    where: list[ScopeMatch] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -270,7 +283,7 @@ CREATE OR REPLACE MACRO version_cmp(a, b) AS (
 """
 
 _TEMP_TABLES = ("scan", "resources", *_PER_SCAN, "unassessed", "params", "scope_defs",
-                "scope_tags", "scope_members", "waivers")  # fmt: skip
+                "scope_tags", "scope_where", "scope_members", "waivers")  # fmt: skip
 _TEMP_MACROS = ("param_text", "param", "in_scope", "version_cmp", "version_key", "json_pointer")
 
 
@@ -293,38 +306,48 @@ def _drop_temp(con: duckdb.DuckDBPyConnection, name: str) -> None:
 
 def _scopes(con: duckdb.DuckDBPyConnection, scopes: Sequence[ScopeDef]) -> None:
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE scope_defs (scope VARCHAR, accounts VARCHAR[], "
-        "subscriptions VARCHAR[], regions VARCHAR[], hosts VARCHAR[], types VARCHAR[])"
+        "CREATE OR REPLACE TEMP TABLE scope_defs (scope VARCHAR, regions VARCHAR[], "
+        "types VARCHAR[], located BOOLEAN)"
     )
     con.execute("CREATE OR REPLACE TEMP TABLE scope_tags (scope VARCHAR, k VARCHAR, v VARCHAR)")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE scope_where (scope VARCHAR, provider VARCHAR, col VARCHAR, "
+        "fold BOOLEAN, value VARCHAR)"
+    )
     for s in scopes:
+        located = any(m.values for m in s.where)
         con.execute(
-            "INSERT INTO scope_defs VALUES (?, ?, ?, ?, ?, ?)",
-            [
-                s.name,
-                s.accounts,
-                [x.lower() for x in s.subscriptions],
-                [x.lower() for x in s.regions],
-                s.hosts,
-                [x.lower() for x in s.types],
-            ],
+            "INSERT INTO scope_defs VALUES (?, ?, ?, ?)",
+            [s.name, [x.lower() for x in s.regions], [x.lower() for x in s.types], located],
         )
         for k, v in sorted(s.tags.items()):
             con.execute("INSERT INTO scope_tags VALUES (?, ?, ?)", [s.name, k, v])
-    # Within a scope every given criterion must hold; accounts, subscriptions and hosts
-    # together say where (a resource matches any of them), tags must all match.
+        for m in s.where:
+            for col in m.columns:
+                if col not in SCOPE_COLUMNS:
+                    raise ValueError(f"scope dimension column '{col}' is not a resource column")
+                for x in m.values:
+                    value = x.lower() if m.fold_case else x
+                    con.execute(
+                        "INSERT INTO scope_where VALUES (?, ?, ?, ?, ?)",
+                        [s.name, m.provider, col, m.fold_case, value],
+                    )
+    column = " ".join(f"WHEN '{c}' THEN r.{c}" for c in SCOPE_COLUMNS)
+    # Within a scope every given criterion must hold; the providers' dimensions (accounts,
+    # subscriptions, hosts ...) together say where (a resource matches any of them, on its
+    # own provider's), tags must all match.
     con.execute(
-        """
+        f"""
         CREATE OR REPLACE TEMP TABLE scope_members AS
         SELECT d.scope, r.key
         FROM resources r, scope_defs d
         WHERE (len(d.regions) = 0 OR list_contains(d.regions, lower(r.region)))
           AND (len(d.types) = 0 OR list_contains(d.types, lower(r.type)))
-          AND (len(d.accounts) + len(d.subscriptions) + len(d.hosts) = 0
-               OR (r.provider = 'aws' AND list_contains(d.accounts, r.account))
-               OR (r.provider = 'azure' AND list_contains(d.subscriptions, lower(r.account)))
-               OR (r.provider = 'ssh'
-                   AND (list_contains(d.hosts, r.name) OR list_contains(d.hosts, r.key))))
+          AND (NOT d.located OR EXISTS (
+              SELECT 1 FROM scope_where w
+              WHERE w.scope = d.scope AND w.provider = r.provider
+                AND w.value = CASE WHEN w.fold THEN lower(CASE w.col {column} END)
+                                   ELSE CASE w.col {column} END END))
           AND NOT EXISTS (
               SELECT 1 FROM scope_tags t
               WHERE t.scope = d.scope

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from driftscan.assets import rules_dir
 from driftscan.compliance import CheckResult, RulePack, evaluate, load_dirs
 from driftscan.config import Config
 from driftscan.model import Finding, Resource, Slice, SourceRun
-from driftscan.assets import rules_dir
 from driftscan.store import Store
 from driftscan.store.drift import record
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from driftscan.assets import rules_dir
 from driftscan.compliance import load_dirs, validate_sql
 from driftscan.errors import RuleError
-from driftscan.assets import rules_dir
 from driftscan.store import Store
 from tests.compliance.conftest import builtin_pack, config, write_rule
 

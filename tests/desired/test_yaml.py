@@ -8,8 +8,9 @@ import pytest
 
 from driftscan.config import validate_config
 from driftscan.desired import compare_versions, load_desired
-from driftscan.desired.declaration import Check, azure_type, identity
+from driftscan.desired.declaration import Check, identity
 from driftscan.errors import ConfigError
+from driftscan.providers.azure.keys import azure_type
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

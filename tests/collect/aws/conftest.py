@@ -9,8 +9,8 @@ import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 
-from driftscan.collect.aws import session as aws_session
-from driftscan.config import AwsSource
+from driftscan.providers.aws import AwsSource
+from driftscan.providers.aws.collect import session as aws_session
 from driftscan.sandbox.aws import ENV, AwsSandbox, FaultProxy
 
 READ_PREFIXES = ("Describe", "List", "Get")

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 from driftscan.collect.base import run_source
-from driftscan.config import AwsSource
 from driftscan.model import Resource, SourceRun
+from driftscan.providers.aws import AwsSource
 from driftscan.sandbox.aws import ACCOUNT, AwsSandbox
 from tests.conftest import TEST_FP
 

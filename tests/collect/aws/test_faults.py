@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from driftscan.collect.base import run_source
-from driftscan.config import AwsSource
+from driftscan.providers.aws import AwsSource
 from driftscan.sandbox.aws import ACCOUNT, FaultProxy
 
 SERVICE_TYPES = {

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from driftscan.collect.aws import session as aws_session
 from driftscan.collect.base import run_source
-from driftscan.config import AwsSource
+from driftscan.providers.aws import AwsSource
+from driftscan.providers.aws.collect import session as aws_session
 from driftscan.sandbox.aws import FaultProxy
 
 from .conftest import ReadOnlyViolation, canned

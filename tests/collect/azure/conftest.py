@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from driftscan.config import AzureSource
+from driftscan.providers.azure import AzureSource
 from driftscan.sandbox.arm import ArmEmulator, demo_estate
 
 PAGE_SIZE = 4  # the prod subscription's 16 resources span four pages

@@ -7,8 +7,8 @@ from collections.abc import Callable
 import pytest
 
 from driftscan.collect.base import run_source
-from driftscan.config import AzureSource
 from driftscan.model import Resource, SourceRun, canonical_json
+from driftscan.providers.azure import AzureSource
 from driftscan.sandbox.arm import DEMO_SECRET_CANARY, SUB_DEV, SUB_PROD, ArmEmulator, resource_id
 from tests.conftest import TEST_FP
 
@@ -196,7 +196,7 @@ def test_default_credential_gets_a_scope_derived_from_the_endpoint(
     """credential 'default' uses DefaultAzureCredential, asking for '<endpoint>/.default'."""
     import azure.identity
 
-    from driftscan.collect.azure import EnvTokenCredential
+    from driftscan.providers.azure.collect import EnvTokenCredential
 
     scopes: list[tuple[str, ...]] = []
 

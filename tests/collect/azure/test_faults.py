@@ -8,10 +8,10 @@ from collections.abc import Callable
 
 import pytest
 
-from driftscan.collect.azure import AzureCollector, Tuning
 from driftscan.collect.base import CollectContext, run_source
-from driftscan.config import AzureSource
 from driftscan.model import SourceRun
+from driftscan.providers.azure import AzureSource
+from driftscan.providers.azure.collect import AzureCollector, Tuning
 from driftscan.sandbox.arm import SUB_DEV, SUB_PROD, ArmEmulator, resource_id
 
 SourceFactory = Callable[..., AzureSource]

@@ -6,8 +6,8 @@ import json
 from collections.abc import Callable
 
 from driftscan.collect.base import run_source
-from driftscan.config import AzureSource
 from driftscan.model import canonical_json
+from driftscan.providers.azure import AzureSource
 from driftscan.sandbox.arm import DEMO_SECRET_CANARY, SUB_DEV, SUB_PROD, ArmEmulator
 
 SourceFactory = Callable[..., AzureSource]

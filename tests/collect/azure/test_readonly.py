@@ -10,16 +10,16 @@ from urllib.parse import urlsplit
 
 import pytest
 
-import driftscan.collect.azure as azure
-from driftscan.collect.azure import (
+import driftscan.providers.azure.collect as azure
+from driftscan.collect.base import CollectContext
+from driftscan.model import SourceRun
+from driftscan.providers.azure import AzureSource
+from driftscan.providers.azure.collect import (
     ALLOWED_POSTS,
     AzureCollector,
     ReadOnlyViolation,
     check_read_only,
 )
-from driftscan.collect.base import CollectContext
-from driftscan.config import AzureSource
-from driftscan.model import SourceRun
 from driftscan.sandbox.arm import SUB_DEV, SUB_PROD, ArmEmulator, resource_id
 
 SourceFactory = Callable[..., AzureSource]

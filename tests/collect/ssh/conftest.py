@@ -14,8 +14,8 @@ from pathlib import Path
 import asyncssh
 import pytest
 
-from driftscan.config import SshHost, SshSource
 from driftscan.model import Slice, SourceRun
+from driftscan.providers.ssh import SshHost, SshSource
 from driftscan.sandbox.hosts import Fleet, HostProfile
 
 SSHD = Path("/usr/sbin/sshd")

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from driftscan.collect.base import run_source
-from driftscan.config import SshHost
 from driftscan.errors import ConfigError
+from driftscan.providers.ssh import SshHost
 from driftscan.sandbox.hosts import (
     SYNTHETIC_CERTS,
     SYNTHETIC_FILES,

@@ -7,8 +7,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from driftscan.collect.ssh.parse import Timing, parse_output
-from driftscan.collect.ssh.script import SCRIPT, build_command, parse_command
+from driftscan.providers.ssh.collect.parse import Timing, parse_output
+from driftscan.providers.ssh.collect.script import SCRIPT, build_command, parse_command
 from driftscan.sandbox.hosts import HostProfile, render
 
 

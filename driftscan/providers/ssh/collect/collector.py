@@ -14,11 +14,11 @@ from typing import Any
 import asyncssh
 
 from driftscan.collect.base import CollectContext
-from driftscan.collect.ssh.parse import OutputError, Timing, parse_output
-from driftscan.collect.ssh.script import build_command, end_prefix
-from driftscan.config import SshHost, SshSource
 from driftscan.errors import ConfigError, Reason, SourceError
 from driftscan.model import Resource
+from driftscan.providers.ssh.collect.parse import OutputError, Timing, parse_output
+from driftscan.providers.ssh.collect.script import build_command, end_prefix
+from driftscan.providers.ssh.source import SshHost, SshSource
 
 # AES-GCM first: one AEAD call per packet in `cryptography`, where asyncssh's chacha20-poly1305
 # makes several Python-level cipher calls per packet; at a thousand hosts that is CPU we need.

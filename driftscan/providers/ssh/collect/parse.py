@@ -12,7 +12,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from driftscan.collect.ssh.script import FACTS, done_marker, end_prefix
+from driftscan.providers.ssh.collect.script import FACTS, done_marker, end_prefix
 
 
 class OutputError(ValueError):

@@ -7,7 +7,7 @@ from typing import Any, cast
 import boto3
 from botocore.config import Config
 
-from driftscan.config import AwsSource
+from driftscan.providers.aws.source import AwsSource
 
 SESSION_NAME = "driftscan"
 

@@ -38,9 +38,9 @@ from azure.core.rest import HttpRequest
 
 from driftscan import __version__
 from driftscan.collect.base import CollectContext
-from driftscan.config import AzureSource
 from driftscan.errors import DriftscanError, Reason, SourceError
 from driftscan.model import Resource
+from driftscan.providers.azure.source import AzureSource
 from driftscan.redaction import Fingerprinter, redact_tree
 
 SUBSCRIPTIONS_API = "2022-12-01"

@@ -1,5 +1,5 @@
 """On-prem Linux hosts over SSH: one connection and one fixed script per host (design §3.2)."""
 
-from driftscan.collect.ssh.collector import SshCollector
+from driftscan.providers.ssh.collect.collector import SshCollector
 
 __all__ = ["SshCollector"]

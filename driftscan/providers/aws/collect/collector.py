@@ -24,8 +24,11 @@ from botocore.exceptions import (
 from botocore.exceptions import ConnectionError as BotoConnectionError
 from botocore.parsers import ResponseParserError
 
-from driftscan.collect.aws import session as aws_session
-from driftscan.collect.aws.specs import (
+from driftscan.collect.base import CollectContext
+from driftscan.errors import Reason, SourceError
+from driftscan.model import Resource
+from driftscan.providers.aws.collect import session as aws_session
+from driftscan.providers.aws.collect.specs import (
     GLOBAL,
     REGIONAL,
     Found,
@@ -34,10 +37,7 @@ from driftscan.collect.aws.specs import (
     ResourceSpec,
     ServiceSpec,
 )
-from driftscan.collect.base import CollectContext
-from driftscan.config import AwsSource
-from driftscan.errors import Reason, SourceError
-from driftscan.model import Resource
+from driftscan.providers.aws.source import AwsSource
 
 DENIED_CODES = frozenset(
     {

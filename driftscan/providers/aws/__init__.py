@@ -1,0 +1,21 @@
+"""The AWS provider: accounts read with boto3, resources keyed by ARN (design §3.2)."""
+
+from __future__ import annotations
+
+from driftscan.providers import Provider, ScopeDimension
+from driftscan.providers.aws.keys import declared_key, identify
+from driftscan.providers.aws.source import AwsSource
+
+PROVIDER = Provider(
+    type="aws",
+    source_model=AwsSource,
+    collector="driftscan.providers.aws.collect:AwsCollector",
+    extra="aws",
+    identify=identify,
+    declared_key=declared_key,
+    scope_dimensions=(ScopeDimension("accounts", ("account",)),),
+    terraform="driftscan.providers.aws.terraform:MAPPINGS",
+    sandbox="driftscan.sandbox.aws:AwsSandbox",
+)
+
+__all__ = ["PROVIDER", "AwsSource"]

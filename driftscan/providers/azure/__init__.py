@@ -1,0 +1,22 @@
+"""The Azure provider: subscriptions read through ARM, resources keyed by lower-case ARM ID."""
+
+from __future__ import annotations
+
+from driftscan.providers import Provider, ScopeDimension
+from driftscan.providers.azure.keys import azure_type, identify
+from driftscan.providers.azure.source import AzureSource
+
+PROVIDER = Provider(
+    type="azure",
+    source_model=AzureSource,
+    collector="driftscan.providers.azure.collect:AzureCollector",
+    extra="azure",
+    identify=identify,
+    case_insensitive=True,
+    path_fields=("ca_bundle",),
+    scope_dimensions=(ScopeDimension("subscriptions", ("account",), fold_case=True),),
+    terraform="driftscan.providers.azure.terraform:MAPPINGS",
+    sandbox="driftscan.sandbox.arm:ArmEmulator",
+)
+
+__all__ = ["PROVIDER", "AzureSource", "azure_type"]

@@ -1,0 +1,23 @@
+"""The SSH provider: on-prem Linux hosts, one resource `ssh://<name>` per host (design §3.2)."""
+
+from __future__ import annotations
+
+from driftscan.providers import Provider, ScopeDimension
+from driftscan.providers.ssh.keys import declare_host, identify, locate, unassessed_paths
+from driftscan.providers.ssh.source import SshHost, SshSource
+
+PROVIDER = Provider(
+    type="ssh",
+    source_model=SshSource,
+    collector="driftscan.providers.ssh.collect:SshCollector",
+    extra="ssh",
+    identify=identify,
+    path_fields=("known_hosts", "key_file"),
+    scope_dimensions=(ScopeDimension("hosts", ("name", "key")),),
+    declare_host=declare_host,
+    locate=locate,
+    unassessed_paths=unassessed_paths,
+    sandbox="driftscan.sandbox.hosts:Fleet",
+)
+
+__all__ = ["PROVIDER", "SshHost", "SshSource"]
