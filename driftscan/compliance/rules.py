@@ -10,10 +10,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from driftscan.assets import rules_dir
 from driftscan.config import Config
 from driftscan.errors import ConfigError, RuleError, RuleQueryError
 from driftscan.model import Severity, canonical_json
-from driftscan.assets import rules_dir
 from driftscan.store.findings import check_select
 from driftscan.yamlsrc import Lines, describe_validation, dotted, line_for, parse_yaml
 
