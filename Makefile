@@ -27,10 +27,11 @@ demo: $(STAMP) ## run the sandbox estate (moto, ARM emulator, SSH hosts), scan i
 test: $(STAMP) ## run the whole test suite
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
-lint: $(STAMP) ## ruff (lint + format check) and mypy strict on the package
+lint: $(STAMP) ## ruff (lint + format check), mypy strict, and the import-linter architecture contracts
 	$(BIN)/ruff check driftscan tests benchmarks
 	$(BIN)/ruff format --check driftscan tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 fmt: $(STAMP) ## apply ruff's formatting and safe fixes
 	$(BIN)/ruff format driftscan tests benchmarks
