@@ -31,6 +31,7 @@ from typing import Any
 
 import jinja2
 
+from driftscan.assets import templates_dir
 from driftscan.errors import ReportError, ReportWriteError, disk_failure
 from driftscan.output import dumps, render_csv
 from driftscan.report import charts, pdf_worker, view
@@ -48,7 +49,6 @@ from driftscan.report.manifest import (
     sign,
 )
 from driftscan.report.signing import Ed25519Signer, Signer, load_signing_key
-from driftscan.assets import templates_dir
 
 FORMATS = ("html", "pdf", "json", "csv")
 PDF_TIMEOUT_S = 600
