@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from driftscan import plugins
 from driftscan.errors import ConfigError
 from driftscan.providers import Registry, SourceModel, registry
 from driftscan.yamlsrc import Lines, LocatedError, load_yaml, validation_error
@@ -84,7 +85,8 @@ class ReportsConfig(_Strict):
     """Where reports go and in which formats."""
 
     dir: str = "reports/out"
-    formats: list[Literal["html", "pdf", "json", "csv"]] = ["html", "pdf", "json", "csv"]
+    # Any registered report format (driftscan.renderers); by default the built-in four.
+    formats: list[str] = ["html", "pdf", "json", "csv"]
     signing_key: str | None = None
     # An AWS KMS asymmetric key (ECC_NIST_P256, or RSA) that signs manifests via kms:Sign.
     signing_kms_key: str | None = None
@@ -96,6 +98,18 @@ class ReportsConfig(_Strict):
     ) = None
     organisation: str = ""
     pdf_passing_limit: int = Field(default=500, ge=0)
+
+    @field_validator("formats")
+    @classmethod
+    def _registered(cls, v: list[str]) -> list[str]:
+        # The names registered under driftscan.renderers; no renderer is imported.
+        registered = plugins.names(plugins.RENDERERS)
+        unknown = [f for f in v if f not in registered]
+        if unknown:
+            raise ValueError(
+                f"unknown report format '{unknown[0]}'; choose from {', '.join(registered)}"
+            )
+        return v
 
     @model_validator(mode="after")
     def _one_signer(self) -> ReportsConfig:

@@ -33,6 +33,7 @@ from driftscan.model import Drift, canonical_json
 from driftscan.providers import registry
 from driftscan.redaction import fingerprint_key_id
 from driftscan.store import Store
+from driftscan.store.reads import drift_from_row
 
 
 def _pointer(path: tuple[str, ...]) -> str:
@@ -276,18 +277,10 @@ def compare(
     return load_result(store, n, desired)
 
 
-def _drift(r: dict[str, Any]) -> Drift:
-    return Drift(
-        resource=r["resource"], type=r["type"], provider=r["provider"], kind=r["kind"],
-        desired_source=r["desired_source"], changes=json.loads(r["changes"]),
-        source=r["source"], account=r["account"], region=r["region"],
-    )  # fmt: skip
-
-
 def load_result(store: Store, scan_id: int, desired: DesiredSet | None = None) -> DriftResult:
     """The stored drift of one scan, in a stable order."""
     rec = store.scan(scan_id)
-    drifts = [_drift(r) for r in sd.results(store, scan_id)]
+    drifts = [drift_from_row(r) for r in sd.results(store, scan_id)]
     per_source = sd.coverage(store, scan_id)
     live = sum(r["live"] for r in per_source)
     assessed = sum(r["assessed"] for r in per_source)

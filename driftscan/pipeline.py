@@ -179,16 +179,19 @@ def report(
     scan_id: int | None = None,
     formats: Sequence[str] | None = None,
     out_dir: str | Path | None = None,
+    *,
+    pack: RulePack | None = None,
 ) -> ReportResult:
     """Write the evidence report of a scan (default: the latest) into a new, sealed folder
     under `out_dir` (default: reports.dir); formats default to reports.formats. The folder is
-    recorded in the store (when it is open for writing), so `verify` knows every report."""
+    recorded in the store (when it is open for writing), so `verify` knows every report.
+    `pack` is the rule pack already loaded for this run (default: load it)."""
     from driftscan.report import build_report_data, write_report
     from driftscan.report.signing import signer_for
     from driftscan.store.evidence import record_report
 
     root = Path(out_dir) if out_dir is not None else config.resolve(config.reports.dir)
-    data = build_report_data(config, store, scan_id, reports_root=root)
+    data = build_report_data(config, store, scan_id, reports_root=root, pack=pack)
     res = write_report(
         data,
         root,
@@ -264,7 +267,7 @@ def run(
     statuses: tuple[FindingStatus, ...] = ("ok", "alarm", "error", "skip", "not_assessed")
     log.event("check.finished", scan=rec.scan_id, counts={s: out.check.count(s) for s in statuses})
     if with_report and config.reports.formats:
-        out.report = report(config, store, rec.scan_id)
+        out.report = report(config, store, rec.scan_id, pack=pack)
         for note in out.report.notes:  # what a killed earlier run left, now cleared up
             log.event("report.repaired", level="warn", note=note)
         log.event("report.written", scan=rec.scan_id, folder=str(out.report.folder))

@@ -12,7 +12,7 @@ from driftscan.clikit import ConfigOpt, StoreOpt, WaitOpt, command, err
 from driftscan.config import Config, find_config, load_config
 from driftscan.errors import ExitCode
 from driftscan.output import dumps
-from driftscan.report import FORMATS, verify_report_dir
+from driftscan.report import renderer, verify_report_dir
 from driftscan.report.signing import DEFAULT_KEY_FILE
 from driftscan.report.signing import keygen as signing_keygen
 from driftscan.store import Store
@@ -22,11 +22,12 @@ def _formats(value: str | None) -> list[str] | None:
     if value is None:
         return None
     out = [f.strip().lower() for f in value.split(",") if f.strip()]
-    bad = sorted(set(out) - set(FORMATS))
+    registered = renderer.names()
+    bad = sorted(set(out) - set(registered))
     if bad or not out:
         err.print(
             f"[red]error:[/red] unknown format {', '.join(bad) or '(none)'}; "
-            f"choose from {', '.join(FORMATS)}"
+            f"choose from {', '.join(registered)}"
         )
         raise typer.Exit(ExitCode.USAGE)
     return out
@@ -42,7 +43,7 @@ def report(
         typer.Option(
             "--format",
             "-f",
-            help="Comma-separated: html,pdf,json,csv [default: reports.formats]",
+            help=f"Comma-separated: {','.join(renderer.names())} [default: reports.formats]",
             show_default=False,
         ),
     ] = None,

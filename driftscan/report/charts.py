@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from markupsafe import Markup, escape
@@ -16,7 +16,7 @@ def _fmt(v: float) -> str:
     return f"{v:.1f}".rstrip("0").rstrip(".")
 
 
-def trend_svg(points: Sequence[dict[str, Any]]) -> Markup:
+def trend_svg(points: Sequence[Mapping[str, Any]]) -> Markup:
     """A line chart of alarms and drift per scan (oldest left); gaps where not evaluated."""
     title = "Alarms and drift over the last scans"
     if not points:

@@ -1,27 +1,38 @@
 """What a report shows, as plain model objects (ReportData), and how to read it from the store.
 
-Rendering reads ReportData only (design §2). `build_report_data` is the one place that reads the
-store, through Store methods and small queries of the `drift` and `findings` views; when a view
-does not exist yet, that part is None and every report says "not evaluated" rather than showing
-an empty, green-looking list (design §1.1).
+Rendering reads ReportData only (design §2). `build_report_data` reads the store through its
+read API (driftscan.store.reads, Store's readers) and takes the rule pack already loaded, or
+loads it. A scan never diffed or checked has `drift` / `findings` None, and every report then
+says "not evaluated" rather than showing an empty, green-looking list (design §1.1).
 """
 
 from __future__ import annotations
 
-import importlib
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from driftscan import __version__
+from driftscan.compliance import RulePack, load_pack
 from driftscan.config import Config
 from driftscan.errors import DriftscanError
 from driftscan.model import Drift, Finding, ScanRecord, Slice
-from driftscan.store import Store
+from driftscan.store import Store, reads
+from driftscan.store.reads import SourceCoverage, TrendPoint
 
-TREND_SCANS = 30
+TREND_SCANS = reads.TREND_SCANS
+
+__all__ = [
+    "TREND_SCANS",
+    "PreviousReport",
+    "ReportData",
+    "Requirement",
+    "RuleMeta",
+    "SourceCoverage",
+    "TrendPoint",
+    "build_report_data",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,31 +56,6 @@ class Requirement:
     rules: tuple[str, ...]
     title: str = ""
     framework_title: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class TrendPoint:
-    """One scan of the trend window: alarms (unwaived) and drift counts, None = not evaluated."""
-
-    scan_id: int
-    started_at: datetime
-    status: str
-    alarms: int | None
-    drift: int | None
-    coverage_pct: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class SourceCoverage:
-    """One source's run in the scan: ok, partial or failed, and why."""
-
-    source: str
-    provider: str
-    status: str
-    reason: str | None = None
-    resources: int = 0
-    duration_s: float = 0.0
-    identity: str | None = None
 
 
 @dataclass(slots=True)
@@ -115,162 +101,18 @@ class ReportData:
     notes: list[str] = field(default_factory=list)
 
 
-# -- reading the store ---------------------------------------------------------------------------
+# -- the rule pack -------------------------------------------------------------------------------
 
 
-def _views(store: Store) -> set[str]:
-    """Which of the drift/rules engines' views (and the drift_at macro) this store has."""
-    _cols, rows = store.query(
-        "SELECT table_name FROM information_schema.tables "
-        "WHERE table_name IN ('drift', 'drift_runs', 'findings', 'checks')"
-    )
-    names = {str(r[0]) for r in rows}
-    _cols, rows = store.query(
-        "SELECT 1 FROM duckdb_functions() WHERE function_name = 'drift_at' LIMIT 1"
-    )
-    if rows:
-        names.add("drift_at")
-    return names
-
-
-def _drift_rows(store: Store, scan_id: int, views: set[str]) -> list[dict[str, Any]] | None:
-    # `drift` shows the latest scan only; `drift_at(N)` any scan. `drift_runs` records which
-    # scans were diffed at all: an undiffed scan is "not evaluated", not "no drift".
-    if "drift_runs" in views and not store.rows(
-        "SELECT 1 FROM drift_runs WHERE scan_id = ? LIMIT 1", [scan_id]
-    ):
-        return None
-    if "drift_at" in views:
-        return store.rows("SELECT * FROM drift_at(?)", [scan_id])
-    if "drift" in views:
-        return store.rows("SELECT * FROM drift WHERE scan_id = ?", [scan_id])
-    return None
-
-
-def _json(v: Any, default: Any) -> Any:
-    if v is None:
-        return default
-    if isinstance(v, str):
+def _rule_pack(
+    config: Config, pack: RulePack | None
+) -> tuple[dict[str, RuleMeta], list[Requirement], str, str | None]:
+    """Rule metadata and framework mappings from `pack`, or from the pack loaded now."""
+    if pack is None:
         try:
-            return json.loads(v)
-        except ValueError:
-            return default
-    return v
-
-
-def read_drift(store: Store, scan_id: int) -> list[Drift] | None:
-    """One scan's drift as Drift records; None when drift was not evaluated (or cannot be read)."""
-    rows = _drift_rows(store, scan_id, _views(store))
-    if rows is None:
-        return None
-    out = []
-    for r in rows:
-        out.append(
-            Drift(
-                resource=str(r["resource"]),
-                type=str(r.get("type") or ""),
-                provider=str(r.get("provider") or ""),
-                kind=r["kind"],
-                desired_source=r.get("desired_source"),
-                changes=list(_json(r.get("changes"), [])),
-                source=r.get("source"),
-                account=r.get("account"),
-                region=r.get("region"),
-            )
-        )
-    out.sort(key=lambda d: (d.resource, d.kind))
-    return out
-
-
-def read_findings(store: Store, scan_id: int) -> list[Finding] | None:
-    """The `findings` view's rows for one scan; None when the view is absent or, where the
-    `checks` view records evaluations, when this scan was never evaluated."""
-    views = _views(store)
-    if "findings" not in views:
-        return None
-    if "checks" in views and not store.rows(
-        "SELECT 1 FROM checks WHERE scan_id = ? LIMIT 1", [scan_id]
-    ):
-        return None
-    out = []
-    for r in store.rows("SELECT * FROM findings WHERE scan_id = ?", [scan_id]):
-        out.append(
-            Finding(
-                rule=str(r["rule"]),
-                resource=str(r["resource"]),
-                status=r["status"],
-                reason=str(r.get("reason") or ""),
-                severity=r.get("severity") or "info",
-                frameworks=dict(_json(r.get("frameworks"), {})),
-                lifecycle=r.get("lifecycle"),
-                waiver=_json(r.get("waiver"), None),
-                evidence=dict(_json(r.get("evidence"), {})),
-                first_seen_scan=r.get("first_seen_scan"),
-            )
-        )
-    out.sort(key=lambda f: (f.rule, f.resource))
-    return out
-
-
-def _trend(store: Store, scan: ScanRecord, views: set[str]) -> list[TrendPoint]:
-    recs = [r for r in store.scans() if r.scan_id <= scan.scan_id][:TREND_SCANS]
-    if not recs:
-        return []
-    lo, hi = recs[-1].scan_id, recs[0].scan_id
-    alarms: dict[int, int] = {}
-    drift: dict[int, int] = {}
-    evaluated: set[int] | None = None
-    if "findings" in views:
-        for r in store.rows(
-            "SELECT scan_id, count(*) FILTER (WHERE status = 'alarm' AND waiver IS NULL) AS n "
-            "FROM findings WHERE scan_id BETWEEN ? AND ? GROUP BY scan_id",
-            [lo, hi],
-        ):
-            alarms[int(r["scan_id"])] = int(r["n"])
-        if "checks" in views:
-            evaluated = {
-                int(r["scan_id"])
-                for r in store.rows(
-                    "SELECT DISTINCT scan_id FROM checks WHERE scan_id BETWEEN ? AND ?", [lo, hi]
-                )
-            }
-    has_drift = bool(views & {"drift", "drift_at"})
-    if has_drift:
-        for rec in recs:
-            rows = _drift_rows(store, rec.scan_id, views)
-            if rows is not None:
-                drift[rec.scan_id] = len(rows)
-    cover: dict[int, float] = {}
-    for r in store.rows(
-        "SELECT scan_id, round(100.0 * count(*) FILTER (WHERE status = 'ok') / count(*), 1) AS pct "
-        "FROM slices WHERE scan_id BETWEEN ? AND ? GROUP BY 1",
-        [lo, hi],
-    ):
-        cover[int(r["scan_id"])] = float(r["pct"])
-    points = []
-    for rec in reversed(recs):
-        a: int | None = None
-        if "findings" in views and (evaluated is None or rec.scan_id in evaluated):
-            a = alarms.get(rec.scan_id, 0)
-        d = drift.get(rec.scan_id)
-        points.append(
-            TrendPoint(rec.scan_id, rec.started_at, rec.status, a, d, cover.get(rec.scan_id, 0.0))
-        )
-    return points
-
-
-def _rule_pack(config: Config) -> tuple[dict[str, RuleMeta], list[Requirement], str, str | None]:
-    """Rule metadata and framework mappings from the rule engine's loader, when it is present.
-
-    Imported by name so the report works (with bare rule ids) before the engine lands.
-    """
-    try:
-        compliance: Any = importlib.import_module("driftscan.compliance")
-        pack = compliance.load_pack(config)
-    except ModuleNotFoundError:
-        return {}, [], "", "rule pack loader not available: rules are shown by id only"
-    except DriftscanError as exc:
-        return {}, [], "", f"rule pack could not be loaded ({exc}): rules are shown by id only"
+            pack = load_pack(config)
+        except DriftscanError as exc:
+            return {}, [], "", f"rule pack could not be loaded ({exc}): rules are shown by id only"
     rules = {
         rid: RuleMeta(
             id=rid,
@@ -296,22 +138,6 @@ def _rule_pack(config: Config) -> tuple[dict[str, RuleMeta], list[Requirement], 
     return rules, reqs, str(pack.hash), None
 
 
-def _slice(r: dict[str, Any]) -> Slice:
-    return Slice(
-        source=r["source"],
-        provider=r["provider"],
-        name=r["name"],
-        status=r["status"],
-        reason=r["reason"],
-        detail=r["detail"],
-        account=r["account"],
-        region=r["region"],
-        types=list(r["types"] or []),
-        keys=list(r["keys"] or []),
-        resources=int(r["resources"] or 0),
-    )
-
-
 def build_report_data(
     config: Config,
     store: Store,
@@ -319,40 +145,34 @@ def build_report_data(
     *,
     reports_root: Path | None = None,
     verify_chain: bool = True,
+    pack: RulePack | None = None,
 ) -> ReportData:
     """Read one scan (default: the latest) and everything around it into a ReportData.
 
-    `reports_root` (default: the config's reports.dir) is where the previous report is found.
+    `reports_root` (default: the config's reports.dir) is where the previous report is found;
+    `pack` is the rule pack already loaded for this run (default: load it now).
     """
     from driftscan.report.manifest import latest_report
 
     rec = store.scan(scan_id)
-    views = _views(store)
     notes: list[str] = []
-    drift = read_drift(store, rec.scan_id)
+    drift = reads.drift_of_scan(store, rec.scan_id)
     if drift is None:
         notes.append(
             "drift not evaluated: no diff against the declared state is recorded for this scan"
         )
-    findings = read_findings(store, rec.scan_id)
+    findings = reads.findings_of_scan(store, rec.scan_id)
     if findings is None:
         notes.append("controls not evaluated: no rule evaluation is recorded for this scan")
-    rules, reqs, pack_hash, note = _rule_pack(config)
+    rules, reqs, pack_hash, note = _rule_pack(config, pack)
     if note:
         notes.append(note)
-    rules_hash = rec.rules_hash
-    if "checks" in views:
-        rows = store.rows(
-            "SELECT rules_hash FROM checks WHERE scan_id = ? ORDER BY evaluated_at DESC LIMIT 1",
-            [rec.scan_id],
-        )
-        if rows and rows[0]["rules_hash"]:
-            rules_hash = str(rows[0]["rules_hash"])
+    rules_hash = reads.check_rules_hash(store, rec.scan_id) or rec.rules_hash
     if not rules_hash and pack_hash:
         rules_hash = pack_hash
         notes.append("rule pack hash taken from the pack loaded now (the scan recorded none)")
 
-    trend = _trend(store, rec, views)
+    trend = reads.trend(store, rec.scan_id, TREND_SCANS)
     head_rec = store.scans(limit=1)
     chain_head = head_rec[0].chain_hash if head_rec else rec.chain_hash
     chain_problems: list[str] | None = None
@@ -376,8 +196,8 @@ def build_report_data(
         except DriftscanError:
             prev_rec = None
         if prev_rec is not None and not prev_rec.pruned:
-            previous.findings = read_findings(store, prev_rec.scan_id)
-            previous.drift = read_drift(store, prev_rec.scan_id)
+            previous.findings = reads.findings_of_scan(store, prev_rec.scan_id)
+            previous.drift = reads.drift_of_scan(store, prev_rec.scan_id)
             if prev_rec.scan_id < rec.scan_id:
                 period_start = prev_rec.finished_at
 
@@ -389,19 +209,8 @@ def build_report_data(
         tool_version=__version__,
         rules_hash=rules_hash,
         chain_head=chain_head,
-        sources=[
-            SourceCoverage(
-                r["source"],
-                r["provider"],
-                r["status"],
-                r["reason"],
-                int(r["resources"]),
-                float(r["duration_s"]),
-                r.get("identity"),
-            )
-            for r in store.source_runs(rec.scan_id)
-        ],
-        slices=[_slice(r) for r in store.slices(rec.scan_id)],
+        sources=reads.source_runs(store, rec.scan_id),
+        slices=reads.slices(store, rec.scan_id),
         drift=drift,
         findings=findings,
         rules=rules,

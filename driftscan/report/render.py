@@ -1,26 +1,15 @@
-"""Render the report document as HTML, PDF, JSON and CSV, and write a signed report folder.
+"""Write a report folder: every requested format's renderer, then a signed manifest.
 
-Artifacts of one report folder:
+A report folder holds the files of the requested formats (driftscan.report.formats for the
+built-in html, pdf, json and csv; any renderer registered under `driftscan.renderers`) and
 
-    report.html     self-contained page (inline CSS and SVG, no scripts, no external fetches)
-    report.pdf      the same template family, paginated; passing rows summarised past
-                    reports.pdf_passing_limit with a pointer to report.html and findings.csv
-    report.json     the whole document, sorted; byte-identical for identical inputs
-    findings.csv    one row per finding (absent when controls were not evaluated)
-    drift.csv       one row per changed path (one row per missing/unmanaged resource;
-                    absent when drift was not evaluated)
-    coverage.csv    one row per collection slice, with status and reason
     manifest.json   see driftscan.report.manifest
 """
 
 from __future__ import annotations
 
-import errno
-import json
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -29,13 +18,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import jinja2
-
-from driftscan.assets import templates_dir
 from driftscan.errors import ReportError, ReportWriteError, disk_failure
-from driftscan.output import dumps, render_csv
-from driftscan.report import charts, pdf_worker, view
+from driftscan.output import dumps
+from driftscan.report import renderer
 from driftscan.report.data import ReportData
+from driftscan.report.document import ReportDocument, document
 from driftscan.report.manifest import (
     LEDGER,
     MANIFEST,
@@ -50,11 +37,7 @@ from driftscan.report.manifest import (
 )
 from driftscan.report.signing import Ed25519Signer, Signer, load_signing_key
 
-FORMATS = ("html", "pdf", "json", "csv")
-PDF_TIMEOUT_S = 600
-# Items of each "what changed" list printed in the PDF; the lists repeat rows that the controls
-# section already lists in full, and every item stays in report.html and report.json.
-CHANGES_IN_PDF = 100
+SCRATCH = ".scratch"
 
 
 @dataclass
@@ -74,191 +57,36 @@ class ReportResult:
     notes: list[str] = field(default_factory=list)
 
 
-def _tojson(v: Any) -> str:
-    return json.dumps(v, sort_keys=True, ensure_ascii=False, default=str)
-
-
-def environment() -> jinja2.Environment:
-    """The template environment: autoescaping on for every template, whatever its name."""
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates_dir())),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["j"] = _tojson
-    return env
-
-
-def render_html(doc: dict[str, Any], *, pdf: bool = False, passing_limit: int | None = None) -> str:
-    """The report page; `pdf=True` gives the paginated variant that WeasyPrint lays out."""
-    tpl = environment().get_template("report.html.j2")
-    return tpl.render(
-        doc=doc,
-        pdf=pdf,
-        passing_limit=passing_limit,
-        changes_in_pdf=CHANGES_IN_PDF,
-        controls=view.controls(doc, passing_limit if pdf else None),
-        trend_chart=charts.trend_svg(doc["trend"]),
-        statuses=view.STATUSES,
-        severities=view.SEVERITIES,
-        kinds=view.DRIFT_KINDS,
-    )
-
-
-def render_json(doc: dict[str, Any]) -> str:
-    return dumps(doc) + "\n"
-
-
-def _frameworks_cell(fw: dict[str, list[str]]) -> str:
-    return "; ".join(f"{k}: {', '.join(v)}" for k, v in sorted(fw.items()))
-
-
-def render_csvs(doc: dict[str, Any]) -> dict[str, str]:
-    """findings.csv, drift.csv and coverage.csv; formula-like cells neutralised by csv_safe."""
-    scan = doc["scan"]["scan"]
-    out: dict[str, str] = {}
-    if doc["findings"] is not None:
-        cols = [
-            "scan",
-            "rule",
-            "title",
-            "severity",
-            "resource",
-            "status",
-            "reason",
-            "lifecycle",
-            "first_seen_scan",
-            "frameworks",
-            "waiver_owner",
-            "waiver_ticket",
-            "waiver_expires",
-            "waiver_reason",
-            "evidence",
-        ]
-        rows: list[list[Any]] = []
-        for f in doc["findings"]:
-            w = f["waiver"] or {}
-            rows.append(
-                [
-                    scan,
-                    f["rule"],
-                    f["title"],
-                    f["severity"],
-                    f["resource"],
-                    f["status"],
-                    f["reason"],
-                    f["lifecycle"],
-                    f["first_seen_scan"],
-                    _frameworks_cell(f["frameworks"]),
-                    w.get("owner"),
-                    w.get("ticket"),
-                    w.get("expires"),
-                    w.get("reason"),
-                    f["evidence"] or None,
-                ]
-            )
-        out["findings.csv"] = render_csv(cols, rows)
-    if doc["drift"] is not None:
-        cols = [
-            "scan",
-            "resource",
-            "type",
-            "provider",
-            "source",
-            "account",
-            "region",
-            "kind",
-            "desired_source",
-            "path",
-            "op",
-            "desired",
-            "actual",
-        ]
-        rows = []
-        for d in doc["drift"]:
-            base = [
-                scan,
-                d["resource"],
-                d["type"],
-                d["provider"],
-                d["source"],
-                d["account"],
-                d["region"],
-                d["kind"],
-                d["desired_source"],
-            ]
-            if not d["changes"]:
-                rows.append([*base, None, None, None, None])
-            for c in d["changes"]:
-                rows.append(
-                    [*base, c["path"], c["op"], _tojson(c["desired"]), _tojson(c["actual"])]
-                )
-        out["drift.csv"] = render_csv(cols, rows)
-    cols = [
-        "scan",
-        "source",
-        "provider",
-        "slice",
-        "status",
-        "reason",
-        "detail",
-        "account",
-        "region",
-        "types",
-        "resources",
-    ]
-    out["coverage.csv"] = render_csv(
-        cols,
-        [
-            [
-                scan,
-                s["source"],
-                s["provider"],
-                s["name"],
-                s["status"],
-                s["reason"],
-                s["detail"],
-                s["account"],
-                s["region"],
-                ";".join(s["types"]),
-                s["resources"],
-            ]
-            for s in doc["coverage"]["slices"]
-        ],
-    )
-    return out
-
-
-def render_pdf(html: str, out: Path, *, timeout_s: float = PDF_TIMEOUT_S) -> None:
-    """Lay out `html` as a PDF in a child process (WeasyPrint's memory goes back with it)."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".html", prefix=".pdf-src-", dir=out.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(html)
+def _render_into(
+    folder: Path, selected: Sequence[renderer.Renderer], doc: ReportDocument, passing_limit: int
+) -> None:
+    """Write each renderer's files into `folder`; a file name that is not a plain name, is the
+    manifest's, or is written by two renderers is a ReportError."""
+    written: dict[str, str] = {}
+    for r in selected:
+        scratch = folder / SCRATCH
+        scratch.mkdir()
         try:
-            proc = subprocess.run(
-                [sys.executable, "-m", "driftscan.report.pdf_worker", tmp, str(out)],
-                capture_output=True,
-                text=True,
-                timeout=timeout_s,
-                check=False,
-                # The worker dies with this process (pdf_worker.die_with_parent).
-                env={**os.environ, pdf_worker.PARENT_ENV: str(os.getpid())},
-            )
-        except subprocess.TimeoutExpired:
-            raise ReportError(f"PDF rendering took longer than {timeout_s:.0f} s") from None
-        if proc.returncode == pdf_worker.EXIT_DISK:
-            name = (proc.stderr.strip().splitlines() or ["EIO"])[-1]
-            code = getattr(errno, name, errno.EIO)
-            raise OSError(code, os.strerror(code), str(out))
-        if proc.returncode != 0:
-            tail = "\n".join(proc.stderr.strip().splitlines()[-5:])
-            raise ReportError(f"PDF rendering failed (exit {proc.returncode}): {tail}")
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+            files = r.render(doc, renderer.RenderContext(scratch, passing_limit))
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        for fname, body in files.items():
+            if (
+                not fname
+                or fname in (MANIFEST, LEDGER)
+                or fname[0] == "."
+                or Path(fname).name != fname
+            ):
+                raise ReportError(f"report format '{r.name}' writes a file it may not: {fname!r}")
+            if fname in written:
+                raise ReportError(
+                    f"report formats '{written[fname]}' and '{r.name}' both write {fname}"
+                )
+            written[fname] = r.name
+            if isinstance(body, bytes):
+                (folder / fname).write_bytes(body)
+            else:
+                (folder / fname).write_text(body, encoding="utf-8", newline="\n")
 
 
 def _folder_name(root: Path, scan_id: int, taken: Iterable[str]) -> str:
@@ -313,36 +141,33 @@ def _disk_errors(root: Path) -> Iterator[None]:
 def write_report(
     data: ReportData,
     root: Path,
-    formats: Sequence[str] = FORMATS,
+    formats: Sequence[str] | None = None,
     *,
     signing_key: Path | None = None,
     signer: Signer | None = None,
     passing_limit: int = 500,
     now: datetime | None = None,
 ) -> ReportResult:
-    """Render every requested format into a new folder under `root`, then seal it.
+    """Render every requested format (default: every registered one) into a new folder under
+    `root`, then seal it.
 
     The folder appears complete or not at all (written beside, then renamed), and is
     appended to the reports ledger under a lock so concurrent writers keep one chain. Under
     that lock it first clears up after writers that were killed (`ReportResult.notes`), and
     a full disk raises ReportWriteError with nothing of the new report left behind.
     """
-    unknown = sorted(set(formats) - set(FORMATS))
-    if unknown or not formats:
+    wanted = list(dict.fromkeys(formats if formats is not None else renderer.names()))
+    registered = renderer.renderers()
+    unknown = sorted(set(wanted) - set(registered))
+    if unknown or not wanted:
         raise ReportError(
-            f"unknown report format {', '.join(unknown) or '(none)'}; choose from {', '.join(FORMATS)}"
+            f"unknown report format {', '.join(unknown) or '(none)'}; "
+            f"choose from {', '.join(renderer.names())}"
         )
+    selected = [registered[f] for f in wanted]
     if signer is None and signing_key is not None:
         signer = Ed25519Signer(load_signing_key(signing_key))
-    doc = view.document(data)
-    texts: dict[str, str] = {}
-    if "html" in formats:
-        texts["report.html"] = render_html(doc)
-    if "json" in formats:
-        texts["report.json"] = render_json(doc)
-    if "csv" in formats:
-        texts.update(render_csvs(doc))
-    pdf_html = render_html(doc, pdf=True, passing_limit=passing_limit) if "pdf" in formats else ""
+    doc = document(data)
 
     root.mkdir(parents=True, exist_ok=True)
     with _disk_errors(root), ledger_lock(root):
@@ -352,10 +177,7 @@ def write_report(
         name = _folder_name(root, data.scan.scan_id, (e.folder for e in entries))
         tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{name}-", dir=root))
         try:
-            for fname, text in texts.items():
-                (tmp / fname).write_text(text, encoding="utf-8", newline="\n")
-            if pdf_html:
-                render_pdf(pdf_html, tmp / "report.pdf")
+            _render_into(tmp, selected, doc, passing_limit)
             artifacts: list[dict[str, Any]] = [
                 {"name": p.name, "sha256": sha256_file(p), "bytes": p.stat().st_size}
                 for p in sorted(tmp.iterdir())
@@ -405,6 +227,6 @@ def write_report(
         manifest_sha256=digest,
         signed=signer is not None,
         key_id=key_id,
-        summary=doc["summary"],
+        summary=dict(doc["summary"]),
         notes=notes,
     )

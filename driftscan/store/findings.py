@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from driftscan.errors import RuleQueryError
 from driftscan.store.core import Store, seal_result
+from driftscan.store.reads import decode_finding
 
 DDL = """
 CREATE TABLE IF NOT EXISTS finding (
@@ -586,10 +587,7 @@ def read_findings(store: Store, scan_id: int) -> list[dict[str, Any]]:
         "WHERE scan_id = ? ORDER BY rule, resource",
         [scan_id],
     )
-    for r in rows:
-        for k in ("frameworks", "waiver", "evidence"):
-            r[k] = json.loads(r[k]) if r[k] is not None else None
-    return rows
+    return [decode_finding(r) for r in rows]
 
 
 def latest_checked_scan(store: Store) -> int | None:

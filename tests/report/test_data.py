@@ -10,18 +10,18 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import driftscan.store.core as store_core
 from driftscan import pipeline
 from driftscan.config import Config, ReportsConfig
 from driftscan.report import build_report_data, verify_report_dir
 from driftscan.store import Store
+from driftscan.store.drift import record
+from driftscan.store.findings import write_findings
 from tests.conftest import make_resources, make_run, write
 
 
 @pytest.fixture
-def bare_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
-    """A store with the core schema only (no drift or findings views) and two scans."""
-    monkeypatch.setattr(store_core, "extension_ddl", lambda: [])
+def bare_store(tmp_path: Path) -> Iterator[Store]:
+    """A store with two scans, neither diffed nor checked."""
     with Store(tmp_path / "s.duckdb") as st:
         write(st, [make_run(make_resources(20))])
         write(st, [make_run(make_resources(20), failed_regions=("eu-west-1",))])
@@ -38,7 +38,8 @@ def _config(tmp_path: Path) -> Config:
 
 
 def test_missing_views_mean_not_evaluated(bare_store: Store, tmp_path: Path) -> None:
-    """Without drift/findings views, both are None and the notes say "not evaluated"."""
+    """A scan never diffed nor checked has drift and findings None; the notes say "not
+    evaluated"."""
     data = build_report_data(_config(tmp_path), bare_store)
     assert data.scan.scan_id == 2 and data.scan.status == "incomplete"
     assert data.drift is None and data.findings is None
@@ -52,26 +53,26 @@ def test_missing_views_mean_not_evaluated(bare_store: Store, tmp_path: Path) -> 
 
 
 def test_views_are_read_into_model_objects(bare_store: Store, tmp_path: Path) -> None:
-    """Rows of the drift and findings views become Drift and Finding records, with a trend."""
-    bare_store.con.execute(
-        """
-        CREATE VIEW drift AS SELECT * FROM (VALUES
-          (2, 'arn:aws:s3:::bucket-000001', 'AWS::S3::Bucket', 'aws', 'aws-test', '111122223333',
-           'eu-west-1', 'changed', 'desired/s3.yaml',
-           '[{"path": "encrypted", "desired": true, "actual": false}]'),
-          (1, 'arn:aws:s3:::gone', 'AWS::S3::Bucket', 'aws', 'aws-test', '111122223333',
-           'us-east-1', 'missing', 'desired/s3.yaml', '[]'))
-          AS t(scan_id, resource, type, provider, source, account, region, kind, desired_source,
-               changes);
-        CREATE VIEW findings AS SELECT * FROM (VALUES
-          (2, 'enc', 'arn:aws:s3:::bucket-000001', 'alarm', 'not encrypted', 'high',
-           '{"pci-dss-4.0": ["3.5.1"]}', 'new', NULL, '{"sse": "none"}', 2),
-          (2, 'enc', 'arn:aws:s3:::bucket-000002', 'not_assessed', 'eu-west-1 denied', 'high',
-           '{}', NULL, NULL, '{}', NULL))
-          AS t(scan_id, rule, resource, status, reason, severity, frameworks, lifecycle, waiver,
-               evidence, first_seen_scan);
-        """
-    )
+    """Stored drift and findings become Drift and Finding records, with a trend."""
+    bucket = {"type": "AWS::S3::Bucket", "provider": "aws", "source": "aws-test",
+              "account": "111122223333", "desired_source": "desired/s3.yaml"}  # fmt: skip
+    record(bare_store, 1, drift=[
+        {**bucket, "resource": "arn:aws:s3:::gone", "region": "us-east-1", "kind": "missing"},
+    ])  # fmt: skip
+    record(bare_store, 2, drift=[
+        {**bucket, "resource": "arn:aws:s3:::bucket-000001", "region": "eu-west-1",
+         "kind": "changed", "changes": [{"path": "encrypted", "desired": True, "actual": False}]},
+    ])  # fmt: skip
+    checked = {"rules": ["enc"], "rules_hash": "r" * 64, "evaluated_at": datetime(2026, 1, 1)}
+    write_findings(bare_store, 1, [], **checked)
+    write_findings(bare_store, 2, [
+        {"rule": "enc", "resource": "arn:aws:s3:::bucket-000001", "status": "alarm",
+         "reason": "not encrypted", "severity": "high", "frameworks": {"pci-dss-4.0": ["3.5.1"]},
+         "lifecycle": "new", "waiver": None, "evidence": {"sse": "none"}, "first_seen_scan": 2},
+        {"rule": "enc", "resource": "arn:aws:s3:::bucket-000002", "status": "not_assessed",
+         "reason": "eu-west-1 denied", "severity": "high", "frameworks": {}, "lifecycle": None,
+         "waiver": None, "evidence": {}, "first_seen_scan": None},
+    ], **checked)  # fmt: skip
     data = build_report_data(_config(tmp_path), bare_store, 2, verify_chain=False)
     assert data.drift is not None and data.findings is not None
     assert data.drift[0].changes == [{"path": "encrypted", "desired": True, "actual": False}]
@@ -119,8 +120,7 @@ def test_cli_report_and_verify_report(bare_store: Store, tmp_path: Path) -> None
 
 
 def test_undiffed_scan_is_not_evaluated_with_the_drift_engines_schema(tmp_path: Path) -> None:
-    """With the drift engine's tables, a scan without a drift run reads as None, not as []."""
-    pytest.importorskip("driftscan.store.drift")
+    """A scan without a drift run reads as None, not as []."""
     with Store(tmp_path / "s.duckdb") as st:
         write(st, [make_run(make_resources(4))])
         write(st, [make_run(make_resources(4))])

@@ -14,8 +14,8 @@ import pytest
 from markupsafe import escape
 
 from driftscan.report import ReportResult, write_report
-from driftscan.report.render import render_csvs, render_html
-from driftscan.report.view import document
+from driftscan.report.document import document
+from driftscan.report.formats import render_csvs, render_html
 from tests.report.factory import XSS, make_report_data
 
 CHROMIUM = Path("/usr/bin/chromium")

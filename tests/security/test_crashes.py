@@ -205,7 +205,7 @@ def test_full_disk_at_the_ledger_line_takes_the_new_folder_back(
 _PARENT = """
 import sys
 from pathlib import Path
-from driftscan.report.render import render_pdf
+from driftscan.report.formats import render_pdf
 render_pdf("<html><body><p>held open by a FIFO nobody reads</p></body></html>", Path(sys.argv[1]))
 """
 

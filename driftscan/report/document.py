@@ -1,15 +1,17 @@
 """ReportData → the report document: summary, coverage, drift, controls, what changed; sorted.
 
-Every format renders from this one document, so HTML, PDF, JSON and CSV never disagree. It holds
-no "now": identical inputs give identical documents.
+Every format renders from this one document (ReportDocument), so HTML, PDF, JSON and CSV never
+disagree. It holds no "now": identical inputs give identical documents. The TypedDicts below
+are its shape, the contract with every renderer (driftscan.report.renderer).
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from driftscan.model import Drift, Finding
 from driftscan.redaction import is_fingerprint, is_secret_name, is_secret_subtree
@@ -23,6 +25,222 @@ _RANK = {s: i for i, s in enumerate(STATUSES)}
 UNMAPPED = "(unmapped)"
 
 REDACTED = "[redacted]"
+
+# -- the document's shape ------------------------------------------------------------------------
+
+Period = TypedDict("Period", {"from": str | None, "to": str | None})
+
+
+class ReportInfo(TypedDict):
+    """Who the report is for, what it covers, and what vouches for it."""
+
+    organisation: str
+    period: Period
+    tool_version: str
+    rules_hash: str
+    chain_head: str
+    chain_verified: bool | None  # None: the chain was not checked
+    chain_problems: list[str] | None
+    notes: list[str]
+
+
+class ScanDoc(TypedDict):
+    """The scan's ledger row."""
+
+    scan: int
+    started_at: str | None
+    finished_at: str | None
+    status: str
+    tool_version: str
+    config_hash: str
+    rules_hash: str
+    resources: int
+    content_hash: str
+    prev_hash: str
+    chain_hash: str
+
+
+class Summary(TypedDict):
+    """Counts by status and severity, drift by kind, coverage. None = not evaluated."""
+
+    scan: int
+    scan_status: str
+    resources: int
+    coverage_pct: float
+    slices: int
+    slices_not_assessed: int
+    findings_evaluated: bool
+    drift_evaluated: bool
+    findings: dict[str, int] | None
+    findings_total: int | None
+    failing: int | None
+    failing_by_severity: dict[str, int] | None
+    waived: int | None
+    drift: dict[str, int] | None
+    drift_total: int | None
+
+
+class TrendDoc(TypedDict):
+    """One scan of the trend window."""
+
+    scan: int
+    started_at: str | None
+    status: str
+    alarms: int | None
+    drift: int | None
+    coverage_pct: float | None
+
+
+class SourceDoc(TypedDict):
+    """One source's run."""
+
+    source: str
+    provider: str
+    status: str
+    reason: str | None
+    resources: int
+    identity: str | None
+
+
+class SliceDoc(TypedDict):
+    """One unit of collection and whether it was read."""
+
+    source: str
+    provider: str
+    name: str
+    status: str
+    reason: str | None
+    detail: str | None
+    account: str | None
+    region: str | None
+    types: list[str]
+    resources: int
+
+
+class CoverageDoc(TypedDict):
+    """What was read: per cent of slices, per source, per slice."""
+
+    pct: float
+    sources: list[SourceDoc]
+    slices: list[SliceDoc]
+
+
+class ChangeDoc(TypedDict):
+    """One declared path of a drifted resource, secrets scrubbed."""
+
+    path: str | None
+    op: str
+    desired: Any
+    actual: Any
+
+
+class DriftDoc(TypedDict):
+    """One drifted resource: the §3.4 diff shape plus source, account and region."""
+
+    resource: str
+    type: str
+    provider: str
+    kind: str
+    desired_source: str | None
+    source: str | None
+    account: str | None
+    region: str | None
+    changes: list[ChangeDoc]
+
+
+class FindingDoc(TypedDict):
+    """One finding: the §3.4 findings shape plus title, evidence and first_seen_scan."""
+
+    rule: str
+    title: str
+    resource: str
+    status: str
+    reason: str
+    severity: str
+    frameworks: dict[str, list[str]]
+    lifecycle: str | None
+    waiver: dict[str, Any] | None
+    evidence: dict[str, Any]
+    first_seen_scan: int | None
+
+
+class RuleDoc(TypedDict):
+    """What a rule checks and how to fix it."""
+
+    title: str
+    severity: str
+    description: str
+    risk: str
+    remediation: str
+
+
+class RequirementDoc(TypedDict):
+    """One framework requirement and the rules that evidence it."""
+
+    framework: str
+    framework_title: str
+    requirement: str
+    title: str
+    rules: list[str]
+
+
+class FindingRef(TypedDict):
+    """A (rule, resource) pair named by "what changed"."""
+
+    rule: str
+    resource: str
+
+
+class NewFailing(FindingRef):
+    severity: str
+
+
+class DriftRef(TypedDict):
+    """A drifted resource named by "what changed"."""
+
+    resource: str
+    kind: str
+
+
+class ChangesSincePrevious(TypedDict):
+    """What changed since the previous report; the lists only where both sides' records exist."""
+
+    previous_folder: str
+    previous_scan: int
+    previous_manifest_sha256: str
+    previous_summary: dict[str, Any]
+    delta: dict[str, int | float | None]
+    itemised: bool
+    new_failing: NotRequired[list[NewFailing]]
+    no_longer_failing: NotRequired[list[FindingRef]]
+    newly_not_assessed: NotRequired[list[FindingRef]]
+    new_drift: NotRequired[list[DriftRef]]
+    drift_gone: NotRequired[list[DriftRef]]
+
+
+class Appendix(TypedDict):
+    """Parameters, scopes and waivers the evaluation used, secrets scrubbed."""
+
+    params: dict[str, Any]
+    scopes: dict[str, dict[str, Any]]
+    waivers: list[dict[str, Any]]
+
+
+class ReportDocument(TypedDict):
+    """The whole report (report.json); `drift` / `findings` None = not evaluated."""
+
+    format: str
+    report: ReportInfo
+    scan: ScanDoc
+    summary: Summary
+    trend: list[TrendDoc]
+    coverage: CoverageDoc
+    drift: list[DriftDoc] | None
+    findings: list[FindingDoc] | None
+    rules: dict[str, RuleDoc]
+    requirements: list[RequirementDoc]
+    changes_since_previous: ChangesSincePrevious | None
+    appendix: Appendix
 
 
 def _secret(name: str) -> bool:
@@ -68,7 +286,7 @@ def _finding_key(f: Finding) -> tuple[str, str]:
     return (f.rule, f.resource)
 
 
-def finding_doc(f: Finding, rules: dict[str, RuleMeta]) -> dict[str, Any]:
+def finding_doc(f: Finding, rules: dict[str, RuleMeta]) -> FindingDoc:
     """One finding: the §3.4 shape plus title, evidence and first_seen_scan."""
     meta = rules.get(f.rule)
     return {
@@ -86,9 +304,9 @@ def finding_doc(f: Finding, rules: dict[str, RuleMeta]) -> dict[str, Any]:
     }
 
 
-def drift_doc(d: Drift) -> dict[str, Any]:
+def drift_doc(d: Drift) -> DriftDoc:
     """One drifted resource: the §3.4 diff shape plus source, account and region."""
-    changes = []
+    changes: list[ChangeDoc] = []
     for c in sorted(d.changes, key=lambda c: str(c.get("path", ""))):
         secret = _secret(str(c.get("path", "")))
         changes.append(
@@ -101,8 +319,8 @@ def drift_doc(d: Drift) -> dict[str, Any]:
         )
     return {
         "resource": d.resource,
-        "type": d.type,
-        "provider": d.provider,
+        "type": d.type or "",
+        "provider": d.provider or "",
         "kind": d.kind,
         "desired_source": d.desired_source,
         "source": d.source,
@@ -112,9 +330,9 @@ def drift_doc(d: Drift) -> dict[str, Any]:
     }
 
 
-def summary(data: ReportData) -> dict[str, Any]:
+def summary(data: ReportData) -> Summary:
     """Counts by status and severity, drift by kind, coverage: the executive summary."""
-    out: dict[str, Any] = {
+    out: Summary = {
         "scan": data.scan.scan_id,
         "scan_status": data.scan.status,
         "resources": data.scan.resources,
@@ -123,6 +341,13 @@ def summary(data: ReportData) -> dict[str, Any]:
         "slices_not_assessed": sum(1 for s in data.slices if s.status != "ok"),
         "findings_evaluated": data.findings is not None,
         "drift_evaluated": data.drift is not None,
+        "findings": None,
+        "findings_total": None,
+        "failing": None,
+        "failing_by_severity": None,
+        "waived": None,
+        "drift": None,
+        "drift_total": None,
     }
     if data.findings is not None:
         by_status: Counter[str] = Counter(f.status for f in data.findings)
@@ -132,33 +357,28 @@ def summary(data: ReportData) -> dict[str, Any]:
         out["failing"] = sum(failing_sev.values())
         out["failing_by_severity"] = {s: failing_sev.get(s, 0) for s in SEVERITIES}
         out["waived"] = sum(1 for f in data.findings if f.waiver is not None)
-    else:
-        out.update(findings=None, findings_total=None, failing=None, failing_by_severity=None)
-        out["waived"] = None
     if data.drift is not None:
         kinds: Counter[str] = Counter(d.kind for d in data.drift)
         out["drift"] = {k: kinds.get(k, 0) for k in DRIFT_KINDS}
         out["drift_total"] = len(data.drift)
-    else:
-        out["drift"] = None
-        out["drift_total"] = None
     return out
 
 
-def changes_since_previous(data: ReportData, now: dict[str, Any]) -> dict[str, Any] | None:
+def changes_since_previous(data: ReportData, now: Summary) -> ChangesSincePrevious | None:
     """What changed since the previous report: count deltas, and itemised where records exist."""
     prev = data.previous
     if prev is None:
         return None
-    before = prev.summary or {}
+    before: Mapping[str, Any] = prev.summary or {}
+    current: Mapping[str, object] = now
 
     def delta(key: str) -> int | float | None:
-        a, b = now.get(key), before.get(key)
+        a, b = current.get(key), before.get(key)
         if isinstance(a, int | float) and isinstance(b, int | float):
             return round(a - b, 1) if isinstance(a, float) or isinstance(b, float) else a - b
         return None
 
-    out: dict[str, Any] = {
+    out: ChangesSincePrevious = {
         "previous_folder": prev.folder,
         "previous_scan": prev.scan_id,
         "previous_manifest_sha256": prev.manifest_sha256,
@@ -196,7 +416,7 @@ def changes_since_previous(data: ReportData, now: dict[str, Any]) -> dict[str, A
     return out
 
 
-def _requirements(data: ReportData) -> list[dict[str, Any]]:
+def _requirements(data: ReportData) -> list[RequirementDoc]:
     """Framework → requirement → rules, from the pack's mappings and the findings' own tags."""
     reqs: dict[tuple[str, str], dict[str, Any]] = {}
     for r in data.requirements:
@@ -235,10 +455,18 @@ def _requirements(data: ReportData) -> list[dict[str, Any]]:
             "title": "",
             "rules": set(unmapped),
         }
-    out = []
+    out: list[RequirementDoc] = []
     for key in sorted(reqs, key=lambda k: (k[0] == UNMAPPED, k[0], _req_key(k[1]))):
         e = reqs[key]
-        out.append({**e, "rules": sorted(e["rules"])})
+        out.append(
+            {
+                "framework": e["framework"],
+                "framework_title": e["framework_title"],
+                "requirement": e["requirement"],
+                "title": e["title"],
+                "rules": sorted(e["rules"]),
+            }
+        )
     return out
 
 
@@ -247,7 +475,7 @@ def _req_key(req: str) -> tuple[Any, ...]:
     return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"[.\-]", req))
 
 
-def controls(doc: dict[str, Any], passing_limit: int | None = None) -> list[dict[str, Any]]:
+def controls(doc: ReportDocument, passing_limit: int | None = None) -> list[dict[str, Any]]:
     """Controls grouped by framework → requirement → rule, for the HTML and PDF pages.
 
     A rule's resource rows are listed where the rule first appears; later requirements that
@@ -255,7 +483,7 @@ def controls(doc: dict[str, Any], passing_limit: int | None = None) -> list[dict
     listed; with `passing_limit` (the PDF), at most that many passing rows are listed overall
     and the rest are counted with a pointer to the HTML and CSV.
     """
-    by_rule: dict[str, list[dict[str, Any]]] = {}
+    by_rule: dict[str, list[FindingDoc]] = {}
     for f in doc["findings"] or []:
         by_rule.setdefault(f["rule"], []).append(f)
     rules_meta = doc["rules"]
@@ -272,7 +500,7 @@ def controls(doc: dict[str, Any], passing_limit: int | None = None) -> list[dict
         for rid in req["rules"]:
             rows = by_rule.get(rid, [])
             counts = Counter(r["status"] for r in rows)
-            meta = rules_meta.get(rid) or {
+            meta: RuleDoc = rules_meta.get(rid) or {
                 "title": "",
                 "severity": "",
                 "description": "",
@@ -295,8 +523,8 @@ def controls(doc: dict[str, Any], passing_limit: int | None = None) -> list[dict
             if entry["see"] is None:
                 listed[rid] = anchor_req
                 ordered = sorted(rows, key=lambda r: (_RANK[r["status"]], r["resource"]))
-                full: list[dict[str, Any]] = []
-                passing: list[dict[str, Any]] = []
+                full: list[FindingDoc] = []
+                passing: list[FindingDoc] = []
                 for r in ordered:
                     in_full = r["status"] in ("alarm", "error", "not_assessed") or r["waiver"]
                     (full if in_full else passing).append(r)
@@ -319,7 +547,7 @@ def controls(doc: dict[str, Any], passing_limit: int | None = None) -> list[dict
     return frameworks
 
 
-def _worst(statuses: Any) -> str:
+def _worst(statuses: Iterable[str]) -> str:
     ss = set(statuses)
     return next((s for s in STATUSES if s in ss), "none")
 
@@ -328,10 +556,10 @@ def _slug(s: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", s).strip("-").lower() or "x"
 
 
-def document(data: ReportData) -> dict[str, Any]:
+def document(data: ReportData) -> ReportDocument:
     """The whole report as one JSON-able, sorted document (report.json)."""
     s = summary(data)
-    rules = {
+    rules: dict[str, RuleDoc] = {
         rid: {
             "title": m.title,
             "severity": m.severity,
@@ -341,10 +569,10 @@ def document(data: ReportData) -> dict[str, Any]:
         }
         for rid, m in sorted(data.rules.items())
     }
-    findings = None
+    findings: list[FindingDoc] | None = None
     if data.findings is not None:
         findings = [finding_doc(f, data.rules) for f in sorted(data.findings, key=_finding_key)]
-    drift = None
+    drift: list[DriftDoc] | None = None
     if data.drift is not None:
         drift = [drift_doc(d) for d in sorted(data.drift, key=lambda d: (d.resource, d.kind))]
     sc = data.scan

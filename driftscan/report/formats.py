@@ -1,0 +1,251 @@
+"""The built-in report formats: HTML, PDF, JSON and CSV, each one Renderer.
+
+Registered in pyproject.toml under `driftscan.renderers`, the same way a third party's are:
+
+    html    report.html     self-contained page (inline CSS and SVG, no scripts, no external
+                            fetches)
+    pdf     report.pdf      the same template family, paginated; passing rows summarised past
+                            reports.pdf_passing_limit with a pointer to report.html and
+                            findings.csv; laid out by WeasyPrint in a child process
+    json    report.json     the whole document, sorted; byte-identical for identical inputs
+    csv     findings.csv    one row per finding (absent when controls were not evaluated)
+            drift.csv       one row per changed path (one row per missing/unmanaged resource;
+                            absent when drift was not evaluated)
+            coverage.csv    one row per collection slice, with status and reason
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from driftscan.assets import templates_dir
+from driftscan.errors import ReportError
+from driftscan.output import dumps, render_csv
+from driftscan.report import charts, pdf_worker
+from driftscan.report.document import DRIFT_KINDS, SEVERITIES, STATUSES, ReportDocument, controls
+from driftscan.report.renderer import RenderContext, Renderer
+
+PDF_TIMEOUT_S = 600
+# Items of each "what changed" list printed in the PDF; the lists repeat rows that the controls
+# section already lists in full, and every item stays in report.html and report.json.
+CHANGES_IN_PDF = 100
+
+
+def _tojson(v: Any) -> str:
+    return json.dumps(v, sort_keys=True, ensure_ascii=False, default=str)
+
+
+def environment() -> jinja2.Environment:
+    """The template environment: autoescaping on for every template, whatever its name."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir())),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["j"] = _tojson
+    return env
+
+
+def render_html(doc: ReportDocument, *, pdf: bool = False, passing_limit: int | None = None) -> str:
+    """The report page; `pdf=True` gives the paginated variant that WeasyPrint lays out."""
+    tpl = environment().get_template("report.html.j2")
+    return tpl.render(
+        doc=doc,
+        pdf=pdf,
+        passing_limit=passing_limit,
+        changes_in_pdf=CHANGES_IN_PDF,
+        controls=controls(doc, passing_limit if pdf else None),
+        trend_chart=charts.trend_svg(doc["trend"]),
+        statuses=STATUSES,
+        severities=SEVERITIES,
+        kinds=DRIFT_KINDS,
+    )
+
+
+def render_json(doc: ReportDocument) -> str:
+    return dumps(doc) + "\n"
+
+
+def _frameworks_cell(fw: dict[str, list[str]]) -> str:
+    return "; ".join(f"{k}: {', '.join(v)}" for k, v in sorted(fw.items()))
+
+
+def render_csvs(doc: ReportDocument) -> dict[str, str]:
+    """findings.csv, drift.csv and coverage.csv; formula-like cells neutralised by csv_safe."""
+    scan = doc["scan"]["scan"]
+    out: dict[str, str] = {}
+    if doc["findings"] is not None:
+        cols = [
+            "scan",
+            "rule",
+            "title",
+            "severity",
+            "resource",
+            "status",
+            "reason",
+            "lifecycle",
+            "first_seen_scan",
+            "frameworks",
+            "waiver_owner",
+            "waiver_ticket",
+            "waiver_expires",
+            "waiver_reason",
+            "evidence",
+        ]
+        rows: list[list[Any]] = []
+        for f in doc["findings"]:
+            w = f["waiver"] or {}
+            rows.append(
+                [
+                    scan,
+                    f["rule"],
+                    f["title"],
+                    f["severity"],
+                    f["resource"],
+                    f["status"],
+                    f["reason"],
+                    f["lifecycle"],
+                    f["first_seen_scan"],
+                    _frameworks_cell(f["frameworks"]),
+                    w.get("owner"),
+                    w.get("ticket"),
+                    w.get("expires"),
+                    w.get("reason"),
+                    f["evidence"] or None,
+                ]
+            )
+        out["findings.csv"] = render_csv(cols, rows)
+    if doc["drift"] is not None:
+        cols = [
+            "scan",
+            "resource",
+            "type",
+            "provider",
+            "source",
+            "account",
+            "region",
+            "kind",
+            "desired_source",
+            "path",
+            "op",
+            "desired",
+            "actual",
+        ]
+        rows = []
+        for d in doc["drift"]:
+            base = [
+                scan,
+                d["resource"],
+                d["type"],
+                d["provider"],
+                d["source"],
+                d["account"],
+                d["region"],
+                d["kind"],
+                d["desired_source"],
+            ]
+            if not d["changes"]:
+                rows.append([*base, None, None, None, None])
+            for c in d["changes"]:
+                rows.append(
+                    [*base, c["path"], c["op"], _tojson(c["desired"]), _tojson(c["actual"])]
+                )
+        out["drift.csv"] = render_csv(cols, rows)
+    cols = [
+        "scan",
+        "source",
+        "provider",
+        "slice",
+        "status",
+        "reason",
+        "detail",
+        "account",
+        "region",
+        "types",
+        "resources",
+    ]
+    out["coverage.csv"] = render_csv(
+        cols,
+        [
+            [
+                scan,
+                s["source"],
+                s["provider"],
+                s["name"],
+                s["status"],
+                s["reason"],
+                s["detail"],
+                s["account"],
+                s["region"],
+                ";".join(s["types"]),
+                s["resources"],
+            ]
+            for s in doc["coverage"]["slices"]
+        ],
+    )
+    return out
+
+
+def render_pdf(html: str, out: Path, *, timeout_s: float = PDF_TIMEOUT_S) -> None:
+    """Lay out `html` as a PDF in a child process (WeasyPrint's memory goes back with it)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".html", prefix=".pdf-src-", dir=out.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(html)
+        try:
+            proc = subprocess.run(
+                [sys.executable, "-m", "driftscan.report.pdf_worker", tmp, str(out)],
+                capture_output=True,
+                text=True,
+                timeout=timeout_s,
+                check=False,
+                # The worker dies with this process (pdf_worker.die_with_parent).
+                env={**os.environ, pdf_worker.PARENT_ENV: str(os.getpid())},
+            )
+        except subprocess.TimeoutExpired:
+            raise ReportError(f"PDF rendering took longer than {timeout_s:.0f} s") from None
+        if proc.returncode == pdf_worker.EXIT_DISK:
+            name = (proc.stderr.strip().splitlines() or ["EIO"])[-1]
+            code = getattr(errno, name, errno.EIO)
+            raise OSError(code, os.strerror(code), str(out))
+        if proc.returncode != 0:
+            tail = "\n".join(proc.stderr.strip().splitlines()[-5:])
+            raise ReportError(f"PDF rendering failed (exit {proc.returncode}): {tail}")
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def _html(doc: ReportDocument, ctx: RenderContext) -> dict[str, str | bytes]:
+    return {"report.html": render_html(doc)}
+
+
+def _pdf(doc: ReportDocument, ctx: RenderContext) -> dict[str, str | bytes]:
+    out = ctx.scratch / "report.pdf"
+    render_pdf(render_html(doc, pdf=True, passing_limit=ctx.passing_limit), out)
+    return {"report.pdf": out.read_bytes()}
+
+
+def _json(doc: ReportDocument, ctx: RenderContext) -> dict[str, str | bytes]:
+    return {"report.json": render_json(doc)}
+
+
+def _csv(doc: ReportDocument, ctx: RenderContext) -> dict[str, str | bytes]:
+    return dict(render_csvs(doc))
+
+
+HTML = Renderer("html", _html, "report.html: the self-contained report page")
+PDF = Renderer("pdf", _pdf, "report.pdf: the paginated report (needs the pdf extra)")
+JSON = Renderer("json", _json, "report.json: the whole document, sorted")
+CSV = Renderer("csv", _csv, "findings.csv, drift.csv, coverage.csv")
