@@ -103,6 +103,11 @@ class Fingerprinter:
             kid = hashlib.sha256(b"driftscan-fingerprint-key-id\0" + self.key).hexdigest()[:12]
             object.__setattr__(self, "key_id", kid)
 
+    @classmethod
+    def throwaway(cls) -> Fingerprinter:
+        """A random key never stored: for contexts with nothing to match against yet."""
+        return cls(os.urandom(32))
+
     def __call__(self, value: str | bytes) -> str:
         data = value.encode() if isinstance(value, str) else value
         digest = hmac.new(self.key, data, hashlib.sha256).hexdigest()
@@ -132,7 +137,7 @@ def load_fingerprinter(
     if env.get(KEY_ENV):
         return Fingerprinter(env[KEY_ENV].encode())
     if not create and not path.exists():
-        return Fingerprinter(os.urandom(32))
+        return Fingerprinter.throwaway()
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import os
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -43,11 +42,6 @@ def redact_tags(resource: Resource, fingerprint: Fingerprinter) -> None:
             resource.tags[k] = fingerprint(v)
 
 
-def _unkeyed() -> Fingerprinter:
-    # Tests and scripts that build a context by hand: a random key per process, never stored.
-    return Fingerprinter(os.urandom(32))
-
-
 ProgressFn = Callable[[str, str], None]
 """progress(source_name, message): a human-readable step, e.g. 'eu-west-1 ec2: 14 resources'."""
 
@@ -58,7 +52,8 @@ class CollectContext:
 
     run: SourceRun
     progress: ProgressFn = field(default=lambda source, msg: None)
-    fingerprint: Fingerprinter = field(default_factory=_unkeyed)
+    # Tests and scripts that build a context by hand get a throwaway key.
+    fingerprint: Fingerprinter = field(default_factory=Fingerprinter.throwaway)
     _lock: Lock = field(default_factory=Lock)
 
     def _clean(self, resource: Resource) -> None:
@@ -146,7 +141,9 @@ def run_source(
 ) -> SourceRun:
     """Collect one source; never raises — a failure becomes a failed slice."""
     run = SourceRun(config.name, config.type)
-    ctx = CollectContext(run, progress or (lambda s, m: None), fingerprint or _unkeyed())
+    ctx = CollectContext(
+        run, progress or (lambda s, m: None), fingerprint or Fingerprinter.throwaway()
+    )
     start = time.monotonic()
     try:
         collector_for(config).collect(ctx)

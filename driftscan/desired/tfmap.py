@@ -10,7 +10,6 @@ counts as managed, presence only.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -43,7 +42,7 @@ class TfContext:
     """State-wide lookups a mapping may need (a rule names its group by id, not by ARN)."""
 
     # The store's keyed fingerprints: declared secrets compare with live ones, never in clear.
-    fingerprint: Fingerprinter = field(default_factory=lambda: Fingerprinter(os.urandom(32)))
+    fingerprint: Fingerprinter = field(default_factory=Fingerprinter.throwaway)
     # Per lookup name (a provider's choice): id → key, filled by the providers' `observe`.
     index: dict[str, dict[str, str]] = field(default_factory=dict)
 

@@ -285,13 +285,10 @@ CREATE OR REPLACE MACRO version_cmp(a, b) AS (
 
 _TEMP_TABLES = ("scan", "resources", *_PER_SCAN, "unassessed", "params", "scope_defs",
                 "scope_tags", "scope_where", "scope_members", "waivers")  # fmt: skip
-_TEMP_MACROS = ("param_text", "param", "in_scope", "version_cmp", "version_key", "json_pointer")
 
 
 def drop_context(store: Store) -> None:
     """Remove the per-scan TEMP objects, so the connection sees the store-wide views again."""
-    for name in _TEMP_MACROS:
-        store.con.execute(f"DROP MACRO IF EXISTS temp.{name}")
     present = _objects(store.con, "temp")
     for name in _TEMP_TABLES:
         if name in present:

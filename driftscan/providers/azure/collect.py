@@ -560,7 +560,7 @@ class AzureCollector:
         self._credential = credential
         self._hook = raw_request_hook
         self.arm: _Arm | None = None
-        self._fp: Fingerprinter = Fingerprinter(os.urandom(32))  # replaced by the store's key
+        self._fp = Fingerprinter.throwaway()  # replaced by the store's key in collect()
 
     # -- setup --------------------------------------------------------------------------
 
