@@ -593,12 +593,3 @@ def latest_checked_scan(store: Store) -> int | None:
         return None
     row = store.con.execute("SELECT max(scan_id) FROM check_run").fetchall()
     return None if not row or row[0][0] is None else int(row[0][0])
-
-
-def checked_rules_hash(store: Store, scan_id: int) -> str | None:
-    """The rules hash of the latest evaluation of scan `scan_id`."""
-    row = store.con.execute(
-        "SELECT rules_hash FROM check_run WHERE scan_id = ? ORDER BY evaluated_at DESC LIMIT 1",
-        [scan_id],
-    ).fetchall()
-    return str(row[0][0]) if row else None
