@@ -121,7 +121,7 @@ def _rss_mb() -> float:
 def measure(path: str, n: int, drift: float, q: Any) -> None:
     """In a fresh process: build declarations, then time the drift engine end to end."""
     from driftscan.desired import DesiredSet
-    from driftscan.diff import compare
+    from driftscan.drift import compare
     from driftscan.store import Store
 
     base_rss = _rss_mb()

@@ -1,4 +1,4 @@
-"""driftscan: drift detection and audit evidence for AWS, Azure and on-prem hosts."""
+"""driftscan: drift detection and audit evidence across clouds, clusters and hosts."""
 
 from importlib.metadata import PackageNotFoundError, version
 

@@ -19,7 +19,7 @@ from driftscan.store import Store
 
 app = typer.Typer(
     name="driftscan",
-    help="Drift detection and audit evidence for AWS, Azure and on-prem hosts.\n\n"
+    help="Drift detection and audit evidence across clouds, clusters and hosts.\n\n"
     "Exit codes: 0 complete and clean; 1 drift or failing controls; 2 usage or configuration "
     "error; 3 incomplete (a source or control could not be assessed); 4 another run holds the "
     "store's lock; 5 the scan is stored but its report could not be made; 74 the store or a "

@@ -174,3 +174,5 @@ class Finding:
     waiver: dict[str, Any] | None = None
     evidence: dict[str, Any] = field(default_factory=dict)
     first_seen_scan: int | None = None
+    # Days since first_seen_scan while the finding is open (new, persisting, regressed).
+    days_in_violation: int | None = None

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from driftscan import __version__, providers
 from driftscan.collect.base import ProgressFn, run_sources
 from driftscan.config import Config
-from driftscan.diff import DriftResult, ScanDelta
+from driftscan.drift import DriftResult, ScanDelta
 from driftscan.errors import ConfigError, ExitCode, RuleError
 from driftscan.model import FindingStatus, ScanRecord, SourceRun
 from driftscan.redaction import Fingerprinter, load_fingerprinter
@@ -105,7 +105,7 @@ def scan(
 def diff(config: Config, store: Store, scan_id: int | None = None) -> DriftResult:
     """Drift of a scan (default: the latest) against the declared state; stored per scan."""
     from driftscan.desired import load_desired
-    from driftscan.diff import compare
+    from driftscan.drift import compare
 
     return compare(store, load_desired(config), scan_id=scan_id, ignore=config.ignore)
 
@@ -128,7 +128,7 @@ def delta(
     store: Store, scan_id: int | None, against: int, config: Config | None = None
 ) -> ScanDelta:
     """What changed in the live estate between two scans (config's `ignore` rules apply)."""
-    from driftscan.diff import between
+    from driftscan.drift import between
 
     return between(store, scan_id, against, config.ignore if config else ())
 
@@ -143,7 +143,7 @@ class Version:
 
 def history(store: Store, key: str) -> list[Version]:
     """Every version of one resource, oldest first, each with its changes from the previous."""
-    from driftscan.changes import doc_changes
+    from driftscan.drift.changes import doc_changes
     from driftscan.providers import registry
 
     out: list[Version] = []

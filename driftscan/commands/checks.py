@@ -15,8 +15,7 @@ from driftscan.config import load_config
 from driftscan.errors import DriftscanError, ExitCode, NoStore
 from driftscan.model import Finding
 from driftscan.output import Format, default_format, emit
-from driftscan.store import Store
-from driftscan.store import findings as fstore
+from driftscan.store import Store, reads
 
 rules_app = typer.Typer(
     name="rules", help="The loaded rule pack: list and validate.", no_args_is_help=True
@@ -116,54 +115,44 @@ def findings(
     if status is not None and status not in ("ok", "alarm", "error", "skip", "not_assessed"):
         raise typer.BadParameter(f"unknown status '{status}'", param_hint="--status")
     with open_read(config, store) as st:
-        n = scan if scan is not None else fstore.latest_checked_scan(st)
+        n = scan if scan is not None else reads.latest_checked_scan(st)
         if n is None:
             raise NoStore("no findings stored yet; run `driftscan check` first")
         rec = st.scan(n)
-        rows = fstore.read_findings(st, n)
-    _known_or_fail(rows, config, rule, framework)
+        stored = reads.findings_of_scan(st, n) or []
+    _known_or_fail(stored, config, rule, framework)
     picked = [
-        r
-        for r in rows
-        if (status is None or r["status"] == status)
-        and (rule is None or r["rule"] == rule)
-        and (framework is None or framework in (r["frameworks"] or {}))
+        f
+        for f in stored
+        if (status is None or f.status == status)
+        and (rule is None or f.rule == rule)
+        and (framework is None or framework in f.frameworks)
     ]
-    docs = [
-        {k: r[k] for k in ("rule", "resource", "status", "reason", "severity", "frameworks",
-                           "lifecycle", "waiver")}
-        for r in picked
-    ]  # fmt: skip
+    docs = [finding_doc(f) for f in picked]
     if fmt is Format.table:
-        for d, r in zip(docs, picked, strict=True):
-            if r["days_in_violation"] is not None:
+        for d, f in zip(docs, picked, strict=True):
+            if f.days_in_violation is not None:
                 d["lifecycle"] = (
-                    f"{d['lifecycle']} (since scan {r['first_seen_scan']}, "
-                    f"{r['days_in_violation']} d)"
+                    f"{d['lifecycle']} (since scan {f.first_seen_scan}, {f.days_in_violation} d)"
                 )
     _emit(n, docs, fmt, f"findings of scan {n} ({rec.status})")
-    fs = [
-        Finding(d["rule"], d["resource"], d["status"], d["reason"], d["severity"],
-                waiver=d["waiver"])
-        for d in picked
-    ]  # fmt: skip
-    if rec.status != "complete" or any(f.status in ("not_assessed", "error") for f in fs):
+    if rec.status != "complete" or any(f.status in ("not_assessed", "error") for f in picked):
         raise typer.Exit(ExitCode.INCOMPLETE)
     raise typer.Exit(
         ExitCode.FINDINGS
-        if any(f.status == "alarm" and f.waiver is None for f in fs)
+        if any(f.status == "alarm" and f.waiver is None for f in picked)
         else ExitCode.OK
     )
 
 
 def _known_or_fail(
-    rows: list[dict[str, Any]], config: Path | None, rule: str | None, framework: str | None
+    stored: list[Finding], config: Path | None, rule: str | None, framework: str | None
 ) -> None:
     """A typo in --rule or --framework is a usage error, not an empty (clean-looking) list."""
     if rule is None and framework is None:
         return
-    rules = {r["rule"] for r in rows}
-    frameworks = {fw for r in rows for fw in (r["frameworks"] or {})}
+    rules = {f.rule for f in stored}
+    frameworks = {fw for f in stored for fw in f.frameworks}
     try:
         pack = pipeline.load_rules(load_config(config))
         rules |= set(pack.rules)

@@ -15,6 +15,7 @@ from driftscan.model import Finding, FindingStatus, ScanStatus
 from driftscan.providers import registry
 from driftscan.store import Store
 from driftscan.store import findings as fstore
+from driftscan.store import rule_context as rc
 
 STATUSES: tuple[FindingStatus, ...] = ("ok", "alarm", "error", "skip", "not_assessed")
 # When a rule returns one resource twice, the worse verdict is kept.
@@ -73,21 +74,21 @@ def finding_doc(f: Finding) -> dict[str, Any]:
     }
 
 
-def scope_defs(config: Config) -> list[fstore.ScopeDef]:
+def scope_defs(config: Config) -> list[rc.ScopeDef]:
     """The configured scopes as plain data; each provider's dimensions from the registry."""
     dims = registry().scope_dimensions()
     return [
-        fstore.ScopeDef(
+        rc.ScopeDef(
             name, dict(s.tags), list(s.regions), list(s.types),
-            [fstore.ScopeMatch(p, d.columns, s.values(d.name), d.fold_case) for p, d in dims],
+            [rc.ScopeMatch(p, d.columns, s.values(d.name), d.fold_case) for p, d in dims],
         )
         for name, s in sorted(config.scopes.items())
     ]  # fmt: skip
 
 
-def waiver_rows(config: Config) -> list[fstore.WaiverRow]:
+def waiver_rows(config: Config) -> list[rc.WaiverRow]:
     return [
-        fstore.WaiverRow(w.rule, w.resource, w.owner, w.reason, w.ticket, w.expires)
+        rc.WaiverRow(w.rule, w.resource, w.owner, w.reason, w.ticket, w.expires)
         for w in config.waivers
     ]
 
@@ -96,7 +97,7 @@ def prepare(
     store: Store, config: Config, pack: RulePack, scan_id: int, *, validating: bool = False
 ) -> list[str]:
     """Create the per-scan context rules read; returns the per-scan views this store lacks."""
-    return fstore.prepare_context(
+    return rc.prepare_context(
         store,
         scan_id,
         params=pack.params(dict(config.params)),
@@ -123,7 +124,7 @@ def validate_sql(store: Store, config: Config, pack: RulePack) -> list[RuleError
     try:
         sandbox = _sandbox(store, config)
     finally:
-        fstore.drop_context(store)
+        rc.drop_context(store)
     with sandbox:
         for rule in pack.select():
             try:
@@ -144,11 +145,9 @@ def validate_sql(store: Store, config: Config, pack: RulePack) -> list[RuleError
     return errors
 
 
-def _sandbox(store: Store, config: Config) -> fstore.RuleSandbox:
+def _sandbox(store: Store, config: Config) -> rc.RuleSandbox:
     """The connection rules run on: a copy of the prepared context that cannot touch the store."""
-    return fstore.RuleSandbox(
-        store, timeout_s=config.rules_timeout_s, memory_mb=config.rules_memory_mb
-    )
+    return rc.RuleSandbox(store, timeout_s=config.rules_timeout_s, memory_mb=config.rules_memory_mb)
 
 
 def _latest(store: Store) -> int:
@@ -175,10 +174,10 @@ def evaluate(
     missing = prepare(store, config, pack, n)
     try:
         sandbox = _sandbox(store, config)
-        unassessed = fstore.unassessed(store)
+        unassessed = rc.unassessed(store)
         prior = fstore.prior_state(store, n)
     finally:
-        fstore.drop_context(store)
+        rc.drop_context(store)
     found: list[Finding] = []
     ran_ok: set[str] = set()
     with sandbox:
@@ -208,7 +207,7 @@ def evaluate(
 
 
 def _run(
-    sandbox: fstore.RuleSandbox, config: Config, rule: Rule, missing: list[str]
+    sandbox: rc.RuleSandbox, config: Config, rule: Rule, missing: list[str]
 ) -> list[Finding] | None:
     def one(resource: str, status: FindingStatus, reason: str, evidence: dict[str, Any]) -> Finding:
         return Finding(

@@ -14,7 +14,7 @@ from driftscan.assets import rules_dir
 from driftscan.config import Config
 from driftscan.errors import ConfigError, RuleError, RuleQueryError
 from driftscan.model import Severity, canonical_json
-from driftscan.store.findings import check_select
+from driftscan.store.rule_context import check_select
 from driftscan.yamlsrc import Lines, describe_validation, dotted, line_for, parse_yaml
 
 BUILTIN = "builtin"

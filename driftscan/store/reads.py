@@ -18,11 +18,9 @@ from driftscan.store import drift as sd
 from driftscan.store.core import Store
 
 TREND_SCANS = 30
-# The finding columns stored as JSON text; decoded by `decode_finding`.
-FINDING_JSON = ("frameworks", "waiver", "evidence")
 _FINDING_COLUMNS = (
     "rule, resource, status, reason, severity, frameworks, lifecycle, waiver, evidence, "
-    "first_seen_scan"
+    "first_seen_scan, days_in_violation"
 )
 
 
@@ -81,13 +79,6 @@ def drift_from_row(r: dict[str, Any]) -> Drift:
     )
 
 
-def decode_finding(r: dict[str, Any]) -> dict[str, Any]:
-    """A `finding` row with its JSON columns decoded in place (frameworks, waiver, evidence)."""
-    for k in FINDING_JSON:
-        r[k] = _json(r.get(k), None)
-    return r
-
-
 def finding_from_row(r: dict[str, Any]) -> Finding:
     """A `finding` row (JSON columns as text or decoded) as a Finding."""
     return Finding(
@@ -101,6 +92,7 @@ def finding_from_row(r: dict[str, Any]) -> Finding:
         waiver=_json(r.get("waiver"), None),
         evidence=dict(_json(r.get("evidence"), None) or {}),
         first_seen_scan=r.get("first_seen_scan"),
+        days_in_violation=r.get("days_in_violation"),
     )
 
 
@@ -165,10 +157,16 @@ def findings_of_scan(store: Store, scan_id: int) -> list[Finding] | None:
     if not checked(store, scan_id):
         return None
     rows = store.rows(
-        f"SELECT {_FINDING_COLUMNS} FROM finding WHERE scan_id = ? ORDER BY rule, resource",
+        f"SELECT {_FINDING_COLUMNS} FROM findings WHERE scan_id = ? ORDER BY rule, resource",
         [scan_id],
     )
     return [finding_from_row(r) for r in rows]
+
+
+def latest_checked_scan(store: Store) -> int | None:
+    """The newest scan whose rules have been evaluated, if any."""
+    row = store.rows("SELECT max(scan_id) AS n FROM check_run")
+    return None if not row or row[0]["n"] is None else int(row[0]["n"])
 
 
 def check_rules_hash(store: Store, scan_id: int) -> str | None:
@@ -232,18 +230,17 @@ def trend(store: Store, scan_id: int, scans: int = TREND_SCANS) -> list[TrendPoi
 
 
 __all__ = [
-    "FINDING_JSON",
     "TREND_SCANS",
     "SourceCoverage",
     "TrendPoint",
     "check_rules_hash",
     "checked",
-    "decode_finding",
     "diffed",
     "drift_from_row",
     "drift_of_scan",
     "finding_from_row",
     "findings_of_scan",
+    "latest_checked_scan",
     "slices",
     "source_runs",
     "trend",

@@ -4,22 +4,18 @@ import importlib
 
 SCHEMA_VERSION = "2"
 
-# Later stages keep their tables and views beside their queries: each module named here
-# defines DDL (a string of CREATE ... IF NOT EXISTS / CREATE OR REPLACE statements) and
-# VIEW_DOCS, and is applied after the core schema.
+# The stages' tables and views are kept beside their read and write functions: each module
+# named here defines DDL (CREATE ... IF NOT EXISTS / CREATE OR REPLACE statements) and
+# VIEW_DOCS, applied after the core schema. Imported when first needed, since those modules
+# import the store's core, which imports this one.
 EXTENSIONS = ("driftscan.store.drift", "driftscan.store.findings")
 
 
 def extension_ddl() -> list[str]:
-    """The DDL of every extension module that exists."""
+    """The DDL of every extension module, in order."""
     out = []
     for name in EXTENSIONS:
-        try:
-            mod = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
+        mod = importlib.import_module(name)
         out.append(str(mod.DDL))
         VIEW_DOCS.update(getattr(mod, "VIEW_DOCS", {}))
     return out

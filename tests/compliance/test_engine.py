@@ -7,8 +7,7 @@ from pathlib import Path
 
 from driftscan.compliance import evaluate, load_dirs
 from driftscan.model import Resource
-from driftscan.store import Store
-from driftscan.store import findings as fstore
+from driftscan.store import Store, reads
 from tests.compliance.conftest import (
     ACCOUNT,
     PCI,
@@ -206,8 +205,8 @@ class TestLifecycle:
         write_scan(store, [bucket("b", public=True), bucket("a", public=False)])
         first = check(store)
         check(store)
-        stored = fstore.read_findings(store, 1)
-        assert [(r["rule"], r["resource"]) for r in stored] == [
+        stored = reads.findings_of_scan(store, 1) or []
+        assert [(r.rule, r.resource) for r in stored] == [
             (f.rule, f.resource) for f in first.findings
         ]
         assert first.doc()["findings"] == sorted(

@@ -8,7 +8,7 @@ from typing import Any
 from driftscan.config import IgnoreRule
 from driftscan.desired import Declaration, DesiredSet
 from driftscan.desired.declaration import Check
-from driftscan.diff import between, compare
+from driftscan.drift import between, compare
 from driftscan.store import Store
 from tests.conftest import make_resources, make_run, write
 from tests.diff.conftest import NGINX_CONF, host, host_run

@@ -271,7 +271,7 @@ class TestRotation:
         delta between the scans shows the real change only, counting the re-keyed value."""
         from driftscan import pipeline
         from driftscan.config import load_config
-        from driftscan.diff import between
+        from driftscan.drift import between
 
         (tmp_path / "tf.tfstate").write_text(json.dumps(LAMBDA_STATE))
         cfg_path = tmp_path / "driftscan.yaml"

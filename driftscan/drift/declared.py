@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import fnmatch
 import itertools
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,7 +14,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 import driftscan.store.drift as sd
-from driftscan.changes import doc_changes
 from driftscan.config import IgnoreRule
 from driftscan.desired import DesiredSet
 from driftscan.desired.declaration import (
@@ -28,10 +26,10 @@ from driftscan.desired.declaration import (
     json_text,
     set_path,
 )
+from driftscan.drift.changes import DRIFT_SIDES, doc_changes, ignored_paths, is_ignored
 from driftscan.errors import StoreError
 from driftscan.model import Drift, canonical_json
 from driftscan.providers import registry
-from driftscan.redaction import fingerprint_key_id
 from driftscan.store import Store
 from driftscan.store.reads import drift_from_row
 
@@ -134,14 +132,6 @@ class DriftResult:
         }
 
 
-def _ignored(rules: Sequence[IgnoreRule], typ: str) -> frozenset[str]:
-    return frozenset(r.path for r in rules if fnmatch.fnmatchcase(typ, r.type))
-
-
-def _is_ignored(path: str, ignore: frozenset[str]) -> bool:
-    return any(path == ig or path.startswith((ig + ".", ig + "[")) for ig in ignore)
-
-
 def _project(declared: dict[str, Any], live: dict[str, Any]) -> dict[str, Any]:
     """The live document cut down to the declared paths (absent → None)."""
     out: dict[str, Any] = {}
@@ -186,8 +176,8 @@ def _leaf_changes(
         got = get_path(live, path)
         if type(got) is not type(want) or got != want:
             p = ".".join(path)
-            if not _is_ignored(p, ignore):
-                rows.append({"path": p, "old": want, "new": got})
+            if not is_ignored(p, ignore):
+                rows.append({"path": p, "desired": want, "actual": got})
     rows.sort(key=lambda r: str(r["path"]))
     return rows
 
@@ -210,22 +200,21 @@ def attribute_changes(
         if leaves is not None:
             diffs = _leaf_changes(leaves, live, ignore)
         else:
-            diffs = doc_changes(d.declared, _project(d.declared, live), ignore_paths=ignore)
-        for ch in diffs:
-            changes.append(
-                {"path": ch["path"], "desired": ch["old"], "actual": ch["new"], "op": "eq"}
+            diffs = doc_changes(
+                d.declared, _project(d.declared, live), ignore_paths=ignore, sides=DRIFT_SIDES
             )
+        changes.extend({**ch, "op": "eq"} for ch in diffs)
     for c in d.checks:
         path = ".".join(c.path)
         actual = get_path(live, c.path)
-        if not _is_ignored(path, ignore) and _check_fails(c, actual):
+        if not is_ignored(path, ignore) and _check_fails(c, actual):
             changes.append({"path": path, "desired": f">= {c.value}", "actual": actual, "op": c.op})
     dropped = False
     p = registry().get(provider)
     if p is not None and p.unassessed_paths is not None:
         skip = p.unassessed_paths(d, live)
         if skip:
-            changes = [c for c in changes if not _is_ignored(c["path"], frozenset(skip))]
+            changes = [c for c in changes if not is_ignored(c["path"], frozenset(skip))]
             dropped = True
     changes.sort(key=lambda c: str(c["path"]))
     return changes, dropped
@@ -257,7 +246,7 @@ def compare(
             d = decls[c.decl_id]
             ig = ignores.get(c.type)
             if ig is None:
-                ig = ignores[c.type] = _ignored(ignore, c.type)
+                ig = ignores[c.type] = ignored_paths(ignore, c.type)
             live = comparable(json.loads(c.attrs), json.loads(c.tags), c.encrypted, c.public)
             changes, dropped = attribute_changes(d, live, c.provider, ig)
             v_ids.append(c.decl_id)
@@ -303,74 +292,9 @@ def load_result(store: Store, scan_id: int, desired: DesiredSet | None = None) -
     return DriftResult(scan_id, rec.status, drifts, cov)
 
 
-# --- between two scans ---------------------------------------------------------------------
-
-
-@dataclass
-class ScanDelta:
-    """What changed in the live estate from scan `against` to scan `scan_id`."""
-
-    scan_id: int
-    against: int
-    status: str
-    changes: list[dict[str, Any]] = field(default_factory=list)
-    # Fingerprints that differ only in their key id: the fingerprint key was rotated between
-    # the scans, so whether the secret changed cannot be told. Counted, never shown as a change.
-    rekeyed: int = 0
-
-    def doc(self) -> dict[str, Any]:
-        return {"scan": self.scan_id, "against": self.against, "changes": self.changes}
-
-
-def _rekeyed(change: dict[str, Any]) -> bool:
-    old, new = change.get("old"), change.get("new")
-    a, b = fingerprint_key_id(old or ""), fingerprint_key_id(new or "")
-    return (
-        isinstance(old, str) and isinstance(new, str) and a is not None and b is not None and a != b
-    )
-
-
-def _doc(r: dict[str, Any], side: str) -> dict[str, Any]:
-    attrs = json.loads(r[f"{side}_attrs"])
-    doc = comparable(
-        attrs, json.loads(r[f"{side}_tags"]), r[f"{side}_encrypted"], r[f"{side}_public"]
-    )
-    doc.update(name=r[f"{side}_name"], region=r[f"{side}_region"], error=r[f"{side}_error"])
-    return doc
-
-
-def between(
-    store: Store, scan_id: int | None, against: int, ignore: Sequence[IgnoreRule] = ()
-) -> ScanDelta:
-    """Appeared / disappeared / changed (with path detail) between two scans."""
-    n = scan_id if scan_id is not None else sd.latest_scan(store)
-    if n is None:
-        raise StoreError("the store holds no scans yet; run `driftscan scan` first")
-    rec = store.scan(n)
-    store.scan(against)  # must exist
-    out: list[dict[str, Any]] = []
-    rekeyed = 0
-    for r in sd.scan_delta(store, n, against):
-        item: dict[str, Any] = {
-            "resource": r["key"], "type": r["type"], "provider": r["provider"],
-            "kind": r["kind"], "changes": [],
-        }  # fmt: skip
-        if r["kind"] == "changed":
-            ig = _ignored(ignore, r["type"])
-            changes = doc_changes(_doc(r, "old"), _doc(r, "new"), ignore_paths=ig)
-            item["changes"] = [c for c in changes if not _rekeyed(c)]
-            rekeyed += len(changes) - len(item["changes"])
-            if not item["changes"]:
-                continue  # only ignored (volatile) attributes moved, or fingerprints re-keyed
-        out.append(item)
-    return ScanDelta(n, against, rec.status, out, rekeyed)
-
-
 __all__ = [
     "DriftResult",
-    "ScanDelta",
     "attribute_changes",
-    "between",
     "compare",
     "load_result",
     "tables",
