@@ -1,8 +1,21 @@
 """driftscan: drift detection and audit evidence across clouds, clusters and hosts."""
 
-from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
 
-try:
-    __version__ = version("driftscan")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0+src"
+if TYPE_CHECKING:
+    __version__: str
+
+
+def __getattr__(name: str) -> str:
+    # Read from the package metadata on first use: importlib.metadata costs more at start-up
+    # than the rest of `driftscan --help`.
+    if name != "__version__":
+        raise AttributeError(f"module 'driftscan' has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        found = version("driftscan")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        found = "0.0.0+src"
+    globals()["__version__"] = found
+    return found

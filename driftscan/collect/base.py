@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from threading import Lock
 from typing import Any, Protocol
 
+from driftscan.collect.limits import Limiter
 from driftscan.errors import ConfigError, SourceError
 from driftscan.model import Resource, Slice, SourceRun
 from driftscan.providers import registry
@@ -54,6 +55,8 @@ class CollectContext:
     progress: ProgressFn = field(default=lambda source, msg: None)
     # Tests and scripts that build a context by hand get a throwaway key.
     fingerprint: Fingerprinter = field(default_factory=Fingerprinter.throwaway)
+    # Token buckets per API family (collect/limits.py), shared by every source of the scan.
+    limiter: Limiter = field(default_factory=Limiter)
     _lock: Lock = field(default_factory=Lock)
 
     def _clean(self, resource: Resource) -> None:
@@ -137,12 +140,18 @@ def collector_for(config: Any) -> Collector:
 
 
 def run_source(
-    config: Any, progress: ProgressFn | None = None, fingerprint: Fingerprinter | None = None
+    config: Any,
+    progress: ProgressFn | None = None,
+    fingerprint: Fingerprinter | None = None,
+    limiter: Limiter | None = None,
 ) -> SourceRun:
     """Collect one source; never raises — a failure becomes a failed slice."""
     run = SourceRun(config.name, config.type)
     ctx = CollectContext(
-        run, progress or (lambda s, m: None), fingerprint or Fingerprinter.throwaway()
+        run,
+        progress or (lambda s, m: None),
+        fingerprint or Fingerprinter.throwaway(),
+        limiter or Limiter(),
     )
     start = time.monotonic()
     try:
@@ -179,9 +188,10 @@ def run_sources(
             raise ConfigError(f"no collector for source type '{c.type}'")
     # A bounded pool: a thread per source held 3.2 GB with 10,000 sources and never finished.
     workers = max(1, min(concurrency, len(configs)))
+    limiter = Limiter()
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="collect")
     try:
-        futures = [pool.submit(run_source, c, progress, fingerprint) for c in configs]
+        futures = [pool.submit(run_source, c, progress, fingerprint, limiter) for c in configs]
         return [f.result() for f in futures]
     finally:
         # A ConfigError from one source (no known_hosts file, say) ends the scan: the sources

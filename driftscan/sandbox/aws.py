@@ -410,6 +410,8 @@ class FaultProxy:
         self._lock = threading.Lock()
         self._faults = _Faults()
         self._ops: list[tuple[str, str]] = []
+        self._in_flight: dict[str, int] = {}
+        self._peak: dict[str, int] = {}
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -434,15 +436,19 @@ class FaultProxy:
 
     # --- fault controls ---
 
-    def deny(self, service: str) -> None:
-        """Answer every request to `service` (boto3 client name) with AccessDenied."""
+    def deny(self, service: str, region: str | None = None) -> None:
+        """Answer every request to `service` (boto3 client name) with AccessDenied; only those
+        signed for `region` when it is given."""
+        name = SIGNING_NAMES.get(service, service)
         with self._lock:
-            self._faults.deny.add(SIGNING_NAMES.get(service, service))
+            self._faults.deny.add(name if region is None else f"{name}@{region}")
 
-    def throttle(self, service: str, times: int | None = None) -> None:
-        """Throttle the next `times` requests to `service` (None: all of them), then pass through."""
+    def throttle(self, service: str, times: int | None = None, region: str | None = None) -> None:
+        """Throttle the next `times` requests to `service` (None: all of them), then pass
+        through; only those signed for `region` when it is given."""
+        name = SIGNING_NAMES.get(service, service)
         with self._lock:
-            self._faults.throttle[SIGNING_NAMES.get(service, service)] = times
+            self._faults.throttle[name if region is None else f"{name}@{region}"] = times
 
     def delay(self, seconds: float, service: str = "*") -> None:
         """Add latency to each request to `service` (or to all)."""
@@ -454,6 +460,12 @@ class FaultProxy:
         with self._lock:
             self._faults = _Faults()
             self._ops.clear()
+            self._peak.clear()
+
+    def peak_in_flight(self, service: str) -> int:
+        """The most requests to `service` the proxy was handling at one time since the reset."""
+        with self._lock:
+            return self._peak.get(SIGNING_NAMES.get(service, service), 0)
 
     @property
     def operations(self) -> list[tuple[str, str]]:
@@ -463,17 +475,19 @@ class FaultProxy:
 
     # --- the proxy itself ---
 
-    def _fault_for(self, service: str) -> tuple[str | None, float]:
+    def _fault_for(self, service: str, region: str) -> tuple[str | None, float]:
         with self._lock:
             delay = self._faults.latency.get(service, self._faults.latency.get("*", 0.0))
-            if service in self._faults.deny:
+            if service in self._faults.deny or f"{service}@{region}" in self._faults.deny:
                 return "denied", delay
-            if service in self._faults.throttle:
-                left = self._faults.throttle[service]
+            for name in (f"{service}@{region}", service):
+                if name not in self._faults.throttle:
+                    continue
+                left = self._faults.throttle[name]
                 if left is None:
                     return "throttled", delay
                 if left > 0:
-                    self._faults.throttle[service] = left - 1
+                    self._faults.throttle[name] = left - 1
                     return "throttled", delay
             return None, delay
 
@@ -500,6 +514,7 @@ class FaultProxy:
                 body = self._body()
                 scope = _SCOPE.search(self.headers.get("Authorization", ""))
                 service = scope.group(2) if scope else "unknown"
+                region = scope.group(1) if scope else "unknown"
                 url = urlsplit(self.path)
                 query = parse_qs(url.query, keep_blank_values=True)
                 form: dict[str, list[str]] = {}
@@ -517,7 +532,16 @@ class FaultProxy:
                     op = f"{self.command} {url.path}" + (f"?{sub}" if sub else "")
                 with proxy._lock:
                     proxy._ops.append((service, op))
-                fault, delay = proxy._fault_for(service)
+                    now = proxy._in_flight[service] = proxy._in_flight.get(service, 0) + 1
+                    proxy._peak[service] = max(proxy._peak.get(service, 0), now)
+                try:
+                    self._forward(service, region, protocol, body)
+                finally:
+                    with proxy._lock:
+                        proxy._in_flight[service] -= 1
+
+            def _forward(self, service: str, region: str, protocol: str, body: bytes) -> None:
+                fault, delay = proxy._fault_for(service, region)
                 if delay:
                     time.sleep(delay)
                 if fault is not None:

@@ -38,6 +38,7 @@ from azure.core.rest import HttpRequest
 
 from driftscan import __version__
 from driftscan.collect.base import CollectContext
+from driftscan.collect.limits import ApiLimits, Limiter, RateLimit, bounded_map
 from driftscan.errors import DriftscanError, Reason, SourceError
 from driftscan.model import Resource
 from driftscan.providers.azure.source import AzureSource
@@ -187,6 +188,32 @@ class PacingPolicy(HTTPPolicy[HttpRequest, Any]):
         return response
 
 
+# Azure Resource Manager throttling (the token-bucket limits of 2024): reads per subscription,
+# a bucket of 250 refilled at 25 a second. Resource Graph: 15 queries per 5 seconds per user.
+ARM_LIMITS = ApiLimits({"read": RateLimit(250, 25), "graph": RateLimit(15, 3)})
+_SUBSCRIPTION = re.compile(r"^/subscriptions/([^/]+)", re.IGNORECASE)
+
+
+class TokenBucketPolicy(HTTPPolicy[HttpRequest, Any]):
+    """Takes a token per request attempt from the collector's shared limiter: ARM reads per
+    subscription, Resource Graph queries per tenant (placed after the retry policy, so every
+    retry is paced too)."""
+
+    def __init__(self, limiter: Limiter, tenant: str) -> None:
+        super().__init__()
+        self.limiter = limiter
+        self.tenant = tenant
+
+    def send(self, request: PipelineRequest[HttpRequest]) -> PipelineResponse[HttpRequest, Any]:
+        path = urlsplit(request.http_request.url).path
+        if path.lower().endswith("/microsoft.resourcegraph/resources"):
+            self.limiter.take(self.tenant, "arm", "graph", ARM_LIMITS)
+        else:
+            m = _SUBSCRIPTION.match(path)
+            self.limiter.take(m.group(1).lower() if m else self.tenant, "arm", "read", ARM_LIMITS)
+        return self.next.send(request)
+
+
 def _remaining_quota(headers: Mapping[str, str]) -> int | None:
     values: list[int] = []
     for name, value in headers.items():
@@ -254,6 +281,7 @@ class _Arm:
         self._origin = _origin(self.endpoint)
         scope = self.endpoint + "/.default"
         self.pacer = PacingPolicy(tuning.low_water, tuning.pace_s)
+        self.buckets = TokenBucketPolicy(Limiter(), self.endpoint)
         attempts = config.max_attempts - 1
         retry = ArmRetryPolicy(
             max_retry_after_s=tuning.max_retry_after_s,
@@ -275,6 +303,7 @@ class _Arm:
             retry,
             BearerTokenCredentialPolicy(credential, scope),
             ReadOnlyPolicy(),
+            self.buckets,
             self.pacer,
             CustomHookPolicy(raw_request_hook=raw_request_hook) if raw_request_hook else None,
         ]
@@ -606,6 +635,7 @@ class AzureCollector:
             for sub in explicit:
                 self._failed(ctx, sub, exc)
             return
+        arm.buckets.limiter = ctx.limiter  # shared with the scan's other sources
         try:
             subs = explicit if "all" not in wanted else self._discover(arm, explicit)
             if not subs:
@@ -694,13 +724,12 @@ class AzureCollector:
                 )
             else:
                 listed.append(item)
-        with ThreadPoolExecutor(
-            max_workers=self.config.concurrency, thread_name_prefix="azure-get"
-        ) as pool:
-            for res, failure in pool.map(lambda i: self._read(arm, sub, i, graph), listed):
-                out.append(res)
-                if failure is not None:
-                    failures.append(failure)
+        for res, failure in bounded_map(
+            lambda i: self._read(arm, sub, i, graph), listed, self.config.concurrency
+        ):
+            out.append(res)
+            if failure is not None:
+                failures.append(failure)
         out.sort(key=lambda r: r.key)
         if not failures:
             return sub, out, None

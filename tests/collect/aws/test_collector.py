@@ -59,8 +59,14 @@ def test_every_type_in_two_regions(sandbox: AwsSandbox, source: Callable[..., Aw
         for region in sandbox.estate.regions
         for svc in ("ec2", "rds", "elbv2", "lambda", "kms")
     }
-    assert set(names) == regional | {f"{ACCOUNT}/global/s3", f"{ACCOUNT}/global/iam"}
+    # S3 is listed once (global/s3) and its buckets read as one slice per bucket region.
+    buckets = {f"{ACCOUNT}/{region}/s3" for region in sandbox.estate.regions}
+    assert set(names) == regional | buckets | {f"{ACCOUNT}/global/s3", f"{ACCOUNT}/global/iam"}
     assert names[f"{ACCOUNT}/global/s3"].region is None
+    assert names[f"{ACCOUNT}/eu-west-1/s3"].region == "eu-west-1"
+    assert names[f"{ACCOUNT}/eu-west-1/s3"].resources == sum(
+        1 for r in run.resources if r.type == "AWS::S3::Bucket" and r.region == "eu-west-1"
+    )
     assert names[f"{ACCOUNT}/global/iam"].types == ["AWS::IAM::Role"]
     assert names[f"{ACCOUNT}/eu-west-1/ec2"].region == "eu-west-1"
     assert sum(s.resources for s in run.slices) == len(run.resources)

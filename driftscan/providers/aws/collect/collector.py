@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from threading import Lock
 from typing import Any, cast
 
@@ -25,12 +27,15 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 from botocore.parsers import ResponseParserError
 
 from driftscan.collect.base import CollectContext
+from driftscan.collect.limits import Limiter, bounded_map
 from driftscan.errors import Reason, SourceError
 from driftscan.model import Resource
 from driftscan.providers.aws.collect import session as aws_session
 from driftscan.providers.aws.collect.specs import (
     GLOBAL,
+    LIMITS,
     REGIONAL,
+    SERVICES,
     Found,
     Item,
     Reader,
@@ -127,14 +132,20 @@ def _parse_error(exc: Exception) -> str:
 
 
 class _Clients:
-    """One client per (service, region), made on first use under a lock (sessions are not thread-safe)."""
+    """One client per (service, region), made on first use under a lock (sessions are not
+    thread-safe). Every request a client sends first takes a token from its API family's
+    bucket (the service spec's published limits), per account and region."""
 
-    def __init__(self, session: boto3.Session, config: AwsSource) -> None:
+    def __init__(self, session: boto3.Session, config: AwsSource, limiter: Limiter) -> None:
         self._session = session
         self._endpoint = config.endpoint_url
-        self._config = aws_session.client_config(config)
+        # Each slice's items are read `fanout` at a time through one client per region.
+        pool = max(config.concurrency, *(svc.fanout for svc in SERVICES))
+        self._config = aws_session.client_config(config, pool=pool)
+        self._limiter = limiter
         self._lock = Lock()
         self._made: dict[tuple[str, str], Any] = {}
+        self.account = "?"  # set once the caller's identity is known
 
     def __call__(self, service: str, region: str) -> Any:
         with self._lock:
@@ -144,6 +155,14 @@ class _Clients:
                     service, region_name=region, endpoint_url=self._endpoint, config=self._config
                 )
                 client.meta.events.register("before-call", _note_call)
+                limits = LIMITS.get(service)
+                if limits is not None:
+                    # before-send fires once per attempt, so retries are paced too.
+                    def pace(event_name: str, **_: Any) -> None:
+                        op = event_name.rsplit(".", 1)[-1]
+                        self._limiter.take(f"{self.account}/{region}", service, op, limits)
+
+                    client.meta.events.register("before-send", pace)
                 self._made[(service, region)] = client
             return client
 
@@ -169,9 +188,10 @@ class AwsCollector:
         try:
             session = aws_session.make_session(self.config)
             home = aws_session.home_region(self.config, session)
-            clients = _Clients(session, self.config)
+            clients = _Clients(session, self.config, ctx.limiter)
             ident = clients("sts", home).get_caller_identity()
             account, partition = str(ident["Account"]), str(ident["Arn"]).split(":")[1]
+            clients.account = account
             ctx.run.identity = str(ident["Arn"])
             regions = self._regions(clients, home)
         except (ClientError, BotoCoreError) as exc:
@@ -214,7 +234,8 @@ class AwsCollector:
     ) -> None:
         name = f"{account}/{region or 'global'}/{svc.name}"
         cover: dict[str, Any] = {"account": account, "region": region, "types": svc.types}
-        try:
+
+        def read() -> list[Resource]:
             reader = Reader(
                 account,
                 partition,
@@ -223,7 +244,22 @@ class AwsCollector:
                 clients,
                 ctx.fingerprint,
             )
-            found = [res for spec in svc.resources for res in self._read_spec(reader, spec)]
+            if any(spec.locate is not None for spec in svc.resources):
+                return self._read_by_region(ctx, clients, svc, reader)
+            return [res for spec in svc.resources for res in self._read_spec(reader, spec, svc)]
+
+        self._record(ctx, name, cover, read)
+
+    def _record(
+        self,
+        ctx: CollectContext,
+        name: str,
+        cover: dict[str, Any],
+        read: Callable[[], list[Resource]],
+    ) -> None:
+        """Run one slice's reading and record it as ok, or failed with its reason."""
+        try:
+            found = read()
         except Exception as exc:  # one region × service failing never stops the others
             err = SourceError(
                 describe(exc), source=self.config.name, slice=name, reason=classify(exc)
@@ -234,36 +270,104 @@ class AwsCollector:
         ctx.add_many(found)
         ctx.slice_ok(name, resources=len(found), **cover)
 
-    def _read_spec(self, reader: Reader, spec: ResourceSpec) -> Iterator[Resource]:
-        for n, item in enumerate(_items(reader.client, spec)):
+    def _read_by_region(
+        self, ctx: CollectContext, clients: _Clients, svc: ServiceSpec, reader: Reader
+    ) -> list[Resource]:
+        """A global listing (S3) read as one slice per item region, the regions at once.
+
+        Returns what the listing slice itself holds: the items whose region could not be read.
+        """
+        unplaced: list[Resource] = []
+        by_region: dict[str, list[tuple[ResourceSpec, int, Item]]] = {}
+        for spec in svc.resources:
+            items = list(_items(reader.client, spec))
+            located = bounded_map(partial(self._locate, reader, spec), items, svc.fanout)
+            for n, item in enumerate(located):
+                if "_denied" in item:
+                    unplaced.append(self._one(reader, spec, n, item))
+                else:
+                    by_region.setdefault(item["_region"], []).append((spec, n, item))
+
+        def read_region(region: str) -> None:
+            here = dataclasses.replace(reader, region=region, client=clients(svc.client, region))
+
+            def read() -> list[Resource]:
+                out: list[Resource] = []
+                for spec in svc.resources:
+                    mine = [(n, item) for s, n, item in by_region[region] if s is spec]
+                    self._enrich_batches(here, spec, [item for _, item in mine])
+                    out += bounded_map(partial(self._one_of, here, spec), mine, svc.fanout)
+                return out
+
+            cover = {"account": reader.account, "region": region, "types": svc.types}
+            self._record(ctx, f"{reader.account}/{region}/{svc.name}", cover, read)
+
+        # Regions overlap; within each, items are read `fanout` at a time.
+        list(bounded_map(read_region, sorted(by_region), min(8, len(by_region))))
+        return unplaced
+
+    def _locate(self, reader: Reader, spec: ResourceSpec, item: Item) -> Item:
+        """Set the item's `_region`; a denied lookup marks it not assessed (`_denied`)."""
+        assert spec.locate is not None
+        try:
+            item["_region"] = spec.locate(reader, item)
+        except ClientError as exc:
+            if classify(exc) != "denied":
+                raise
+            item["_denied"] = f"denied: {describe(exc)}"
+        return item
+
+    def _enrich_batches(self, reader: Reader, spec: ResourceSpec, items: list[Item]) -> None:
+        """The spec's batch enrichment over `items`; a denied batch marks its items not assessed."""
+        if spec.enrich_batch is None or not items:
+            return
+        size = spec.batch or len(items)
+        for start in range(0, len(items), size):
+            chunk = items[start : start + size]
             try:
-                key = spec.key(reader, item)
-            except Exception as exc:
-                # No identity: keep a placeholder so the gap shows instead of vanishing.
-                placeholder = f"{reader.account}/{reader.region}/{spec.type}#{n}"
-                yield self._resource(
-                    reader, spec, placeholder, _bare(placeholder), _parse_error(exc)
-                )
-                continue
-            try:
-                if spec.enrich is not None:
-                    spec.enrich(reader, item)
+                spec.enrich_batch(reader, chunk)
             except ClientError as exc:
-                # One item's detail denied (e.g. a bucket policy that locks the scanner out):
-                # the item is not assessed, the rest of the slice is. Anything else fails the slice.
                 if classify(exc) != "denied":
                     raise
-                bare = _bare(key, item.get("_region"))
-                yield self._resource(reader, spec, key, bare, f"denied: {describe(exc)}")
-                continue
-            try:
-                found = spec.build(reader, item)
-            except Exception as exc:
-                yield self._resource(
-                    reader, spec, key, _bare(key, item.get("_region")), _parse_error(exc)
-                )
-                continue
-            yield self._resource(reader, spec, key, found)
+                for item in chunk:
+                    item["_denied"] = f"denied: {describe(exc)}"
+
+    def _read_spec(self, reader: Reader, spec: ResourceSpec, svc: ServiceSpec) -> list[Resource]:
+        items = list(_items(reader.client, spec))
+        self._enrich_batches(reader, spec, items)
+        return list(bounded_map(partial(self._one_of, reader, spec), enumerate(items), svc.fanout))
+
+    def _one_of(self, reader: Reader, spec: ResourceSpec, n_item: tuple[int, Item]) -> Resource:
+        return self._one(reader, spec, *n_item)
+
+    def _one(self, reader: Reader, spec: ResourceSpec, n: int, item: Item) -> Resource:
+        """One listed item as a Resource: its identity, its detail calls, its facets."""
+        try:
+            key = spec.key(reader, item)
+        except Exception as exc:
+            placeholder = f"{reader.account}/{reader.region}/{spec.type}#{n}"
+            return self._resource(reader, spec, placeholder, _bare(placeholder), _parse_error(exc))
+        if "_denied" in item:
+            return self._resource(
+                reader, spec, key, _bare(key, item.get("_region")), str(item["_denied"])
+            )
+        try:
+            if spec.enrich is not None:
+                spec.enrich(reader, item)
+        except ClientError as exc:
+            # One item's detail denied (e.g. a bucket policy that locks the scanner out): the
+            # item is not assessed, the rest of the slice is. Anything else fails the slice.
+            if classify(exc) != "denied":
+                raise
+            bare = _bare(key, item.get("_region"))
+            return self._resource(reader, spec, key, bare, f"denied: {describe(exc)}")
+        try:
+            found = spec.build(reader, item)
+        except Exception as exc:
+            return self._resource(
+                reader, spec, key, _bare(key, item.get("_region")), _parse_error(exc)
+            )
+        return self._resource(reader, spec, key, found)
 
     def _resource(
         self, reader: Reader, spec: ResourceSpec, key: str, found: Found, error: str | None = None

@@ -19,11 +19,12 @@ def home_region(config: AwsSource, session: boto3.Session | None = None) -> str:
     return (session.region_name if session else None) or "us-east-1"
 
 
-def client_config(config: AwsSource) -> Config:
-    """Standard retries (throttling backs off) and a connection pool sized to the concurrency."""
+def client_config(config: AwsSource, pool: int = 0) -> Config:
+    """Adaptive retries (throttling backs off, and the client slows to the rate the service
+    grants) and a connection pool as large as the requests one client may have in flight."""
     return Config(
-        retries={"mode": "standard", "max_attempts": config.max_attempts},
-        max_pool_connections=max(10, config.concurrency),
+        retries={"mode": "adaptive", "max_attempts": config.max_attempts},
+        max_pool_connections=max(10, config.concurrency, pool),
         connect_timeout=10,
         read_timeout=60,
         user_agent_extra="driftscan",

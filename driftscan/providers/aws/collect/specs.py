@@ -13,6 +13,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from driftscan.collect.limits import ApiLimits, RateLimit
 from driftscan.redaction import Fingerprinter
 
 Item = dict[str, Any]
@@ -58,8 +59,18 @@ class ResourceSpec:
     build: Callable[[Reader, Item], Found]
     params: Mapping[str, Any] = field(default_factory=dict)
     # Extra read-only calls for one item (tags, attributes). They write fingerprints, never
-    # secrets, into the item under "_" keys for `build` to pick up.
+    # secrets, into the item under "_" keys for `build` to pick up. Run concurrently across
+    # items (the service's `fanout`), so they must only touch their own item.
     enrich: Callable[[Reader, Item], None] | None = None
+    # The batch form of an enrichment, where the API has one (tags of 20 load balancers in one
+    # call): called with up to `batch` items at a time (all of them when `batch` is 0), before
+    # `enrich`.
+    enrich_batch: Callable[[Reader, list[Item]], None] | None = None
+    batch: int = 0
+    # For a global listing whose items live in regions (S3 buckets): the item's region. The
+    # items are then read as one slice per region, each with that region's client, so a slow
+    # or denied region is a gap of its own.
+    locate: Callable[[Reader, Item], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +81,11 @@ class ServiceSpec:
     client: str
     resources: tuple[ResourceSpec, ...]
     is_global: bool = False
+    # The service's published request limits per account and region (None: none published;
+    # botocore's adaptive retries still back off on throttling).
+    limits: ApiLimits | None = None
+    # How many items' enrichment calls run at once within one slice.
+    fanout: int = 16
 
     @property
     def types(self) -> list[str]:
@@ -280,6 +296,9 @@ EC2 = ServiceSpec(
             build=_volume,
         ),
     ),
+    # "Request throttling for the Amazon EC2 API": non-mutating actions (Describe*), a bucket
+    # of 100 tokens refilled at 20 a second, per account and region.
+    limits=ApiLimits({"Describe*": RateLimit(100, 20)}),
 )
 
 # --- RDS -----------------------------------------------------------------------------------
@@ -327,19 +346,19 @@ RDS = ServiceSpec(
 # --- ELBv2 ---------------------------------------------------------------------------------
 
 
-def _elb_tags(r: Reader, arn: str) -> dict[str, str]:
-    resp = r.client.describe_tags(ResourceArns=[arn])
-    return {
-        k: v for d in resp.get("TagDescriptions", []) for k, v in tag_dict(d.get("Tags")).items()
-    }
+def _elb_tags(arn_field: str) -> Callable[[Reader, list[Item]], None]:
+    """DescribeTags for up to 20 load balancers or target groups in one call."""
 
+    def enrich(r: Reader, items: list[Item]) -> None:
+        resp = r.client.describe_tags(ResourceArns=[i[arn_field] for i in items])
+        tags = {str(d["ResourceArn"]): tag_dict(d.get("Tags")) for d in resp["TagDescriptions"]}
+        for i in items:
+            i["_tags"] = tags.get(i[arn_field], {})
 
-def _lb_enrich(r: Reader, item: Item) -> None:
-    item["_tags"] = _elb_tags(r, item["LoadBalancerArn"])
+    return enrich
 
 
 def _tg_enrich(r: Reader, item: Item) -> None:
-    item["_tags"] = _elb_tags(r, item["TargetGroupArn"])
     health = r.client.describe_target_health(TargetGroupArn=item["TargetGroupArn"])
     item["_targets"] = sorted(
         (
@@ -405,7 +424,8 @@ ELBV2 = ServiceSpec(
             "LoadBalancers",
             key=lambda r, lb: str(lb["LoadBalancerArn"]),
             build=_load_balancer,
-            enrich=_lb_enrich,
+            enrich_batch=_elb_tags("LoadBalancerArn"),
+            batch=20,
         ),
         ResourceSpec(
             "AWS::ElasticLoadBalancingV2::TargetGroup",
@@ -414,8 +434,13 @@ ELBV2 = ServiceSpec(
             key=lambda r, tg: str(tg["TargetGroupArn"]),
             build=_target_group,
             enrich=_tg_enrich,
+            enrich_batch=_elb_tags("TargetGroupArn"),
+            batch=20,
         ),
     ),
+    # "Request throttling for the Elastic Load Balancing API": non-mutating actions, a bucket
+    # of 40 tokens refilled at 10 a second, per account and region.
+    limits=ApiLimits({"Describe*": RateLimit(40, 10)}),
 )
 
 # --- Lambda --------------------------------------------------------------------------------
@@ -462,6 +487,8 @@ LAMBDA = ServiceSpec(
             enrich=_function_tags,
         ),
     ),
+    # Lambda quotas: control-plane requests, 15 a second per API (each operation its own).
+    limits=ApiLimits({"ListFunctions": RateLimit(15, 15), "ListTags": RateLimit(15, 15)}),
 )
 
 # --- KMS -----------------------------------------------------------------------------------
@@ -520,14 +547,27 @@ KMS = ServiceSpec(
             enrich=_key_enrich,
         ),
     ),
+    # "AWS KMS request quotas", per account and region and operation.
+    limits=ApiLimits(
+        {
+            "ListKeys": RateLimit(100, 100),
+            "DescribeKey": RateLimit(2000, 2000),
+            "GetKeyRotationStatus": RateLimit(1000, 1000),
+            "ListResourceTags": RateLimit(50, 50),
+        }
+    ),
 )
 
 # --- IAM (global) --------------------------------------------------------------------------
 
 
-def _role_tags(r: Reader, item: Item) -> None:
-    pages = r.client.get_paginator("list_role_tags").paginate(RoleName=item["RoleName"])
-    item["_tags"] = tag_dict(pages.search("Tags[]"))
+def _role_tags(r: Reader, items: list[Item]) -> None:
+    # ListRoles leaves tags out; the authorization details carry every role's, 100 a page,
+    # instead of one ListRoleTags call per role.
+    pages = r.client.get_paginator("get_account_authorization_details").paginate(Filter=["Role"])
+    tags = {str(d["RoleName"]): tag_dict(d.get("Tags")) for d in pages.search("RoleDetailList[]")}
+    for i in items:
+        i["_tags"] = tags.get(i["RoleName"], {})
 
 
 def _trust_is_public(doc: Any) -> bool:
@@ -571,7 +611,7 @@ IAM = ServiceSpec(
             "Roles",
             key=lambda r, role: str(role["Arn"]),
             build=_role,
-            enrich=_role_tags,
+            enrich_batch=_role_tags,
         ),
     ),
     is_global=True,
@@ -580,12 +620,19 @@ IAM = ServiceSpec(
 # --- S3 (listed once per account; each bucket read in its own region) ---------------------
 
 
+def _bucket_region(r: Reader, item: Item) -> str:
+    # ListBuckets names each bucket's region (BucketRegion) where the API is new enough;
+    # otherwise one GetBucketLocation call per bucket.
+    loc = item.get("BucketRegion")
+    if loc is None:
+        loc = r.client.get_bucket_location(Bucket=item["Name"]).get("LocationConstraint")
+    return str({None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}.get(loc, loc))
+
+
 def _bucket_enrich(r: Reader, item: Item) -> None:
+    """The bucket's settings, through its own region's client (r.client)."""
     bucket = item["Name"]
-    loc = r.client.get_bucket_location(Bucket=bucket).get("LocationConstraint")
-    region = {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}.get(loc, loc)
-    item["_region"] = region
-    s3 = r.client_for("s3", region)
+    s3 = r.client
     enc = optional_get(
         s3.get_bucket_encryption, ("ServerSideEncryptionConfigurationNotFoundError",), Bucket=bucket
     )
@@ -643,11 +690,15 @@ S3 = ServiceSpec(
             key=lambda r, b: f"arn:{r.partition}:s3:::{b['Name']}",
             build=_bucket,
             enrich=_bucket_enrich,
+            locate=_bucket_region,
         ),
     ),
     is_global=True,
+    fanout=32,  # no published limit for bucket-configuration reads
 )
 
 REGIONAL: tuple[ServiceSpec, ...] = (EC2, RDS, ELBV2, LAMBDA, KMS)
 GLOBAL: tuple[ServiceSpec, ...] = (S3, IAM)
 SERVICES: tuple[ServiceSpec, ...] = REGIONAL + GLOBAL
+# Published limits by client name, for the collector's per-request pacing.
+LIMITS: dict[str, ApiLimits] = {s.client: s.limits for s in SERVICES if s.limits is not None}
