@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import duckdb
+import orjson
 import pyarrow as pa
 
 from driftscan.errors import LockHeld, NoStore, StoreError, StoreWriteError, disk_failure
@@ -34,6 +35,7 @@ GENESIS = "0" * 64
 
 _VERSION_SCHEMA = pa.schema(
     [
+        ("doc_hash", pa.string()),
         ("key", pa.string()),
         ("provider", pa.string()),
         ("source", pa.string()),
@@ -400,17 +402,13 @@ class Store:
 
     @staticmethod
     def _write_resources(con: duckdb.DuckDBPyConnection, n: int, incoming: pa.Table) -> None:
+        # `incoming` carries each document's hash (computed while encoding it): DuckDB scans
+        # the Arrow table in place, with no copy into a temp table.
         con.register("_in", incoming)
         try:
-            # Hashing in DuckDB is vectorised; doing it per resource in Python was the hot spot.
-            con.execute(
-                "CREATE OR REPLACE TEMP TABLE _inh AS SELECT version_hash(key, provider, source, "
-                "account, region, type, name, tags, attrs, encrypted, public, error) AS doc_hash, * "
-                "FROM _in"
-            )
             # New documents only: an unchanged resource adds nothing.
             con.execute(
-                "INSERT INTO version SELECT i.* FROM _inh i "
+                "INSERT INTO version SELECT i.* FROM _in i "
                 "ANTI JOIN (SELECT DISTINCT doc_hash FROM version) v USING (doc_hash)"
             )
             # Close intervals whose key now has another version, or has gone from a slice
@@ -421,7 +419,7 @@ class Store:
                 FROM (
                     SELECT s.key, s.doc_hash
                     FROM span s JOIN version v USING (doc_hash)
-                    LEFT JOIN _inh i ON i.key = s.key
+                    LEFT JOIN _in i ON i.key = s.key
                     WHERE s.last_scan IS NULL
                       AND CASE WHEN i.key IS NULL
                                THEN NOT covered_by_failure(?, v.source, v.account, v.region, v.type, v.key)
@@ -432,13 +430,12 @@ class Store:
                 [n, n],
             )
             con.execute(
-                "INSERT INTO span SELECT i.key, i.doc_hash, ?, NULL FROM _inh i "
+                "INSERT INTO span SELECT i.key, i.doc_hash, ?, NULL FROM _in i "
                 "ANTI JOIN (SELECT key FROM span WHERE last_scan IS NULL) s USING (key)",
                 [n],
             )
         finally:
             con.unregister("_in")
-            con.execute("DROP TABLE IF EXISTS _inh")
 
     @staticmethod
     def _write_observations(
@@ -728,14 +725,55 @@ def _acquire_lock(db: Path) -> IO[str]:
     return f
 
 
+_DUMPS = orjson.dumps
+_CANON = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS  # canonical_json's options
+# An escaped backslash, or a \u00XX escape: orjson spells the hex digits in lower case,
+# DuckDB's to_json (which version_hash uses) in upper case. Matching the escaped backslash
+# too keeps a literal backslash followed by "u00.." out of it.
+_ESCAPE = re.compile(rb"\\\\|\\u00([0-9a-f]{2})")
+
+
+def _upper_escape(m: re.Match[bytes]) -> bytes:
+    return m[0] if m[1] is None else b"\\u00" + m[1].upper()
+
+
+def version_hash(
+    key: str, provider: str, source: str, account: str, region: str, type: str, name: str,
+    tags: str, attrs: str, encrypted: bool | None, public: bool | None, error: str | None,
+) -> str:  # fmt: skip
+    """The SQL macro version_hash, computed in Python: sha256 of the same to_json text.
+
+    Ingest hashes here rather than in DuckDB (hashlib uses the CPU's SHA instructions and
+    runs beside the JSON encoding it needs anyway); `verify` recomputes every hash with the
+    SQL macro, so the two can never silently disagree.
+    """
+    doc = _DUMPS(
+        {"k": key, "p": provider, "s": source, "a": account, "r": region, "t": type, "n": name,
+         "tg": tags, "atr": attrs, "e": encrypted, "pu": public, "er": error}
+    )  # fmt: skip
+    if b"\\u00" in doc:
+        doc = _ESCAPE.sub(_upper_escape, doc)
+    return hashlib.sha256(doc).hexdigest()
+
+
 def _encode(resources: Iterable[Resource]) -> pa.Table:
-    """Resources → an Arrow table of version rows, one per key (first seen wins)."""
+    """Resources → an Arrow table of version rows with their doc_hash, one per key (first
+    seen wins)."""
     seen: dict[str, Resource] = {}
     for r in resources:
         seen.setdefault(r.key, r)
     rs = list(seen.values())
+    dumps, canon = _DUMPS, _CANON
+    tags = [dumps(r.tags, option=canon, default=str).decode() for r in rs]
+    attrs = [dumps(r.attrs, option=canon, default=str).decode() for r in rs]
+    hashes = [
+        version_hash(r.key, r.provider, r.source, r.account, r.region, r.type, r.name, t, a,
+                     r.encrypted, r.public, r.error)
+        for r, t, a in zip(rs, tags, attrs, strict=True)
+    ]  # fmt: skip
     return pa.table(
         [
+            hashes,
             [r.key for r in rs],
             [r.provider for r in rs],
             [r.source for r in rs],
@@ -743,8 +781,8 @@ def _encode(resources: Iterable[Resource]) -> pa.Table:
             [r.region for r in rs],
             [r.type for r in rs],
             [r.name for r in rs],
-            [canonical_json(r.tags) for r in rs],
-            [canonical_json(r.attrs) for r in rs],
+            tags,
+            attrs,
             [r.encrypted for r in rs],
             [r.public for r in rs],
             [r.error for r in rs],

@@ -258,6 +258,38 @@ def test_writer_and_verify_agree_on_awkward_values(store: Store) -> None:
     assert store.verify().ok, store.verify().problems
 
 
+def test_python_hash_matches_the_sql_macro_on_escapes(store: Store) -> None:
+    """Control characters, backslashes before "u00" and nested escapes hash as version_hash does."""
+    odd = "".join(chr(i) for i in range(32)) + '\x7f \\u001f \\\\u00ab \\\x1f "q" 😀\u2028'
+    cases = [(True, False, None), (None, None, odd), (False, True, "")]
+    res = [
+        Resource(
+            key=f"k{i}{odd}",
+            provider="aws",
+            source="s",
+            account=odd,
+            region="r",
+            type="t",
+            name=odd,
+            tags={odd: odd},
+            attrs={"a": [odd, 1.5, None], odd: {"n": odd}},
+            encrypted=enc,
+            public=pub,
+            error=err,
+        )
+        for i, (enc, pub, err) in enumerate(cases)
+    ]
+    run = SourceRun("s", "aws", resources=res, slices=[Slice("s", "aws", "all", resources=3)])
+    run.finish()
+    write(store, [run])
+    assert store.verify().ok, store.verify().problems
+    stored = store.query(
+        "select count(*) from version where doc_hash = version_hash(key, provider, source, "
+        "account, region, type, name, tags, attrs, encrypted, public, error)"
+    )[1][0][0]
+    assert stored == 3
+
+
 def test_last_seen_ignores_scans_that_could_not_read_the_resource(store: Store) -> None:
     """A version carried forward through an unread scan was last seen before that scan."""
     write(store, [make_run(make_resources(4))])
