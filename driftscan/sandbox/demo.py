@@ -280,6 +280,54 @@ class DemoResult:
         return all(reason is not None for _, reason in self.found)
 
 
+# In the reports folder: the report folders the demo wrote there, so the next demo can take
+# them away again and nothing else.
+DEMO_MARKER = ".driftscan-demo.json"
+
+
+def _demo_folders(workdir: Path, reports_dir: Path) -> set[str] | None:
+    """The report folders an earlier demo left in `reports_dir`; None if it holds others."""
+    from driftscan.report.manifest import read_ledger
+
+    listed = {e.folder for e in read_ledger(reports_dir)}
+    marker = reports_dir / DEMO_MARKER
+    if marker.is_file():
+        ours = set(json.loads(marker.read_text(encoding="utf-8")))
+    else:
+        # A demo from before the marker: its summary names a report in this folder.
+        summary = workdir / "summary.json"
+        report = json.loads(summary.read_text()).get("report") if summary.is_file() else None
+        ours = (
+            listed if report and Path(report).parent.resolve() == reports_dir.resolve() else set()
+        )
+    return listed if listed <= ours else None
+
+
+def clear_previous(workdir: Path, reports_dir: Path) -> None:
+    """Start clean: the earlier demo's store, state and reports go, so its seals and ledger
+    never meet the new scans' (which `driftscan verify` would rightly call a mismatch).
+
+    Reports the demo did not write are never touched: then it stops with a ConfigError.
+    """
+    import shutil
+
+    from driftscan.errors import ConfigError
+    from driftscan.report.manifest import LEDGER
+
+    folders = _demo_folders(workdir, reports_dir)
+    if folders is None:
+        raise ConfigError(
+            f"{reports_dir} holds reports the demo did not write; "
+            "give the demo a folder of its own with --out"
+        )
+    for name in folders:
+        shutil.rmtree(reports_dir / name, ignore_errors=True)
+    for name in (LEDGER, DEMO_MARKER):
+        (reports_dir / name).unlink(missing_ok=True)
+    for old in workdir.glob("driftscan.duckdb*"):
+        old.unlink()
+
+
 def run_demo(
     workdir: Path, reports_dir: Path, *, progress: Callable[[str], None] = lambda m: None
 ) -> DemoResult:
@@ -290,8 +338,7 @@ def run_demo(
     from driftscan.config import load_config
     from driftscan.store import Store
 
-    for old in workdir.glob("driftscan.duckdb*"):
-        old.unlink()
+    clear_previous(workdir, reports_dir)
     progress("starting the sandbox estate: moto server, HTTPS ARM emulator, SSH fixture hosts")
     estate = start(workdir, reports_dir)
     saved = {k: os.environ.get(k) for k in environment(estate)}
@@ -340,4 +387,9 @@ def run_demo(
         "config": str(estate.config),
     }
     (workdir / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    from driftscan.report.manifest import read_ledger
+
+    if reports_dir.is_dir():
+        written = sorted({e.folder for e in read_ledger(reports_dir)})
+        (reports_dir / DEMO_MARKER).write_text(json.dumps(written) + "\n", encoding="utf-8")
     return result

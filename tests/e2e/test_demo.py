@@ -65,3 +65,16 @@ def test_demo_finds_every_seeded_incident(tmp_path: Path) -> None:
     assert {"report.html", "report.pdf", "report.json", "manifest.json"} <= names
     html = (report / "report.html").read_text()
     assert "acme-eu-customers" in html and "web-03" in html
+
+    # A second demo starts clean: the same folders, one store, one ledger, and verify passes.
+    again = subprocess.run(
+        [sys.executable, "-m", "driftscan", "demo", "--dir", str(work), "--out", str(out)],
+        capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["scan-000001", "scan-000002"]
+    verify = subprocess.run(
+        [sys.executable, "-m", "driftscan", "verify", "-c", summary["config"]],
+        capture_output=True, text=True, env=env, timeout=60,
+    )  # fmt: skip
+    assert verify.returncode == 0, verify.stdout + verify.stderr
