@@ -3,42 +3,55 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from driftscan.config import Config
 from driftscan.desired import terraform
-from driftscan.desired.declaration import (
-    Check,
-    Declaration,
-    Leaves,
-    compare_versions,
-    flatten,
-    identity,
-)
+from driftscan.desired.columns import DeclaredColumns, DeclaredTables
+from driftscan.desired.columns import columns as to_columns
+from driftscan.desired.declaration import Check, Declaration, compare_versions, identity
 from driftscan.desired.yaml import load_file, yaml_files
 from driftscan.providers import registry
 from driftscan.redaction import Fingerprinter, load_fingerprinter
 
 
-@dataclass
 class DesiredSet:
-    """Every declaration from the configured inputs, and what Terraform could only count."""
+    """Every declaration from the configured inputs, and what Terraform could only count.
 
-    declarations: list[Declaration] = field(default_factory=list)
-    presence_only: dict[str, int] = field(default_factory=dict)  # terraform type → instances
-    skipped: dict[str, int] = field(
-        default_factory=dict
-    )  # terraform type → instances without a key
-    files: list[str] = field(default_factory=list)
-    _leaves: Leaves | None = field(default=None, init=False, repr=False, compare=False)
+    Loaders fill it as columns (`DeclaredTables`, Arrow in bounded batches); tests and small
+    callers may give Declaration objects, which become columns when compared.
+    """
 
-    def leaves(self) -> Leaves:
-        """The declared documents flattened into leaves, once: load_desired does it at load,
-        while each parsed document is at hand, so the diff starts from columns."""
-        if self._leaves is None or len(self._leaves.counts) != len(self.declarations):
-            self._leaves = flatten(d.declared for d in self.declarations)
-        return self._leaves
+    def __init__(
+        self,
+        declarations: list[Declaration] | None = None,
+        presence_only: dict[str, int] | None = None,
+        skipped: dict[str, int] | None = None,
+        files: list[str] | None = None,
+        *,
+        columns: DeclaredTables | None = None,
+    ) -> None:
+        self._objects = declarations if declarations is not None else []
+        self._columns = columns
+        self.presence_only: dict[str, int] = presence_only or {}  # terraform type → instances
+        self.skipped: dict[str, int] = skipped or {}  # terraform type → instances without a key
+        self.files: list[str] = files or []
+
+    def __len__(self) -> int:
+        return len(self._columns) if self._columns is not None else len(self._objects)
+
+    @property
+    def declarations(self) -> list[Declaration]:
+        """The declarations as objects (rebuilt from the columns of a loaded set: small sets)."""
+        if self._columns is not None:
+            return list(self._columns.declarations().values())
+        return self._objects
+
+    def tables(self) -> DeclaredTables:
+        """The declarations as columns: a loaded set's own, else built from the objects."""
+        if self._columns is not None:
+            return self._columns
+        return to_columns(self._objects)
 
 
 def _display(path: Path, base: Path) -> str:
@@ -53,37 +66,40 @@ def _display(path: Path, base: Path) -> str:
 def load_desired(config: Config, fingerprint: Fingerprinter | None = None) -> DesiredSet:
     """Load every `desired:` entry of the config; errors name file, line and key. Declared
     secrets are fingerprinted with the store's key (`fingerprint`, else loaded from config)."""
-    out = DesiredSet()
+    files: list[str] = []
     fp = fingerprint or load_fingerprinter(config.key_path, create=False)
     tf = terraform.TfLoad(fingerprint=fp)
+    # Declarations go straight into columns, file by file: the objects of one file at a time.
+    cols = DeclaredColumns(place=_host_places(config))
     base = config.base_dir
     for i, entry in enumerate(config.desired):
         if entry.path is not None:
             for f in yaml_files(config.resolve(entry.path), entry.path):
                 shown = _display(f, base)
-                out.files.append(shown)
-                out.declarations.extend(load_file(f, shown))
+                files.append(shown)
+                for d in load_file(f, shown):
+                    cols.add_declaration(d)
         elif entry.terraform is not None:
             key = f"desired[{i}].terraform"
             if entry.terraform.startswith("s3://"):
-                out.files.append(entry.terraform)
+                files.append(entry.terraform)
                 terraform.load(entry.terraform, None, key=key, profile=entry.profile,
                                endpoint_url=entry.endpoint_url, out=tf, display=_display_fn(base))  # fmt: skip
             else:
                 terraform.load(entry.terraform, config.resolve(entry.terraform), key=key, out=tf,
                                display=_display_fn(base))  # fmt: skip
-    out.declarations.extend(tf.declarations)
-    out.presence_only, out.skipped = tf.presence_only, tf.skipped
-    _place_hosts(config, out.declarations)
-    out.leaves()
-    return out
+    for d in tf.declarations:
+        cols.add_declaration(d)
+    return DesiredSet(
+        presence_only=tf.presence_only, skipped=tf.skipped, files=files, columns=cols.finish()
+    )
 
 
 def _display_fn(base: Path) -> terraform.DisplayFn:
     return lambda p: _display(p, base)
 
 
-def _place_hosts(config: Config, decls: list[Declaration]) -> None:
+def _host_places(config: Config) -> dict[tuple[str, str], tuple[str, str]]:
     # Keys a source's config already names (a host's slice is its source and site): knowing
     # the slice lets one unreachable host leave the other hosts' `missing` verdicts standing.
     where: dict[tuple[str, str], tuple[str, str]] = {}
@@ -93,12 +109,16 @@ def _place_hosts(config: Config, decls: list[Declaration]) -> None:
         if p is not None and p.locate is not None:
             for key, account, region in p.locate(src):
                 where.setdefault((p.type, key), (account, region))
-    if not where:
-        return
-    for d in decls:
-        placed = where.get((d.provider or "", d.key or ""))
-        if placed is not None:
-            d.account, d.region = placed
+    return where
 
 
-__all__ = ["Check", "Declaration", "DesiredSet", "compare_versions", "identity", "load_desired"]
+__all__ = [
+    "Check",
+    "Declaration",
+    "DeclaredColumns",
+    "DeclaredTables",
+    "DesiredSet",
+    "compare_versions",
+    "identity",
+    "load_desired",
+]

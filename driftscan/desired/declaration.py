@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -63,72 +62,6 @@ def json_text(v: Any) -> str:
     if v is None:
         return "null"
     return canonical_json(v)
-
-
-@dataclass
-class Leaves:
-    """The exact leaves of many declarations: per leaf, indices into distinct pointers and values.
-
-    Pointers and values repeat across declarations, so each distinct one is encoded once and
-    a million declarations become two integer arrays (plus one count per declaration).
-    """
-
-    ptrs: list[str]  # JSON pointers (RFC 6901); index 0 is the document root
-    vals: list[str]  # canonical JSON texts
-    ptr_ids: array[int]
-    val_ids: array[int]
-    counts: array[int]  # leaves per declaration, in order
-
-
-def flatten(docs: Iterable[dict[str, Any]]) -> Leaves:
-    """Flatten partial documents into (pointer, JSON value) leaves; mappings recurse, an empty
-    one has no leaves, anything else (lists too) is one leaf."""
-    ptrs: list[str] = [""]
-    kids: list[dict[Any, int]] = [{}]  # per pointer: its children by key
-    vals: list[str] = []
-    strs: dict[str, int] = {}
-    others: dict[tuple[type, Any], int] = {}
-    ptr_ids, val_ids, counts = array("i"), array("i"), array("i")
-    add_ptr, add_val = ptr_ids.append, val_ids.append
-
-    def val_id(v: Any) -> int:
-        t = type(v)
-        if t is str:
-            i = strs.get(v)
-            if i is None:
-                i = strs[v] = len(vals)
-                vals.append(_encode_str(v))
-            return i
-        cacheable = t is bool or t is int or v is None
-        if cacheable and (i := others.get((t, v))) is not None:
-            return i
-        i = len(vals)
-        vals.append(json_text(v))
-        if cacheable:
-            others[(t, v)] = i
-        return i
-
-    def walk(doc: dict[Any, Any], parent: int) -> None:
-        children = kids[parent]
-        for k, v in doc.items():
-            p = children.get(k)
-            if p is None:
-                p = children[k] = len(ptrs)
-                ptrs.append(f"{ptrs[parent]}/{str(k).replace('~', '~0').replace('/', '~1')}")
-                kids.append({})
-            if type(v) is dict:
-                walk(v, p)
-            else:
-                add_ptr(p)
-                add_val(val_id(v))
-
-    before = 0
-    for doc in docs:
-        if doc:
-            walk(doc, 0)
-        counts.append(len(ptr_ids) - before)
-        before = len(ptr_ids)
-    return Leaves(ptrs, vals, ptr_ids, val_ids, counts)
 
 
 def iter_leaves(

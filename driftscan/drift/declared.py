@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
 from collections.abc import Sequence
@@ -11,7 +10,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 import driftscan.store.drift as sd
 from driftscan.config import IgnoreRule
@@ -23,7 +21,6 @@ from driftscan.desired.declaration import (
     compare_versions,
     get_path,
     iter_leaves,
-    json_text,
     set_path,
 )
 from driftscan.drift.changes import DRIFT_SIDES, doc_changes, ignored_paths, is_ignored
@@ -34,64 +31,10 @@ from driftscan.store import Store
 from driftscan.store.reads import drift_from_row
 
 
-def _pointer(path: tuple[str, ...]) -> str:
-    return "".join("/" + p.replace("~", "~0").replace("/", "~1") for p in path)
-
-
-def _label(d: Declaration) -> str:
-    """How a declaration by identity is named when nothing live matches it."""
-    parts = (d.provider, d.type, d.account or "*", d.region or "*", d.name)
-    return ":".join(str(p) for p in parts)
-
-
 def tables(desired: DesiredSet) -> tuple[pa.Table, pa.Table]:
     """Declarations and their compared leaves as Arrow tables (bulk-loaded, never row by row)."""
-    decls = desired.declarations
-    n = len(decls)
-    leaves = desired.leaves()
-    c_ids: list[int] = []
-    c_ptrs: list[str] = []
-    c_ops: list[str] = []
-    c_vals: list[str] = []
-    for i, d in enumerate(decls):
-        for c in d.checks:
-            c_ids.append(i)
-            c_ptrs.append(_pointer(c.path))
-            c_ops.append(c.op)
-            c_vals.append(json_text(c.value))
-    decl = pa.table(
-        [
-            pa.array(range(n), pa.int64()),
-            [d.key for d in decls],
-            [None if d.key is not None else _label(d) for d in decls],
-            [d.provider for d in decls],
-            [d.account for d in decls],
-            [d.region for d in decls],
-            [d.type for d in decls],
-            [d.name for d in decls],
-            [d.source for d in decls],
-            [d.presence_only for d in decls],
-        ],
-        schema=sd.DECL_SCHEMA,
-    )
-    # each leaf's declaration index, from the per-declaration counts (no per-leaf Python int)
-    m = len(leaves.ptr_ids)
-    offsets = pa.array(itertools.accumulate(leaves.counts, initial=0), pa.int32())
-    ptr_idx = pa.Array.from_buffers(pa.int32(), m, [None, pa.py_buffer(leaves.ptr_ids)])
-    val_idx = pa.Array.from_buffers(pa.int32(), m, [None, pa.py_buffer(leaves.val_ids)])
-    parents = pc.list_parent_indices(pa.ListArray.from_arrays(offsets, ptr_idx))
-    # pointers and values as dictionaries over the distinct ones: nothing repeated 4M times
-    eq = pa.table(
-        [
-            pc.cast(parents, pa.int64()),
-            pa.DictionaryArray.from_arrays(ptr_idx, pa.array(leaves.ptrs, pa.string())),
-            pa.DictionaryArray.from_arrays(pa.repeat(pa.scalar(0, pa.int32()), m), ["eq"]),
-            pa.DictionaryArray.from_arrays(val_idx, pa.array(leaves.vals, pa.string())),
-        ],
-        schema=sd.LEAF_SCHEMA,
-    )
-    checks = pa.table([c_ids, c_ptrs, c_ops, c_vals], schema=sd.LEAF_SCHEMA)
-    return decl, pa.concat_tables([eq, checks])
+    t = desired.tables()
+    return t.decls, t.leaves
 
 
 @dataclass
@@ -232,17 +175,19 @@ def compare(
     if n is None:
         raise StoreError("the store holds no scans yet; run `driftscan scan` first")
     store.scan(n)  # must exist
-    decls = desired.declarations
-    decl_t, leaf_t = tables(desired)
+    declared = desired.tables()
     fold = [p.type for p in registry() if p.case_insensitive]
-    session = sd.DriftSession(store, n, decl_t, leaf_t, fold_case=fold)
+    session = sd.DriftSession(store, n, declared.decls, declared.leaves, fold_case=fold)
     try:
         v_ids: list[int] = []
         v_keys: list[str] = []
         v_status: list[str] = []
         v_changes: list[str] = []
         ignores: dict[str, frozenset[str]] = {}
-        for c in session.candidates():
+        candidates = session.candidates()
+        # Only the candidates (the few that differ in SQL) become objects, from their rows.
+        decls = declared.declarations(c.decl_id for c in candidates)
+        for c in candidates:
             d = decls[c.decl_id]
             ig = ignores.get(c.type)
             if ig is None:

@@ -1,0 +1,131 @@
+"""Declared state as columns: the loader's Arrow rows give back exactly what the objects said."""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from driftscan.config import validate_config
+from driftscan.desired import Declaration, DesiredSet, load_desired, terraform
+from driftscan.desired.columns import DeclaredTables, columns, label, pointer
+from driftscan.desired.declaration import Check, json_text
+from driftscan.desired.yaml import load_file
+from driftscan.drift import compare
+from driftscan.redaction import Fingerprinter, load_fingerprinter
+from driftscan.store import Store
+from tests.conftest import make_resources, make_run, write
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def _entries() -> list[dict[str, str]]:
+    return [{"path": "desired/"}, {"terraform": "desired_tf/terraform.tfstate"}]
+
+
+def _objects(fp: Fingerprinter | None) -> tuple[list[Declaration], terraform.TfLoad]:
+    """The same inputs through the object path: each file's Declarations, then Terraform's."""
+    out: list[Declaration] = []
+    for f in ("desired/cloud.yaml", "desired/hosts/web.yaml"):
+        out.extend(load_file(DATA / f, f))
+    tf = terraform.TfLoad(fingerprint=fp)
+    terraform.load("desired_tf/terraform.tfstate", DATA / "desired_tf/terraform.tfstate",
+                   key="desired[1].terraform", out=tf, display=lambda p: str(p.relative_to(DATA)))  # fmt: skip
+    return out + tf.declarations, tf
+
+
+def _leaves(doc: dict[Any, Any], prefix: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, ...], Any]]:
+    out = []
+    for k, v in doc.items():
+        if isinstance(v, dict):
+            out.extend(_leaves(v, (*prefix, k)))
+        else:
+            out.append(((*prefix, k), v))
+    return out
+
+
+def _rows(decls: list[Declaration]) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """Reference rows, computed the obvious way from the objects."""
+    d_rows, l_rows = [], []
+    for i, d in enumerate(decls):
+        lab = None if d.key is not None else label(d.provider, d.type, d.account, d.region, d.name)
+        d_rows.append((i, d.key, lab, d.provider, d.account, d.region, d.type, d.name, d.source,
+                       d.presence_only))  # fmt: skip
+        l_rows += [(i, pointer(p), "eq", json_text(v)) for p, v in _leaves(d.declared)]
+        l_rows += [(i, pointer(c.path), c.op, json_text(c.value)) for c in d.checks]
+    return d_rows, sorted(l_rows)
+
+
+def _table_rows(t: DeclaredTables) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    d = list(zip(*(t.decls[c].to_pylist() for c in t.decls.column_names), strict=True))
+    leaves = zip(*(t.leaves[c].to_pylist() for c in t.leaves.column_names), strict=True)
+    return d, sorted(leaves)
+
+
+def _odd() -> list[Declaration]:
+    """Documents the leaves alone cannot give back: empty mappings, lists, dates, int keys."""
+    return [
+        Declaration("arn:aws:s3:::b-1", "aws", "AWS::S3::Bucket", "x.yaml:1",
+                    declared={"a": {"b": {"c": "d"}, "e": 1}, "versioning": "Enabled"}),
+        Declaration("arn:aws:s3:::b-2", "aws", "AWS::S3::Bucket", "x.yaml:2",
+                    declared={"policy": {}, "rules": [{"port": 443}], "n": None}),
+        Declaration("arn:aws:s3:::b-3", "aws", "AWS::S3::Bucket", "x.yaml:3",
+                    declared={"since": datetime.date(2024, 1, 1), 7: "seven", "f": 1.5}),
+        Declaration(None, "aws", "AWS::S3::Bucket", "x.yaml:4", region="eu-west-1", name="b-4",
+                    declared={"x~/y": {"z": True}}),
+        Declaration("ssh://h", "ssh", "host", "h.yaml:1", declared={"packages": {"a": "1"}},
+                    checks=[Check(("packages", "openssl"), "min_version", "3.0.13"),
+                            Check(("certs", "/p.pem", "days_left"), "min", 30)]),
+        Declaration("arn:aws:iam::1:role/r", "aws", "AWS::IAM::Role", "t#r", presence_only=True),
+    ]  # fmt: skip
+
+
+class TestColumns:
+    def test_loaded_columns_equal_the_object_path(self) -> None:
+        """load_desired's columns hold the rows the objects give, and rebuild the same objects."""
+        cfg = validate_config({"desired": _entries()}, {}, "driftscan.yaml", DATA)
+        fp = load_fingerprinter(cfg.key_path, create=False)
+        ds = load_desired(cfg, fp)
+        objects, tf = _objects(fp)
+        assert any(d.checks for d in objects) and any(d.presence_only for d in objects)
+        assert tf.presence_only and tf.skipped  # the fixture has both kinds of count
+        assert (ds.presence_only, ds.skipped) == (tf.presence_only, tf.skipped)
+        assert _table_rows(ds.tables()) == _rows(objects)
+        assert ds.declarations == objects
+
+    @pytest.mark.parametrize("batch_rows", [1, 2, 4, 1000])
+    def test_batches_change_nothing(self, batch_rows: int) -> None:
+        """However the rows are cut into batches, the rows and the rebuilt objects are the same."""
+        decls = _odd()
+        t = columns(decls, batch_rows=batch_rows)
+        assert len(t.decls.to_batches()) == -(-len(decls) // batch_rows)  # bounded batches
+        assert _table_rows(t) == _rows(decls)
+        assert list(t.declarations().values()) == decls
+        assert t.declarations([4, 1]) == {1: decls[1], 4: decls[4]}
+
+    def test_only_inexact_documents_are_kept_as_objects(self) -> None:
+        """Plain documents are rebuilt from leaves; only the inexact and those with checks are kept."""
+        assert sorted(columns(_odd()).kept) == [1, 2, 4]
+
+    def test_diff_of_columns_equals_diff_of_objects(self, tmp_path: Path) -> None:
+        """The engine reports the same drift from a loaded (columnar) set as from its objects."""
+        decls = [
+            Declaration(f"arn:aws:s3:::bucket-{i:06d}", "aws", "AWS::S3::Bucket", f"a.yaml:{i}",
+                        declared={"versioning": "Enabled", "tags": {"team": "t0"}, "x": {}})
+            for i in range(6)
+        ]  # fmt: skip
+        with Store(tmp_path / "s.duckdb") as st:
+            write(st, [make_run(make_resources(5, change={2: {"versioning": "Suspended"}}))])
+            by_objects = compare(st, DesiredSet(list(decls))).doc()
+            by_columns = compare(st, DesiredSet(columns=columns(decls, batch_rows=2))).doc()
+        assert by_objects == by_columns
+        assert {c["resource"] for c in by_columns["changes"]} >= {"arn:aws:s3:::bucket-000002"}
+
+    def test_schemas_are_the_stores(self) -> None:
+        """The loader's columns have the schemas the store's drift session registers."""
+        import driftscan.store.drift as sd
+        from driftscan.desired.columns import DECL_SCHEMA, LEAF_SCHEMA
+
+        assert (sd.DECL_SCHEMA, sd.LEAF_SCHEMA) == (DECL_SCHEMA, LEAF_SCHEMA)
