@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -12,22 +13,45 @@ _L, _R, _T, _B = 44, 12, 14, 34
 _SERIES = (("alarms", "#c62828", "unwaived alarms"), ("drift", "#ef8f00", "drifted resources"))
 
 
+# Fewer points than this draw no line: two points make a slope, not a trend.
+MIN_TREND_POINTS = 3
+
+
 def _fmt(v: float) -> str:
     return f"{v:.1f}".rstrip("0").rstrip(".")
 
 
+def ticks(top: float, most: int = 5) -> list[int]:
+    """Whole-number axis ticks from 0 to at least `top`: steps of 1, 2 or 5 × 10^k, at most
+    `most` + 1 of them (counts of findings and resources have no halves)."""
+    step = 1
+    while True:
+        for m in (1, 2, 5):
+            if top <= step * m * most:
+                s = step * m
+                return [s * i for i in range(max(1, math.ceil(top / s)) + 1)]
+        step *= 10
+
+
+def _message(title: str, text: str) -> Markup:
+    return Markup(
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{_W}" height="40" '
+        f'viewBox="0 0 {_W} 40" font-family="DejaVu Sans, Arial, sans-serif">'
+        f"<title>{escape(title)}</title>"
+        f'<text x="4" y="24" font-size="12" fill="#555">{escape(text)}</text></svg>'
+    )
+
+
 def trend_svg(points: Sequence[Mapping[str, Any]]) -> Markup:
-    """A line chart of alarms and drift per scan (oldest left); gaps where not evaluated."""
+    """A line chart of alarms and drift per scan (oldest left); gaps where not evaluated.
+    Below MIN_TREND_POINTS scans it says so instead of drawing a line."""
     title = "Alarms and drift over the last scans"
-    if not points:
-        return Markup(
-            f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{_W}" height="40" '
-            f'viewBox="0 0 {_W} 40"><title>{escape(title)}</title>'
-            '<text x="4" y="24" font-size="12" fill="#555">no scans in the window</text></svg>'
-        )
     n = len(points)
+    if n < MIN_TREND_POINTS:
+        return _message(title, f"A trend needs three scans ({n} so far).")
     values = [p[k] for p in points for k, *_ in _SERIES if p.get(k) is not None]
-    top: float = float(max([1, *values]))
+    axis = ticks(float(max([1, *values])))
+    top = float(axis[-1])
     pw, ph = _W - _L - _R, _H - _T - _B
 
     def x(i: int) -> float:
@@ -42,12 +66,12 @@ def trend_svg(points: Sequence[Mapping[str, Any]]) -> Markup:
         f"<title>{escape(title)}</title>",
         f'<rect x="{_L}" y="{_T}" width="{pw}" height="{ph}" fill="#fafafa" stroke="#ccc"/>',
     ]
-    for frac in (0.0, 0.5, 1.0):
-        yy = _fmt(y(top * frac))
+    for t in axis:
+        yy = _fmt(y(t))
         parts.append(
             f'<line x1="{_L}" y1="{yy}" x2="{_L + pw}" y2="{yy}" stroke="#e3e3e3"/>'
             f'<text x="{_L - 4}" y="{yy}" font-size="10" text-anchor="end" '
-            f'dominant-baseline="middle" fill="#555">{_fmt(top * frac)}</text>'
+            f'dominant-baseline="middle" fill="#555">{t}</text>'
         )
     step = max(1, (n + 7) // 8)
     for i, p in enumerate(points):

@@ -547,6 +547,38 @@ def controls(doc: ReportDocument, passing_limit: int | None = None) -> list[dict
     return frameworks
 
 
+def rule_summary(doc: ReportDocument) -> list[dict[str, Any]]:
+    """One row per rule with findings: its counts by status and waived, worst first (then by
+    severity and id), linking to where its resources are listed. The page an auditor reads
+    first; the passing rows themselves are folded away under each rule."""
+    by_rule: dict[str, Counter[str]] = {}
+    waived: Counter[str] = Counter()
+    for f in doc["findings"] or []:
+        by_rule.setdefault(f["rule"], Counter())[f["status"]] += 1
+        waived[f["rule"]] += f["waiver"] is not None
+    sev = {s: i for i, s in enumerate(SEVERITIES)}
+    rows = []
+    for rid, counts in by_rule.items():
+        meta = doc["rules"].get(rid)
+        worst = next(s for s in STATUSES if counts[s])
+        rows.append(
+            {
+                "id": rid,
+                "title": meta["title"] if meta else "",
+                "severity": meta["severity"] if meta else "",
+                "counts": {s: counts[s] for s in STATUSES},
+                "waived": waived[rid],
+                "total": sum(counts.values()),
+                "worst": worst,
+                "anchor": f"rule-{_slug(rid)}",
+            }
+        )
+    rows.sort(
+        key=lambda r: (_RANK[str(r["worst"])], sev.get(str(r["severity"]), len(sev)), str(r["id"]))
+    )
+    return rows
+
+
 def _worst(statuses: Iterable[str]) -> str:
     ss = set(statuses)
     return next((s for s in STATUSES if s in ss), "none")

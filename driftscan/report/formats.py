@@ -19,20 +19,31 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup, escape
 
 from driftscan.assets import templates_dir
 from driftscan.errors import ReportError
 from driftscan.output import dumps, render_csv
 from driftscan.report import charts, pdf_worker
-from driftscan.report.document import DRIFT_KINDS, SEVERITIES, STATUSES, ReportDocument, controls
-from driftscan.report.renderer import RenderContext, Renderer
+from driftscan.report.document import (
+    DRIFT_KINDS,
+    SEVERITIES,
+    STATUSES,
+    UNMAPPED,
+    ReportDocument,
+    controls,
+    rule_summary,
+)
+from driftscan.report.renderer import FormatUnavailable, RenderContext, Renderer
 
 PDF_TIMEOUT_S = 600
 # Items of each "what changed" list printed in the PDF; the lists repeat rows that the controls
@@ -44,6 +55,87 @@ def _tojson(v: Any) -> str:
     return json.dumps(v, sort_keys=True, ensure_ascii=False, default=str)
 
 
+# -- how values read on the page (HTML and PDF; report.json keeps the ISO forms) ----------------
+
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S UTC"
+_ISO_IN_TEXT = re.compile(
+    r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?(?![\w:])"
+)
+_INLINE_CODE = re.compile(r"`([^`]+)`")
+
+
+def timestamp(v: str | datetime | None) -> str:
+    """`2026-12-01 18:11:38 UTC`: seconds, always the zone. The store records UTC, so a time
+    without a zone is UTC; one with a zone is converted."""
+    if v is None or v == "":
+        return "not recorded"
+    when = v
+    if isinstance(v, str):
+        try:
+            when = datetime.fromisoformat(v.replace("Z", "+00:00"))
+        except ValueError:
+            return v
+    assert isinstance(when, datetime)
+    when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    return when.strftime(TIME_FORMAT)
+
+
+def timestamps_in(text: Any) -> str:
+    """`text` with every ISO timestamp in it (a rule's reason, an evidence value) written as
+    `timestamp` writes it."""
+    return _ISO_IN_TEXT.sub(lambda m: timestamp(m.group(0)), str(text))
+
+
+def inline_markup(text: str) -> Markup:
+    """Rule prose as it reads: its `code` spans set as code (the rule files use Markdown's
+    backticks), everything else escaped."""
+    out, pos = [], 0
+    for m in _INLINE_CODE.finditer(text):
+        out += [str(escape(text[pos : m.start()])), f"<code>{escape(m.group(1))}</code>"]
+        pos = m.end()
+    out.append(str(escape(text[pos:])))
+    return Markup("".join(out))
+
+
+@jinja2.pass_context
+def breakable(ctx: jinja2.runtime.Context, text: Any) -> Markup:
+    """An identifier (ARN, slice name, path) that may wrap after `/` and `:` but never inside
+    a word. The PDF's rows are paragraphs that wrap anyway, and a <wbr> there would put a
+    zero-width space into the PDF's text, so it gets the plain text."""
+    s = str(escape(text))
+    if ctx.get("pdf"):
+        return Markup(s)
+    return Markup(re.sub(r"([/:])(?=.)", r"\1<wbr>", s))
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """`1 target`, `2 targets`."""
+    return f"{n} {word if n == 1 else (many or word + 's')}"
+
+
+def cell(v: Any) -> str:
+    """One appendix value as text: a list as `a, b`, a mapping as `k = v; ...`."""
+    if v is None:
+        return ""
+    if isinstance(v, list):
+        return ", ".join(cell(x) for x in v)
+    if isinstance(v, dict):
+        return "; ".join(f"{k} = {cell(x)}" for k, x in sorted(v.items()))
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
+
+
+def flat(v: Any, prefix: str = "") -> list[tuple[str, str]]:
+    """A parameter mapping as (dotted name, value text) rows, nested mappings flattened."""
+    if isinstance(v, dict) and v:
+        rows: list[tuple[str, str]] = []
+        for k, x in sorted(v.items(), key=lambda kv: str(kv[0])):
+            rows += flat(x, f"{prefix}.{k}" if prefix else str(k))
+        return rows
+    return [(prefix, cell(v) if v not in ({}, []) else "(empty)")]
+
+
 def environment() -> jinja2.Environment:
     """The template environment: autoescaping on for every template, whatever its name."""
     env = jinja2.Environment(
@@ -53,7 +145,16 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["j"] = _tojson
+    env.filters.update(
+        j=_tojson,
+        ts=timestamp,
+        tstext=timestamps_in,
+        md=inline_markup,
+        brk=breakable,
+        cell=cell,
+        flat=flat,
+    )
+    env.globals["plural"] = plural
     return env
 
 
@@ -66,6 +167,8 @@ def render_html(doc: ReportDocument, *, pdf: bool = False, passing_limit: int | 
         passing_limit=passing_limit,
         changes_in_pdf=CHANGES_IN_PDF,
         controls=controls(doc, passing_limit if pdf else None),
+        rule_summary=rule_summary(doc),
+        unmapped=UNMAPPED,
         trend_chart=charts.trend_svg(doc["trend"]),
         statuses=STATUSES,
         severities=SEVERITIES,
@@ -198,7 +301,9 @@ def render_csvs(doc: ReportDocument) -> dict[str, str]:
 
 
 def render_pdf(html: str, out: Path, *, timeout_s: float = PDF_TIMEOUT_S) -> None:
-    """Lay out `html` as a PDF in a child process (WeasyPrint's memory goes back with it)."""
+    """Lay out `html` as a PDF in a child process (WeasyPrint's memory goes back with it).
+
+    FormatUnavailable when WeasyPrint or the system libraries it needs are missing."""
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix=".html", prefix=".pdf-src-", dir=out.parent)
     try:
@@ -216,6 +321,9 @@ def render_pdf(html: str, out: Path, *, timeout_s: float = PDF_TIMEOUT_S) -> Non
             )
         except subprocess.TimeoutExpired:
             raise ReportError(f"PDF rendering took longer than {timeout_s:.0f} s") from None
+        if proc.returncode == pdf_worker.EXIT_UNAVAILABLE:
+            lines = proc.stderr.strip().splitlines() or [pdf_worker.NO_WEASYPRINT]
+            raise FormatUnavailable(lines[-1])
         if proc.returncode == pdf_worker.EXIT_DISK:
             name = (proc.stderr.strip().splitlines() or ["EIO"])[-1]
             code = getattr(errno, name, errno.EIO)

@@ -4,7 +4,10 @@ Usage: python -m driftscan.report.pdf_worker IN.html OUT.pdf
 
 The worker dies with the process that started it (named by $DRIFTSCAN_PDF_PARENT): a killed
 `driftscan run` leaves no renderer behind. Exit 74 when the disk refuses the PDF, with the
-errno's name (ENOSPC, EDQUOT, EIO) as the last line on stderr.
+errno's name (ENOSPC, EDQUOT, EIO) as the last line on stderr. Exit 69 (sysexits'
+EX_UNAVAILABLE) when WeasyPrint cannot be loaded, because it is not installed or because the
+system libraries it loads at import (Pango, through cffi's dlopen) are missing, with one line
+saying how to get it as the last line on stderr: the report is then written without its PDF.
 """
 
 from __future__ import annotations
@@ -21,6 +24,12 @@ from driftscan.errors import ExitCode
 
 PARENT_ENV = "DRIFTSCAN_PDF_PARENT"
 EXIT_DISK = int(ExitCode.IOERR)
+EXIT_UNAVAILABLE = 69
+NO_WEASYPRINT = "PDF not written: WeasyPrint is not installed (pip install 'driftscan[pdf]')"
+NO_PANGO = (
+    "PDF not written: WeasyPrint needs Pango "
+    "(apt-get install libpango-1.0-0 / dnf install pango / brew install pango)"
+)
 _PR_SET_PDEATHSIG = 1
 
 
@@ -45,6 +54,10 @@ def _no_fetch(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
     raise ValueError(f"external resource refused: {url[:80]}")
 
 
+class Unavailable(Exception):
+    """WeasyPrint cannot be loaded here; the message says how to get it."""
+
+
 def render(html_path: str, pdf_path: str) -> None:
     warnings.simplefilter("ignore")
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
@@ -52,7 +65,10 @@ def render(html_path: str, pdf_path: str) -> None:
     try:
         from weasyprint import HTML
     except ImportError:
-        raise SystemExit("PDF output needs WeasyPrint: pip install 'driftscan[pdf]'") from None
+        raise Unavailable(NO_WEASYPRINT) from None
+    except OSError as exc:
+        # cffi's dlopen of a missing library: "cannot load library 'libpango-1.0-0': ...".
+        raise Unavailable(NO_PANGO) from exc
 
     HTML(filename=html_path, url_fetcher=_no_fetch).write_pdf(pdf_path)
 
@@ -65,6 +81,9 @@ def main(argv: list[str]) -> int:
         return 2
     try:
         render(argv[0], argv[1])
+    except Unavailable as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_UNAVAILABLE
     except OSError as exc:
         if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EIO):
             raise

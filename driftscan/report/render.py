@@ -4,10 +4,15 @@ A report folder holds the files of the requested formats (driftscan.report.forma
 built-in html, pdf, json and csv; any renderer registered under `driftscan.renderers`) and
 
     manifest.json   see driftscan.report.manifest
+
+A format whose renderer cannot run here (renderer.FormatUnavailable: the PDF without
+WeasyPrint or Pango) is left out, never silently: the manifest's `not_written` lists it with
+the reason, ReportResult.not_written carries it, and it is logged as one warning line.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
@@ -38,6 +43,7 @@ from driftscan.report.manifest import (
 from driftscan.report.signing import Ed25519Signer, Signer, load_signing_key
 
 SCRATCH = ".scratch"
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -55,19 +61,29 @@ class ReportResult:
     # What this writer cleared up after earlier, killed ones (stale .tmp-* folders, folders
     # recorded in the ledger late).
     notes: list[str] = field(default_factory=list)
+    # Requested formats that could not be rendered on this machine: format → why, and how to
+    # get it. Also in the manifest (`not_written`).
+    not_written: dict[str, str] = field(default_factory=dict)
 
 
 def _render_into(
     folder: Path, selected: Sequence[renderer.Renderer], doc: ReportDocument, passing_limit: int
-) -> None:
-    """Write each renderer's files into `folder`; a file name that is not a plain name, is the
-    manifest's, or is written by two renderers is a ReportError."""
+) -> dict[str, str]:
+    """Write each renderer's files into `folder`, and return the formats that could not run
+    here (FormatUnavailable) with why; a file name that is not a plain name, is the
+    manifest's, or is written by two renderers is a ReportError, and so is a report none of
+    whose formats could run."""
     written: dict[str, str] = {}
+    unavailable: dict[str, str] = {}
     for r in selected:
         scratch = folder / SCRATCH
         scratch.mkdir()
         try:
             files = r.render(doc, renderer.RenderContext(scratch, passing_limit))
+        except renderer.FormatUnavailable as exc:
+            unavailable[r.name] = str(exc)
+            log.warning("%s", exc)
+            continue
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
         for fname, body in files.items():
@@ -87,6 +103,9 @@ def _render_into(
                 (folder / fname).write_bytes(body)
             else:
                 (folder / fname).write_text(body, encoding="utf-8", newline="\n")
+    if unavailable and len(unavailable) == len(selected):
+        raise ReportError("; ".join(unavailable.values()))
+    return unavailable
 
 
 def _folder_name(root: Path, scan_id: int, taken: Iterable[str]) -> str:
@@ -177,7 +196,7 @@ def write_report(
         name = _folder_name(root, data.scan.scan_id, (e.folder for e in entries))
         tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{name}-", dir=root))
         try:
-            _render_into(tmp, selected, doc, passing_limit)
+            not_written = _render_into(tmp, selected, doc, passing_limit)
             artifacts: list[dict[str, Any]] = [
                 {"name": p.name, "sha256": sha256_file(p), "bytes": p.stat().st_size}
                 for p in sorted(tmp.iterdir())
@@ -196,6 +215,10 @@ def write_report(
                 "rules_hash": data.rules_hash,
                 "generated_at": (now or datetime.now(UTC)).isoformat(),
                 "artifacts": artifacts,
+                # Requested but not renderable here, and why: absent is stated, not silent.
+                "not_written": [
+                    {"format": f, "reason": why} for f, why in sorted(not_written.items())
+                ],
                 "previous": None
                 if prev is None
                 else {
@@ -229,4 +252,5 @@ def write_report(
         key_id=key_id,
         summary=dict(doc["summary"]),
         notes=notes,
+        not_written=not_written,
     )

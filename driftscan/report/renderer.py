@@ -30,6 +30,12 @@ if TYPE_CHECKING:
 GROUP = plugins.RENDERERS
 
 
+class FormatUnavailable(ReportError):
+    """A renderer cannot run on this machine (a missing optional library), which is not a
+    broken report: the other formats are written, and the manifest's `not_written` names this
+    format with the message, which says how to get it."""
+
+
 @dataclass(frozen=True, slots=True)
 class RenderContext:
     """What a renderer may use beside the document."""
