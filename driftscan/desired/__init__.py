@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pyarrow.compute as pc
+
 from driftscan.config import Config
 from driftscan.desired import terraform
 from driftscan.desired.columns import DeclaredColumns, DeclaredTables
 from driftscan.desired.columns import columns as to_columns
 from driftscan.desired.declaration import Check, Declaration, compare_versions, identity
 from driftscan.desired.yaml import load_file, yaml_files
+from driftscan.errors import ConfigError
 from driftscan.providers import registry
 from driftscan.redaction import Fingerprinter, load_fingerprinter
 
@@ -90,8 +93,35 @@ def load_desired(config: Config, fingerprint: Fingerprinter | None = None) -> De
                                display=_display_fn(base))  # fmt: skip
     for d in tf.declarations:
         cols.add_declaration(d)
+    tables = cols.finish()
+    refuse_duplicates(tables)
     return DesiredSet(
-        presence_only=tf.presence_only, skipped=tf.skipped, files=files, columns=cols.finish()
+        presence_only=tf.presence_only, skipped=tf.skipped, files=files, columns=tables
+    )
+
+
+def refuse_duplicates(tables: DeclaredTables) -> None:
+    """A resource declared twice (by key, or by the same identity) is an error naming every
+    place it is declared: which of two declarations is meant cannot be guessed."""
+    decls = tables.decls
+    ident = pc.coalesce(decls["key"], decls["label"])
+    counts = pc.value_counts(ident)
+    twice = pc.filter(counts.field("values"), pc.greater(counts.field("counts"), 1))
+    if len(twice) == 0:
+        return
+    rows = decls.filter(pc.is_in(ident, value_set=twice))
+    where: dict[str, list[str]] = {}
+    for k, label, src in zip(
+        *(rows[c].to_pylist() for c in ("key", "label", "desired_source")), strict=True
+    ):
+        where.setdefault(str(k or label), []).append(str(src))
+    listed = sorted(where)
+    lines = [f"'{k}' is declared more than once: at {' and '.join(where[k])}" for k in listed[:100]]
+    if len(listed) > 100:  # bounded: a generated file can repeat a million keys
+        lines.append(f"... and {len(listed) - 100} more resources declared more than once")
+    raise ConfigError(
+        "the desired state declares a resource more than once; keep one declaration of each:"
+        + "".join(f"\n  {line}" for line in lines)
     )
 
 

@@ -144,3 +144,44 @@ class TestIdentityAndVersions:
         """Versions compare as dpkg does: epoch, numeric runs, `~` before the end, revision."""
         c = compare_versions(a, b)
         assert (c > 0) - (c < 0) == sign
+
+
+class TestDeclaredTwice:
+    def _load(self, tmp_path: Path, *files: tuple[str, str]) -> None:
+        for name, text in files:
+            (tmp_path / name).write_text(text)
+        cfg = validate_config(
+            {"desired": [{"path": name} for name, _ in files]}, {},
+            str(tmp_path / "driftscan.yaml"), tmp_path,
+        )  # fmt: skip
+        load_desired(cfg)
+
+    def test_a_key_declared_in_two_files_names_both_places(self, tmp_path: Path) -> None:
+        one = "resources:\n  - key: arn:aws:s3:::b\n    versioning: Enabled\n"
+        two = "resources:\n  - key: arn:aws:s3:::other\n  - key: arn:aws:s3:::b\n"
+        with pytest.raises(ConfigError) as exc:
+            self._load(tmp_path, ("one.yaml", one), ("two.yaml", two))
+        msg = str(exc.value)
+        assert "'arn:aws:s3:::b' is declared more than once: at one.yaml:2 and two.yaml:3" in msg
+        assert "other" not in msg
+
+    def test_the_same_identity_twice_in_one_file(self, tmp_path: Path) -> None:
+        """By identity (provider, type, region, name) counts as the same resource too, and every
+        duplicate is listed, not only the first."""
+        text = (
+            "resources:\n"
+            "  - {provider: aws, type: 'AWS::S3::Bucket', region: us-east-1, name: x}\n"
+            "  - {provider: aws, type: 'AWS::S3::Bucket', region: us-east-1, name: x}\n"
+            "  - {key: 'arn:aws:s3:::y'}\n"
+            "  - {key: 'arn:aws:s3:::y'}\n"
+        )
+        with pytest.raises(ConfigError) as exc:
+            self._load(tmp_path, ("d.yaml", text))
+        msg = str(exc.value)
+        assert "at d.yaml:2 and d.yaml:3" in msg and "at d.yaml:4 and d.yaml:5" in msg
+
+    def test_distinct_declarations_load(self, tmp_path: Path) -> None:
+        self._load(
+            tmp_path,
+            ("d.yaml", "resources:\n  - {key: 'arn:aws:s3:::a'}\n  - {key: 'arn:aws:s3:::b'}\n"),
+        )
