@@ -756,13 +756,29 @@ def version_hash(
     return hashlib.sha256(doc).hexdigest()
 
 
+_ENCODE_BATCH = 100_000  # resources held as Python JSON texts before they become Arrow
+
+
 def _encode(resources: Iterable[Resource]) -> pa.Table:
     """Resources → an Arrow table of version rows with their doc_hash, one per key (first
-    seen wins)."""
-    seen: dict[str, Resource] = {}
+    seen wins), encoded in bounded batches: a million resources never need a million
+    intermediate Python strings at once."""
+    seen: set[str] = set()
+    batches: list[pa.RecordBatch] = []
+    chunk: list[Resource] = []
     for r in resources:
-        seen.setdefault(r.key, r)
-    rs = list(seen.values())
+        if r.key not in seen:
+            seen.add(r.key)
+            chunk.append(r)
+            if len(chunk) >= _ENCODE_BATCH:
+                batches.append(_encode_batch(chunk))
+                chunk = []
+    if chunk or not batches:
+        batches.append(_encode_batch(chunk))
+    return pa.Table.from_batches(batches, _VERSION_SCHEMA)
+
+
+def _encode_batch(rs: list[Resource]) -> pa.RecordBatch:
     dumps, canon = _DUMPS, _CANON
     tags = [dumps(r.tags, option=canon, default=str).decode() for r in rs]
     attrs = [dumps(r.attrs, option=canon, default=str).decode() for r in rs]
@@ -771,7 +787,7 @@ def _encode(resources: Iterable[Resource]) -> pa.Table:
                      r.encrypted, r.public, r.error)
         for r, t, a in zip(rs, tags, attrs, strict=True)
     ]  # fmt: skip
-    return pa.table(
+    return pa.record_batch(
         [
             hashes,
             [r.key for r in rs],
