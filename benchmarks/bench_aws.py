@@ -1,0 +1,899 @@
+"""AWS scan + check vs Cloud Custodian on one moto estate, with a fixed latency added per request.
+
+A moto server (its own process) is seeded directly with an estate of every type driftscan
+collects over two regions: about 4,900 resources at --scale 1, 2,450 at the default 0.5 (a
+scale that keeps three rounds under ~15 minutes on 2 cores: moto serves ~100 requests/s at
+most, so at --scale 1 a c7n round alone takes ~5 minutes) (EC2 instances, security groups,
+VPCs, subnets, volumes, S3 buckets with and without encryption / public access block /
+versioning / tags, IAM roles, Lambda functions, KMS keys, ELBv2 load balancers and target
+groups, RDS instances). Both tools then read it through a reverse proxy on 127.0.0.1 that
+sleeps --latency-ms before forwarding each request and counts the requests per tool, service,
+region and operation.
+
+Each round runs, alternating, `driftscan scan` + `driftscan check` (a fresh store in a temp
+dir, the proxy as the source's endpoint_url) and `custodian run` over policies equivalent to
+what driftscan reads and checks (AWS_ENDPOINT_URL at the proxy, --cache-period 0). Both run as
+subprocesses, so whatever collector is current is what is measured.
+
+Cloud Custodian is not a driftscan dependency: `.venv/bin/pip install c7n` (its exact boto3 /
+botocore pins would downgrade the venv's; `pip install --no-deps c7n argcomplete tabulate`
+keeps them).
+
+Printed: both medians and the ratio c7n ÷ driftscan (target ≥ 2 at 30 ms, design §4); the calls
+each made, total and per resource, by service; which resources each read; and the rate-limit
+floor of driftscan's calls against real AWS (per API family: max(0, (calls − burst) ÷ sustained
+rate), families in parallel, plus one round trip) with driftscan's median ÷ floor (target ≤ 1.5).
+
+    .venv/bin/python benchmarks/bench_aws.py [--scale 0.5] [--latency-ms 30] [--no-latency]
+        [--rounds 3] [--concurrency N] [--custodian .venv/bin/custodian]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import io
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zipfile
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import boto3
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from driftscan.sandbox.aws import ACCOUNT, MotoServer
+
+ROOT = Path(__file__).resolve().parents[1]
+
+REGIONS = ("us-east-1", "eu-west-1")
+TARGET_RATIO = 2.0
+TARGET_FLOOR = 1.5
+DUMMY = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+TYPE_SERVICE = {
+    "AWS::EC2::Instance": "ec2",
+    "AWS::EC2::SecurityGroup": "ec2",
+    "AWS::EC2::VPC": "ec2",
+    "AWS::EC2::Subnet": "ec2",
+    "AWS::EC2::Volume": "ec2",
+    "AWS::S3::Bucket": "s3",
+    "AWS::IAM::Role": "iam",
+    "AWS::Lambda::Function": "lambda",
+    "AWS::KMS::Key": "kms",
+    "AWS::ElasticLoadBalancingV2::LoadBalancer": "elasticloadbalancing",
+    "AWS::ElasticLoadBalancingV2::TargetGroup": "elasticloadbalancing",
+    "AWS::RDS::DBInstance": "rds",
+}
+
+# --- the estate ----------------------------------------------------------------------------
+
+# Per region at --scale 1 (IAM roles are global); with moto's default VPC, subnets and
+# security groups the whole estate is about 4,900 resources.
+PER_REGION = {
+    "vpcs": 10,
+    "subnets_per_vpc": 4,
+    "security_groups": 300,
+    "instances": 500,  # each with a root volume
+    "volumes": 150,
+    "buckets": 500,
+    "functions": 100,
+    "keys": 100,
+    "load_balancers": 20,
+    "target_groups": 40,
+    "db_instances": 40,
+}
+ROLES = 250
+
+
+def _client(service: str, endpoint: str, region: str) -> Any:
+    return boto3.client(
+        service,
+        region_name=region,
+        endpoint_url=endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+def _n(key: str, scale: float) -> int:
+    return max(1, round(PER_REGION[key] * scale))
+
+
+def _tags(i: int, name: str) -> list[dict[str, str]]:
+    tags = [{"Key": "Name", "Value": name}, {"Key": "team", "Value": f"t{i % 7}"}]
+    if i % 2 == 0:
+        tags.append({"Key": "pci", "Value": "true"})
+    return tags
+
+
+def _spec(kind: str, i: int, name: str) -> list[dict[str, Any]]:
+    return [{"ResourceType": kind, "Tags": _tags(i, name)}]
+
+
+def _lambda_zip() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("handler.py", "def handler(event, context):\n    return 'ok'\n")
+    return buf.getvalue()
+
+
+def _seed_region(
+    endpoint: str, region: str, n: int, scale: float, role_arn: str, pool: ThreadPoolExecutor
+) -> list[Any]:
+    """Create one region's resources; independent creations go to the pool. Returns futures."""
+    ec2 = _client("ec2", endpoint, region)
+    futures: list[Any] = []
+    vpcs, subnets = [], []
+    for v in range(_n("vpcs", scale)):
+        vpc = ec2.create_vpc(
+            CidrBlock=f"10.{v}.0.0/16", TagSpecifications=_spec("vpc", v, f"vpc{n}-{v:03d}")
+        )["Vpc"]
+        vpcs.append(vpc["VpcId"])
+        for s in range(PER_REGION["subnets_per_vpc"]):
+            sub = ec2.create_subnet(
+                VpcId=vpc["VpcId"],
+                CidrBlock=f"10.{v}.{s}.0/24",
+                AvailabilityZone=f"{region}{'ab'[s % 2]}",
+                TagSpecifications=_spec("subnet", s, f"subnet{n}-{v:03d}-{s}"),
+            )["Subnet"]
+            subnets.append(sub)
+
+    def security_group(i: int) -> str:
+        c = _client("ec2", endpoint, region)
+        gid = str(
+            c.create_security_group(
+                GroupName=f"sg{n}-{i:05d}",
+                Description="bench",
+                VpcId=vpcs[i % len(vpcs)],
+                TagSpecifications=_spec("security-group", i, f"sg{n}-{i:05d}"),
+            )["GroupId"]
+        )
+        cidr = "0.0.0.0/0" if i % 3 == 0 else "10.0.0.0/8"
+        c.authorize_security_group_ingress(
+            GroupId=gid,
+            IpPermissions=[
+                {
+                    "IpProtocol": "tcp",
+                    "FromPort": 443,
+                    "ToPort": 443,
+                    "IpRanges": [{"CidrIp": cidr}],
+                }
+            ],
+        )
+        return gid
+
+    groups = list(pool.map(security_group, range(_n("security_groups", scale))))
+
+    amzn2 = [{"Name": "name", "Values": ["amzn2-ami-hvm-*"]}]
+    images = ec2.describe_images(Owners=["amazon"], Filters=amzn2)["Images"]
+    image = (images or ec2.describe_images(Owners=["amazon"])["Images"])[0]["ImageId"]
+    instances: list[str] = []
+    total, batch = _n("instances", scale), 50
+    for b in range(0, total, batch):
+        count = min(batch, total - b)
+        resp = ec2.run_instances(
+            ImageId=image,
+            MinCount=count,
+            MaxCount=count,
+            InstanceType="t3.micro",
+            SubnetId=subnets[b // batch % len(subnets)]["SubnetId"],
+            SecurityGroupIds=[groups[b // batch % len(groups)]],
+            UserData="#!/bin/sh\necho bench\n",
+            TagSpecifications=_spec("instance", b // batch, f"web{n}-{b:05d}"),
+        )
+        instances += [i["InstanceId"] for i in resp["Instances"]]
+
+    def volume(i: int) -> None:
+        _client("ec2", endpoint, region).create_volume(
+            AvailabilityZone=f"{region}a",
+            Size=8,
+            Encrypted=i % 2 == 0,
+            TagSpecifications=_spec("volume", i, f"vol{n}-{i:05d}"),
+        )
+
+    futures += [pool.submit(volume, i) for i in range(_n("volumes", scale))]
+
+    def bucket(i: int) -> None:
+        s3 = _client("s3", endpoint, region)
+        name = f"bench-{region}-{i:05d}"
+        if region == "us-east-1":
+            s3.create_bucket(Bucket=name)
+        else:
+            s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": region})
+        if i % 2 == 0:
+            s3.put_bucket_encryption(
+                Bucket=name,
+                ServerSideEncryptionConfiguration={
+                    "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]
+                },
+            )
+            s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": _tags(i, name)})
+        if i % 3 == 0:
+            s3.put_public_access_block(
+                Bucket=name,
+                PublicAccessBlockConfiguration={
+                    "BlockPublicAcls": True,
+                    "IgnorePublicAcls": True,
+                    "BlockPublicPolicy": True,
+                    "RestrictPublicBuckets": True,
+                },
+            )
+        if i % 4 == 0:
+            s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+
+    futures += [pool.submit(bucket, i) for i in range(_n("buckets", scale))]
+
+    code = _lambda_zip()
+
+    def function(i: int) -> None:
+        _client("lambda", endpoint, region).create_function(
+            FunctionName=f"fn{n}-{i:05d}",
+            Runtime="python3.12",
+            Role=role_arn,
+            Handler="handler.handler",
+            Code={"ZipFile": code},
+            Environment={"Variables": {"LOG_LEVEL": "info"}},
+            Tags={"team": f"t{i % 7}"},
+        )
+
+    futures += [pool.submit(function, i) for i in range(_n("functions", scale))]
+
+    def key(i: int) -> None:
+        kms = _client("kms", endpoint, region)
+        meta = kms.create_key(
+            Description=f"key{n}-{i:05d}", Tags=[{"TagKey": "pci", "TagValue": "true"}]
+        )["KeyMetadata"]
+        if i % 2 == 0:
+            kms.enable_key_rotation(KeyId=meta["KeyId"])
+
+    futures += [pool.submit(key, i) for i in range(_n("keys", scale))]
+
+    def db(i: int) -> None:
+        _client("rds", endpoint, region).create_db_instance(
+            DBInstanceIdentifier=f"db{n}-{i:05d}",
+            DBInstanceClass="db.t3.micro",
+            Engine="postgres",
+            AllocatedStorage=20,
+            MasterUsername="bench",
+            MasterUserPassword="bench-only-password",
+            StorageEncrypted=i % 2 == 0,
+            PubliclyAccessible=i % 5 == 0,
+            Tags=[{"Key": "pci", "Value": "true"}],
+        )
+
+    futures += [pool.submit(db, i) for i in range(_n("db_instances", scale))]
+
+    elb = _client("elbv2", endpoint, region)
+    by_vpc: dict[str, list[str]] = {}
+    for s in subnets:
+        by_vpc.setdefault(s["VpcId"], []).append(s["SubnetId"])
+    lbs = []
+    for i in range(_n("load_balancers", scale)):
+        vpc = vpcs[i % len(vpcs)]
+        lbs.append(
+            elb.create_load_balancer(
+                Name=f"lb{n}-{i:04d}",
+                Subnets=by_vpc[vpc][:2],
+                Scheme="internet-facing" if i % 2 == 0 else "internal",
+                Tags=[{"Key": "tier", "Value": "web"}],
+            )["LoadBalancers"][0]["LoadBalancerArn"]
+        )
+    for i in range(_n("target_groups", scale)):
+        tg = elb.create_target_group(
+            Name=f"tg{n}-{i:04d}",
+            Protocol="HTTP",
+            Port=80,
+            VpcId=vpcs[0],
+            TargetType="instance",
+            Tags=[{"Key": "tier", "Value": "web"}],
+        )["TargetGroups"][0]["TargetGroupArn"]
+        picked = instances[i * 3 % len(instances) :][:3]
+        elb.register_targets(TargetGroupArn=tg, Targets=[{"Id": x, "Port": 80} for x in picked])
+        if i < len(lbs):
+            elb.create_listener(
+                LoadBalancerArn=lbs[i],
+                Protocol="HTTP",
+                Port=80,
+                DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}],
+            )
+    return futures
+
+
+def seed(endpoint: str, scale: float, threads: int) -> None:
+    iam = _client("iam", endpoint, REGIONS[0])
+    trust = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "lambda.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+    )
+    role_arn = iam.create_role(RoleName="bench-fn", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+
+    def role(i: int) -> None:
+        _client("iam", endpoint, REGIONS[0]).create_role(
+            RoleName=f"role-{i:05d}",
+            AssumeRolePolicyDocument=trust,
+            Tags=[{"Key": "team", "Value": f"t{i % 7}"}],
+        )
+
+    with ThreadPoolExecutor(threads) as pool:
+        futures = [pool.submit(role, i) for i in range(max(1, round(ROLES * scale)) - 1)]
+        for n, region in enumerate(REGIONS):
+            futures += _seed_region(endpoint, region, n, scale, role_arn, pool)
+        for f in futures:
+            f.result()
+
+
+# --- the latency proxy ---------------------------------------------------------------------
+
+_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
+_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "expect"}
+_STRUCTURAL = re.compile(r"^([a-z][a-z-]*|\d{4}-\d{2}-\d{2})$")
+
+
+def operation(method: str, path: str, headers: Any, body: bytes, service: str) -> str:
+    """The API operation a request is, from its target header, Action= or REST shape."""
+    target = headers.get("X-Amz-Target")
+    if target:
+        return str(target).rsplit(".", 1)[-1]
+    url = urlsplit(path)
+    query = parse_qs(url.query, keep_blank_values=True)
+    action = query.get("Action")
+    if not action and "x-www-form-urlencoded" in headers.get("Content-Type", ""):
+        action = parse_qs(body.decode("utf-8", "replace")).get("Action")
+    if action:
+        return action[0]
+    parts = [p for p in url.path.split("/") if p]
+    sub = ",".join(sorted(k for k in query if not k.startswith("x-id")))
+    if service == "s3":
+        level = ("service", "bucket", "object")[min(len(parts), 2)]
+        return f"{method} {level}" + (f"?{sub}" if sub else "")
+    shape = "/".join(p if _STRUCTURAL.match(p) else "{}" for p in parts)
+    return f"{method} /{shape}" + (f"?{sub}" if sub else "")
+
+
+class LatencyProxy:
+    """A reverse proxy on 127.0.0.1: sleeps `latency_s`, forwards to moto, counts each request.
+
+    Keeps the clients' connections alive (botocore pools them) and one upstream connection per
+    handler thread. Requests are counted under the current `tag` by (service, region, operation).
+    """
+
+    def __init__(self, upstream: str, latency_s: float) -> None:
+        up = urlsplit(upstream)
+        self.upstream = (up.hostname or "127.0.0.1", up.port or 80)
+        self.latency_s = latency_s
+        self.tag = "seed"
+        self.calls: dict[str, Counter[tuple[str, str, str]]] = {}
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._server.request_queue_size = 256
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def start(self) -> LatencyProxy:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+    def take(self, tag: str) -> Counter[tuple[str, str, str]]:
+        with self._lock:
+            return self.calls.pop(tag, Counter())
+
+    def _count(self, key: tuple[str, str, str]) -> None:
+        with self._lock:
+            self.calls.setdefault(self.tag, Counter())[key] += 1
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        proxy = self
+        local = threading.local()
+
+        def upstream() -> http.client.HTTPConnection:
+            conn = getattr(local, "conn", None)
+            if conn is None:
+                conn = local.conn = http.client.HTTPConnection(*proxy.upstream, timeout=300)
+            return conn
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go in two writes
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def _body(self) -> bytes:
+                if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+                    chunks = []
+                    while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
+                        chunks.append(self.rfile.read(size))
+                        self.rfile.readline()
+                    self.rfile.readline()
+                    return b"".join(chunks)
+                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+            def _handle(self) -> None:
+                body = self._body()
+                scope = _SCOPE.search(self.headers.get("Authorization", ""))
+                region, service = scope.groups() if scope else ("?", "?")
+                op = operation(self.command, self.path, self.headers, body, service)
+                proxy._count((service, region, op))
+                if proxy.latency_s:
+                    time.sleep(proxy.latency_s)
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP}
+                headers["Content-Length"] = str(len(body))
+                for attempt in (0, 1):
+                    conn = upstream()
+                    try:
+                        conn.request(self.command, self.path, body=body, headers=headers)
+                        resp = conn.getresponse()
+                        data = resp.read()
+                        break
+                    except (OSError, http.client.HTTPException):
+                        conn.close()
+                        local.conn = None
+                        if attempt:
+                            raise
+                self.send_response(resp.status)
+                for k, v in resp.getheaders():
+                    if k.lower() not in _HOP and k.lower() != "content-length":
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(data)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _handle
+
+        return Handler
+
+
+# --- the two tools -------------------------------------------------------------------------
+
+# One policy per resource type driftscan collects; filters in an `or` so every check runs over
+# every resource (c7n's `or` hands each filter the whole set), as driftscan's rules do.
+POLICIES: list[dict[str, Any]] = [
+    {
+        "name": "s3-encryption-public",
+        "resource": "aws.s3",
+        # Buckets are listed per account: run once, not once per --region (c7n would otherwise
+        # list and augment every bucket in every region given).
+        "conditions": [{"type": "value", "key": "region", "value": REGIONS[0]}],
+        "filters": [
+            {
+                "or": [
+                    {"type": "bucket-encryption", "state": False},
+                    {"type": "global-grants"},
+                    {"type": "check-public-block"},
+                    {"type": "cross-account"},
+                ]
+            }
+        ],
+    },
+    {
+        "name": "ec2-instances",
+        "resource": "aws.ec2",
+        "filters": [
+            {
+                "or": [
+                    {"type": "user-data", "op": "regex", "value": "(?i)password"},
+                    {"State.Name": "stopped"},
+                ]
+            }
+        ],
+    },
+    {
+        "name": "sg-open-ingress",
+        "resource": "aws.security-group",
+        "filters": [
+            {
+                "or": [
+                    {"type": "ingress", "Cidr": {"value": "0.0.0.0/0"}},
+                    {"type": "ingress", "CidrV6": {"value": "::/0"}},
+                ]
+            }
+        ],
+    },
+    {"name": "vpcs", "resource": "aws.vpc", "filters": [{"IsDefault": True}]},
+    {"name": "subnets", "resource": "aws.subnet", "filters": [{"MapPublicIpOnLaunch": True}]},
+    {"name": "ebs-unencrypted", "resource": "aws.ebs", "filters": [{"Encrypted": False}]},
+    {
+        "name": "rds-encryption-public",
+        "resource": "aws.rds",
+        "filters": [{"or": [{"StorageEncrypted": False}, {"PubliclyAccessible": True}]}],
+    },
+    {"name": "elb-public", "resource": "aws.app-elb", "filters": [{"Scheme": "internet-facing"}]},
+    {
+        "name": "elb-target-groups",
+        "resource": "aws.app-elb-target-group",
+        "filters": [{"HealthCheckProtocol": "HTTP"}],
+    },
+    {
+        "name": "lambda-no-kms",
+        "resource": "aws.lambda",
+        "filters": [{"type": "value", "key": "KMSKeyArn", "value": "absent"}],
+    },
+    {
+        "name": "kms-rotation",
+        "resource": "aws.kms-key",
+        "filters": [
+            {"KeyManager": "CUSTOMER"},
+            {"type": "key-rotation-status", "key": "KeyRotationEnabled", "value": False},
+        ],
+    },
+    {
+        "name": "iam-role-public-trust",
+        "resource": "aws.iam-role",
+        "filters": [{"type": "value", "key": "AssumeRolePolicyDocument", "value": "present"}],
+    },
+]
+POLICY_SERVICE = {
+    "aws.s3": "s3",
+    "aws.ec2": "ec2",
+    "aws.security-group": "ec2",
+    "aws.vpc": "ec2",
+    "aws.subnet": "ec2",
+    "aws.ebs": "ec2",
+    "aws.rds": "rds",
+    "aws.app-elb": "elasticloadbalancing",
+    "aws.app-elb-target-group": "elasticloadbalancing",
+    "aws.lambda": "lambda",
+    "aws.kms-key": "kms",
+    "aws.iam-role": "iam",
+}
+
+
+def _env(extra: dict[str, str], home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(DUMMY)
+    # No profile or credentials file of the host is ever read.
+    env["AWS_CONFIG_FILE"] = str(home / "aws-config")
+    env["AWS_SHARED_CREDENTIALS_FILE"] = str(home / "aws-credentials")
+    env["HOME"] = str(home)
+    env.update(extra)
+    return env
+
+
+def _run(cmd: list[str], env: dict[str, str], ok: tuple[int, ...], what: str) -> float:
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - t0
+    if proc.returncode not in ok:
+        tail = (proc.stderr or proc.stdout)[-3000:]
+        raise SystemExit(f"{what} exited {proc.returncode}:\n{tail}")
+    return elapsed
+
+
+def run_driftscan(
+    work: Path, proxy: LatencyProxy, concurrency: int | None
+) -> tuple[float, float, Counter[str], int]:
+    """scan + check in a fresh store: (seconds, of them scan, resources by type, scan exit)."""
+    d = Path(tempfile.mkdtemp(prefix="ds-", dir=work))
+    source: dict[str, Any] = {
+        "name": "aws-bench",
+        "type": "aws",
+        "regions": list(REGIONS),
+        "endpoint_url": proxy.endpoint_url,
+    }
+    if concurrency:
+        source["concurrency"] = concurrency
+    cfg = {
+        "store": str(d / "driftscan.duckdb"),
+        "sources": [source],
+        "scopes": {"pci": {"accounts": [ACCOUNT]}},
+    }
+    (d / "driftscan.yaml").write_text(json.dumps(cfg))  # JSON is YAML
+    env = _env({}, d)
+    bin_ = str(ROOT / ".venv" / "bin" / "driftscan")
+    conf = ["-c", str(d / "driftscan.yaml")]
+    proxy.tag = "driftscan"
+    t0 = time.perf_counter()
+    scan = subprocess.run([bin_, "scan", *conf, "-q"], env=env, capture_output=True, text=True)
+    if scan.returncode not in (0, 3):
+        raise SystemExit(f"driftscan scan exited {scan.returncode}:\n{scan.stderr[-3000:]}")
+    scan_s = time.perf_counter() - t0
+    _run([bin_, "check", *conf, "-f", "json"], env, (0, 1, 3), "driftscan check")
+    elapsed = time.perf_counter() - t0
+    proxy.tag = "idle"
+    q = subprocess.run(
+        [
+            bin_,
+            "query",
+            *conf,
+            "-f",
+            "json",
+            "select type, count(*) as n from resources group by 1",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    rows = json.loads(q.stdout)
+    rows = rows.get("rows", rows) if isinstance(rows, dict) else rows
+    types = Counter({str(r["type"]): int(r["n"]) for r in rows})
+    shutil.rmtree(d, ignore_errors=True)
+    return elapsed, scan_s, types, scan.returncode
+
+
+_FILTERED = re.compile(r"Filtered from (\d+) to (\d+)")
+
+
+def run_custodian(
+    work: Path, proxy: LatencyProxy, custodian: str
+) -> tuple[float, Counter[str], Counter[str]]:
+    """custodian run over both regions; returns (seconds, read by policy, matched by policy)."""
+    d = Path(tempfile.mkdtemp(prefix="c7n-", dir=work))
+    policy = d / "policy.yml"
+    policy.write_text(json.dumps({"policies": POLICIES}))
+    env = _env({"AWS_ENDPOINT_URL": proxy.endpoint_url, "AWS_DEFAULT_REGION": REGIONS[0]}, d)
+    cmd = [custodian, "run", "-v", "-s", str(d / "out"), "--cache-period", "0"]
+    for r in REGIONS:
+        cmd += ["--region", r]
+    proxy.tag = "c7n"
+    elapsed = _run([*cmd, str(policy)], env, (0,), "custodian run")
+    proxy.tag = "idle"
+    read: Counter[str] = Counter()
+    matched: Counter[str] = Counter()
+    for log in (d / "out").rglob("custodian-run.log"):
+        name = log.parent.name
+        hits = _FILTERED.findall(log.read_text())
+        if hits:  # the policy's own resource manager logs last
+            read[name] += int(hits[-1][0])
+    for res in (d / "out").rglob("resources.json"):
+        matched[res.parent.name] += len(json.loads(res.read_text()))
+    shutil.rmtree(d, ignore_errors=True)
+    return elapsed, read, matched
+
+
+# --- the rate-limit floor ------------------------------------------------------------------
+
+# Sustained rate (requests/s) and burst per API family, from the AWS documentation:
+# - EC2: each non-mutating (Describe*) API has its own bucket per account and Region, size 100,
+#   refill 20/s (docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html).
+# - Lambda: "Remainder of the control plane API requests (excludes invocation, GetFunction,
+#   and GetPolicy)": 15/s across all APIs per Region, GetFunction 100/s, GetPolicy 15/s
+#   (docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html).
+# - KMS: per operation per Region — DescribeKey 2,000/s, GetKeyRotationStatus 1,000/s,
+#   ListKeys 500/s, ListResourceTags 2,000/s, ListAliases 500/s, others ≥ 100/s
+#   (docs.aws.amazon.com/kms/latest/developerguide/requests-per-second.html).
+# - S3: 5,500 GET/HEAD per second per partitioned prefix (docs.aws.amazon.com/AmazonS3/latest/
+#   userguide/optimizing-performance.html); applied here, generously, to all bucket GETs at once.
+# - IAM, ELBv2, RDS, STS publish no figures: assumed 20/s per account (IAM, global) or per
+#   Region (ELBv2, RDS) with no burst, and 100/s for STS. These are assumptions, not docs.
+KMS_RATES = {
+    "DescribeKey": 2000.0,
+    "GetKeyRotationStatus": 1000.0,
+    "ListKeys": 500.0,
+    "ListResourceTags": 2000.0,
+    "ListAliases": 500.0,
+    "GetKeyPolicy": 1000.0,
+}
+
+
+def family(service: str, region: str, op: str) -> tuple[tuple[str, ...], float, float]:
+    """(family key, burst, sustained rate per second) for one API operation."""
+    if service == "ec2":
+        return ("ec2", region, op), 100.0, 20.0
+    if service == "lambda":
+        if op.startswith("GET /2015-03-31/functions/{}") and op.endswith("/policy"):
+            return ("lambda", region, "GetPolicy"), 0.0, 15.0
+        return ("lambda", region, "control plane"), 0.0, 15.0
+    if service == "kms":
+        return ("kms", region, op), 0.0, KMS_RATES.get(op, 100.0)
+    if service == "s3":
+        return ("s3", "account", "GET"), 0.0, 5500.0
+    if service == "iam":
+        return ("iam", "account", "all"), 0.0, 20.0
+    if service == "sts":
+        return ("sts", region, "all"), 0.0, 100.0
+    return (service, region, "all"), 0.0, 20.0
+
+
+def floor_s(calls: Counter[tuple[str, str, str]], latency_s: float) -> tuple[float, list[Any]]:
+    fams: dict[tuple[str, ...], list[float]] = {}
+    for (service, region, op), n in calls.items():
+        key, burst, rate = family(service, region, op)
+        fams.setdefault(key, [0.0, burst, rate])[0] += n
+    times = sorted(
+        ((max(0.0, (n - burst) / rate), key, n) for key, (n, burst, rate) in fams.items()),
+        reverse=True,
+    )
+    return (times[0][0] if times else 0.0) + latency_s, times[:5]
+
+
+# --- main ----------------------------------------------------------------------------------
+
+
+def _by_service(calls: Counter[tuple[str, str, str]]) -> Counter[str]:
+    out: Counter[str] = Counter()
+    for (service, _, _), n in calls.items():
+        out[service] += n
+    return out
+
+
+def _report_calls(
+    ds_calls: Counter[tuple[str, str, str]],
+    c7n_calls: Counter[tuple[str, str, str]],
+    ds_res: Counter[str],
+    c7n_res: Counter[str],
+) -> None:
+    ds_s, c7_s = _by_service(ds_calls), _by_service(c7n_calls)
+    print("\nAPI calls per round, by service (calls / resources read = calls per resource):")
+    print(f"  {'service':22} {'driftscan':>24} {'c7n':>24}")
+    for svc in sorted(set(ds_s) | set(c7_s), key=lambda s: -(ds_s[s] + c7_s[s])):
+
+        def cell(calls: int, res: int) -> str:
+            per = f"{calls / res:.2f}" if res else "-"
+            return f"{calls:>6} / {res:>5} = {per:>5}"
+
+        print(f"  {svc:22} {cell(ds_s[svc], ds_res[svc]):>24} {cell(c7_s[svc], c7n_res[svc]):>24}")
+    total_ds, total_c7 = sum(ds_s.values()), sum(c7_s.values())
+    res_ds, res_c7 = sum(ds_res.values()), sum(c7n_res.values())
+    print(
+        f"  {'total':22} {total_ds:>6} / {res_ds:>5} = {total_ds / max(res_ds, 1):>5.2f}"
+        f" {total_c7:>6} / {res_c7:>5} = {total_c7 / max(res_c7, 1):>5.2f}"
+    )
+    for name, calls in (("driftscan", ds_calls), ("c7n", c7n_calls)):
+        ops: Counter[str] = Counter()
+        for (service, _, op), n in calls.items():
+            ops[f"{service}:{op}"] += n
+        top = ", ".join(f"{k} {v}" for k, v in ops.most_common(8))
+        print(f"  {name} top operations: {top}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--scale", type=float, default=0.5, help="0.5 ≈ 2,450 resources (default), 1.0 ≈ 4,900"
+    )
+    ap.add_argument("--latency-ms", type=float, default=30.0, help="added to every request")
+    ap.add_argument("--no-latency", action="store_true", help="same as --latency-ms 0")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--concurrency", type=int, default=None, help="driftscan source concurrency")
+    ap.add_argument("--seed-threads", type=int, default=4)
+    ap.add_argument("--custodian", default=str(ROOT / ".venv" / "bin" / "custodian"))
+    args = ap.parse_args()
+    latency_s = 0.0 if args.no_latency else args.latency_ms / 1000
+    if not Path(args.custodian).exists():
+        raise SystemExit(f"{args.custodian} not found: pip install c7n (see the module docstring)")
+
+    t_start = time.perf_counter()
+    moto = MotoServer()
+    proxy: LatencyProxy | None = None
+    work = Path(tempfile.mkdtemp(prefix="bench-aws-"))
+    try:
+        moto.start()
+        t0 = time.perf_counter()
+        seed(moto.endpoint_url, args.scale, args.seed_threads)
+        seeded = time.perf_counter() - t0
+        proxy = LatencyProxy(moto.endpoint_url, latency_s).start()
+        print(
+            f"estate: scale {args.scale}, regions {', '.join(REGIONS)}, seeded in {seeded:.0f} s;"
+            f" latency {latency_s * 1000:.0f} ms per request; {args.rounds} rounds"
+        )
+        ds_times: list[float] = []
+        c7_times: list[float] = []
+        scan_times: list[float] = []
+        ds_calls: Counter[tuple[str, str, str]] = Counter()
+        c7_calls: Counter[tuple[str, str, str]] = Counter()
+        ds_types: Counter[str] = Counter()
+        c7_read: Counter[str] = Counter()
+        c7_matched: Counter[str] = Counter()
+        incomplete = 0
+        for rnd in range(args.rounds):
+            order: list[tuple[str, Callable[[], None]]] = []
+
+            def ds() -> None:
+                nonlocal ds_types, ds_calls, incomplete
+                assert proxy is not None
+                t, scan_s, ds_types, code = run_driftscan(work, proxy, args.concurrency)
+                scan_times.append(scan_s)
+                ds_calls = proxy.take("driftscan")
+                incomplete += code == 3
+                ds_times.append(t)
+
+            def c7() -> None:
+                nonlocal c7_read, c7_matched, c7_calls
+                assert proxy is not None
+                t, c7_read, c7_matched = run_custodian(work, proxy, args.custodian)
+                c7_calls = proxy.take("c7n")
+                c7_times.append(t)
+
+            order = [("driftscan", ds), ("c7n", c7)]
+            if rnd % 2:
+                order.reverse()
+            for _, fn in order:
+                fn()
+            print(
+                f"  round {rnd + 1}: driftscan {ds_times[-1]:6.1f} s (scan {scan_times[-1]:.1f})"
+                f" ({sum(ds_calls.values())} calls)   c7n {c7_times[-1]:6.1f} s"
+                f" ({sum(c7_calls.values())} calls)",
+                flush=True,
+            )
+        proxy.take("idle")
+
+        ds_med, c7_med = statistics.median(ds_times), statistics.median(c7_times)
+        ratio = c7_med / ds_med
+        print(
+            f"\nmedian: driftscan scan+check {ds_med:.1f} s (scan {statistics.median(scan_times):.1f}),"
+            f" c7n {c7_med:.1f} s;"
+            f" c7n / driftscan = {ratio:.2f}x (target ≥ {TARGET_RATIO:g}x at 30 ms)"
+            f" {'OK' if ratio >= TARGET_RATIO else 'MISSED'}"
+        )
+        if incomplete:
+            print(f"  note: driftscan scan reported slices not assessed in {incomplete} rounds")
+
+        ds_res: Counter[str] = Counter()
+        for t, n in ds_types.items():
+            ds_res[TYPE_SERVICE.get(t, t)] += n
+        c7_res: Counter[str] = Counter()
+        for p in POLICIES:
+            c7_res[POLICY_SERVICE[p["resource"]]] += c7_read[p["name"]]
+        _report_calls(ds_calls, c7_calls, ds_res, c7_res)
+
+        print("\nresources read:")
+        print("  driftscan: " + ", ".join(f"{t} {n}" for t, n in sorted(ds_types.items())))
+        print(
+            "  c7n:       "
+            + ", ".join(
+                f"{p['resource']} {c7_read[p['name']]} (matched {c7_matched[p['name']]})"
+                for p in POLICIES
+            )
+        )
+
+        floor, worst = floor_s(ds_calls, latency_s)
+        print(
+            f"\nrate-limit floor of driftscan's calls on real AWS: {floor:.1f} s"
+            f" (slowest families: "
+            + "; ".join(f"{'/'.join(k)} {n:.0f} calls → {t:.1f} s" for t, k, n in worst[:3])
+            + ")"
+        )
+        print(
+            f"driftscan median / floor = {ds_med / floor:.2f}x (target ≤ {TARGET_FLOOR:g}x)"
+            f" {'OK' if ds_med / floor <= TARGET_FLOOR else 'MISSED'}"
+        )
+        print(f"\nbenchmark wall time {time.perf_counter() - t_start:.0f} s")
+    finally:
+        if proxy is not None:
+            proxy.stop()
+        moto.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
