@@ -117,6 +117,8 @@ def cell(v: Any) -> str:
     """One appendix value as text: a list as `a, b`, a mapping as `k = v; ...`."""
     if v is None:
         return ""
+    if v == [] or v == {}:
+        return "none"
     if isinstance(v, list):
         return ", ".join(cell(x) for x in v)
     if isinstance(v, dict):
