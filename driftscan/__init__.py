@@ -7,8 +7,8 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> str:
-    # Read from the package metadata on first use: importlib.metadata costs more at start-up
-    # than the rest of `driftscan --help`.
+    # Read from the package metadata on first use: importlib.metadata (and the email package
+    # it imports) would otherwise be a good part of `driftscan --help`'s start-up.
     if name != "__version__":
         raise AttributeError(f"module 'driftscan' has no attribute {name!r}")
     from importlib.metadata import PackageNotFoundError, version

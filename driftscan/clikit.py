@@ -5,17 +5,20 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 from typer.exceptions import TyperException
 
-from driftscan.config import load_config
 from driftscan.errors import DriftscanError, ExitCode, disk_failure
 from driftscan.output import Format
-from driftscan.store import Store
+
+# The CLI imports only this much at start-up: the config (pydantic), the store (DuckDB) and
+# Rich load when a command first needs them, so `--help` and `query` start fast.
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from driftscan.store import Store
 
 app = typer.Typer(
     name="driftscan",
@@ -27,14 +30,42 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
-    rich_markup_mode="rich",
+    # Click's plain help and usage errors: Typer's Rich help imports Rich's markdown, syntax
+    # and traceback modules, as costly as the rest of start-up, and read our options'
+    # "[default: ...]" notes as markup tags and dropped them.
+    rich_markup_mode=None,
 )
-err = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _Stderr:
+    """Rich's stderr Console, made on first use: a command that writes nothing to stderr
+    (`query` piped to a script) never imports Rich."""
+
+    @functools.cached_property
+    def console(self) -> Console:
+        from rich.console import Console
+
+        return Console(stderr=True)
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.console.is_terminal
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        self.console.print(*objects, **kwargs)
+
+    def print_exception(self) -> None:
+        self.console.print_exception()
+
+
+err = _Stderr()
 
 
 def print_error(message: object) -> None:
     """`error: message` on stderr, on one line whatever the terminal's width."""
+    from rich.markup import escape
+
     err.print(f"[red]error:[/red] {escape(str(message))}", highlight=False, soft_wrap=True)
 
 
@@ -111,6 +142,8 @@ WaitOpt = Annotated[
 def _store_path(config: Path | None, store: Path | None) -> Path:
     if store is not None:
         return store
+    from driftscan.config import load_config
+
     return load_config(config).store_path
 
 
@@ -121,6 +154,8 @@ def open_read(
     sandboxed: bool = False,
     memory_mb: int | None = None,
 ) -> Store:
+    from driftscan.store import Store
+
     return Store(
         _store_path(config, store), read_only=True, sandboxed=sandboxed, memory_mb=memory_mb
     )

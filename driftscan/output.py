@@ -9,10 +9,10 @@ import sys
 from collections.abc import Sequence
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.table import Table
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 class Format(StrEnum):
@@ -80,6 +80,10 @@ def emit(
     elif fmt is Format.csv:
         sys.stdout.write(render_csv(columns, rows))
     else:
+        # Rich only for a table: JSON and CSV output never import it.
+        from rich.console import Console
+        from rich.table import Table
+
         table = Table(title=title, show_lines=False, header_style="bold")
         for c in columns:
             table.add_column(c, overflow="fold")

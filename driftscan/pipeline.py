@@ -12,18 +12,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from driftscan import __version__, providers
+from driftscan import providers
 from driftscan.collect.base import ProgressFn, run_sources
-from driftscan.config import Config
-from driftscan.drift import DriftResult, ScanDelta
 from driftscan.errors import ConfigError, ExitCode, RuleError
 from driftscan.model import FindingStatus, ScanRecord, SourceRun
 from driftscan.redaction import Fingerprinter, load_fingerprinter
 from driftscan.runlog import RunLog
-from driftscan.store import HistoryEntry, Store
 
+# Each stage's modules (the store and DuckDB, drift and deepdiff, compliance, the report) are
+# imported by the function that runs the stage, so importing this one stays cheap.
 if TYPE_CHECKING:
     from driftscan.compliance import CheckResult, RulePack
+    from driftscan.config import Config
+    from driftscan.drift import DriftResult, ScanDelta
+    from driftscan.report import ReportResult
+    from driftscan.store import HistoryEntry, Store
 
 
 @dataclass
@@ -77,6 +80,8 @@ def scan(
     rules_hash: str = "",
 ) -> ScanOutcome:
     """Collect, then write everything observed in one transaction sealed into the chain."""
+    from driftscan import __version__
+
     started = datetime.now(UTC)
     fingerprint = load_fingerprinter(config.key_path)
     runs = collect(config, sources, progress, fingerprint=fingerprint)
@@ -167,10 +172,6 @@ def check(
     from driftscan.compliance import evaluate
 
     return evaluate(config, store, pack=pack, scan_id=scan_id, framework=framework)
-
-
-if TYPE_CHECKING:
-    from driftscan.report import ReportResult
 
 
 def report(

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from driftscan import pipeline
 from driftscan.clikit import ConfigOpt, FormatOpt, StoreOpt, app, command, err, open_read
-from driftscan.compliance import finding_doc
-from driftscan.config import load_config
 from driftscan.errors import DriftscanError, ExitCode, NoStore
-from driftscan.model import Finding
 from driftscan.output import Format, default_format, emit
-from driftscan.store import Store, reads
+
+# The pipeline, config, compliance and store are imported by the commands that use them
+# (start-up time).
+if TYPE_CHECKING:
+    from driftscan.model import Finding
 
 rules_app = typer.Typer(
     name="rules", help="The loaded rule pack: list and validate.", no_args_is_help=True
@@ -67,6 +67,11 @@ def check(
 
     Example:  driftscan check --framework pci-dss-4.0 --format json
     """
+    from driftscan import pipeline
+    from driftscan.compliance import finding_doc
+    from driftscan.config import load_config
+    from driftscan.store import Store
+
     cfg = load_config(config)
     fmt = default_format(fmt)
     path = store or cfg.store_path
@@ -111,6 +116,9 @@ def findings(
 
     Example:  driftscan findings --status alarm --framework pci-dss-4.0
     """
+    from driftscan.compliance import finding_doc
+    from driftscan.store import reads
+
     fmt = default_format(fmt)
     if status is not None and status not in ("ok", "alarm", "error", "skip", "not_assessed"):
         raise typer.BadParameter(f"unknown status '{status}'", param_hint="--status")
@@ -151,6 +159,9 @@ def _known_or_fail(
     """A typo in --rule or --framework is a usage error, not an empty (clean-looking) list."""
     if rule is None and framework is None:
         return
+    from driftscan import pipeline
+    from driftscan.config import load_config
+
     rules = {f.rule for f in stored}
     frameworks = {fw for f in stored for fw in f.frameworks}
     try:
@@ -171,6 +182,9 @@ def rules_list(config: ConfigOpt = None, fmt: FormatOpt = None) -> None:
 
     Example:  driftscan rules list --format json
     """
+    from driftscan import pipeline
+    from driftscan.config import load_config
+
     cfg = load_config(config)
     fmt = default_format(fmt)
     pack = pipeline.load_rules(cfg)
@@ -200,6 +214,10 @@ def rules_validate(config: ConfigOpt = None, store: StoreOpt = None) -> None:
 
     Example:  driftscan rules validate -c driftscan.yaml
     """
+    from driftscan import pipeline
+    from driftscan.config import load_config
+    from driftscan.store import Store
+
     cfg = load_config(config)
     pack = pipeline.load_rules(cfg)
     path = store or cfg.store_path

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from driftscan import __version__, pipeline
 from driftscan.clikit import (
     ConfigOpt,
     FormatOpt,
@@ -18,10 +17,12 @@ from driftscan.clikit import (
     err,
     open_read,
 )
-from driftscan.config import Config, find_config, load_config
 from driftscan.errors import ExitCode, RuleError
 from driftscan.output import Format, default_format, emit
-from driftscan.store import Store, view_docs
+
+# The pipeline, config and store are imported by the commands that use them (start-up time).
+if TYPE_CHECKING:
+    from driftscan.config import Config
 
 
 @command()
@@ -41,6 +42,10 @@ def scan(
 
     Example:  driftscan scan -c driftscan.yaml --source aws-prod
     """
+    from driftscan import pipeline
+    from driftscan.config import load_config
+    from driftscan.store import Store
+
     cfg = load_config(config)
     fmt = default_format(fmt)
     with Store(cfg.store_path, wait_s=wait) as store, _Progress(quiet) as progress:
@@ -65,7 +70,7 @@ def scan(
             ],
             fmt,
             title=f"scan {rec.scan_id}: {rec.status}",
-            console=err,
+            console=err.console,
         )
         for run in outcome.runs:
             for s in run.slices:
@@ -89,6 +94,8 @@ def scan(
 
 def _rules_hash(cfg: Config) -> str:
     """The rule pack's hash for the ledger; a broken pack must not stop a scan (check reports it)."""
+    from driftscan import pipeline
+
     try:
         return pipeline.load_rules(cfg).hash
     except RuleError as exc:
@@ -109,7 +116,7 @@ class _Progress:
             SpinnerColumn(),
             TextColumn("{task.description}"),
             TimeElapsedColumn(),
-            console=err,
+            console=err.console,
             transient=True,
         )
         self.tasks: dict[str, Any] = {}
@@ -175,6 +182,8 @@ def history(
 
     Example:  driftscan history arn:aws:s3:::acme-eu-archive
     """
+    from driftscan import pipeline
+
     fmt = default_format(fmt)
     with open_read(config, store) as st:
         versions = pipeline.history(st, key)
@@ -232,6 +241,8 @@ def query(
 @command()
 def views() -> None:
     """Describe the views that `driftscan query` and rules can read."""
+    from driftscan.store import view_docs
+
     for name, doc in view_docs().items():
         print(f"{name:18} {doc}")
 
@@ -274,7 +285,9 @@ def verify(
         problems = verify_report_dir(report, trusted_key=key)
         doc: dict[str, Any] = {"ok": not problems, "report": str(report), "problems": problems}
     else:
+        from driftscan.config import find_config, load_config
         from driftscan.evidence.verify import verify_evidence
+        from driftscan.store import Store
 
         cfg: Config | None
         if store is None:
@@ -308,4 +321,6 @@ def verify(
 @command()
 def version() -> None:
     """Print driftscan's version."""
+    from driftscan import __version__
+
     print(__version__)

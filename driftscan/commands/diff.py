@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from driftscan import pipeline
 from driftscan.clikit import ConfigOpt, FormatOpt, StoreOpt, command, err, open_read
-from driftscan.config import Config, find_config, load_config
 from driftscan.errors import ExitCode, NoStore
 from driftscan.output import Format, default_format, emit
-from driftscan.store import Store
+
+# The pipeline, config and store are imported by the commands that use them (start-up time).
+if TYPE_CHECKING:
+    from driftscan.config import Config
 
 _COLUMNS = ["kind", "resource", "type", "provider", "desired_source", "path", "desired", "actual"]
 
@@ -49,6 +50,10 @@ def diff_cmd(
 
     Example:  driftscan diff --format json
     """
+    from driftscan import pipeline
+    from driftscan.config import load_config
+    from driftscan.store import Store
+
     fmt = default_format(fmt)
     if against is not None:
         _between(scan, against, config, store, fmt)
@@ -99,6 +104,9 @@ def _notes(status: str, cov: dict[str, Any]) -> None:
 def _between(
     scan: int | None, against: int, config: Path | None, store: Path | None, fmt: Format
 ) -> None:
+    from driftscan import pipeline
+    from driftscan.config import find_config, load_config
+
     cfg: Config | None = None
     if config is not None or store is None or find_config(None).exists():
         cfg = load_config(config)  # ignore rules apply here too

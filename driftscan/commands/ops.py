@@ -7,12 +7,7 @@ from typing import Annotated
 
 import typer
 
-from driftscan import pipeline
 from driftscan.clikit import ConfigOpt, WaitOpt, command, err
-from driftscan.config import load_config
-from driftscan.metrics import write_metrics
-from driftscan.runlog import RunLog
-from driftscan.store import Store
 
 
 @command()
@@ -45,6 +40,12 @@ def run(
 
     Example:  driftscan run -c /etc/driftscan/driftscan.yaml --log-file /var/log/driftscan.jsonl -q
     """
+    from driftscan import pipeline
+    from driftscan.config import load_config
+    from driftscan.metrics import write_metrics
+    from driftscan.runlog import RunLog
+    from driftscan.store import Store
+
     cfg = load_config(config)
     log = RunLog(log_file, quiet=quiet)
     try:

@@ -3,24 +3,40 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperCommand, TyperOption
 
-from driftscan import pipeline
 from driftscan.clikit import ConfigOpt, StoreOpt, WaitOpt, command, err
-from driftscan.config import Config, find_config, load_config
 from driftscan.errors import ExitCode
 from driftscan.output import dumps
-from driftscan.report import renderer, verify_report_dir
-from driftscan.report.signing import DEFAULT_KEY_FILE
-from driftscan.report.signing import keygen as signing_keygen
-from driftscan.store import Store
+
+# The pipeline, config, store and report package (cryptography, the renderers' entry points)
+# are imported by the commands that use them (start-up time).
+
+# `keygen --out` default: the private key file, in the current directory.
+DEFAULT_KEY_FILE = "driftscan-signing.pem"
+
+
+class _ReportCommand(TyperCommand):
+    """`report`, whose --format help names the registered formats: they are read from the
+    package metadata only when that help is shown, not whenever the CLI starts."""
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        from driftscan.report import renderer
+
+        for param in self.params:
+            if isinstance(param, TyperOption) and param.help:
+                param.help = param.help.replace("{formats}", ",".join(renderer.names()))
+        super().format_help(ctx, formatter)
 
 
 def _formats(value: str | None) -> list[str] | None:
     if value is None:
         return None
+    from driftscan.report import renderer
+
     out = [f.strip().lower() for f in value.split(",") if f.strip()]
     registered = renderer.names()
     bad = sorted(set(out) - set(registered))
@@ -33,7 +49,7 @@ def _formats(value: str | None) -> list[str] | None:
     return out
 
 
-@command()
+@command(cls=_ReportCommand)
 def report(
     scan: Annotated[
         int | None, typer.Option("--scan", help="Scan id [default: the latest]")
@@ -43,7 +59,7 @@ def report(
         typer.Option(
             "--format",
             "-f",
-            help=f"Comma-separated: {','.join(renderer.names())} [default: reports.formats]",
+            help="Comma-separated: {formats} [default: reports.formats]",
             show_default=False,
         ),
     ] = None,
@@ -68,6 +84,10 @@ def report(
 
     Example:  driftscan report --scan 42 --format html,pdf --out reports/out
     """
+    from driftscan import pipeline
+    from driftscan.config import Config, find_config, load_config
+    from driftscan.store import Store
+
     formats = _formats(fmt)
     cfg_path = find_config(str(config) if config else None)
     # With --store and no config file, report with the defaults rather than refuse.
@@ -104,6 +124,8 @@ def verify_report(
 
     Example:  driftscan verify-report reports/out/scan-000042 --key signing.pub.pem
     """
+    from driftscan.report import verify_report_dir
+
     problems = verify_report_dir(path, trusted_key=key)
     if as_json:
         print(dumps({"ok": not problems, "path": str(path), "problems": problems}))
@@ -131,6 +153,8 @@ def keygen(
 
     Example:  driftscan keygen --out /etc/driftscan/signing.pem
     """
+    from driftscan.report.signing import keygen as signing_keygen
+
     try:
         private, public, key_id = signing_keygen(out)
     except FileExistsError as exc:

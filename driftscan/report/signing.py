@@ -40,7 +40,6 @@ KMS_ALGORITHMS = {
     "RSASSA_PKCS1_V1_5_SHA_256": "rsa-pkcs1v15-sha256",
     "RSASSA_PSS_SHA_256": "rsa-pss-sha256",
 }
-DEFAULT_KEY_FILE = "driftscan-signing.pem"
 # A key to check signatures against: a public key, or its raw (Ed25519) or DER bytes.
 Trusted = PublicKeyTypes | bytes
 
