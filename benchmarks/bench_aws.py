@@ -342,7 +342,9 @@ def seed(endpoint: str, scale: float, threads: int) -> None:
         )
 
     with ThreadPoolExecutor(threads) as pool:
-        futures = [pool.submit(role, i) for i in range(max(1, round(ROLES * scale)) - 1)]
+        # One thread for IAM: moto's IAM backend answers 500 to concurrent CreateRole now and then.
+        roles = max(1, round(ROLES * scale)) - 1
+        futures = [pool.submit(lambda: [role(i) for i in range(roles)])]
         for n, region in enumerate(REGIONS):
             futures += _seed_region(endpoint, region, n, scale, role_arn, pool)
         for f in futures:
