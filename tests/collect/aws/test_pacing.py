@@ -93,3 +93,27 @@ def test_every_paced_request_takes_a_token(
         == kms_keys
     )
     assert not any(api in ("s3", "iam", "sts") for (_, api, _f) in taken)
+
+
+def test_tags_come_from_the_tagging_api_with_a_fallback(
+    proxy: FaultProxy, source: Callable[..., AwsSource]
+) -> None:
+    """Lambda and KMS tags come a page at a time from GetResources, with no per-resource tag
+    call; where tag:GetResources is denied, each resource's own tag call gives the same tags."""
+    batched = run_source(source(), fingerprint=TEST_FP)
+    ops = {op for _, op in proxy.operations}
+    assert "GetResources" in ops and not {"ListTags", "ListResourceTags"} & ops
+    proxy.reset()
+    proxy.deny("resourcegroupstaggingapi")
+    single = run_source(source(), fingerprint=TEST_FP)
+    ops = {op for _, op in proxy.operations}
+    assert {"ListResourceTags"} <= ops and any(
+        op.startswith("GET /") and "tags" in op for op in ops
+    )
+    assert batched.status == single.status == "ok"
+
+    def tags(run: SourceRun) -> dict[str, dict[str, str]]:
+        wanted = ("AWS::Lambda::Function", "AWS::KMS::Key")
+        return {r.key: r.tags for r in run.resources if r.type in wanted}
+
+    assert tags(batched) == tags(single) and any(tags(batched).values())

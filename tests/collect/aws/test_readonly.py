@@ -67,6 +67,7 @@ def test_iam_policy_covers_exactly_the_calls(
         "elbv2.DescribeTargetHealth": "elasticloadbalancing:DescribeTargetHealth",
         "elbv2.DescribeTags": "elasticloadbalancing:DescribeTags",
         "lambda.ListTags": "lambda:ListTags",
+        "resourcegroupstaggingapi.GetResources": "tag:GetResources",
     }
     used = {iam_action.get(c, c.replace(".", ":")) for c in read_only["calls"]}
     assert used == granted

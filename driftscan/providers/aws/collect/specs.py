@@ -132,6 +132,35 @@ def _b64_fingerprint(fingerprint: Fingerprinter, value: str) -> str:
         return fingerprint(value)
 
 
+def tagging_api(resource_type: str, arn_field: str) -> Callable[[Reader, list[Item]], None]:
+    """Tags of every `resource_type` resource of the region from the Resource Groups Tagging
+    API, 100 a call, instead of a tag call per resource. A resource it does not list has no
+    tags. Denied (the role lacks tag:GetResources): the items keep no `_tags`, and their own
+    `enrich` reads them one by one."""
+
+    def enrich(r: Reader, items: list[Item]) -> None:
+        client = r.client_for("resourcegroupstaggingapi", r.region)
+        pages = client.get_paginator("get_resources").paginate(
+            ResourceTypeFilters=[resource_type], ResourcesPerPage=100
+        )
+        try:
+            tags = {
+                str(m["ResourceARN"]): tag_dict(m.get("Tags"))
+                for m in pages.search("ResourceTagMappingList[]")
+            }
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in _DENIED_TAGGING:
+                raise
+            return
+        for i in items:
+            i["_tags"] = tags.get(str(i[arn_field]), {})
+
+    return enrich
+
+
+_DENIED_TAGGING = ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation")
+
+
 # --- EC2 -----------------------------------------------------------------------------------
 
 
@@ -447,7 +476,8 @@ ELBV2 = ServiceSpec(
 
 
 def _function_tags(r: Reader, item: Item) -> None:
-    item["_tags"] = dict(r.client.list_tags(Resource=item["FunctionArn"]).get("Tags") or {})
+    if "_tags" not in item:  # the tagging API was denied: one call per function
+        item["_tags"] = dict(r.client.list_tags(Resource=item["FunctionArn"]).get("Tags") or {})
 
 
 def _function(r: Reader, f: Item) -> Found:
@@ -485,6 +515,7 @@ LAMBDA = ServiceSpec(
             key=lambda r, f: str(f["FunctionArn"]),
             build=_function,
             enrich=_function_tags,
+            enrich_batch=tagging_api("lambda:function", "FunctionArn"),
         ),
     ),
     # Lambda quotas: control-plane requests, 15 a second per API (each operation its own).
@@ -498,8 +529,8 @@ def _key_enrich(r: Reader, item: Item) -> None:
     meta = r.client.describe_key(KeyId=item["KeyId"])["KeyMetadata"]
     item["_meta"] = meta
     item["_rotation"] = None
-    item["_tags"] = {}
     if meta.get("KeyManager") != "CUSTOMER":
+        item["_tags"] = {}
         return  # AWS-managed keys: rotation is AWS's, and their tags cannot be read
     if meta.get("KeyState") in ("Enabled", "Disabled") and meta.get(
         "KeySpec", "SYMMETRIC_DEFAULT"
@@ -510,8 +541,9 @@ def _key_enrich(r: Reader, item: Item) -> None:
             KeyId=item["KeyId"],
         )
         item["_rotation"] = None if status is None else bool(status["KeyRotationEnabled"])
-    pages = r.client.get_paginator("list_resource_tags").paginate(KeyId=item["KeyId"])
-    item["_tags"] = tag_dict(pages.search("Tags[]"), "TagKey", "TagValue")
+    if "_tags" not in item:  # the tagging API was denied: one call per key
+        pages = r.client.get_paginator("list_resource_tags").paginate(KeyId=item["KeyId"])
+        item["_tags"] = tag_dict(pages.search("Tags[]"), "TagKey", "TagValue")
 
 
 def _key(r: Reader, k: Item) -> Found:
@@ -545,6 +577,7 @@ KMS = ServiceSpec(
             key=lambda r, k: str(k["KeyArn"]),
             build=_key,
             enrich=_key_enrich,
+            enrich_batch=tagging_api("kms:key", "KeyArn"),
         ),
     ),
     # "AWS KMS request quotas", per account and region and operation.
