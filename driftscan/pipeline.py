@@ -6,7 +6,7 @@ Commands and users' scripts call these; each stage records what it did in the st
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -166,12 +166,25 @@ def check(
     framework: str | None = None,
     *,
     pack: RulePack | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> CheckResult:
     """Evaluate the rule pack (or one framework's rules) for a scan, default the latest, and
-    store the findings with their lifecycle. `result.exit_code` follows design §3.3."""
-    from driftscan.compliance import evaluate
+    store the findings with their lifecycle. `result.exit_code` follows design §3.3.
 
+    Like make (design §6.3): a scan never diffed while a desired state is configured is
+    diffed first, and `notify` is told so."""
+    from driftscan.compliance import evaluate
+    from driftscan.store import reads
+
+    n = scan_id if scan_id is not None else reads.latest_scan(store)
+    if config.desired and n is not None and not store.read_only and not reads.diffed(store, n):
+        (notify or _quiet)(f"scan {n} was never diffed against the desired state: diffing it first")
+        diff(config, store, n)
     return evaluate(config, store, pack=pack, scan_id=scan_id, framework=framework)
+
+
+def _quiet(message: str) -> None:
+    pass
 
 
 def report(
@@ -182,14 +195,22 @@ def report(
     out_dir: str | Path | None = None,
     *,
     pack: RulePack | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> ReportResult:
     """Write the evidence report of a scan (default: the latest) into a new, sealed folder
     under `out_dir` (default: reports.dir); formats default to reports.formats. The folder is
     recorded in the store (when it is open for writing), so `verify` knows every report.
-    `pack` is the rule pack already loaded for this run (default: load it)."""
+    `pack` is the rule pack already loaded for this run (default: load it). A scan whose
+    rules were never evaluated is checked first (and diffed, if need be), and `notify` told."""
     from driftscan.report import build_report_data, write_report
     from driftscan.report.signing import signer_for
+    from driftscan.store import reads
     from driftscan.store.evidence import record_report
+
+    n = scan_id if scan_id is not None else reads.latest_scan(store)
+    if n is not None and not store.read_only and not reads.checked(store, n):
+        (notify or _quiet)(f"scan {n} was never checked: evaluating the rules first")
+        check(config, store, n, pack=pack or load_rules(config), notify=notify)
 
     root = Path(out_dir) if out_dir is not None else config.resolve(config.reports.dir)
     data = build_report_data(config, store, scan_id, reports_root=root, pack=pack)

@@ -80,7 +80,7 @@ def check(
     with Store(path) as st:
         if scan is None and not st.scans(limit=1):
             raise NoStore(f"{path}: the store holds no scans yet; run `driftscan scan` first")
-        result = pipeline.check(cfg, st, scan_id=scan, framework=framework)
+        result = pipeline.check(cfg, st, scan_id=scan, framework=framework, notify=err.print)
     _emit(
         result.scan_id,
         [finding_doc(f) for f in result.findings],

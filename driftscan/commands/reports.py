@@ -93,7 +93,7 @@ def report(
     # With --store and no config file, report with the defaults rather than refuse.
     cfg = load_config(config) if (cfg_path.exists() or store is None) else Config()
     with Store(store or cfg.store_path, wait_s=wait) as st:
-        res = pipeline.report(cfg, st, scan, formats, out)
+        res = pipeline.report(cfg, st, scan, formats, out, notify=err.print)
     for note in res.notes:  # what a killed earlier writer left, now cleared up
         err.print(f"[yellow]repaired:[/yellow] {note}", highlight=False)
     print(res.folder)

@@ -163,6 +163,11 @@ def findings_of_scan(store: Store, scan_id: int) -> list[Finding] | None:
     return [finding_from_row(r) for r in rows]
 
 
+def latest_scan(store: Store) -> int | None:
+    """The newest scan id, or None for an empty store."""
+    return sd.latest_scan(store)
+
+
 def latest_checked_scan(store: Store) -> int | None:
     """The newest scan whose rules have been evaluated, if any."""
     row = store.rows("SELECT max(scan_id) AS n FROM check_run")
@@ -241,6 +246,7 @@ __all__ = [
     "finding_from_row",
     "findings_of_scan",
     "latest_checked_scan",
+    "latest_scan",
     "slices",
     "source_runs",
     "trend",

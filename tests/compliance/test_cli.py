@@ -132,3 +132,50 @@ class TestRulesCommands:
         assert res.exit_code == (2 if broken else 0)
         if broken:
             assert "r1.yaml:" in res.stderr and "nope" in res.stderr
+
+
+class TestCommandsBringStagesUpToDate:
+    """Design §6.3: check diffs a never-diffed scan; report checks a never-checked one."""
+
+    KEY = f"arn:aws:test:eu-west-1:{ACCOUNT}:b"
+
+    def declared(self, tmp_path: Path, **attrs: object) -> Path:
+        (tmp_path / "desired.yaml").write_text(
+            yaml.safe_dump({"resources": [{"key": self.KEY, "encrypted": True, **attrs}]})
+        )
+        return setup(tmp_path, public=False, desired=[{"path": "desired.yaml"}])
+
+    def test_check_diffs_first(self, tmp_path: Path) -> None:
+        """A scan never diffed is diffed by check: drift rules give verdicts, not `error` (so
+        the exit code is not 3), and stderr says what it did."""
+        cfg = self.declared(tmp_path)
+        res = runner.invoke(app, ["check", "-c", str(cfg), "--format", "json"])
+        assert "never diffed" in res.stderr and "diffing it first" in res.stderr
+        doc = json.loads(res.stdout)
+        drift_rules = [f for f in doc["findings"] if f["rule"].startswith("drift_")]
+        assert drift_rules and all(f["status"] != "error" for f in drift_rules)
+        assert res.exit_code == 0, res.stdout
+        # Recorded like a diff of its own: a second check does not diff again.
+        again = runner.invoke(app, ["check", "-c", str(cfg), "--format", "json"])
+        assert "never diffed" not in again.stderr and again.exit_code == 0
+        code, out = run("diff", "-c", str(cfg), "--format", "json")
+        assert code == 0 and json.loads(out)["scan"] == 1
+
+    def test_without_desired_state_check_does_not_diff(self, tmp_path: Path) -> None:
+        cfg = setup(tmp_path, public=True)
+        res = runner.invoke(app, ["check", "-c", str(cfg), "--format", "json"])
+        assert res.exit_code == 1 and "diff" not in res.stderr
+
+    def test_report_checks_first(self, tmp_path: Path) -> None:
+        """`scan && report` gives a whole evidence pack: findings evaluated, drift diffed."""
+        cfg = self.declared(tmp_path)
+        out = tmp_path / "out"
+        res = runner.invoke(app, ["report", "-c", str(cfg), "--out", str(out), "--format", "json"])
+        assert res.exit_code == 0, res.stdout + res.stderr
+        assert "never checked" in res.stderr and "never diffed" in res.stderr
+        [folder] = [p for p in out.iterdir() if p.is_dir()]
+        doc = json.loads((folder / "report.json").read_text())
+        assert doc["findings"] is not None and doc["drift"] is not None
+        assert any(f["rule"] == "pci_storage_not_public" for f in doc["findings"])
+        code, listed = run("findings", "-c", str(cfg), "--format", "json")
+        assert code == 0 and json.loads(listed)["scan"] == 1
