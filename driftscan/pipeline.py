@@ -144,10 +144,16 @@ class Version:
 
     entry: HistoryEntry
     changes: list[dict[str, Any]]
+    # The scan in which the resource was absent after this version (deleted, or gone from
+    # what was read), when it is not followed at once by another version; and when it ran.
+    gone_scan: int | None = None
+    gone_at: datetime | None = None
+    reappeared: bool = False  # this version follows an absence
 
 
 def history(store: Store, key: str) -> list[Version]:
-    """Every version of one resource, oldest first, each with its changes from the previous."""
+    """Every version of one resource, oldest first, each with its changes from the previous,
+    and the scans in which it disappeared and reappeared."""
     from driftscan.drift.changes import doc_changes
     from driftscan.providers import registry
 
@@ -156,6 +162,12 @@ def history(store: Store, key: str) -> list[Version]:
     for v in store.history(key, normalised=registry().normalise_key(key)):
         out.append(Version(v, [] if prev is None else doc_changes(prev, v.doc)))
         prev = v.doc
+    for cur, nxt in zip(out, [*out[1:], None], strict=True):
+        after = cur.entry.next_scan
+        if after is not None and (nxt is None or nxt.entry.first_scan != after):
+            cur.gone_scan, cur.gone_at = after, cur.entry.next_at
+    for cur, nxt in zip(out, out[1:], strict=False):
+        nxt.reappeared = cur.gone_scan is not None
     return out
 
 

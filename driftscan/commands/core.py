@@ -193,22 +193,25 @@ def history(
     timeline: list[dict[str, Any]] = [
         {"first_scan": v.entry.first_scan, "last_scan": v.entry.last_scan,
          "first_seen": v.entry.first_seen, "last_seen": v.entry.last_seen,
-         "doc_hash": v.entry.doc_hash, "changes": v.changes}
+         "doc_hash": v.entry.doc_hash, "changes": v.changes, "reappeared": v.reappeared,
+         "gone": None if v.gone_scan is None else {"scan": v.gone_scan, "at": v.gone_at}}
         for v in versions
     ]  # fmt: skip
     if fmt is Format.json:
         doc = {"key": key, "versions": timeline, "current": versions[-1].entry.doc}
         emit([], [], fmt, doc=doc)
         return
-    rows = []
+    rows: list[list[Any]] = []
     for t in timeline:
-        what = (
-            "first seen"
-            if not t["changes"] and t is timeline[0]
-            else "; ".join(f"{c['path']}: {c['old']!r} → {c['new']!r}" for c in t["changes"])
-        )
+        what = "; ".join(f"{c['path']}: {c['old']!r} → {c['new']!r}" for c in t["changes"])
+        if t is timeline[0]:
+            what = "first seen"
+        elif t["reappeared"]:
+            what = "reappeared" + (f"; {what}" if what else "")
         rows.append([t["first_scan"], t["last_scan"] if t["last_scan"] is not None else "current",
                      t["first_seen"], t["last_seen"], what])  # fmt: skip
+        if t["gone"] is not None:
+            rows.append([t["gone"]["scan"], "", t["gone"]["at"], "", "disappeared"])
     emit(["from scan", "to scan", "first seen", "last seen", "what changed"], rows, fmt, title=key)
 
 

@@ -115,6 +115,10 @@ class HistoryEntry:
     first_seen: datetime | None
     last_seen: datetime | None
     doc: dict[str, Any]
+    # The first scan after last_scan (None while the version is current): the resource had
+    # another version in it, or was absent from it.
+    next_scan: int | None = None
+    next_at: datetime | None = None
 
 
 class Store:
@@ -508,8 +512,11 @@ class Store:
                                         AND coalesce(v.last_scan, (SELECT max(scan_id) FROM scan_ledger))
                       AND NOT l.pruned
                       AND NOT covered_by_failure(l.scan_id, v.source, v.account, v.region, v.type, v.key)
-                   ) AS last_seen
+                   ) AS last_seen,
+                   n.scan_id AS next_scan, n.started_at AS next_at
             FROM v LEFT JOIN scan_ledger f ON f.scan_id = v.first_scan
+            LEFT JOIN scan_ledger n ON n.scan_id = (
+                SELECT min(scan_id) FROM scan_ledger WHERE scan_id > v.last_scan)
             ORDER BY v.first_scan
             """,
             [key, normalised or key],
@@ -541,6 +548,8 @@ class Store:
                     r["first_seen"],
                     r["last_seen"],
                     doc,
+                    r["next_scan"],
+                    r["next_at"],
                 )
             )
         return out
