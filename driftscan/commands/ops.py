@@ -68,6 +68,22 @@ def run(
     raise typer.Exit(out.exit_code)
 
 
+def _invocation() -> str:
+    """How to run this driftscan as typed: `driftscan` when that is the one on PATH, else its
+    path (after `make demo` the virtual environment is not activated)."""
+    import shutil
+    import sys
+
+    here = Path(sys.executable).parent / "driftscan"
+    found = shutil.which("driftscan")
+    if found is not None and Path(found).resolve() == here.resolve():
+        return "driftscan"
+    try:
+        return str(here.relative_to(Path.cwd()))
+    except ValueError:
+        return str(here)
+
+
 @command()
 def demo(
     workdir: Annotated[
@@ -114,10 +130,11 @@ def demo(
     changed = next(
         (inc.resource for inc, _ in result.found if inc.rule == "drift_changed_in_scope"), None
     )
+    exe = _invocation()
     lines = [f"explore the demo's store (config {result.config}):",
-             f"  driftscan findings -c {result.config} --status alarm",
-             f"  driftscan diff -c {result.config}"]  # fmt: skip
+             f"  {exe} findings -c {result.config} --status alarm",
+             f"  {exe} diff -c {result.config}"]  # fmt: skip
     if changed:
-        lines.append(f"  driftscan history -c {result.config} '{changed}'")
+        lines.append(f"  {exe} history -c {result.config} '{changed}'")
     console.print("\n".join(lines), soft_wrap=True)
     raise typer.Exit(0 if result.all_found else 1)
