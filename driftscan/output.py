@@ -7,12 +7,14 @@ import io
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.text import Text
 
 
 class Format(StrEnum):
@@ -90,3 +92,106 @@ def emit(
         for r in rows:
             table.add_row(*[_cell(v) for v in r])
         (console or Console()).print(table)
+
+
+# A terminal table that reads at the console's width (COLUMNS=80 included): every column gets
+# an explicit width, so Rich never folds a key into chunks. `fixed` columns (status words) keep
+# their width, `wrap` columns (reasons, values) wrap, and `key` columns (resource keys, ARNs)
+# are shortened in the middle, where keys differ least; JSON and CSV always carry them whole.
+Fit = Literal["fixed", "wrap", "key"]
+ELLIPSIS = "…"
+
+
+@dataclass(frozen=True)
+class Col:
+    """One column of a terminal table; a cell's lines after the first take `sub_style`."""
+
+    header: str
+    fit: Fit = "wrap"
+    min: int = 10
+    sub_style: str | None = None
+
+
+def shorten(s: str, width: int) -> str:
+    """`s` cut to `width` characters by an ellipsis in the middle (the tail keeps the extra one)."""
+    if len(s) <= width:
+        return s
+    if width <= 1:
+        return ELLIPSIS[:width]
+    head = (width - 1) // 2
+    return s[:head] + ELLIPSIS + s[len(s) - (width - 1 - head) :]
+
+
+def _lines_width(s: str) -> int:
+    return max((len(line) for line in s.split("\n")), default=0)
+
+
+def table_overhead(n: int) -> int:
+    """Characters a Rich table with the default box and padding spends beyond its cells."""
+    return 3 * n + 1
+
+
+def fit_widths(cols: Sequence[Col], rows: Sequence[Sequence[str]], total: int) -> list[int]:
+    """Column widths within `total`: each column's natural width while it fits, else `wrap`
+    columns give way first, then `key` columns, widest first, down to their `min`."""
+    n = len(cols)
+    natural = [
+        min(max([_lines_width(c.header), *(_lines_width(r[i]) for r in rows)]), total)
+        for i, c in enumerate(cols)
+    ]
+    widths = list(natural)
+    floor = [w if c.fit == "fixed" else min(c.min, w) for c, w in zip(cols, natural, strict=True)]
+    excess = sum(widths) + table_overhead(n) - total
+    everything = ("fixed", "wrap", "key")
+    for fits, floors in ((("wrap",), floor), (("key",), floor), (everything, [1] * n)):
+        # the last round only when the screen is narrower than the minimums
+        idx = [i for i, c in enumerate(cols) if c.fit in fits]
+        while excess > 0:
+            live = [i for i in idx if widths[i] > floors[i]]
+            if not live:
+                break
+            widest = max(live, key=lambda i: widths[i])
+            widths[widest] -= 1
+            excess -= 1
+    return widths
+
+
+def print_table(
+    cols: Sequence[Col],
+    rows: Sequence[Sequence[str]],
+    *,
+    title: str | None = None,
+    console: Console | None = None,
+) -> None:
+    """A Rich table that fits the console: `key` cells shortened in the middle, line by line."""
+    from rich.console import Console
+    from rich.table import Table
+
+    con = console or Console()
+    widths = fit_widths(cols, rows, con.width)
+    table = Table(title=title, show_lines=False, header_style="bold")
+    for c, w in zip(cols, widths, strict=True):
+        table.add_column(
+            _styled(c.header, c.sub_style or "dim"),
+            width=w,
+            no_wrap=c.fit != "wrap",
+            overflow="fold" if c.fit == "wrap" else "ellipsis",
+        )
+    for r in rows:
+        cells = []
+        for c, w, v in zip(cols, widths, r, strict=True):
+            if c.fit == "key":
+                v = "\n".join(shorten(line, w) for line in v.split("\n"))
+            cells.append(_styled(v, c.sub_style))
+        table.add_row(*cells)
+    con.print(table)
+
+
+def _styled(s: str, sub_style: str | None) -> Text:
+    from rich.text import Text
+
+    first, sep, rest = s.partition("\n")
+    out = Text(first)
+    if sep:
+        out.append("\n" + rest, style=sub_style or "")
+    return out
