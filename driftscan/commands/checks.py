@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -10,7 +11,7 @@ import typer
 
 from driftscan.clikit import ConfigOpt, FormatOpt, StoreOpt, app, command, err, open_read
 from driftscan.errors import DriftscanError, ExitCode, NoStore
-from driftscan.output import Format, default_format, emit
+from driftscan.output import Col, Format, default_format, emit, print_table
 
 # The pipeline, config, compliance and store are imported by the commands that use them
 # (start-up time).
@@ -30,14 +31,41 @@ FrameworkOpt = Annotated[
 ScanOpt = Annotated[
     int | None, typer.Option("--scan", help="Scan id [default: the latest]", show_default=False)
 ]
+AllOpt = Annotated[
+    bool,
+    typer.Option(
+        "--all", help="List passing findings (ok, skip) in the table too; JSON and CSV hold all"
+    ),
+]
 _COLUMNS = ["rule", "resource", "status", "severity", "lifecycle", "reason", "waiver"]
+# The terminal table stacks two fields per cell so that it reads at 80 columns; failing rows
+# come first, by severity, then the not assessed, then (with --all) the passing.
+_STATUSES = ("alarm", "error", "not_assessed", "ok", "skip")
+_FAILING = ("alarm", "error", "not_assessed")
+_SEVERITIES = ("critical", "high", "medium", "low", "info")
+_TABLE = [
+    Col("status\nseverity", "fixed", sub_style="dim"),
+    Col("rule\nresource", "key", min=30),
+    Col("reason\nlifecycle", "wrap", min=24, sub_style="dim"),
+]
 
 
 def _waiver_text(w: dict[str, Any] | None) -> str:
     return "" if not w else f"{w['owner']} {w['ticket']} until {w['expires']}: {w['reason']}"
 
 
-def _emit(scan_id: int, docs: list[dict[str, Any]], fmt: Format, title: str) -> None:
+def _emit(
+    scan_id: int,
+    docs: list[dict[str, Any]],
+    fmt: Format,
+    title: str,
+    *,
+    listed: Collection[str] = _FAILING,
+    counted: Collection[str] = _STATUSES,
+) -> None:
+    if fmt is Format.table:
+        _print_findings(docs, title, listed, counted)
+        return
     rows = [
         [d["rule"], d["resource"], d["status"], d["severity"], d["lifecycle"] or "", d["reason"],
          _waiver_text(d["waiver"])]
@@ -51,6 +79,39 @@ def _emit(scan_id: int, docs: list[dict[str, Any]], fmt: Format, title: str) -> 
     emit(_COLUMNS, rows, fmt, title=title, doc={"scan": scan_id, "findings": docs})
 
 
+def _order(d: dict[str, Any]) -> tuple[int, bool, int, str, str]:
+    return (_STATUSES.index(d["status"]), d["waiver"] is not None,
+            _SEVERITIES.index(d["severity"]), d["rule"], d["resource"])  # fmt: skip
+
+
+def _print_findings(
+    docs: list[dict[str, Any]], title: str, listed: Collection[str], counted: Collection[str]
+) -> None:
+    """The listed statuses' rows, then one count line per status (hidden ones say so)."""
+    from rich.console import Console
+    from rich.text import Text
+
+    console = Console()
+    shown = sorted((d for d in docs if d["status"] in listed), key=_order)
+    rows = [
+        [f"{d['status']}\n{d['severity']}", f"{d['rule']}\n{d['resource']}",
+         "\n".join(x for x in (d["reason"], d["lifecycle"],
+                               d["waiver"] and f"waived: {_waiver_text(d['waiver'])}") if x)]
+        for d in shown
+    ]  # fmt: skip
+    if rows:
+        print_table(_TABLE, rows, title=title, console=console)
+    else:
+        console.print(Text(f"{title}: nothing to list"))
+    for status in (s for s in _STATUSES if s in counted):
+        of = [d for d in docs if d["status"] == status]
+        waived = sum(d["waiver"] is not None for d in of)
+        note = f"({waived} waived)" if waived else ""
+        if of and status not in listed:
+            note = "not listed; --all lists them"
+        console.print(Text(f"  {status:<12} {len(of):>5}  {note}".rstrip()))
+
+
 @command()
 def check(
     config: ConfigOpt = None,
@@ -58,12 +119,15 @@ def check(
     scan: ScanOpt = None,
     framework: FrameworkOpt = None,
     fmt: FormatOpt = None,
+    all_: AllOpt = False,
 ) -> None:
     """Evaluate the rules for a scan, store the findings with their lifecycle, print them.
 
     Exit 0 when clean; 1 when an alarm is not covered by a waiver (waived alarms are shown with
     their justification but do not fail); 3 when the scan is incomplete or any rule could not
     be assessed or failed to run (wins over 1); 2 for configuration or rule file errors.
+    The table lists failing and not assessed findings and counts the passing (--all lists
+    them too); the exit code always counts every finding.
 
     Example:  driftscan check --framework pci-dss-4.0 --format json
     """
@@ -86,6 +150,7 @@ def check(
         [finding_doc(f) for f in result.findings],
         fmt,
         f"scan {result.scan_id} ({result.scan_status})",
+        listed=_STATUSES if all_ else _FAILING,
     )
     err.print(
         f"scan {result.scan_id} ({result.scan_status}): {len(result.rules)} rules, "
@@ -108,11 +173,14 @@ def findings(
     rule: Annotated[str | None, typer.Option("--rule", help="Only this rule id")] = None,
     framework: FrameworkOpt = None,
     fmt: FormatOpt = None,
+    all_: AllOpt = False,
 ) -> None:
     """Stored findings of a scan (default: the latest evaluated) with their lifecycle.
 
     Lifecycle: new, persisting (first seen scan and days in violation), resolved, regressed.
-    The exit code follows `check` for the findings listed.
+    The exit code follows `check` for the findings selected by --status, --rule and
+    --framework. The table lists failing and not assessed ones (with --status, that status;
+    with --all, every status) and counts the rest.
 
     Example:  driftscan findings --status alarm --framework pci-dss-4.0
     """
@@ -143,7 +211,9 @@ def findings(
                 d["lifecycle"] = (
                     f"{d['lifecycle']} (since scan {f.first_seen_scan}, {f.days_in_violation} d)"
                 )
-    _emit(n, docs, fmt, f"findings of scan {n} ({rec.status})")
+    _emit(n, docs, fmt, f"findings of scan {n} ({rec.status})",
+          listed=(status,) if status else _STATUSES if all_ else _FAILING,
+          counted=(status,) if status else _STATUSES)  # fmt: skip
     if rec.status != "complete" or any(f.status in ("not_assessed", "error") for f in picked):
         raise typer.Exit(ExitCode.INCOMPLETE)
     raise typer.Exit(

@@ -10,13 +10,48 @@ import typer
 
 from driftscan.clikit import ConfigOpt, FormatOpt, StoreOpt, command, err, open_read
 from driftscan.errors import ExitCode, NoStore
-from driftscan.output import Format, default_format, emit
+from driftscan.output import Col, Format, default_format, emit, print_table
 
 # The pipeline, config and store are imported by the commands that use them (start-up time).
 if TYPE_CHECKING:
     from driftscan.config import Config
 
 _COLUMNS = ["kind", "resource", "type", "provider", "desired_source", "path", "desired", "actual"]
+DRIFT_KINDS = ("missing", "unmanaged", "changed")
+DELTA_KINDS = ("appeared", "disappeared", "changed")
+# The terminal table gives the resource the width: one row per resource, its type and
+# declaration under it, each changed path above its two values.
+_ABSENT = "(absent)"
+
+
+def _table_cols(sub: str, values: str) -> list[Col]:
+    return [
+        Col("kind", "fixed"),
+        Col(f"resource\n{sub}", "key", min=36, sub_style="dim"),
+        Col(f"path\n{values}", "wrap", min=24),
+    ]
+
+
+def _change_text(changes: list[dict[str, Any]], old: str, new: str) -> str:
+    """Each path, then `old → new` under it; a value the resource lacks reads (absent)."""
+    return "\n".join(
+        f"{c['path']}\n  {_shown(c[old], old)} → {_shown(c[new], new)}" for c in changes
+    )
+
+
+def _shown(v: Any, side: str) -> str:
+    # A declared null is a value; on every other side None means the attribute is not there.
+    if v is None:
+        return "null" if side == "desired" else _ABSENT
+    return str(_cell(v))
+
+
+def _kind_or_fail(kind: str | None, kinds: tuple[str, ...]) -> None:
+    if kind is not None and kind not in kinds:
+        raise typer.BadParameter(
+            f"unknown kind '{kind}'; choose {', '.join(kinds[:-1])} or {kinds[-1]}",
+            param_hint="--kind",
+        )
 
 
 def _exit(status: str, found: bool) -> int:
@@ -35,6 +70,15 @@ def diff_cmd(
         int | None,
         typer.Option("--against", help="Compare with this earlier scan instead of desired state"),
     ] = None,
+    kind: Annotated[
+        str | None,
+        typer.Option(
+            "--kind",
+            help="List only this kind: missing, unmanaged or changed (with --against: "
+            "appeared, disappeared or changed); the exit code still counts every kind",
+            show_default=False,
+        ),
+    ] = None,
     config: ConfigOpt = None,
     store: StoreOpt = None,
     fmt: FormatOpt = None,
@@ -47,16 +91,18 @@ def diff_cmd(
     appeared, disappeared or changed between scan M and --scan N instead.
 
     Exit 0 no drift; 1 drift found; 3 the scan is incomplete (takes precedence); 2 config error.
+    --kind narrows what is listed, never the exit code: drift of another kind is still drift.
 
-    Example:  driftscan diff --format json
+    Example:  driftscan diff --kind changed --format json
     """
     from driftscan import pipeline
     from driftscan.config import load_config
     from driftscan.store import Store
 
     fmt = default_format(fmt)
+    _kind_or_fail(kind, DRIFT_KINDS if against is None else DELTA_KINDS)
     if against is not None:
-        _between(scan, against, config, store, fmt)
+        _between(scan, against, config, store, fmt, kind)
         return
     cfg = load_config(config)
     path = store or cfg.store_path
@@ -64,25 +110,35 @@ def diff_cmd(
         raise NoStore(f"{path}: no store here yet; run `driftscan scan` first")
     with Store(path) as st:
         result = pipeline.diff(cfg, st, scan)
+    listed = [d for d in result.drifts if kind is None or d.kind == kind]
     if fmt is Format.json:
-        emit([], [], fmt, doc=result.doc())
-    else:
+        doc = result.doc()
+        doc["changes"] = [c for c in doc["changes"] if kind is None or c["kind"] == kind]
+        emit([], [], fmt, doc=doc)
+    elif fmt is Format.csv:
         rows: list[list[Any]] = []
-        for d in result.drifts:
+        for d in listed:
             base = [d.kind, d.resource, d.type, d.provider, d.desired_source]
             if not d.changes:
                 rows.append([*base, None, None, None])
             for c in d.changes:
                 rows.append([*base, c["path"], _cell(c["desired"]), _cell(c["actual"])])
+        emit(_COLUMNS, rows, fmt)
+    else:
         cov = result.coverage
         title = (
-            f"scan {result.scan_id} ({result.status}): {len(result.drifts)} drifted; "
-            f"managed {cov['managed']}/{cov['assessed']} assessed"
+            f"scan {result.scan_id} ({result.status}): {len(result.drifts)} drifted"
+            + (f", {len(listed)} {kind} listed" if kind else "")
+            + f"; managed {cov['managed']}/{cov['assessed']} assessed"
             + (f" ({cov['managed_pct']}%)" if cov["managed_pct"] is not None else "")
         )
-        emit(_COLUMNS, rows, fmt, title=title)
-        if fmt is Format.table:
-            _notes(result.status, cov)
+        table = [
+            [d.kind, d.resource + "\n" + " · ".join(x for x in (d.type, d.desired_source) if x),
+             _change_text(d.changes, "desired", "actual")]
+            for d in listed
+        ]  # fmt: skip
+        print_table(_table_cols("type · declared in", "desired → actual"), table, title=title)
+        _notes(result.status, cov)
     raise typer.Exit(_exit(result.status, result.has_drift))
 
 
@@ -102,7 +158,12 @@ def _notes(status: str, cov: dict[str, Any]) -> None:
 
 
 def _between(
-    scan: int | None, against: int, config: Path | None, store: Path | None, fmt: Format
+    scan: int | None,
+    against: int,
+    config: Path | None,
+    store: Path | None,
+    fmt: Format,
+    kind: str | None,
 ) -> None:
     from driftscan import pipeline
     from driftscan.config import find_config, load_config
@@ -112,22 +173,27 @@ def _between(
         cfg = load_config(config)  # ignore rules apply here too
     with open_read(config, store) as st:
         delta = pipeline.delta(st, scan, against, cfg)
+    listed = [c for c in delta.changes if kind is None or c["kind"] == kind]
     if fmt is Format.json:
-        emit([], [], fmt, doc=delta.doc())
-    else:
+        emit([], [], fmt, doc={**delta.doc(), "changes": listed})
+    elif fmt is Format.csv:
         rows: list[list[Any]] = []
-        for c in delta.changes:
+        for c in listed:
             base = [c["kind"], c["resource"], c["type"], c["provider"]]
             if not c["changes"]:
                 rows.append([*base, None, None, None])
             for ch in c["changes"]:
                 rows.append([*base, ch["path"], _cell(ch["old"]), _cell(ch["new"])])
-        emit(
-            ["kind", "resource", "type", "provider", "path", "old", "new"],
-            rows,
-            fmt,
-            title=f"scan {delta.against} → {delta.scan_id}: {len(delta.changes)} changed",
+        emit(["kind", "resource", "type", "provider", "path", "old", "new"], rows, fmt)
+    else:
+        title = f"scan {delta.against} → {delta.scan_id}: {len(delta.changes)} changed" + (
+            f", {len(listed)} {kind} listed" if kind else ""
         )
+        table = [
+            [c["kind"], f"{c['resource']}\n{c['type']}", _change_text(c["changes"], "old", "new")]
+            for c in listed
+        ]
+        print_table(_table_cols("type", "old → new"), table, title=title)
     if delta.rekeyed:
         err.print(
             f"note: {delta.rekeyed} fingerprinted value(s) not compared: the fingerprint key "
