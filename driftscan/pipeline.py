@@ -5,6 +5,7 @@ Commands and users' scripts call these; each stage records what it did in the st
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -162,11 +163,11 @@ def history(store: Store, key: str) -> list[Version]:
     for v in store.history(key, normalised=registry().normalise_key(key)):
         out.append(Version(v, [] if prev is None else doc_changes(prev, v.doc)))
         prev = v.doc
-    for cur, nxt in zip(out, [*out[1:], None], strict=True):
+    for cur, nxt in zip(out, [*out[1:], None], strict=False):
         after = cur.entry.next_scan
         if after is not None and (nxt is None or nxt.entry.first_scan != after):
             cur.gone_scan, cur.gone_at = after, cur.entry.next_at
-    for cur, nxt in zip(out, out[1:], strict=False):
+    for cur, nxt in itertools.pairwise(out):
         nxt.reappeared = cur.gone_scan is not None
     return out
 
