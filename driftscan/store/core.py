@@ -139,15 +139,32 @@ class Store:
         self.path = Path(path)
         self.read_only = read_only
         self._lock_file: IO[str] | None = None
+        # What this open created (a new store's folders and files), so that a command that
+        # fails before any scan is written leaves nothing behind: see _discard_if_new.
+        self._created: list[Path] = []
         if read_only and not self.path.exists():
             raise NoStore(f"{self.path}: no store here yet; run `driftscan scan` first")
         if not read_only:
+            missing = [d for d in self.path.parents if not d.exists()]  # deepest first
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self._lock_file = _acquire_lock(self.path)
             except OSError as exc:
+                self._created = missing
+                self._discard_if_new()
                 raise_write_failure(self.path, exc)
                 raise
+            if not self.path.exists():
+                # Under the lock, so no other run is creating it: this open creates the store.
+                # Its lock, DuckDB's log and the default fingerprint key (Config.key_path) are
+                # made with it; a key or log already there is not this run's to remove.
+                sibling = [self.path.with_name(self.path.name + x) for x in (".wal", ".key")]
+                self._created = [
+                    self.path,
+                    self.path.with_name(self.path.name + ".lock"),
+                    *(s for s in sibling if not s.exists()),
+                    *missing,
+                ]
         cfg: dict[str, Any] = {}
         if sandboxed:
             # `driftscan query` runs user SQL: no reading or writing other files through it,
@@ -167,6 +184,8 @@ class Store:
                 if locked and time.monotonic() < deadline:
                     time.sleep(0.2)  # a reader (`query`, `report`) has the file open
                     continue
+                if not locked:
+                    self._discard_if_new()
                 self._release()
                 if locked:
                     waited = f" (waited {wait_s:g} s)" if wait_s else ""
@@ -182,6 +201,7 @@ class Store:
                 if failed is None:
                     raise
                 self.con.close()
+                self._discard_if_new()
                 self._release()
                 raise failed from None
         else:
@@ -201,8 +221,33 @@ class Store:
     def __enter__(self) -> Store:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if exc_type is not None and self._created and not self._has_scans():
+            # The command failed (a config mistake found late, no scan to report on) before
+            # anything was stored in the store it created: take that store away again.
+            with suppress(duckdb.Error, OSError):
+                self.con.close()
+            self._discard_if_new()
+            self._release()
+            return
         self.close()
+
+    def _has_scans(self) -> bool:
+        try:
+            return _one(self.con, "SELECT 1 FROM scan_ledger LIMIT 1") is not None
+        except duckdb.Error:
+            return True  # cannot tell: keep the file
+
+    def _discard_if_new(self) -> None:
+        """Remove what this open created (the new store's file, its lock, DuckDB's log, its
+        fingerprint key and the folders made for it), holding the lock while doing so."""
+        for p in self._created:
+            with suppress(OSError):
+                if p.is_dir():
+                    p.rmdir()  # only if empty: something else may have been put there
+                else:
+                    p.unlink(missing_ok=True)
+        self._created = []
 
     def _release(self) -> None:
         if self._lock_file is not None:
@@ -719,14 +764,23 @@ def raise_write_failure(path: Path, exc: BaseException) -> None:
 
 def _acquire_lock(db: Path) -> IO[str]:
     lock_path = db.with_name(db.name + ".lock")
-    f = open(lock_path, "a+")  # noqa: SIM115 - held open for the store's lifetime
-    try:
-        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+    while True:
+        f = open(lock_path, "a+")  # noqa: SIM115 - held open for the store's lifetime
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.close()
+            raise LockHeld(
+                f"{db}: another driftscan run holds the store's lock ({lock_path})"
+            ) from None
+        # A run that failed on a store it had just created removes the lock file while
+        # holding it (Store._discard_if_new): a lock on the removed file locks nothing.
+        try:
+            if os.stat(lock_path).st_ino == os.fstat(f.fileno()).st_ino:
+                break
+        except FileNotFoundError:
+            pass
         f.close()
-        raise LockHeld(
-            f"{db}: another driftscan run holds the store's lock ({lock_path})"
-        ) from None
     f.seek(0)
     f.truncate()
     f.write(f"{os.getpid()}\n")
