@@ -46,7 +46,9 @@ class _Stderr:
     def console(self) -> Console:
         from rich.console import Console
 
-        return Console(stderr=True)
+        # soft_wrap: a message is one line whatever the width, and piped (not a terminal, so
+        # Rich assumes 80 columns) it is not broken where a log reader or grep would split it.
+        return Console(stderr=True, soft_wrap=True)
 
     @property
     def is_terminal(self) -> bool:
@@ -63,10 +65,12 @@ err = _Stderr()
 
 
 def print_error(message: object) -> None:
-    """`error: message` on stderr, on one line whatever the terminal's width."""
+    """`error: message` on stderr, on one line whatever the terminal's width; a message of
+    several errors (every mistake in a config file) is one `error:` line each."""
     from rich.markup import escape
 
-    err.print(f"[red]error:[/red] {escape(str(message))}", highlight=False, soft_wrap=True)
+    for line in str(message).splitlines() or [""]:
+        err.print(f"[red]error:[/red] {escape(line)}", highlight=False, soft_wrap=True)
 
 
 def command(*args: Any, group: typer.Typer | None = None, **kwargs: Any) -> Callable[[F], F]:

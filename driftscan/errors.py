@@ -11,7 +11,9 @@
      ├─ RuleError            file, line         → exit 2
      │   └─ RuleQueryError   line within the SQL: a rule's query failed to prepare or run
      └─ ReportError          rendering, signing or verifying a report failed → exit 5
-         └─ ReportWriteError path, reason: disk full or failing while writing → exit 74
+         ├─ ReportWriteError path, reason: disk full or failing while writing → exit 74
+         └─ ReportPathError  path, reason: not a directory, read-only, permission denied,
+                             not a report folder → exit 2
 
 A SourceError never escapes a collector run: the collector driver turns it into a
 not-assessed slice in the scan ledger. A RuleQueryError while checking becomes that rule's
@@ -74,14 +76,21 @@ class ConfigError(DriftscanError):
         self.file = file
         self.line = line
         self.key = key
-        super().__init__(str(self))
+        # The other errors found in the same file, each with its own line and key: a file is
+        # checked whole, so that one edit can fix every mistake in it.
+        self.others: list[ConfigError] = []
+        super().__init__(self._one())
 
-    def __str__(self) -> str:
+    def _one(self) -> str:
         where = self.file or ""
         if self.line is not None:
             where += f":{self.line}"
         parts = [p for p in (where, f"key '{self.key}'" if self.key else "") if p]
         return f"{', '.join(parts)}: {self.message}" if parts else self.message
+
+    def __str__(self) -> str:
+        """This error and every other one, one line each."""
+        return "\n".join([self._one(), *(o._one() for o in self.others)])
 
 
 class SourceError(DriftscanError):
@@ -197,3 +206,16 @@ class ReportWriteError(ReportError):
         super().__init__(
             f"{path}: the report could not be written: {reason}; no report folder was added"
         )
+
+
+class ReportPathError(ReportError):
+    """A reports folder that cannot be used as one: not a directory, read-only or not
+    writable for this user; or, to verify, a folder that is not a report. The user's to fix
+    (exit 2), found before anything is written."""
+
+    exit_code = ExitCode.USAGE
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")

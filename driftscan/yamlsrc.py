@@ -219,27 +219,41 @@ def data_path(
     return tuple(out)
 
 
+def _describe(err: Any, data: Any, tags: frozenset[str]) -> tuple[tuple[str | int, ...], str]:
+    """One pydantic error as (key path in the data, a message a person can act on)."""
+    ctx_err = (err.get("ctx") or {}).get("error")
+    if isinstance(ctx_err, LocatedError):
+        return ctx_err.loc, str(ctx_err)
+    loc = data_path(data, tuple(err["loc"]), tags)
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        msg = "unknown key"
+    elif err["type"] == "missing":
+        msg = "required key is missing"
+    elif err["type"] == "union_tag_invalid":
+        msg = f"unknown type; expected one of {', '.join(sorted(tags))}"
+        loc = (*loc, "type")
+    elif err["type"] == "union_tag_not_found":
+        msg = f"needs a 'type' ({', '.join(sorted(tags))})"
+    return loc, msg
+
+
+def describe_all(
+    exc: ValidationError, data: Any, *, tags: frozenset[str] = frozenset()
+) -> list[tuple[tuple[str | int, ...], str]]:
+    """Every pydantic error as (key path in the data, message), in pydantic's order, each
+    distinct one once."""
+    return list(dict.fromkeys(_describe(e, data, tags) for e in exc.errors()))
+
+
 def describe_validation(
     exc: ValidationError, data: Any, *, tags: frozenset[str] = frozenset()
 ) -> tuple[tuple[str | int, ...], str]:
-    """pydantic's first error as (key path in the data, a message a person can act on)."""
-    err = exc.errors()[0]
-    ctx_err = (err.get("ctx") or {}).get("error")
-    if isinstance(ctx_err, LocatedError):
-        loc, msg = ctx_err.loc, str(ctx_err)
-    else:
-        loc = data_path(data, tuple(err["loc"]), tags)
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key"
-        elif err["type"] == "missing":
-            msg = "required key is missing"
-        elif err["type"] == "union_tag_invalid":
-            msg = f"unknown type; expected one of {', '.join(sorted(tags))}"
-            loc = (*loc, "type")
-        elif err["type"] == "union_tag_not_found":
-            msg = f"needs a 'type' ({', '.join(sorted(tags))})"
-    more = len(exc.errors()) - 1
+    """pydantic's first error as (key path in the data, a message a person can act on), for
+    errors that name one place (a rule file's line); the count of the others is appended."""
+    described = describe_all(exc, data, tags=tags)
+    loc, msg = described[0]
+    more = len(described) - 1
     if more:
         msg += f" (and {more} more error{'s' if more > 1 else ''})"
     return loc, msg
@@ -248,6 +262,12 @@ def describe_validation(
 def validation_error(
     exc: ValidationError, data: Any, lines: Lines, file: str, *, tags: frozenset[str] = frozenset()
 ) -> ConfigError:
-    """pydantic's first error as a ConfigError naming the file, the line and the key path."""
-    loc, msg = describe_validation(exc, data, tags=tags)
-    return ConfigError(msg, file=file, line=line_for(lines, loc), key=dotted(loc) or None)
+    """Every pydantic error as one ConfigError naming the file, the line and the key path of
+    the first, and carrying the others (`ConfigError.others`), each with its own."""
+    found = [
+        ConfigError(msg, file=file, line=line_for(lines, loc), key=dotted(loc) or None)
+        for loc, msg in describe_all(exc, data, tags=tags)
+    ]
+    first = found[0]
+    first.others = found[1:]
+    return first

@@ -130,3 +130,30 @@ def test_missing_config_exits_2(tmp_path: Path) -> None:
     """A missing config file is exit code 2 naming the file."""
     result = CliRunner().invoke(app, ["scan", "-c", str(tmp_path / "absent.yaml")])
     assert result.exit_code == 2 and "file not found" in result.output
+
+
+def test_every_config_error_is_listed_with_its_line_and_key(tmp_path: Path) -> None:
+    """A file with several mistakes names each one, with its line and key, not "(and N more)"."""
+    p = tmp_path / "driftscan.yaml"
+    p.write_text(
+        "sources:\n"
+        "  - {name: a, type: aws, regions: [us-east-1], bogus: 1}\n"
+        "  - {name: b, type: nope}\n"
+        "concurrency: 0\n"
+        "reports: {formats: [xx]}\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(p)
+    found = [info.value, *info.value.others]
+    assert [(e.line, e.key) for e in found] == [
+        (2, "sources[0].bogus"),
+        (3, "sources[1].type"),
+        (4, "concurrency"),
+        (5, "reports.formats"),
+    ]
+    assert "more error" not in str(info.value)
+    res = CliRunner().invoke(app, ["scan", "-c", str(p)])
+    assert res.exit_code == 2
+    lines = res.output.strip().splitlines()
+    assert len(lines) == 4 and all(line.startswith("error: ") for line in lines), res.output
+    assert f"{p}:4, key 'concurrency'" in lines[2]
