@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -77,3 +80,100 @@ def test_a_report_failure_exits_5_not_70(cfg: Path, monkeypatch: pytest.MonkeyPa
     res = CliRunner().invoke(app, ["report", "-c", str(cfg)])
     assert res.exit_code == ExitCode.REPORT == 5
     assert "PDF rendering failed" in res.output and "Traceback" not in res.output
+
+
+INVALID = {
+    "no sources": "sources: []\n",
+    "no sources key": "store: ./driftscan.duckdb\n",
+    "a bad value": "sources:\n  - {name: a, type: aws, regions: [us-east-1]}\nconcurrency: 0\n",
+    "an unknown key": "sources:\n  - {name: a, type: aws, regions: [us-east-1]}\nstroe: x\n",
+}
+
+
+@pytest.mark.parametrize("command", [["scan"], ["scan", "-s", "typo"], ["run"], ["report"],
+                                     ["check"], ["diff"]])  # fmt: skip
+@pytest.mark.parametrize("config", sorted(INVALID))
+def test_a_config_error_leaves_no_store_and_no_lock(
+    tmp_path: Path, command: list[str], config: str
+) -> None:
+    """A config mistake, found early or late, exits 2 and leaves nothing beside the config."""
+    cfg = tmp_path / "driftscan.yaml"
+    cfg.write_text(INVALID[config])
+    res = CliRunner().invoke(app, [*command, "-c", str(cfg)])
+    assert res.exit_code == 2, res.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["driftscan.yaml"]
+
+
+def test_report_into_a_file_says_not_a_directory(cfg: Path, tmp_path: Path) -> None:
+    """`report --out FILE` (an existing file, not a folder) is exit 2 saying "not a directory"."""
+    afile = tmp_path / "hostname"
+    afile.write_text("web-01\n")
+    runner = CliRunner()
+    for out in (afile, afile / "sub"):
+        res = runner.invoke(app, ["report", "-f", "json", "--out", str(out), "-c", str(cfg)])
+        assert res.exit_code == 2, res.output
+        assert f"{out}: not a directory" in res.output
+    assert afile.read_text() == "web-01\n"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a 0o555 folder regardless")
+def test_report_into_a_read_only_folder_says_so(cfg: Path, tmp_path: Path) -> None:
+    """`report --out` a folder this user cannot write is exit 2 saying "permission denied"."""
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o555)
+    try:
+        for out in (ro, ro / "new"):
+            res = CliRunner().invoke(
+                app, ["report", "-f", "json", "--out", str(out), "-c", str(cfg)]
+            )
+            assert res.exit_code == 2, res.output
+            assert "permission denied" in res.output and "read-only" in res.output
+        assert list(ro.iterdir()) == []
+    finally:
+        ro.chmod(0o755)
+
+
+@pytest.mark.parametrize(
+    ("flag", "message"),
+    [(os.ST_RDONLY, "read-only file system"), (0, "permission denied: read-only for this user")],
+)
+def test_report_into_an_unwritable_place_says_why(
+    cfg: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flag: int, message: str
+) -> None:
+    """A reports folder on a read-only mount, or one this user may not write (as root too,
+    with access(2) answering no), is exit 2 saying which, and nothing is made there."""
+    from driftscan.report import render
+
+    class _Mount:
+        f_flag = flag
+
+    real_access, mount = os.access, tmp_path / "mnt"
+    mount.mkdir()
+
+    def access(p: object, mode: int, **kw: object) -> bool:
+        return not (mode & os.W_OK and Path(str(p)) == mount) and real_access(p, mode)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "access", access)
+    monkeypatch.setattr(render.os, "statvfs", lambda p: _Mount())
+    for out in (mount, mount / "out"):
+        res = CliRunner().invoke(app, ["report", "--out", str(out), "-c", str(cfg)])
+        assert res.exit_code == 2, res.output
+        assert f"{out}: {message}" in res.output
+    assert list(mount.iterdir()) == []
+
+
+def test_errors_are_one_line_each_when_piped(tmp_path: Path) -> None:
+    """With stderr not a terminal, an error longer than 80 columns stays on one line."""
+    deep = tmp_path / ("a-long-folder-name-" * 5)
+    deep.mkdir()
+    cfg = deep / "driftscan.yaml"
+    cfg.write_text("sources:\n  - {name: a, type: aws, regions: [us-east-1], no_such_key: 1}\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    res = subprocess.run(
+        [sys.executable, "-m", "driftscan", "scan", "-c", str(cfg)],
+        capture_output=True, text=True, env=env, check=False,
+    )  # fmt: skip
+    assert res.returncode == 2
+    assert res.stderr.splitlines() == [f"error: {cfg}:2, key 'sources[0].no_such_key': unknown key"]
+    assert len(res.stderr.splitlines()[0]) > 80

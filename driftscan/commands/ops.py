@@ -47,6 +47,11 @@ def run(
     from driftscan.store import Store
 
     cfg = load_config(config)
+    if not no_report and cfg.reports.formats:
+        from driftscan.report.render import check_reports_root
+
+        # A reports.dir that cannot be written is a config mistake: found before the scan.
+        check_reports_root(cfg.resolve(cfg.reports.dir))
     log = RunLog(log_file, quiet=quiet)
     try:
         with Store(cfg.store_path, wait_s=wait) as store:

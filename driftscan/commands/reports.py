@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -49,6 +52,18 @@ def _formats(value: str | None) -> list[str] | None:
     return out
 
 
+@contextmanager
+def _printed_here(logger: str) -> Iterator[None]:
+    """Keep `logger`'s records off stderr (Python's last-resort handler would print them):
+    the command prints what they say itself, labelled, once."""
+    quiet = logging.NullHandler()
+    logging.getLogger(logger).addHandler(quiet)
+    try:
+        yield
+    finally:
+        logging.getLogger(logger).removeHandler(quiet)
+
+
 @command(cls=_ReportCommand)
 def report(
     scan: Annotated[
@@ -86,21 +101,33 @@ def report(
     """
     from driftscan import pipeline
     from driftscan.config import Config, find_config, load_config
+    from driftscan.errors import NoStore
+    from driftscan.report.render import check_reports_root
     from driftscan.store import Store
 
     formats = _formats(fmt)
     cfg_path = find_config(str(config) if config else None)
     # With --store and no config file, report with the defaults rather than refuse.
     cfg = load_config(config) if (cfg_path.exists() or store is None) else Config()
-    with Store(store or cfg.store_path, wait_s=wait) as st:
+    # Everything the command can find wrong is found before the store is opened: nothing is
+    # created, checked or locked for a report that cannot be written.
+    path = store or cfg.store_path
+    if not path.exists():
+        raise NoStore(f"{path}: no store here yet; run `driftscan scan` first")
+    check_reports_root(out if out is not None else cfg.resolve(cfg.reports.dir))
+    with Store(path, wait_s=wait) as st, _printed_here("driftscan.report.render"):
         res = pipeline.report(cfg, st, scan, formats, out, notify=err.print)
     for note in res.notes:  # what a killed earlier writer left, now cleared up
         err.print(f"[yellow]repaired:[/yellow] {note}", highlight=False)
+    for name, why in sorted(res.not_written.items()):  # e.g. the PDF without Pango
+        why = why.removeprefix(f"{name.upper()} not written: ")
+        err.print(f"[yellow]not written:[/yellow] {name}: {why}", highlight=False)
     print(res.folder)
     for name in sorted(res.artifacts):
         err.print(f"  {name}", highlight=False)
     err.print(
-        f"  manifest.json sha256 {res.manifest_sha256}" + (" (signed)" if res.signed else ""),
+        f"  manifest.json sha256 {res.manifest_sha256}"
+        + (f" (signed by {res.key_id})" if res.signed else " (unsigned)"),
         highlight=False,
     )
 
@@ -120,21 +147,53 @@ def verify_report(
 ) -> None:
     """Check a report's artifacts against its manifest, its signature and the reports chain.
 
-    Exit 0 when intact, 1 naming every altered, missing or added file.
+    Says which key signed it ("signed by <key id>") or "unsigned"; --json carries it as
+    `signed_by`. Exit 0 when intact, 1 naming every altered, missing or added file, 2 when
+    PATH is not a report folder or a reports folder at all.
 
     Example:  driftscan verify-report reports/out/scan-000042 --key signing.pub.pem
     """
-    from driftscan.report import verify_report_dir
+    from driftscan.report.manifest import check_report_path, signers, verify_report_dir
 
+    check_report_path(path)  # not a report at all: a usage error (2), not BROKEN (1)
     problems = verify_report_dir(path, trusted_key=key)
+    by = signers(path)
+    keys = set(by.values())
+    one = next(iter(keys)) if len(keys) == 1 else None  # every report signed by one key
     if as_json:
-        print(dumps({"ok": not problems, "path": str(path), "problems": problems}))
-    elif problems:
-        print(f"BROKEN: {len(problems)} problem(s) in {path}")
+        doc = {
+            "ok": not problems,
+            "path": str(path),
+            "problems": problems,
+            "signed_by": one.key_id if one else None,
+            "reports": [
+                {
+                    "folder": folder,
+                    "signed_by": s.key_id if s else None,
+                    "public_key_sha256": s.public_key_sha256 if s else None,
+                }
+                for folder, s in by.items()
+            ],
+        }
+        print(dumps(doc))
+        raise typer.Exit(ExitCode.FINDINGS if problems else ExitCode.OK)
+    # A signature is only "signed by" once verified; before that, it is what the manifest claims.
+    signed = "signed by" if not problems else "claims to be signed by"
+    if len(keys) == 1:
+        what = f"{signed} {one}" if one else "unsigned"
+    else:
+        what = "no reports yet" if not by else "signed by more than one key, or partly unsigned"
+    n = f" ({len(by)} reports)" if len(by) > 1 else ""
+    if problems:
+        print(f"BROKEN: {len(problems)} problem(s) in {path}{n}")
         for p in problems:
             print(f"  - {p}")
+        print(f"  {what}")
     else:
-        print(f"ok: {path}")
+        print(f"ok: {path}{n}, {what}")
+    if len(keys) > 1:
+        for folder, s in by.items():
+            print(f"  {folder}: {f'{signed} {s}' if s else 'unsigned'}")
     raise typer.Exit(ExitCode.FINDINGS if problems else ExitCode.OK)
 
 

@@ -30,6 +30,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from driftscan.errors import ReportPathError
 from driftscan.model import canonical_json
 from driftscan.report.signing import (
     Ed25519Signer,
@@ -167,6 +168,64 @@ def verify_report_dir(
         return _verify_root(root, trusted)
     records = [r for r in (recorded, _ledger_record(root)) if r is not None]
     return _verify_folder(root, trusted, records=records)
+
+
+def check_report_path(path: str | Path) -> None:
+    """Raise ReportPathError unless `path` is a report folder (it has a manifest, or the
+    ledger beside it records it) or a reports folder (it has a ledger): anything else is a
+    mistake in what was asked for, not a report that fails verification."""
+    p = Path(path)
+    if not p.exists():
+        raise ReportPathError(str(p), "no such folder")
+    if not p.is_dir():
+        raise ReportPathError(str(p), "not a directory")
+    if (p / MANIFEST).is_file() or (p / LEDGER).is_file():
+        return
+    real = p.resolve()
+    try:
+        recorded = any(e.folder == real.name for e in read_ledger(real.parent))
+    except (OSError, ValueError, KeyError, TypeError):
+        recorded = False
+    if not recorded:  # a recorded report whose manifest is gone is broken, not a mistake
+        raise ReportPathError(
+            str(p), f"not a report folder (no {MANIFEST}) nor a reports folder (no {LEDGER})"
+        )
+
+
+@dataclass(frozen=True)
+class SignedBy:
+    """The key a report's manifest says signed it: its key id (an Ed25519 key's is its public
+    key's sha256; a KMS key's, its ARN) and its public key's sha256."""
+
+    key_id: str
+    public_key_sha256: str | None = None
+
+    def __str__(self) -> str:
+        fp = self.public_key_sha256
+        return self.key_id + (f" (public key sha256 {fp})" if fp and fp != self.key_id else "")
+
+
+def signers(path: str | Path) -> dict[str, SignedBy | None]:
+    """Report folder name → the key its manifest names as signer, None when unsigned: the
+    one folder at `path`, or every report a reports folder's ledger lists. What the manifest
+    claims: only `verify_report_dir` says whether the signature holds."""
+    root = Path(path)
+    if (root / LEDGER).is_file() and not (root / MANIFEST).is_file():
+        folders = [root / e.folder for e in read_ledger(root)]
+    else:
+        folders = [root]
+    out: dict[str, SignedBy | None] = {}
+    for folder in folders:
+        try:
+            block = json.loads((folder / MANIFEST).read_text(encoding="utf-8")).get("signature")
+        except (OSError, ValueError, AttributeError):
+            block = None
+        if isinstance(block, dict) and key_id_of(block):
+            fp = block.get("public_key_sha256")
+            out[folder.resolve().name] = SignedBy(key_id_of(block), str(fp) if fp else None)
+        else:
+            out[folder.resolve().name] = None
+    return out
 
 
 def _ledger_record(folder: Path) -> SignedRecord | None:

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from driftscan.errors import ReportError, ReportWriteError, disk_failure
+from driftscan.errors import ReportError, ReportPathError, ReportWriteError, disk_failure
 from driftscan.output import dumps
 from driftscan.report import renderer
 from driftscan.report.data import ReportData
@@ -145,6 +145,23 @@ def _record(root: Path, folder: Path, entry: LedgerEntry) -> None:
         raise
 
 
+def check_reports_root(root: Path) -> None:
+    """Raise ReportPathError when no report can be written under `root`: it (or the folder
+    it would be made in) is not a directory, is on a read-only file system or is not
+    writable for this user. Creates nothing, so a command can check before it starts."""
+    p = root
+    while not p.exists() and p.parent != p:
+        p = p.parent  # the folder the missing ones would be made in
+    if not p.is_dir():
+        raise ReportPathError(str(root), "not a directory" + (f": {p} is a file" * (p != root)))
+    if not os.access(p, os.W_OK | os.X_OK):
+        if os.statvfs(p).f_flag & os.ST_RDONLY:
+            why = "read-only file system"
+        else:
+            why = "permission denied: read-only for this user"
+        raise ReportPathError(str(root), why + (f" (cannot make it in {p})" * (p != root)))
+
+
 @contextmanager
 def _disk_errors(root: Path) -> Iterator[None]:
     """A full or failing disk while writing under `root` becomes ReportWriteError."""
@@ -186,6 +203,7 @@ def write_report(
     selected = [registered[f] for f in wanted]
     if signer is None and signing_key is not None:
         signer = Ed25519Signer(load_signing_key(signing_key))
+    check_reports_root(root)
     doc = document(data)
 
     root.mkdir(parents=True, exist_ok=True)
