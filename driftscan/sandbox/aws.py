@@ -350,7 +350,10 @@ _HOP = {
     "upgrade",
     "content-length",
 }
-SIGNING_NAMES = {"elbv2": "elasticloadbalancing", "resourcegroupstaggingapi": "tagging"}  # boto3 client name → SigV4 scope name
+SIGNING_NAMES = {
+    "elbv2": "elasticloadbalancing",
+    "resourcegroupstaggingapi": "tagging",
+}  # boto3 client name → SigV4 scope name
 
 
 @dataclass
