@@ -41,7 +41,7 @@ def dumps(doc: Any) -> str:
     return json.dumps(doc, indent=2, sort_keys=True, default=_json_default, ensure_ascii=False)
 
 
-def _cell(v: Any) -> str:
+def cell(v: Any) -> str:
     if v is None:
         return ""
     if isinstance(v, datetime):
@@ -53,7 +53,7 @@ def _cell(v: Any) -> str:
 
 def csv_safe(v: Any) -> str:
     """A CSV cell that a spreadsheet will not run as a formula."""
-    s = _cell(v)
+    s = cell(v)
     return "'" + s if s[:1] in ("=", "+", "-", "@", "\t", "\r") else s
 
 
@@ -82,16 +82,25 @@ def emit(
     elif fmt is Format.csv:
         sys.stdout.write(render_csv(columns, rows))
     else:
-        # Rich only for a table: JSON and CSV output never import it.
-        from rich.console import Console
-        from rich.table import Table
+        cells = [[cell(v) for v in r] for r in rows]
+        print_table(guess_cols(columns, cells), cells, title=title, console=console)
 
-        table = Table(title=title, show_lines=False, header_style="bold")
-        for c in columns:
-            table.add_column(c, overflow="fold")
-        for r in rows:
-            table.add_row(*[_cell(v) for v in r])
-        (console or Console()).print(table)
+
+def guess_cols(columns: Sequence[str], cells: Sequence[Sequence[str]]) -> list[Col]:
+    """How each column of a plain table fits: short values (ids, times, counts, hashes) keep
+    their width, text wraps between words, and long unbroken values (keys, ARNs) are
+    shortened in the middle rather than folded into chunks."""
+    out = []
+    for i, name in enumerate(columns):
+        values = [r[i] for r in cells]
+        longest = max((_lines_width(v) for v in values), default=0)
+        if longest <= 20:
+            out.append(Col(name, "fixed"))
+        elif any(" " in v for v in values):
+            out.append(Col(name, "wrap", min=12))
+        else:
+            out.append(Col(name, "key", min=16))
+    return out
 
 
 # A terminal table that reads at the console's width (COLUMNS=80 included): every column gets

@@ -18,7 +18,7 @@ from driftscan.clikit import (
     open_read,
 )
 from driftscan.errors import ExitCode, RuleError
-from driftscan.output import Format, default_format, emit
+from driftscan.output import Format, cell, default_format, emit
 
 # The pipeline, config and store are imported by the commands that use them (start-up time).
 if TYPE_CHECKING:
@@ -162,6 +162,17 @@ def scans(
                 [rec.scan_id, rec.started_at, rec.finished_at, rec.status, rec.resources, cov,
                  coverage_text(st.source_runs(rec.scan_id)), rec.chain_hash[:16]]
             )  # fmt: skip
+    if fmt is Format.table:
+        # Stacked pairs, so the ledger reads at 80 columns; JSON and CSV keep one field a column.
+        from driftscan.output import Col, print_table
+
+        cols = [Col("scan", "fixed"), Col("started\nfinished", "fixed"),
+                Col("status\ncoverage", "fixed"), Col("resources", "fixed"),
+                Col("sources\nchain", "wrap", sub_style="dim")]  # fmt: skip
+        cells = [[str(r[0]), f"{cell(r[1])}\n{cell(r[2])}", f"{r[3]}\n{r[5]} %", str(r[4]),
+                  f"{r[6]}\n{r[7]}"] for r in rows]  # fmt: skip
+        print_table(cols, cells)
+        return
     emit(
         ["scan", "started", "finished", "status", "resources", "coverage_pct", "sources", "chain"],
         rows,
@@ -212,6 +223,15 @@ def history(
                      t["first_seen"], t["last_seen"], what])  # fmt: skip
         if t["gone"] is not None:
             rows.append([t["gone"]["scan"], "", t["gone"]["at"], "", "disappeared"])
+    if fmt is Format.table:
+        from driftscan.output import Col, print_table
+
+        cols = [Col("scans", "fixed"), Col("first seen\nlast seen", "fixed"),
+                Col("what changed", "wrap", min=20)]  # fmt: skip
+        cells = [[f"{r[0]} → {r[1]}" if r[1] != "" else str(r[0]),
+                  f"{cell(r[2])}\n{cell(r[3])}".rstrip(), str(r[4])] for r in rows]  # fmt: skip
+        print_table(cols, cells, title=key)
+        return
     emit(["from scan", "to scan", "first seen", "last seen", "what changed"], rows, fmt, title=key)
 
 

@@ -62,3 +62,19 @@ def test_history_command_shows_the_gap(tmp_path: Path) -> None:
     )
     assert [v["gone"]["scan"] if v["gone"] else None for v in doc["versions"]] == [2, None]
     assert [v["reappeared"] for v in doc["versions"]] == [False, True]
+
+
+def test_scans_and_history_tables_read_at_80_columns(tmp_path: Path) -> None:
+    """Stacked cells: no line over 80 characters, timestamps and the key never folded."""
+    cfg = tmp_path / "driftscan.yaml"
+    cfg.write_text(yaml.safe_dump({"store": "s.duckdb"}))
+    with Store(tmp_path / "s.duckdb") as st:
+        for day, present in enumerate([[B], [], [B]]):
+            write_scan(st, [OTHER, *present], day=day, sources=("aws-prod",))
+    narrow = CliRunner(env={"COLUMNS": "80"})
+    for args in (["scans"], ["history", B.key]):
+        res = narrow.invoke(app, [*args, "-c", str(cfg), "--format", "table"])
+        assert res.exit_code == 0, res.stdout
+        lines = res.stdout.splitlines()
+        assert max(len(line) for line in lines) <= 80
+        assert any("2026-" in line and ":00" in line for line in lines)  # a whole timestamp
