@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -65,3 +68,30 @@ def cli() -> Callable[..., Result]:
         return runner.invoke(app, list(args), catch_exceptions=False)
 
     return run
+
+
+def demo_env() -> dict[str, str]:
+    """The environment a user's shell gives driftscan: no AWS settings of the host, and the
+    virtual environment's bin first on PATH (as after `source .venv/bin/activate`)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        AWS_CONFIG_FILE="/nonexistent/config",
+        AWS_SHARED_CREDENTIALS_FILE="/nonexistent/credentials",
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+        COLUMNS="80",
+    )
+    return env
+
+
+@pytest.fixture(scope="session")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder where `driftscan demo` ran with its defaults, as `make demo` runs it:
+    `.driftscan-demo/` and `reports/out/` below it."""
+    root = tmp_path_factory.mktemp("demo")
+    proc = subprocess.run(
+        [sys.executable, "-m", "driftscan", "demo"],
+        capture_output=True, text=True, env=demo_env(), timeout=300, cwd=root,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (root / "demo.out").write_text(proc.stdout)
+    return root

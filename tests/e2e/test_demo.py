@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.e2e.conftest import demo_env
 
 EXPECTED_RULES = {
     "data_residency_region": 2,
@@ -25,19 +26,11 @@ EXPECTED_RULES = {
 
 
 @pytest.mark.slow
-def test_demo_finds_every_seeded_incident(tmp_path: Path) -> None:
+def test_demo_finds_every_seeded_incident(demo_dir: Path) -> None:
     """Each incident from the design's introduction is found by its rule; the dead host is not assessed."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(
-        AWS_CONFIG_FILE="/nonexistent/config",
-        AWS_SHARED_CREDENTIALS_FILE="/nonexistent/credentials",
-    )
-    work, out = tmp_path / "demo", tmp_path / "out"
-    proc = subprocess.run(
-        [sys.executable, "-m", "driftscan", "demo", "--dir", str(work), "--out", str(out)],
-        capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    env = demo_env()
+    work, out = demo_dir / ".driftscan-demo", demo_dir / "reports" / "out"
+    proc_stdout = (demo_dir / "demo.out").read_text()
     summary = json.loads((work / "summary.json").read_text())
     missed = [i for i in summary["incidents"] if i["finding"] is None]
     assert not missed, missed
@@ -49,7 +42,7 @@ def test_demo_finds_every_seeded_incident(tmp_path: Path) -> None:
     assert summary["not_assessed"] == [
         {"source": "dc1", "slice": "web-03", "reason": "unreachable"}
     ]
-    assert "NOT FOUND" not in proc.stdout
+    assert "NOT FOUND" not in proc_stdout
 
     # The manual change between the two runs shows in the resource's history.
     sql = next(i["resource"] for i in summary["incidents"] if i["rule"] == "drift_changed_in_scope")
@@ -68,8 +61,8 @@ def test_demo_finds_every_seeded_incident(tmp_path: Path) -> None:
 
     # A second demo starts clean: the same folders, one store, one ledger, and verify passes.
     again = subprocess.run(
-        [sys.executable, "-m", "driftscan", "demo", "--dir", str(work), "--out", str(out)],
-        capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path,
+        [sys.executable, "-m", "driftscan", "demo"],
+        capture_output=True, text=True, env=env, timeout=300, cwd=demo_dir,
     )  # fmt: skip
     assert again.returncode == 0, again.stdout + again.stderr
     assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["scan-000001", "scan-000002"]
