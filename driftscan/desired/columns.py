@@ -13,28 +13,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from driftscan.desired.declaration import Check, Declaration, json_text, set_path
+from driftscan.store.drift import DECL_SCHEMA, LEAF_SCHEMA
 
 BATCH_ROWS = 65_536  # declarations held as Python values before they become an Arrow batch
 
-DECL_SCHEMA = pa.schema(
-    [
-        ("decl_id", pa.int64()),
-        ("key", pa.string()),
-        ("label", pa.string()),  # how a declaration by identity is named; NULL with a key
-        ("provider", pa.string()),
-        ("account", pa.string()),
-        ("region", pa.string()),
-        ("type", pa.string()),
-        ("name", pa.string()),
-        ("desired_source", pa.string()),
-        ("presence_only", pa.bool_()),
-    ]
-)
-_TEXTS = pa.dictionary(pa.int32(), pa.string())  # few distinct pointers, ops and values
-LEAF_SCHEMA = pa.schema(
-    [("decl_id", pa.int64()), ("ptr", _TEXTS), ("op", _TEXTS), ("value", _TEXTS)]
-)
-
+# The tables' shapes are the store's: it reads them as they are built here.
 _PLAIN = (str, bool, int, type(None))  # leaves whose JSON text gives them back exactly
 _encode_str = json.encoder.encode_basestring
 
