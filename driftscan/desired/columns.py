@@ -13,11 +13,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from driftscan.desired.declaration import Check, Declaration, json_text, set_path
-from driftscan.store.drift import DECL_SCHEMA, LEAF_SCHEMA
+from driftscan.store.drift import DECL_SCHEMA, LEAF_SCHEMA  # the store reads them as built here
 
 BATCH_ROWS = 65_536  # declarations held as Python values before they become an Arrow batch
 
-# The tables' shapes are the store's: it reads them as they are built here.
 _PLAIN = (str, bool, int, type(None))  # leaves whose JSON text gives them back exactly
 _encode_str = json.encoder.encode_basestring
 
