@@ -37,7 +37,7 @@ class TokenBucket:
         self._tokens = float(limit.burst)
         self._at = clock()
         self._lock = threading.Lock()
-        self.waited_s = 0.0  # total time callers spent waiting: the pacing shows in figures
+        self.waited_s = 0.0  # total time callers spent waiting for a token
         self.taken = 0
 
     def take(self) -> None:
@@ -95,10 +95,6 @@ class Limiter:
         if found is not None:
             pattern, limit = found
             self.bucket((scope, api, pattern), limit).take()
-
-    def waited_s(self) -> float:
-        with self._lock:
-            return sum(b.waited_s for b in self._buckets.values())
 
 
 def bounded_map(fn: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[R]:

@@ -41,24 +41,11 @@ from driftscan.providers.aws.collect.specs import (
     Reader,
     ResourceSpec,
     ServiceSpec,
+    error_code,
+    is_denied,
 )
 from driftscan.providers.aws.source import AwsSource
 
-DENIED_CODES = frozenset(
-    {
-        "AccessDenied",
-        "AccessDeniedException",
-        "UnauthorizedOperation",
-        "AuthorizationError",
-        "AuthFailure",
-        "InvalidClientTokenId",
-        "UnrecognizedClientException",
-        "SignatureDoesNotMatch",
-        "ExpiredToken",
-        "ExpiredTokenException",
-        "OptInRequired",
-    }
-)
 THROTTLED_CODES = frozenset(
     {
         "Throttling",
@@ -74,17 +61,12 @@ THROTTLED_CODES = frozenset(
 )
 
 
-def error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
 def classify(exc: BaseException) -> Reason:
     """Map a botocore failure (after its retries) to a not-assessed reason."""
     if isinstance(exc, ClientError):
-        code = error_code(exc)
-        if code in DENIED_CODES or "NotAuthorized" in code:
+        if is_denied(exc):
             return "denied"
-        if code in THROTTLED_CODES:
+        if error_code(exc) in THROTTLED_CODES:
             return "throttled"
         return "error"
     # ConnectTimeoutError is a ConnectionError too: timeouts first.
@@ -312,7 +294,7 @@ class AwsCollector:
         try:
             item["_region"] = spec.locate(reader, item)
         except ClientError as exc:
-            if classify(exc) != "denied":
+            if not is_denied(exc):
                 raise
             item["_denied"] = f"denied: {describe(exc)}"
         return item
@@ -327,7 +309,7 @@ class AwsCollector:
             try:
                 spec.enrich_batch(reader, chunk)
             except ClientError as exc:
-                if classify(exc) != "denied":
+                if not is_denied(exc):
                     raise
                 for item in chunk:
                     item["_denied"] = f"denied: {describe(exc)}"
@@ -357,7 +339,7 @@ class AwsCollector:
         except ClientError as exc:
             # One item's detail denied (e.g. a bucket policy that locks the scanner out): the
             # item is not assessed, the rest of the slice is. Anything else fails the slice.
-            if classify(exc) != "denied":
+            if not is_denied(exc):
                 raise
             bare = _bare(key, item.get("_region"))
             return self._resource(reader, spec, key, bare, f"denied: {describe(exc)}")

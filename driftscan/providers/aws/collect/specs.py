@@ -110,6 +110,33 @@ def iso(value: Any) -> str | None:
     )
 
 
+DENIED_CODES = frozenset(
+    {
+        "AccessDenied",
+        "AccessDeniedException",
+        "UnauthorizedOperation",
+        "AuthorizationError",
+        "AuthFailure",
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+        "SignatureDoesNotMatch",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "OptInRequired",
+    }
+)
+
+
+def error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def is_denied(exc: ClientError) -> bool:
+    """True when AWS refused the call for want of a permission or valid credentials."""
+    code = error_code(exc)
+    return code in DENIED_CODES or "NotAuthorized" in code
+
+
 def missing(exc: ClientError, *codes: str) -> bool:
     """True when a Get call failed only because the optional configuration is not set."""
     return exc.response.get("Error", {}).get("Code") in codes
@@ -149,16 +176,13 @@ def tagging_api(resource_type: str, arn_field: str) -> Callable[[Reader, list[It
                 for m in pages.search("ResourceTagMappingList[]")
             }
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") not in _DENIED_TAGGING:
+            if not is_denied(exc):
                 raise
             return
         for i in items:
             i["_tags"] = tags.get(str(i[arn_field]), {})
 
     return enrich
-
-
-_DENIED_TAGGING = ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation")
 
 
 # --- EC2 -----------------------------------------------------------------------------------
