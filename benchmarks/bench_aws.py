@@ -56,7 +56,7 @@ import boto3
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from driftscan.sandbox.aws import ACCOUNT, MotoServer
+from driftscan.sandbox.aws import ACCOUNT, HOP_HEADERS, SIGV4_SCOPE, MotoServer, read_body
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -353,8 +353,6 @@ def seed(endpoint: str, scale: float, threads: int) -> None:
 
 # --- the latency proxy ---------------------------------------------------------------------
 
-_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
-_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "expect"}
 _STRUCTURAL = re.compile(r"^([a-z][a-z-]*|\d{4}-\d{2}-\d{2})$")
 
 
@@ -436,25 +434,15 @@ class LatencyProxy:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-            def _body(self) -> bytes:
-                if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-                    chunks = []
-                    while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
-                        chunks.append(self.rfile.read(size))
-                        self.rfile.readline()
-                    self.rfile.readline()
-                    return b"".join(chunks)
-                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
-
             def _handle(self) -> None:
-                body = self._body()
-                scope = _SCOPE.search(self.headers.get("Authorization", ""))
+                body = read_body(self)
+                scope = SIGV4_SCOPE.search(self.headers.get("Authorization", ""))
                 region, service = scope.groups() if scope else ("?", "?")
                 op = operation(self.command, self.path, self.headers, body, service)
                 proxy._count((service, region, op))
                 if proxy.latency_s:
                     time.sleep(proxy.latency_s)
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP}
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_HEADERS}
                 headers["Content-Length"] = str(len(body))
                 for attempt in (0, 1):
                     conn = upstream()
@@ -470,7 +458,7 @@ class LatencyProxy:
                             raise
                 self.send_response(resp.status)
                 for k, v in resp.getheaders():
-                    if k.lower() not in _HOP and k.lower() != "content-length":
+                    if k.lower() not in HOP_HEADERS:
                         self.send_header(k, v)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()

@@ -340,16 +340,28 @@ def seed_estate(
 
 # --- the fault-injecting proxy ------------------------------------------------------------
 
-_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
-_HOP = {
-    "connection",
-    "keep-alive",
-    "transfer-encoding",
-    "te",
-    "trailer",
-    "upgrade",
-    "content-length",
-}
+# A SigV4 Authorization header's credential scope: (region, service).
+SIGV4_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
+# Headers a forwarding proxy does not pass on: hop-by-hop ones, and the length, which it sets
+# itself for the body it read whole.
+HOP_HEADERS = frozenset(
+    {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "expect",
+     "content-length"}
+)  # fmt: skip
+
+
+def read_body(handler: BaseHTTPRequestHandler) -> bytes:
+    """A request's whole body, chunked (as botocore streams some) or by Content-Length."""
+    if "chunked" in handler.headers.get("Transfer-Encoding", "").lower():
+        chunks = []
+        while size := int(handler.rfile.readline().split(b";")[0].strip() or b"0", 16):
+            chunks.append(handler.rfile.read(size))
+            handler.rfile.readline()
+        handler.rfile.readline()
+        return b"".join(chunks)
+    return handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
+
+
 SIGNING_NAMES = {
     "elbv2": "elasticloadbalancing",
     "resourcegroupstaggingapi": "tagging",
@@ -503,19 +515,9 @@ class FaultProxy:
             def log_message(self, format: str, *args: Any) -> None:  # quiet
                 pass
 
-            def _body(self) -> bytes:
-                if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-                    chunks = []
-                    while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
-                        chunks.append(self.rfile.read(size))
-                        self.rfile.readline()
-                    self.rfile.readline()
-                    return b"".join(chunks)
-                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
-
             def _handle(self) -> None:
-                body = self._body()
-                scope = _SCOPE.search(self.headers.get("Authorization", ""))
+                body = read_body(self)
+                scope = SIGV4_SCOPE.search(self.headers.get("Authorization", ""))
                 service = scope.group(2) if scope else "unknown"
                 region = scope.group(1) if scope else "unknown"
                 url = urlsplit(self.path)
@@ -550,13 +552,13 @@ class FaultProxy:
                 if fault is not None:
                     self._reply(*_error(protocol, service, fault))
                     return
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP}
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_HEADERS}
                 conn = http.client.HTTPConnection(*proxy._upstream, timeout=120)
                 try:
                     conn.request(self.command, self.path, body=body, headers=headers)
                     resp = conn.getresponse()
                     data = resp.read()
-                    out = {k: v for k, v in resp.getheaders() if k.lower() not in _HOP}
+                    out = {k: v for k, v in resp.getheaders() if k.lower() not in HOP_HEADERS}
                     self._reply(resp.status, out, data)
                 finally:
                     conn.close()
