@@ -3,7 +3,7 @@
     DriftscanError                              → exit 70 (internal)
      ├─ ConfigError          file, line, key    → exit 2
      ├─ SourceError          source, slice, reason (denied | throttled | unreachable | timeout |
-     │                       parse | hostkey | error); never escapes a collector run
+     │                       parse | hostkey | unsupported | error); never escapes a collector run
      ├─ StoreError           no such scan, bad query, unreadable store → exit 2
      │   ├─ NoStore          nothing scanned yet → exit 2
      │   ├─ LockHeld         another run holds the store's lock → exit 4
@@ -41,7 +41,9 @@ class ExitCode(IntEnum):
     IOERR = 74  # sysexits' EX_IOERR: the disk refused a write driftscan had to make
 
 
-Reason = Literal["denied", "throttled", "unreachable", "timeout", "parse", "hostkey", "error"]
+Reason = Literal[
+    "denied", "throttled", "unreachable", "timeout", "parse", "hostkey", "unsupported", "error"
+]
 REASONS: tuple[str, ...] = (
     "denied",
     "throttled",
@@ -49,6 +51,7 @@ REASONS: tuple[str, ...] = (
     "timeout",
     "parse",
     "hostkey",
+    "unsupported",  # the endpoint does not implement the API (an emulator, a partition)
     "error",
 )
 

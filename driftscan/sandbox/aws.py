@@ -15,16 +15,19 @@ import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, cast
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import boto3
+from driftscan.sandbox.awsestate import SEEDERS
 
-ACCOUNT = "123456789012"  # moto's default account
+# ACCOUNT and CREDENTIALS are re-exported: tests and the demo take them from here.
+from driftscan.sandbox.awsestate.base import ACCOUNT as ACCOUNT
+from driftscan.sandbox.awsestate.base import CREDENTIALS as CREDENTIALS
+from driftscan.sandbox.awsestate.base import Estate, Region
+from driftscan.sandbox.awsestate.base import client as _client
+
 REGIONS: tuple[str, ...] = ("us-east-1", "eu-west-1")
 CANARY = "CANARY-7f3a9c-do-not-store"
-# Dummy credentials for the sandbox only; handed to clients explicitly, never read from the host.
-CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -95,25 +98,6 @@ def start_moto(port: int = 0) -> MotoServer:
 
 
 # --- the seeded estate ---------------------------------------------------------------------
-
-
-@dataclass
-class Estate:
-    """What `seed_estate` created: the expected resource keys by type, and the canary secret."""
-
-    account: str
-    regions: tuple[str, ...]
-    canary: str
-    keys: dict[str, set[str]] = field(default_factory=dict)
-
-    def add(self, type_: str, key: str) -> None:
-        self.keys.setdefault(type_, set()).add(key)
-
-
-def _client(service: str, endpoint_url: str, region: str) -> Any:
-    return cast(Any, boto3).client(
-        service, region_name=region, endpoint_url=endpoint_url, **CREDENTIALS
-    )
 
 
 def _lambda_zip() -> bytes:
@@ -335,6 +319,22 @@ def seed_estate(
             }
             s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
         est.add("AWS::S3::Bucket", f"arn:aws:s3:::{bucket}")
+        est.context[region] = Region(
+            index=n,
+            vpc_id=vpc["VpcId"],
+            subnet_ids=[s["SubnetId"] for s in subnets],
+            security_group_id=sg,
+            instance_id=inst["InstanceId"],
+            image_id=image,
+            load_balancer_arn=lb["LoadBalancerArn"],
+            target_group_arn=tg["TargetGroupArn"],
+            function_name=fn["FunctionName"],
+            kms_key_id=key["KeyMetadata"]["KeyId"],
+            bucket=bucket,
+        )
+    est.role_arn = role["Arn"]
+    for seed in SEEDERS:  # each domain's types (driftscan/sandbox/awsestate/)
+        seed(endpoint_url, est)
     return est
 
 

@@ -4,21 +4,28 @@ from __future__ import annotations
 
 from driftscan.providers import Identity
 
-_ARN_TYPES: tuple[tuple[str, str, str], ...] = (
-    # (service, resource prefix, type); first match wins
-    ("s3", "", "AWS::S3::Bucket"),
+# (service, resource prefix, type); first match wins, so longer prefixes of one service go
+# first. One section per domain of the collector's services (collect/services/).
+_COMPUTE: tuple[tuple[str, str, str], ...] = (
     ("ec2", "instance/", "AWS::EC2::Instance"),
     ("ec2", "security-group/", "AWS::EC2::SecurityGroup"),
     ("ec2", "vpc/", "AWS::EC2::VPC"),
     ("ec2", "subnet/", "AWS::EC2::Subnet"),
     ("ec2", "volume/", "AWS::EC2::Volume"),
-    ("rds", "db:", "AWS::RDS::DBInstance"),
+    ("lambda", "function:", "AWS::Lambda::Function"),
+)
+_NETWORK: tuple[tuple[str, str, str], ...] = (
     ("elasticloadbalancing", "loadbalancer/", "AWS::ElasticLoadBalancingV2::LoadBalancer"),
     ("elasticloadbalancing", "targetgroup/", "AWS::ElasticLoadBalancingV2::TargetGroup"),
-    ("lambda", "function:", "AWS::Lambda::Function"),
-    ("kms", "key/", "AWS::KMS::Key"),
-    ("iam", "role/", "AWS::IAM::Role"),
 )
+_STORAGE: tuple[tuple[str, str, str], ...] = (
+    ("s3", "", "AWS::S3::Bucket"),
+    ("rds", "db:", "AWS::RDS::DBInstance"),
+)
+_SECRETS: tuple[tuple[str, str, str], ...] = (("kms", "key/", "AWS::KMS::Key"),)
+_LOGGING: tuple[tuple[str, str, str], ...] = ()
+_IAM: tuple[tuple[str, str, str], ...] = (("iam", "role/", "AWS::IAM::Role"),)
+_ARN_TYPES = _COMPUTE + _NETWORK + _STORAGE + _SECRETS + _LOGGING + _IAM
 
 
 def identify(key: str) -> Identity | None:

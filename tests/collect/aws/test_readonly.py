@@ -15,6 +15,7 @@ from driftscan.providers.aws.collect import session as aws_session
 from driftscan.sandbox.aws import FaultProxy
 
 from .conftest import ReadOnlyViolation, canned
+from .iam_actions import IAM_ACTIONS
 
 
 def test_full_collection_only_reads(
@@ -58,17 +59,6 @@ def test_iam_policy_covers_exactly_the_calls(
     assert run_source(source(regions=["all"])).status == "ok"
     policy = json.loads((Path(__file__).parents[3] / "docs" / "aws-iam-policy.json").read_text())
     granted = {a for st in policy["Statement"] for a in st["Action"]}
-    iam_action = {
-        "s3.ListBuckets": "s3:ListAllMyBuckets",
-        "s3.GetBucketEncryption": "s3:GetEncryptionConfiguration",
-        "s3.GetPublicAccessBlock": "s3:GetBucketPublicAccessBlock",
-        "elbv2.DescribeLoadBalancers": "elasticloadbalancing:DescribeLoadBalancers",
-        "elbv2.DescribeTargetGroups": "elasticloadbalancing:DescribeTargetGroups",
-        "elbv2.DescribeTargetHealth": "elasticloadbalancing:DescribeTargetHealth",
-        "elbv2.DescribeTags": "elasticloadbalancing:DescribeTags",
-        "lambda.ListTags": "lambda:ListTags",
-        "resourcegroupstaggingapi.GetResources": "tag:GetResources",
-    }
-    used = {iam_action.get(c, c.replace(".", ":")) for c in read_only["calls"]}
+    used = {IAM_ACTIONS.get(c, c.replace(".", ":")) for c in read_only["calls"]}
     assert used == granted
     assert all(a.split(":")[1].startswith(("Describe", "List", "Get")) for a in granted)

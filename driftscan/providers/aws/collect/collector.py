@@ -31,11 +31,8 @@ from driftscan.collect.limits import Limiter, bounded_map
 from driftscan.errors import Reason, SourceError
 from driftscan.model import Resource
 from driftscan.providers.aws.collect import session as aws_session
+from driftscan.providers.aws.collect.services import GLOBAL, LIMITS, REGIONAL, SERVICES
 from driftscan.providers.aws.collect.specs import (
-    GLOBAL,
-    LIMITS,
-    REGIONAL,
-    SERVICES,
     Found,
     Item,
     Reader,
@@ -61,6 +58,19 @@ THROTTLED_CODES = frozenset(
 )
 
 
+UNSUPPORTED_CODES = frozenset(
+    {"NotImplemented", "NotImplementedException", "InvalidAction", "UnknownOperationException"}
+)
+
+
+def is_unsupported(exc: ClientError) -> bool:
+    """The endpoint does not implement the operation: a documented "not implemented" code, or
+    an HTTP 404/501 without an AWS error code (an emulator's router found no handler)."""
+    code = error_code(exc)
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return code in UNSUPPORTED_CODES or (status in (404, 501) and code in ("404", "501", ""))
+
+
 def classify(exc: BaseException) -> Reason:
     """Map a botocore failure (after its retries) to a not-assessed reason."""
     if isinstance(exc, ClientError):
@@ -68,6 +78,8 @@ def classify(exc: BaseException) -> Reason:
             return "denied"
         if error_code(exc) in THROTTLED_CODES:
             return "throttled"
+        if is_unsupported(exc):
+            return "unsupported"
         return "error"
     # ConnectTimeoutError is a ConnectionError too: timeouts first.
     if isinstance(exc, ReadTimeoutError | ConnectTimeoutError):
@@ -149,8 +161,12 @@ class _Clients:
             return client
 
 
-def _items(client: Any, spec: ResourceSpec) -> Iterator[Item]:
+def _items(reader: Reader, spec: ResourceSpec) -> Iterator[Item]:
     """Every item of a list call, following pagination wherever botocore knows how."""
+    if spec.lister is not None:
+        yield from spec.lister(reader)
+        return
+    client = reader.client
     if client.can_paginate(spec.call):
         pages = client.get_paginator(spec.call).paginate(**spec.params)
         for item in pages.search(spec.items):
@@ -262,7 +278,7 @@ class AwsCollector:
         unplaced: list[Resource] = []
         by_region: dict[str, list[tuple[ResourceSpec, int, Item]]] = {}
         for spec in svc.resources:
-            items = list(_items(reader.client, spec))
+            items = list(_items(reader, spec))
             located = bounded_map(partial(self._locate, reader, spec), items, svc.fanout)
             for n, item in enumerate(located):
                 if "_denied" in item:
@@ -315,7 +331,7 @@ class AwsCollector:
                     item["_denied"] = f"denied: {describe(exc)}"
 
     def _read_spec(self, reader: Reader, spec: ResourceSpec, svc: ServiceSpec) -> list[Resource]:
-        items = list(_items(reader.client, spec))
+        items = list(_items(reader, spec))
         self._enrich_batches(reader, spec, items)
         return list(bounded_map(partial(self._one_of, reader, spec), enumerate(items), svc.fanout))
 
