@@ -9,25 +9,14 @@ from typing import Any
 from driftscan.collect.base import run_source
 from driftscan.model import Resource, SourceRun
 from driftscan.providers.aws import AwsSource
+from driftscan.providers.aws.collect.services import GLOBAL, REGIONAL, SERVICES
 from driftscan.sandbox.aws import ACCOUNT, AwsSandbox
 from tests.conftest import TEST_FP
 
 from .conftest import canned
 
-TYPES = {
-    "AWS::S3::Bucket",
-    "AWS::EC2::Instance",
-    "AWS::EC2::SecurityGroup",
-    "AWS::EC2::VPC",
-    "AWS::EC2::Subnet",
-    "AWS::EC2::Volume",
-    "AWS::RDS::DBInstance",
-    "AWS::ElasticLoadBalancingV2::LoadBalancer",
-    "AWS::ElasticLoadBalancingV2::TargetGroup",
-    "AWS::Lambda::Function",
-    "AWS::KMS::Key",
-    "AWS::IAM::Role",
-}
+# Every type the specs declare: each domain's seeding (sandbox/awsestate/) makes at least one.
+TYPES = {spec.type for svc in SERVICES for spec in svc.resources}
 
 
 def by_key(run: SourceRun) -> dict[str, Resource]:
@@ -57,11 +46,12 @@ def test_every_type_in_two_regions(sandbox: AwsSandbox, source: Callable[..., Aw
     regional = {
         f"{ACCOUNT}/{region}/{svc}"
         for region in sandbox.estate.regions
-        for svc in ("ec2", "rds", "elbv2", "lambda", "kms")
+        for svc in (s.name for s in REGIONAL)
     }
     # S3 is listed once (global/s3) and its buckets read as one slice per bucket region.
     buckets = {f"{ACCOUNT}/{region}/s3" for region in sandbox.estate.regions}
-    assert set(names) == regional | buckets | {f"{ACCOUNT}/global/s3", f"{ACCOUNT}/global/iam"}
+    globals_ = {f"{ACCOUNT}/global/{s.name}" for s in GLOBAL}
+    assert set(names) == regional | buckets | globals_
     assert names[f"{ACCOUNT}/global/s3"].region is None
     assert names[f"{ACCOUNT}/eu-west-1/s3"].region == "eu-west-1"
     assert names[f"{ACCOUNT}/eu-west-1/s3"].resources == sum(
