@@ -12,18 +12,67 @@ _COMPUTE: tuple[tuple[str, str, str], ...] = (
     ("ec2", "vpc/", "AWS::EC2::VPC"),
     ("ec2", "subnet/", "AWS::EC2::Subnet"),
     ("ec2", "volume/", "AWS::EC2::Volume"),
+    ("ec2", "image/", "AWS::EC2::Image"),
+    ("ec2", "launch-template/", "AWS::EC2::LaunchTemplate"),
+    ("autoscaling", "autoScalingGroup:", "AWS::AutoScaling::AutoScalingGroup"),
+    ("ecr", "repository/", "AWS::ECR::Repository"),
+    ("ecs", "cluster/", "AWS::ECS::Cluster"),
+    ("ecs", "service/", "AWS::ECS::Service"),
+    ("ecs", "task-definition/", "AWS::ECS::TaskDefinition"),
+    ("eks", "cluster/", "AWS::EKS::Cluster"),
     ("lambda", "function:", "AWS::Lambda::Function"),
 )
 _NETWORK: tuple[tuple[str, str, str], ...] = (
-    ("elasticloadbalancing", "loadbalancer/", "AWS::ElasticLoadBalancingV2::LoadBalancer"),
+    ("ec2", "network-acl/", "AWS::EC2::NetworkAcl"),
+    ("ec2", "route-table/", "AWS::EC2::RouteTable"),
+    ("ec2", "internet-gateway/", "AWS::EC2::InternetGateway"),
+    ("ec2", "natgateway/", "AWS::EC2::NatGateway"),
+    ("ec2", "vpc-flow-log/", "AWS::EC2::FlowLog"),
+    ("ec2", "vpc-endpoint/", "AWS::EC2::VPCEndpoint"),
+    ("ec2", "elastic-ip/", "AWS::EC2::EIP"),
+    # ELBv2 load balancers are loadbalancer/app|net|gwy/…; a classic one is loadbalancer/<name>.
+    ("elasticloadbalancing", "loadbalancer/app/", "AWS::ElasticLoadBalancingV2::LoadBalancer"),
+    ("elasticloadbalancing", "loadbalancer/net/", "AWS::ElasticLoadBalancingV2::LoadBalancer"),
+    ("elasticloadbalancing", "loadbalancer/gwy/", "AWS::ElasticLoadBalancingV2::LoadBalancer"),
+    ("elasticloadbalancing", "loadbalancer/", "AWS::ElasticLoadBalancing::LoadBalancer"),
     ("elasticloadbalancing", "targetgroup/", "AWS::ElasticLoadBalancingV2::TargetGroup"),
+    ("elasticloadbalancing", "listener/", "AWS::ElasticLoadBalancingV2::Listener"),
+    ("cloudfront", "distribution/", "AWS::CloudFront::Distribution"),
+    ("route53", "hostedzone/", "AWS::Route53::HostedZone"),
+    ("wafv2", "regional/webacl/", "AWS::WAFv2::WebACL"),
+    ("wafv2", "global/webacl/", "AWS::WAFv2::WebACL"),
+    # API Gateway stages (/restapis/<id>/stages/<name>) share their API's prefix, which a
+    # prefix table cannot tell apart: those keys are left untyped rather than mistyped.
 )
 _STORAGE: tuple[tuple[str, str, str], ...] = (
     ("s3", "", "AWS::S3::Bucket"),
+    ("s3control", "public-access-block", "AWS::S3::AccountPublicAccessBlock"),
+    ("ec2", "snapshot/", "AWS::EC2::Snapshot"),
+    ("ec2", "ebs-encryption-by-default", "AWS::EC2::EBSEncryptionByDefault"),
+    ("elasticfilesystem", "file-system/", "AWS::EFS::FileSystem"),
+    ("dynamodb", "table/", "AWS::DynamoDB::Table"),
     ("rds", "db:", "AWS::RDS::DBInstance"),
+    ("rds", "cluster-snapshot:", "AWS::RDS::DBClusterSnapshot"),
+    ("rds", "cluster:", "AWS::RDS::DBCluster"),
+    ("rds", "snapshot:", "AWS::RDS::DBSnapshot"),
+    ("redshift", "cluster:", "AWS::Redshift::Cluster"),
+    ("elasticache", "replicationgroup:", "AWS::ElastiCache::ReplicationGroup"),
+    ("es", "domain/", "AWS::OpenSearchService::Domain"),
+    ("kinesis", "stream/", "AWS::Kinesis::Stream"),
+    ("backup", "backup-vault:", "AWS::Backup::BackupVault"),
+    ("backup", "backup-plan:", "AWS::Backup::BackupPlan"),
 )
 _SECRETS: tuple[tuple[str, str, str], ...] = (("kms", "key/", "AWS::KMS::Key"),)
-_LOGGING: tuple[tuple[str, str, str], ...] = ()
+_LOGGING: tuple[tuple[str, str, str], ...] = (
+    ("cloudtrail", "trail/", "AWS::CloudTrail::Trail"),
+    ("config", "configuration-recorder/", "AWS::Config::ConfigurationRecorder"),
+    ("config", "delivery-channel/", "AWS::Config::DeliveryChannel"),
+    ("guardduty", "detector/", "AWS::GuardDuty::Detector"),
+    ("securityhub", "hub/", "AWS::SecurityHub::Hub"),
+    ("cloudwatch", "alarm:", "AWS::CloudWatch::Alarm"),
+    ("logs", "log-group:", "AWS::Logs::LogGroup"),
+    ("logs", "metric-filter:", "AWS::Logs::MetricFilter"),
+)
 _IAM: tuple[tuple[str, str, str], ...] = (("iam", "role/", "AWS::IAM::Role"),)
 _ARN_TYPES = _COMPUTE + _NETWORK + _STORAGE + _SECRETS + _LOGGING + _IAM
 
