@@ -80,7 +80,7 @@ def test_config_found_through_environment(tmp_path: Path, monkeypatch: pytest.Mo
             GOOD.replace("type: aws", "type: gcp"),
             4,
             "sources[0].type",
-            "unknown type; expected one of aws, azure, ssh",
+            "unknown type; expected one of aws, azure, kubernetes, ssh",
         ),
         (GOOD.replace("params:", "paramz:"), 13, "paramz", "unknown key"),
         (GOOD.replace("expires: 2027-01-31", "expires: soon"), 16, "waivers[0].expires", "date"),
