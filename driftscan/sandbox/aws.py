@@ -15,8 +15,10 @@ import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
+
+import boto3
 
 from driftscan.sandbox.awsestate import SEEDERS
 
@@ -338,6 +340,128 @@ def seed_estate(
     return est
 
 
+# --- an organisation ----------------------------------------------------------------------
+
+ROLE_NAME = "driftscan-readonly"
+"""The role driftscan assumes in each member account of the sandbox organisation."""
+
+
+@dataclass
+class Organization:
+    """What `seed_organization` created: the sandbox account as the management account and
+    its member accounts, each with a small estate of its own."""
+
+    management: str
+    role_name: str
+    members: dict[str, str]  # name → account id, every one ACTIVE
+    closed: str  # a SUSPENDED member account: never read
+    keys: dict[str, dict[str, set[str]]] = field(default_factory=dict)  # account → type → keys
+
+    def role_arn(self, account: str) -> str:
+        return f"arn:aws:iam::{account}:role/{self.role_name}"
+
+
+def _as_account(endpoint_url: str, account: str) -> dict[str, str]:
+    """Credentials acting in `account` (moto is multi-account: an assumed role's keys act in
+    the role's account), through the role AWS Organizations creates in every new account."""
+    sts = _client("sts", endpoint_url, "us-east-1")
+    creds = sts.assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole",
+        RoleSessionName="sandbox-seed",
+    )["Credentials"]
+    return {
+        "aws_access_key_id": creds["AccessKeyId"],
+        "aws_secret_access_key": creds["SecretAccessKey"],
+        "aws_session_token": creds["SessionToken"],
+    }
+
+
+def _member_client(service: str, endpoint_url: str, region: str, creds: dict[str, str]) -> Any:
+    return cast(Any, boto3).client(service, region_name=region, endpoint_url=endpoint_url, **creds)
+
+
+def seed_organization(
+    endpoint_url: str,
+    regions: Sequence[str] = REGIONS,
+    *,
+    members: Sequence[str] = ("dev", "prod", "locked"),
+    role_name: str = ROLE_NAME,
+) -> Organization:
+    """Make the sandbox account an organisation's management account with `members` (ACTIVE)
+    and one closed account; call it once, after `seed_estate`.
+
+    Each member gets the scanner's role (trusting the management account) and, in every
+    region, a tagged VPC and an S3 bucket (encrypted in the first region only). moto's
+    default VPC, subnets and security group are there too, as in any new account.
+    """
+    org = _client("organizations", endpoint_url, "us-east-1")
+    org.create_organization(FeatureSet="ALL")
+    made: dict[str, str] = {}
+    for name in (*members, "closed"):
+        status = org.create_account(AccountName=name, Email=f"{name}@example.com")
+        made[name] = str(status["CreateAccountStatus"]["AccountId"])
+    closed = made.pop("closed")
+    org.close_account(AccountId=closed)
+    out = Organization(ACCOUNT, role_name, made, closed)
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    for name, account in made.items():
+        creds = _as_account(endpoint_url, account)
+        keys = out.keys.setdefault(account, {})
+        iam = _member_client("iam", endpoint_url, regions[0], creds)
+        role = iam.create_role(
+            RoleName=role_name,
+            AssumeRolePolicyDocument=json.dumps(trust),
+            Tags=[{"Key": "owner", "Value": "security"}],
+        )["Role"]
+        read = {"Effect": "Allow", "Action": ["*:Describe*", "*:List*", "*:Get*"], "Resource": "*"}
+        iam.put_role_policy(
+            RoleName=role_name,
+            PolicyName="driftscan-read",
+            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [read]}),
+        )
+        keys.setdefault("AWS::IAM::Role", set()).add(role["Arn"])
+        for n, region in enumerate(regions):
+            ec2 = _member_client("ec2", endpoint_url, region, creds)
+            vpc = ec2.create_vpc(
+                CidrBlock="10.1.0.0/16",
+                TagSpecifications=[
+                    {"ResourceType": "vpc", "Tags": [{"Key": "Name", "Value": f"{name}-{region}"}]}
+                ],
+            )["Vpc"]
+            keys.setdefault("AWS::EC2::VPC", set()).add(
+                f"arn:aws:ec2:{region}:{account}:vpc/{vpc['VpcId']}"
+            )
+            s3 = _member_client("s3", endpoint_url, region, creds)
+            bucket = f"{name}-{account}-{region}"  # bucket names are global, across accounts
+            where = {} if region == "us-east-1" else {"LocationConstraint": region}
+            s3.create_bucket(
+                Bucket=bucket, **({"CreateBucketConfiguration": where} if where else {})
+            )
+            s3.put_bucket_tagging(
+                Bucket=bucket, Tagging={"TagSet": [{"Key": "account", "Value": name}]}
+            )
+            if n == 0:
+                s3.put_bucket_encryption(
+                    Bucket=bucket,
+                    ServerSideEncryptionConfiguration={
+                        "Rules": [
+                            {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+                        ]
+                    },
+                )
+            keys.setdefault("AWS::S3::Bucket", set()).add(f"arn:aws:s3:::{bucket}")
+    return out
+
+
 # --- the fault-injecting proxy ------------------------------------------------------------
 
 # A SigV4 Authorization header's credential scope: (region, service).
@@ -375,6 +499,7 @@ class _Faults:
         default_factory=dict
     )  # service → throttles left (None: always)
     latency: dict[str, float] = field(default_factory=dict)  # service or "*" → seconds
+    deny_roles: set[str] = field(default_factory=set)  # role ARNs AssumeRole refuses
 
 
 def _error(protocol: str, service: str, kind: str) -> tuple[int, dict[str, str], bytes]:
@@ -412,11 +537,23 @@ def _error(protocol: str, service: str, kind: str) -> tuple[int, dict[str, str],
     return (403 if denied else 400), {"Content-Type": "text/xml"}, xml.encode()
 
 
+def _assume_denied(role_arn: str) -> tuple[int, dict[str, str], bytes]:
+    """STS's answer to an AssumeRole the role's trust policy (or the caller's) does not allow."""
+    xml = (
+        '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error>'
+        "<Type>Sender</Type><Code>AccessDenied</Code><Message>The caller is not authorized to "
+        f"perform: sts:AssumeRole on resource: {role_arn}</Message></Error>"
+        "<RequestId>sandbox</RequestId></ErrorResponse>"
+    )
+    return 403, {"Content-Type": "text/xml"}, xml.encode()
+
+
 class FaultProxy:
     """A reverse proxy on 127.0.0.1 in front of an AWS endpoint that denies, throttles or delays.
 
-    Faults are chosen per service, read from the request's SigV4 credential scope. Every
-    request is recorded in `operations` as (service, operation name).
+    Faults are chosen per service, read from the request's SigV4 credential scope (and per
+    role for AssumeRole). Every request is recorded in `operations` as (service, operation
+    name), and every role asked for in `assumed`.
     """
 
     def __init__(self, upstream: str, port: int = 0) -> None:
@@ -425,6 +562,7 @@ class FaultProxy:
         self._lock = threading.Lock()
         self._faults = _Faults()
         self._ops: list[tuple[str, str]] = []
+        self._roles: list[str] = []
         self._in_flight: dict[str, int] = {}
         self._peak: dict[str, int] = {}
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
@@ -458,6 +596,12 @@ class FaultProxy:
         with self._lock:
             self._faults.deny.add(name if region is None else f"{name}@{region}")
 
+    def deny_role(self, role_arn: str) -> None:
+        """Refuse AssumeRole of `role_arn` as STS does (AccessDenied, HTTP 403), as when the
+        role does not exist or does not trust the caller."""
+        with self._lock:
+            self._faults.deny_roles.add(role_arn)
+
     def throttle(self, service: str, times: int | None = None, region: str | None = None) -> None:
         """Throttle the next `times` requests to `service` (None: all of them), then pass
         through; only those signed for `region` when it is given."""
@@ -475,6 +619,7 @@ class FaultProxy:
         with self._lock:
             self._faults = _Faults()
             self._ops.clear()
+            self._roles.clear()
             self._peak.clear()
 
     def peak_in_flight(self, service: str) -> int:
@@ -488,7 +633,17 @@ class FaultProxy:
         with self._lock:
             return list(self._ops)
 
+    @property
+    def assumed(self) -> list[str]:
+        """The RoleArn of every AssumeRole request received (refused ones too), in order."""
+        with self._lock:
+            return list(self._roles)
+
     # --- the proxy itself ---
+
+    def _denies_role(self, role_arn: str) -> bool:
+        with self._lock:
+            return role_arn in self._faults.deny_roles
 
     def _fault_for(self, service: str, region: str) -> tuple[str | None, float]:
         with self._lock:
@@ -535,12 +690,20 @@ class FaultProxy:
                     protocol = "rest-xml" if service == "s3" else "rest-json"
                     sub = "&".join(sorted(query))
                     op = f"{self.command} {url.path}" + (f"?{sub}" if sub else "")
+                role = None
+                if op == "AssumeRole":
+                    role = next(iter(query.get("RoleArn") or form.get("RoleArn") or []), None)
                 with proxy._lock:
                     proxy._ops.append((service, op))
+                    if role is not None:
+                        proxy._roles.append(role)
                     now = proxy._in_flight[service] = proxy._in_flight.get(service, 0) + 1
                     proxy._peak[service] = max(proxy._peak.get(service, 0), now)
                 try:
-                    self._forward(service, region, protocol, body)
+                    if role is not None and proxy._denies_role(role):
+                        self._reply(*_assume_denied(role))
+                    else:
+                        self._forward(service, region, protocol, body)
                 finally:
                     with proxy._lock:
                         proxy._in_flight[service] -= 1
@@ -584,6 +747,8 @@ class AwsSandbox:
     """moto + seeded estate + fault proxy; point the collector at `endpoint_url` (the proxy)."""
 
     def __init__(self, regions: Sequence[str] = REGIONS, *, canary: str = CANARY) -> None:
+        self._org: Organization | None = None
+        self._org_lock = threading.Lock()
         self.moto = start_moto()
         try:
             self.estate = seed_estate(self.moto.endpoint_url, regions, canary=canary)
@@ -595,6 +760,14 @@ class AwsSandbox:
     @property
     def endpoint_url(self) -> str:
         return self.proxy.endpoint_url
+
+    def organization(self) -> Organization:
+        """The sandbox account as an organisation's management account, with its members;
+        seeded on first use (once: moto keeps it), so tests that never ask pay nothing."""
+        with self._org_lock:
+            if self._org is None:
+                self._org = seed_organization(self.moto.endpoint_url, self.estate.regions)
+            return self._org
 
     def source(self, name: str = "aws-sandbox", **overrides: Any) -> dict[str, Any]:
         """A `sources:` entry for driftscan.yaml that scans this sandbox (set `ENV` too)."""

@@ -1,11 +1,11 @@
-"""The AWS collector: regions × services read in parallel, each recorded as an ok or failed slice."""
+"""The AWS collector: accounts × regions × services read in parallel, each recorded as an ok or failed slice."""
 
 from __future__ import annotations
 
 import dataclasses
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from threading import Lock
 from typing import Any, cast
@@ -176,8 +176,36 @@ def _items(reader: Reader, spec: ResourceSpec) -> Iterator[Item]:
         yield from jmespath.search(spec.items, getattr(client, spec.call)(**spec.params)) or []
 
 
+class _Work:
+    """One bounded pool for every slice of the source, across its accounts: a task may add
+    more (an account, once its role is assumed, adds its regions × services)."""
+
+    def __init__(self, pool: ThreadPoolExecutor) -> None:
+        self._pool = pool
+        self._lock = Lock()
+        self._futures: list[Future[None]] = []
+
+    def submit(self, fn: Callable[..., None], *args: Any) -> None:
+        with self._lock:
+            self._futures.append(self._pool.submit(fn, *args))
+
+    def wait(self) -> None:
+        """Until every task is done, those added meanwhile included; re-raises the first failure."""
+        done = 0
+        while True:
+            with self._lock:
+                if done == len(self._futures):
+                    return
+                f = self._futures[done]
+            # A task adds its successors before it finishes, so once the last known one is
+            # done nothing more can arrive.
+            f.result()
+            done += 1
+
+
 class AwsCollector:
-    """Reads one AWS source: every configured region × regional service, plus S3 and IAM once."""
+    """Reads one AWS source: every configured region × regional service, plus S3 and IAM once;
+    with `accounts`, that for every member account, through its role, in one bounded pool."""
 
     def __init__(self, config: AwsSource) -> None:
         self.config = config
@@ -191,7 +219,9 @@ class AwsCollector:
             account, partition = str(ident["Account"]), str(ident["Arn"]).split(":")[1]
             clients.account = account
             ctx.run.identity = str(ident["Arn"])
-            regions = self._regions(clients, home)
+            members = self._members(clients, home, account)
+            read_self = self.config.accounts is None or account in members
+            regions = self._regions(clients, home) if read_self else []
         except (ClientError, BotoCoreError) as exc:
             # Without credentials or an account there is nothing to scope slices by.
             raise SourceError(
@@ -200,17 +230,85 @@ class AwsCollector:
                 slice="*",
                 reason=classify(exc),
             ) from exc
+        if any(m != account for m in members):
+            ctx.run.identity += f" (and role/{self.config.role_name} in each member account)"
+        with ThreadPoolExecutor(self.config.concurrency, thread_name_prefix="aws") as pool:
+            work = _Work(pool)
+            # Member accounts are opened first (a few calls each), so their slices join the
+            # queue while the caller's own are read, and a denied role is known early.
+            for member in members:
+                if member != account:
+                    work.submit(self._open_account, work, ctx, member, partition, home)
+            if read_self:
+                self._read_account(work, ctx, clients, account, partition, home, regions)
+            work.wait()
+
+    def _members(self, clients: _Clients, home: str, caller: str) -> list[str]:
+        """The accounts `accounts` names (none without it): the listed ones, or every ACTIVE
+        account of the caller's organisation, less `exclude_accounts`, in a stable order."""
+        wanted = self.config.accounts
+        if wanted is None:
+            return []
+        if wanted == "organization":
+            pages = clients("organizations", home).get_paginator("list_accounts").paginate()
+            # Status is being replaced by State (2025); either says ACTIVE for a live account.
+            found = [
+                str(a["Id"])
+                for a in pages.search("Accounts[]")
+                if (a.get("State") or a.get("Status")) == "ACTIVE"
+            ]
+        else:
+            found = list(wanted)
+        skip = set(self.config.exclude_accounts)
+        return sorted(dict.fromkeys(a for a in found if a not in skip))
+
+    def _open_account(
+        self, work: _Work, ctx: CollectContext, account: str, partition: str, home: str
+    ) -> None:
+        """Assume the role in a member account, then queue its slices; an account that cannot
+        be opened is one failed slice (`<account>/*`) and the others go on."""
+        assert self.config.role_name is not None  # the source model requires it with accounts
+        role = aws_session.role_arn(partition, account, self.config.role_name)
+        member = self.config.model_copy(update={"role_arn": role, "accounts": None})
+        try:
+            session = aws_session.make_session(member)
+            clients = _Clients(session, self.config, ctx.limiter)
+            clients.account = account
+            # The first call assumes the role (botocore's deferred credentials).
+            ident = clients("sts", home).get_caller_identity()
+            if str(ident["Account"]) != account:
+                raise SourceError(f"{role} answered as account {ident['Account']}", reason="error")
+            regions = self._regions(clients, home)
+        except (ClientError, BotoCoreError, SourceError) as exc:
+            detail = exc.message if isinstance(exc, SourceError) else describe(exc)
+            reason = exc.reason if isinstance(exc, SourceError) else classify(exc)
+            err = SourceError(
+                f"account {account} not read through {role}: {detail}",
+                source=self.config.name,
+                slice=f"{account}/*",
+                reason=reason,
+            )
+            ctx.slice_failed(f"{account}/*", err, account=account)
+            return
+        self._read_account(work, ctx, clients, account, partition, home, regions)
+
+    def _read_account(
+        self,
+        work: _Work,
+        ctx: CollectContext,
+        clients: _Clients,
+        account: str,
+        partition: str,
+        home: str,
+        regions: list[str],
+    ) -> None:
+        """Queue one account's slices: its global services, then regions × regional ones."""
         jobs: list[tuple[ServiceSpec, str | None]] = [(svc, None) for svc in GLOBAL]
         jobs += [(svc, region) for region in regions for svc in REGIONAL]
-        with ThreadPoolExecutor(self.config.concurrency, thread_name_prefix="aws") as pool:
-            futures = [
-                pool.submit(
-                    self._read_slice, ctx, clients, svc, account, partition, region or home, region
-                )
-                for svc, region in jobs
-            ]
-            for f in futures:
-                f.result()
+        for svc, region in jobs:
+            work.submit(
+                self._read_slice, ctx, clients, svc, account, partition, region or home, region
+            )
 
     def _regions(self, clients: _Clients, home: str) -> list[str]:
         if "all" not in self.config.regions:

@@ -1,11 +1,23 @@
-"""The boto3 session and client settings for one AWS source: profile, assumed role, retries."""
+"""The boto3 session and client settings for one AWS source: profile, assumed roles, retries."""
 
 from __future__ import annotations
 
+import threading
+from functools import partial
 from typing import Any, cast
 
 import boto3
+import botocore.session
 from botocore.config import Config
+from botocore.credentials import (
+    AssumeRoleCredentialFetcher,
+    CredentialProvider,
+    CredentialResolver,
+    Credentials,
+    RefreshableCredentials,
+)
+from botocore.exceptions import NoCredentialsError
+from botocore.loaders import Loader
 
 from driftscan.providers.aws.source import AwsSource
 
@@ -31,27 +43,95 @@ def client_config(config: AwsSource, pool: int = 0) -> Config:
     )
 
 
+_loader_lock = threading.Lock()
+_loader: Loader | None = None
+
+
+def _share_loader(session: boto3.Session) -> boto3.Session:
+    """Give the session the process's one botocore data loader.
+
+    Each botocore session otherwise parses every service model it uses again (EC2's is
+    megabytes of JSON): once per member account of an organisation, not once per scan.
+    The models are read-only data, so sharing them across sessions and threads is safe.
+    """
+    global _loader
+    core: Any = cast(Any, session)._session
+    with _loader_lock:
+        if _loader is None:
+            # The first session's own: it has boto3's search path and honours AWS_DATA_PATH.
+            _loader = core.get_component("data_loader")
+        else:
+            core.register_component("data_loader", _loader)
+    return session
+
+
+def role_arn(partition: str, account: str, role_name: str) -> str:
+    """The ARN of `role_name` in `account` (IAM is global: no region)."""
+    return f"arn:{partition}:iam::{account}:role/{role_name}"
+
+
 def make_session(config: AwsSource) -> boto3.Session:
     """A session for the source: its profile (or the default chain), then its role if it has one.
 
     The collector makes every client from this session, so hooks registered on its event
-    system (tests: a read-only allow-list) see every call.
+    system (tests: a read-only allow-list) see every call. For an organisation the collector
+    calls it once more per member account, with that account's role as `role_arn`.
     """
-    base = boto3.Session(profile_name=config.profile)
+    base = _share_loader(boto3.Session(profile_name=config.profile))
     region = home_region(config, base)
     if not config.role_arn:
         return (
             base
             if base.region_name
-            else boto3.Session(profile_name=config.profile, region_name=region)
+            else _share_loader(boto3.Session(profile_name=config.profile, region_name=region))
         )
-    sts: Any = cast(Any, base).client(
-        "sts", region_name=region, endpoint_url=config.endpoint_url, config=client_config(config)
+    return assumed_session(base, config, config.role_arn, region)
+
+
+class _Assumed(CredentialProvider):
+    """A credential chain of one link: the assumed role's refreshable credentials."""
+
+    METHOD = "assume-role"
+    CANONICAL_NAME = "AssumeRole"
+
+    def __init__(self, credentials: Credentials) -> None:
+        super().__init__()
+        self._credentials = credentials
+
+    def load(self) -> Credentials:
+        return self._credentials
+
+
+def assumed_session(
+    base: boto3.Session, config: AwsSource, role: str, region: str
+) -> boto3.Session:
+    """A session acting as `role`, assumed now with `base`'s credentials.
+
+    botocore's refreshable credentials assume the role again when fewer than 15 minutes of
+    the session are left (any caller, without waiting) and before the last 10 (every caller
+    waits for the new ones), so a scan longer than `session_duration_s` never sends an
+    expired token. A role that cannot be assumed raises here, botocore's ClientError.
+    """
+    source = base.get_credentials()
+    if source is None:
+        raise NoCredentialsError()
+    core: Any = cast(Any, base)._session
+    fetcher = AssumeRoleCredentialFetcher(
+        partial(
+            core.create_client,
+            region_name=region,
+            endpoint_url=config.endpoint_url,
+            config=client_config(config),
+        ),
+        source,
+        role,
+        extra_args={"RoleSessionName": SESSION_NAME, "DurationSeconds": config.session_duration_s},
     )
-    creds = sts.assume_role(RoleArn=config.role_arn, RoleSessionName=SESSION_NAME)["Credentials"]
-    return boto3.Session(
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-        region_name=region,
+    # The first assumption is made here rather than on first use, so a refused role is the
+    # caller's error to record (botocore would log a traceback for it, then raise anyway).
+    creds = RefreshableCredentials.create_from_metadata(
+        fetcher.fetch_credentials(), fetcher.fetch_credentials, "assume-role"
     )
+    member = botocore.session.Session()
+    member.register_component("credential_provider", CredentialResolver([_Assumed(creds)]))
+    return _share_loader(boto3.Session(botocore_session=member, region_name=region))
