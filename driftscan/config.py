@@ -48,19 +48,46 @@ def source_types() -> frozenset[str]:
     return frozenset(registry().names())
 
 
-class DesiredEntry(_Strict):
-    """One declared-state input: a YAML file or folder, or a Terraform state."""
+class DesiredEntry(BaseModel):
+    """One declared-state input: a YAML file or folder, a Terraform state, or a provider's own
+    kind of declaration written `{<provider type>: PATH}` (Provider.desired)."""
+
+    # Extra keys are the providers' own kinds, checked against the registry below.
+    model_config = ConfigDict(extra="allow", frozen=True)
 
     path: str | None = None
     terraform: str | None = None
     profile: str | None = None
     endpoint_url: str | None = None
+    # The source a provider's own declarations are for (when it has several sources).
+    source: str | None = None
 
     @model_validator(mode="after")
     def _one_of(self) -> DesiredEntry:
-        if (self.path is None) == (self.terraform is None):
-            raise ValueError("give exactly one of 'path' or 'terraform'")
+        extra = dict(self.model_extra or {})
+        kinds = {p.type for p in registry() if p.desired is not None}
+        unknown = sorted(k for k in extra if k not in kinds)
+        if unknown:
+            named = ", ".join(["path", "terraform", *sorted(kinds)])
+            raise ValueError(f"unknown key '{unknown[0]}'; a desired entry is one of {named}")
+        for k, v in extra.items():
+            if not isinstance(v, str) or not v:
+                raise ValueError(f"'{k}' must be a path")
+        given = [k for k in ("path", "terraform") if getattr(self, k) is not None] + sorted(extra)
+        if len(given) != 1:
+            named = ", ".join(["'path'", "'terraform'", *(f"'{k}'" for k in sorted(kinds))])
+            raise ValueError(f"give exactly one of {named}")
+        if self.source is not None and not extra:
+            raise ValueError("'source' goes with a provider's own kind of declaration")
         return self
+
+    @property
+    def provider_kind(self) -> tuple[str, str] | None:
+        """(provider type, PATH) of a provider's own kind of entry, else None."""
+        extra = self.model_extra or {}
+        for k, v in extra.items():
+            return str(k), str(v)
+        return None
 
 
 class IgnoreRule(_Strict):

@@ -84,7 +84,8 @@ class Slice:
     account: str | None = None
     region: str | None = None
     types: list[str] = field(default_factory=list)
-    # Exact resource keys the slice covers (e.g. one host's `ssh://web-01`); empty = by the above.
+    # Exact resource keys the slice covers (e.g. one host's `ssh://web-01`), or patterns ending
+    # in `*` covering every key with that prefix (a namespace); empty = by the above.
     keys: list[str] = field(default_factory=list)
     resources: int = 0
 

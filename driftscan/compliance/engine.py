@@ -80,7 +80,7 @@ def scope_defs(config: Config) -> list[rc.ScopeDef]:
     return [
         rc.ScopeDef(
             name, dict(s.tags), list(s.regions), list(s.types),
-            [rc.ScopeMatch(p, d.columns, s.values(d.name), d.fold_case) for p, d in dims],
+            [rc.ScopeMatch(p, d.columns, s.values(d.name), d.fold_case, d.attrs) for p, d in dims],
         )
         for name, s in sorted(config.scopes.items())
     ]  # fmt: skip

@@ -14,7 +14,7 @@ from driftscan.desired.columns import columns as to_columns
 from driftscan.desired.declaration import Check, Declaration, compare_versions, identity
 from driftscan.desired.yaml import load_file, yaml_files
 from driftscan.errors import ConfigError
-from driftscan.providers import registry
+from driftscan.providers import DesiredInput, load_object, registry
 from driftscan.redaction import Fingerprinter, load_fingerprinter
 
 
@@ -91,6 +91,21 @@ def load_desired(config: Config, fingerprint: Fingerprinter | None = None) -> De
             else:
                 terraform.load(entry.terraform, config.resolve(entry.terraform), key=key, out=tf,
                                display=_display_fn(base))  # fmt: skip
+        elif (own := entry.provider_kind) is not None:
+            kind, where = own
+            p = registry()[kind]
+            assert p.desired is not None  # the config admits only kinds with a loader
+            loader = load_object(p.desired)
+            read, decls = loader(
+                DesiredInput(
+                    key=f"desired[{i}].{kind}", configured=where, path=config.resolve(where),
+                    display=_display_fn(base), fingerprint=fp,
+                    sources=tuple(s for s in config.sources if s.type == kind), source=entry.source,
+                )
+            )  # fmt: skip
+            files.extend(read)
+            for d in decls:
+                cols.add_declaration(d)
     for d in tf.declarations:
         cols.add_declaration(d)
     tables = cols.finish()

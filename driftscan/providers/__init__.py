@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -56,13 +57,15 @@ class ScopeDimension:
     """A `scopes:` key that selects this provider's resources (e.g. `accounts`).
 
     A resource of the provider is in the scope when one of the listed values equals one of
-    `columns`: key, source, account, region, type or name (the store's SCOPE_COLUMNS); with
-    `fold_case` both sides are compared lower-case.
+    `columns`: key, source, account, region, type or name (the store's SCOPE_COLUMNS), or the
+    text at one of the dotted `attrs` paths (`metadata.namespace`); with `fold_case` both
+    sides are compared lower-case.
     """
 
     name: str
     columns: tuple[str, ...]
     fold_case: bool = False
+    attrs: tuple[str, ...] = ()
 
 
 def _no_identity(key: str) -> Identity | None:
@@ -108,12 +111,35 @@ class Provider:
     unassessed_paths: Callable[[Any, dict[str, Any]], list[str]] | None = None
     # "module:ATTR" of a driftscan.desired.tfmap.TerraformMappings, loaded with the first state.
     terraform: str | None = None
+    # "module:ATTR" of the loader of this provider's own `desired:` entries, written
+    # `{<type>: PATH}` (`{kubernetes: manifests/}`): called with a DesiredInput, it returns the
+    # files it read and their driftscan.desired.Declaration objects; errors are ConfigErrors.
+    desired: str | None = None
     # "module:ATTR" of the provider's local estate for the demo and tests (never imported here).
     sandbox: str | None = None
 
     def normalise_key(self, key: str) -> str:
         """The key as the store holds it."""
         return key.lower() if self.case_insensitive else key
+
+
+@dataclass(frozen=True)
+class DesiredInput:
+    """One `desired: [{<type>: PATH, source: NAME}]` entry, as a provider's loader gets it."""
+
+    # Where the entry is in the config, for errors: `desired[2].kubernetes`.
+    key: str
+    # PATH as written, and resolved against the config's folder.
+    configured: str
+    path: Path
+    # How a file is named in errors and `desired_source` (relative to the config's folder).
+    display: Callable[[Path], str]
+    # The store's fingerprinter (driftscan.redaction.Fingerprinter): declared secrets are
+    # fingerprinted with the key live values are.
+    fingerprint: Any
+    # The configured sources of this provider, and the entry's `source:` if it names one.
+    sources: tuple[SourceModel, ...]
+    source: str | None = None
 
 
 def load_object(target: str) -> Any:
@@ -242,6 +268,7 @@ def get(name: str) -> Provider:
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "DesiredInput",
     "Identity",
     "Provider",
     "Registry",

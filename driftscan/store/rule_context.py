@@ -55,6 +55,8 @@ class ScopeMatch:
     columns: tuple[str, ...]
     values: list[str]
     fold_case: bool = False
+    # Dotted attribute paths (`metadata.namespace`) whose text is matched like the columns.
+    attrs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -177,7 +179,7 @@ def prepare_context(
                           AND (sl.account IS NULL OR sl.account = r.account)
                           AND (sl.region IS NULL OR sl.region = r.region)
                           AND (len(sl.types) = 0 OR list_contains(sl.types, r.type))
-                          AND (len(sl.keys) = 0 OR list_contains(sl.keys, r.key))),
+                          AND main.slice_has_key(sl.keys, r.key)),
                         'source ' || r.source || ' was not read in this scan')
                END AS reason
         FROM resources r WHERE NOT r.assessed
@@ -273,6 +275,8 @@ def _scopes(con: duckdb.DuckDBPyConnection, scopes: Sequence[ScopeDef]) -> None:
             for col in m.columns:
                 if col not in SCOPE_COLUMNS:
                     raise ValueError(f"scope dimension column '{col}' is not a resource column")
+            # An attribute path is stored as the JSON path DuckDB reads (`$.metadata.namespace`).
+            for col in (*m.columns, *("$." + a for a in m.attrs)):
                 for x in m.values:
                     value = x.lower() if m.fold_case else x
                     con.execute(
@@ -280,6 +284,10 @@ def _scopes(con: duckdb.DuckDBPyConnection, scopes: Sequence[ScopeDef]) -> None:
                         [s.name, m.provider, col, m.fold_case, value],
                     )
     column = " ".join(f"WHEN '{c}' THEN r.{c}" for c in SCOPE_COLUMNS)
+    value = (
+        "CASE WHEN starts_with(w.col, '$.') THEN json_extract_string(r.attrs, w.col) "
+        f"ELSE CASE w.col {column} END END"
+    )
     # Within a scope every given criterion must hold; the providers' dimensions (accounts,
     # subscriptions, hosts ...) together say where (a resource matches any of them, on its
     # own provider's), tags must all match.
@@ -293,8 +301,7 @@ def _scopes(con: duckdb.DuckDBPyConnection, scopes: Sequence[ScopeDef]) -> None:
           AND (NOT d.located OR EXISTS (
               SELECT 1 FROM scope_where w
               WHERE w.scope = d.scope AND w.provider = r.provider
-                AND w.value = CASE WHEN w.fold THEN lower(CASE w.col {column} END)
-                                   ELSE CASE w.col {column} END END))
+                AND w.value = CASE WHEN w.fold THEN lower({value}) ELSE {value} END))
           AND NOT EXISTS (
               SELECT 1 FROM scope_tags t
               WHERE t.scope = d.scope

@@ -159,6 +159,14 @@ CREATE OR REPLACE VIEW resource_versions AS
            v.region, v.type, v.name, v.tags, v.attrs, v.encrypted, v.public, v.error
     FROM span s JOIN version v USING (doc_hash);
 
+-- A slice's `keys` name the resources it covers exactly, or by a pattern ending in `*` that
+-- covers every key starting with what comes before it (a namespace: `k8s://src/payments/*`);
+-- no keys means everything the slice's account, region and types cover.
+CREATE OR REPLACE MACRO slice_has_key(keys, k) AS (
+    len(keys) = 0 OR list_contains(keys, k)
+    OR list_bool_or(list_transform(keys, lambda p: ends_with(p, '*') AND starts_with(k, p[:-2])))
+);
+
 CREATE OR REPLACE MACRO covered_by_failure(n, src, acct, reg, typ, k) AS (
     NOT EXISTS (SELECT 1 FROM source_run r WHERE r.scan_id = n AND r.source = src)
     OR EXISTS (
@@ -167,7 +175,7 @@ CREATE OR REPLACE MACRO covered_by_failure(n, src, acct, reg, typ, k) AS (
           AND (sl.account IS NULL OR sl.account = acct)
           AND (sl.region IS NULL OR sl.region = reg)
           AND (len(sl.types) = 0 OR list_contains(sl.types, typ))
-          AND (len(sl.keys) = 0 OR list_contains(sl.keys, k))
+          AND slice_has_key(sl.keys, k)
     )
 );
 
