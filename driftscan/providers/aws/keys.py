@@ -62,7 +62,14 @@ _STORAGE: tuple[tuple[str, str, str], ...] = (
     ("backup", "backup-vault:", "AWS::Backup::BackupVault"),
     ("backup", "backup-plan:", "AWS::Backup::BackupPlan"),
 )
-_SECRETS: tuple[tuple[str, str, str], ...] = (("kms", "key/", "AWS::KMS::Key"),)
+_SECRETS: tuple[tuple[str, str, str], ...] = (
+    ("kms", "key/", "AWS::KMS::Key"),
+    ("kms", "alias/", "AWS::KMS::Alias"),
+    ("secretsmanager", "secret:", "AWS::SecretsManager::Secret"),
+    ("acm", "certificate/", "AWS::CertificateManager::Certificate"),
+    ("sns", "", "AWS::SNS::Topic"),  # arn:aws:sns:<region>:<account>:<topic>
+    ("sqs", "", "AWS::SQS::Queue"),  # arn:aws:sqs:<region>:<account>:<queue>
+)
 _LOGGING: tuple[tuple[str, str, str], ...] = (
     ("cloudtrail", "trail/", "AWS::CloudTrail::Trail"),
     ("config", "configuration-recorder/", "AWS::Config::ConfigurationRecorder"),
@@ -73,7 +80,15 @@ _LOGGING: tuple[tuple[str, str, str], ...] = (
     ("logs", "log-group:", "AWS::Logs::LogGroup"),
     ("logs", "metric-filter:", "AWS::Logs::MetricFilter"),
 )
-_IAM: tuple[tuple[str, str, str], ...] = (("iam", "role/", "AWS::IAM::Role"),)
+_IAM: tuple[tuple[str, str, str], ...] = (
+    ("iam", "role/", "AWS::IAM::Role"),
+    ("iam", "user/", "AWS::IAM::User"),
+    ("iam", "group/", "AWS::IAM::Group"),
+    ("iam", "policy/", "AWS::IAM::ManagedPolicy"),
+    # The account's singletons (keys of driftscan's making: IAM gives them no ARN).
+    ("iam", "account-password-policy", "AWS::IAM::AccountPasswordPolicy"),
+    ("iam", "account-summary", "AWS::IAM::AccountSummary"),
+)
 _ARN_TYPES = _COMPUTE + _NETWORK + _STORAGE + _SECRETS + _LOGGING + _IAM
 
 

@@ -14,7 +14,9 @@ from driftscan.providers.aws.collect import session as aws_session
 from driftscan.sandbox.aws import ENV, AwsSandbox, FaultProxy
 
 READ_PREFIXES = ("Describe", "List", "Get")
-ALLOWED = frozenset({"AssumeRole", "GetCallerIdentity"})
+# GenerateCredentialReport writes nothing the account holds but a report of it, and
+# GetCredentialReport needs it first; AWS's SecurityAudit managed policy grants it too.
+ALLOWED = frozenset({"AssumeRole", "GetCallerIdentity", "GenerateCredentialReport"})
 
 
 class ReadOnlyViolation(AssertionError):
