@@ -1,4 +1,5 @@
-"""An HTTPS Azure Resource Manager emulator on 127.0.0.1 that serves a seed estate given as data."""
+"""An HTTPS Azure Resource Manager emulator on 127.0.0.1 that serves a seed estate given as data:
+ARM reads, Resource Graph queries, management groups and per-subscription settings."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,26 +22,68 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
+from driftscan.sandbox.armestate import (
+    DEMO_SECRET_CANARY,
+    DEMO_TENANT,
+    DEMO_TOKEN,
+    SUB_DEV,
+    SUB_PROD,
+    demo_estate,
+    resource_id,
+    tenant_estate,
+)
+
+__all__ = [
+    "DEMO_SECRET_CANARY",
+    "DEMO_TENANT",
+    "DEMO_TOKEN",
+    "SUB_DEV",
+    "SUB_PROD",
+    "ArmEmulator",
+    "Fault",
+    "demo_estate",
+    "resource_id",
+    "tenant_estate",
+]
+
 # The api-versions the emulator accepts per (lower-case) type; anything else gets ARM's 400.
 # Real ARM accepts many more, but an emulator that accepts anything would hide a collector
-# that asks for a version its parsers were never written against.
+# that asks for a version its parsers were never written against. Types not listed here get
+# GENERIC_API_VERSIONS, and the providers list names them, as ARM's does.
 SUPPORTED_API_VERSIONS: dict[str, frozenset[str]] = {
     "microsoft.storage/storageaccounts": frozenset({"2023-01-01", "2023-05-01"}),
     "microsoft.compute/virtualmachines": frozenset({"2024-03-01", "2024-07-01"}),
+    "microsoft.compute/disks": frozenset({"2023-04-02", "2024-03-02"}),
+    "microsoft.containerservice/managedclusters": frozenset({"2024-02-01", "2024-05-01"}),
     "microsoft.network/networksecuritygroups": frozenset({"2023-09-01", "2024-01-01"}),
+    "microsoft.network/publicipaddresses": frozenset({"2023-09-01", "2024-01-01"}),
+    "microsoft.network/networkinterfaces": frozenset({"2023-09-01", "2024-01-01"}),
+    "microsoft.network/virtualnetworks": frozenset({"2023-09-01", "2024-01-01"}),
+    "microsoft.network/applicationgateways": frozenset({"2023-09-01", "2024-01-01"}),
     "microsoft.sql/servers": frozenset({"2021-11-01", "2023-08-01"}),
     "microsoft.sql/servers/databases": frozenset({"2021-11-01", "2023-08-01"}),
+    "microsoft.documentdb/databaseaccounts": frozenset({"2024-05-15", "2024-08-15"}),
+    "microsoft.dbforpostgresql/flexibleservers": frozenset({"2022-12-01", "2024-08-01"}),
+    "microsoft.dbformysql/flexibleservers": frozenset({"2023-12-30"}),
+    "microsoft.containerregistry/registries": frozenset({"2023-07-01", "2023-11-01-preview"}),
     "microsoft.keyvault/vaults": frozenset({"2023-07-01", "2024-11-01"}),
     "microsoft.web/sites": frozenset({"2023-12-01", "2024-04-01"}),
+    "microsoft.insights/activitylogalerts": frozenset({"2020-10-01"}),
 }
+GENERIC_API_VERSIONS = ("2023-06-01", "2024-01-01", "2025-01-01-preview")
 ARM_API_VERSIONS = frozenset({"2021-04-01", "2022-09-01", "2022-12-01", "2025-04-01"})
 RESOURCE_GRAPH_API_VERSIONS = frozenset({"2021-03-01", "2022-10-01", "2024-04-01"})
-
-DEMO_TOKEN = "sandbox-arm-token"
-DEMO_SECRET_CANARY = "canary-9f1c2d-do-not-store"
-DEMO_TENANT = "72f988bf-0000-4000-8000-000000000001"
-SUB_PROD = "11111111-1111-4111-8111-111111111111"
-SUB_DEV = "22222222-2222-4222-8222-222222222222"
+MANAGEMENT_GROUP_API_VERSIONS = frozenset({"2020-05-01", "2021-04-01", "2023-04-01"})
+# Subscription-level lists (settings) the emulator serves, by lower-case path below
+# /subscriptions/{id}: the api-versions each accepts. Unseeded ones answer an empty list.
+SETTINGS_API_VERSIONS: dict[str, frozenset[str]] = {
+    "providers/microsoft.security/pricings": frozenset({"2024-01-01", "2023-01-01"}),
+    "providers/microsoft.insights/diagnosticsettings": frozenset({"2021-05-01-preview"}),
+    "providers/microsoft.authorization/roleassignments": frozenset({"2022-04-01"}),
+    "providers/microsoft.security/securitycontacts": frozenset(
+        {"2020-01-01-preview", "2023-12-01-preview"}
+    ),
+}
 
 
 @dataclass
@@ -74,7 +116,7 @@ class Fault:
 
 @dataclass
 class _Res:
-    """One indexed seed resource."""
+    """One indexed seed resource, with the sub-documents served below it."""
 
     id: str
     sub: str
@@ -83,17 +125,39 @@ class _Res:
     name: str  # ARM list spelling: "server/db" for child resources
     location: str
     doc: dict[str, Any]
-    extras: dict[str, Any] = field(default_factory=dict)
+    # lower-case path suffix → a document (GET), or a list (GET, paged as {"value": [...]})
+    children: dict[str, Any] = field(default_factory=dict)
+    posts: dict[str, Any] = field(default_factory=dict)  # suffix → document (allow-listed POST)
 
 
-def resource_id(sub: str, rg: str, rtype: str, name: str) -> str:
-    """The ARM id of a resource from its subscription, group, type and (slash-joined) name."""
-    namespace, *kinds = rtype.split("/")
-    names = name.split("/")
-    if len(kinds) != len(names):
-        raise ValueError(f"type {rtype!r} needs {len(kinds)} name segments, got {name!r}")
-    tail = "/".join(f"{k}/{n}" for k, n in zip(kinds, names, strict=True))
-    return f"/subscriptions/{sub}/resourceGroups/{rg}/providers/{namespace}/{tail}"
+class _GraphQuota:
+    """Resource Graph's per-user quota: `limit` queries per `window_s`, reported in headers."""
+
+    def __init__(self, limit: int, window_s: float) -> None:
+        self.limit = limit
+        self.window_s = window_s
+        self.used = 0
+        self.started = 0.0
+        self.refused = 0
+
+    def take(self) -> tuple[bool, int, float]:
+        """(allowed, remaining, seconds until the reset)."""
+        now = time.monotonic()
+        if now - self.started >= self.window_s:
+            self.started, self.used = now, 0
+        resets = max(self.window_s - (now - self.started), 0.0)
+        if self.used >= self.limit:
+            self.refused += 1
+            return False, 0, resets
+        self.used += 1
+        return True, self.limit - self.used, resets
+
+
+def _hms(seconds: float) -> str:
+    whole = int(seconds)
+    frac = seconds - whole
+    out = f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+    return out + (f"{frac:.3f}"[1:] if frac >= 0.001 else "")
 
 
 class ArmEmulator:
@@ -101,6 +165,8 @@ class ArmEmulator:
 
     Use as a context manager; `url`, `ca_path` and `token` are what a collector needs.
     Every request is logged in `requests` as (method, path?query), before auth and faults.
+    `graph_quota=(queries, window_s)` enforces Resource Graph's per-user quota (429 with
+    Retry-After beyond it); None serves every query, still reporting the headers.
     """
 
     def __init__(
@@ -113,7 +179,9 @@ class ArmEmulator:
         port: int = 0,
         latency_s: float = 0.0,
         ratelimit_remaining: int | None = None,
+        graph_quota: tuple[int, float] | None = (15, 5.0),
         ca_dir: str | Path | None = None,
+        log_requests: bool = True,
     ) -> None:
         self.token = token
         self.page_size = page_size
@@ -126,10 +194,13 @@ class ArmEmulator:
         self.faults: list[Fault] = []
         self.denied: set[str] = set()
         self.requests: list[tuple[str, str]] = []
+        self.log_requests = log_requests
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.ca_path = ""
+        self.graph_quota = graph_quota
+        self._quota = _GraphQuota(*graph_quota) if graph_quota else None
         self._index(estate)
 
     # -- seed ---------------------------------------------------------------------------
@@ -140,6 +211,8 @@ class ArmEmulator:
         self.groups: dict[str, list[dict[str, Any]]] = {}
         self.resources: dict[str, _Res] = {}
         self.by_sub: dict[str, list[_Res]] = {}
+        self.settings: dict[str, dict[str, list[dict[str, Any]]]] = {}
+        self._seed_denied: set[str] = set()
         for sub_id, sub in estate.get("subscriptions", {}).items():
             key = sub_id.lower()
             self.subs[key] = {
@@ -148,7 +221,23 @@ class ArmEmulator:
                 "tenantId": self.tenant,
                 "displayName": sub.get("displayName", sub_id),
                 "state": sub.get("state", "Enabled"),
+                "subscriptionPolicies": {
+                    "locationPlacementId": "Public_2014-09-01",
+                    "quotaId": "PayAsYouGo_2014-09-01",
+                    "spendingLimit": "Off",
+                },
             }
+            self.settings[key] = {
+                path.lower(): [copy.deepcopy(d) for d in docs]
+                for path, docs in sub.get("settings", {}).items()
+            }
+            for path, docs in self.settings[key].items():
+                if path not in SETTINGS_API_VERSIONS:
+                    raise ValueError(f"the emulator serves no setting {path!r}")
+                for doc in docs:
+                    doc.setdefault("id", f"/subscriptions/{sub_id}/{path}/{doc['name']}")
+            if sub.get("denied"):
+                self._seed_denied.add(key)  # the identity may not read it: every request 403
             self.groups[key] = []
             self.by_sub[key] = []
             for rg_name, rg in sub.get("resourceGroups", {}).items():
@@ -163,18 +252,57 @@ class ArmEmulator:
                     }
                 )
                 for spec in rg.get("resources", []):
-                    rid = resource_id(sub_id, rg_name, spec["type"], spec["name"])
-                    extras = {
-                        k: spec[k]
-                        for k in ("appSettings", "transparentDataEncryption")
-                        if k in spec
-                    }
-                    doc = {k: v for k, v in spec.items() if k not in extras}
-                    res = _Res(
-                        rid, key, rg_name, spec["type"], spec["name"], spec["location"], doc, extras
-                    )
-                    self.resources[rid.lower()] = res
-                    self.by_sub[key].append(res)
+                    self._add(sub_id, key, rg_name, spec)
+        self.management_groups: dict[str, dict[str, Any]] = {
+            k.lower(): {"name": k, **v} for k, v in estate.get("managementGroups", {}).items()
+        }
+        for mg in self.management_groups.values():
+            parent = mg.get("parent")
+            if parent is not None and parent.lower() not in self.management_groups:
+                raise ValueError(f"management group {mg['name']!r}: no parent {parent!r}")
+            for s in mg.get("subscriptions", []):
+                if s.lower() not in self.subs:
+                    raise ValueError(f"management group {mg['name']!r}: no subscription {s!r}")
+        self.denied |= self._seed_denied
+
+    def _add(self, sub_id: str, key: str, rg_name: str, spec: dict[str, Any]) -> None:
+        rid = resource_id(sub_id, rg_name, spec["type"], spec["name"])
+        children: dict[str, Any] = {}
+        posts: dict[str, Any] = {}
+        # The seed's shorthand for the sub-documents the demo has always had.
+        if "appSettings" in spec:
+            posts["config/appsettings/list"] = {
+                "id": f"{rid}/config/appsettings",
+                "name": "appsettings",
+                "type": "Microsoft.Web/sites/config",
+                "properties": copy.deepcopy(spec["appSettings"]),
+            }
+        if "transparentDataEncryption" in spec:
+            children["transparentdataencryption/current"] = {
+                "id": f"{rid}/transparentDataEncryption/Current",
+                "name": "Current",
+                "type": "Microsoft.Sql/servers/databases/transparentDataEncryption",
+                "properties": copy.deepcopy(spec["transparentDataEncryption"]),
+            }
+        for suffix, sub_doc in spec.get("children", {}).items():
+            if isinstance(sub_doc, list):
+                items = []
+                for d in sub_doc:
+                    d = copy.deepcopy(d)
+                    d.setdefault("id", f"{rid}/{suffix}/{d['name']}")
+                    items.append(d)
+                children[suffix.lower()] = items
+            else:
+                d = copy.deepcopy(sub_doc)
+                d.setdefault("id", f"{rid}/{suffix}")
+                children[suffix.lower()] = d
+        skip = {"appSettings", "transparentDataEncryption", "children"}
+        doc = {k: v for k, v in spec.items() if k not in skip}
+        res = _Res(
+            rid, key, rg_name, spec["type"], spec["name"], spec["location"], doc, children, posts
+        )
+        self.resources[rid.lower()] = res
+        self.by_sub[key].append(res)
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -246,12 +374,24 @@ class ArmEmulator:
         """Answer every request under this subscription with 403 AuthorizationFailed."""
         self.denied.add(subscription_id.lower())
 
+    def set_graph_quota(self, quota: tuple[int, float] | None) -> None:
+        """Change Resource Graph's per-user quota (None: unlimited); starts a fresh window."""
+        with self._lock:
+            self.graph_quota = quota
+            self._quota = _GraphQuota(*quota) if quota else None
+
+    @property
+    def graph_refused(self) -> int:
+        """How many Resource Graph queries were refused with 429 for the quota."""
+        return self._quota.refused if self._quota else 0
+
     def clear(self) -> None:
-        """Drop scripted faults, denials and the request log."""
+        """Drop scripted faults, denials and the request log; a fresh Graph quota window."""
         with self._lock:
             self.faults.clear()
-            self.denied.clear()
+            self.denied = set(self._seed_denied)
             self.requests.clear()
+            self._quota = _GraphQuota(*self.graph_quota) if self.graph_quota else None
 
     def writes(self) -> list[tuple[str, str]]:
         """Every logged request that was not a GET (the read-only allow-list checks these)."""
@@ -269,8 +409,9 @@ class ArmEmulator:
         return None
 
     def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> _Reply:
-        with self._lock:
-            self.requests.append((method, target))
+        if self.log_requests:
+            with self._lock:
+                self.requests.append((method, target))
         if self.latency_s:
             time.sleep(self.latency_s)
         if headers.get("authorization") != f"Bearer {self.token}":
@@ -280,7 +421,7 @@ class ArmEmulator:
                 "WWW-Authenticate",
                 'Bearer authorization_uri="https://login.microsoftonline.com/common", error="invalid_token"',
             )
-        fault = self._next_fault(method, target)
+        fault = self._next_fault(method, target) if self.faults else None
         if fault is not None:
             if fault.latency_s:
                 time.sleep(fault.latency_s)
@@ -329,21 +470,24 @@ class ArmEmulator:
             return _error(
                 400, "MissingApiVersionParameter", "The api-version query parameter is required."
             )
-        if method == "POST" and low.endswith("/config/appsettings/list"):
-            return self._app_settings(low.removesuffix("/config/appsettings/list"), api)
+        if method == "POST":
+            return self._post(low, api)
         if method != "GET":
             return _error(405, "MethodNotAllowed", f"the emulator is read-only: {method} {path}")
+        if low.startswith("/providers/microsoft.management/managementgroups/"):
+            return self._management_group(low, path, query)
         if low == "/subscriptions":
             return self._page(list(self.subs.values()), path, query)
         m = re.fullmatch(r"/subscriptions/([^/]+)(/.*)?", low)
         if m is None:
-            return self._by_id(low, path, api)
+            return self._by_id(low, path, api, query)
         sub, rest = m.group(1), m.group(2) or ""
         if sub not in self.subs:
             return _error(
                 404, "SubscriptionNotFound", f"The subscription '{sub}' could not be found."
             )
-        if api not in ARM_API_VERSIONS and rest in {"", "/resourcegroups", "/resources"}:
+        arm_level = {"", "/resourcegroups", "/resources", "/providers"}
+        if api not in ARM_API_VERSIONS and rest in arm_level:
             return _error(
                 400, "InvalidApiVersionParameter", f"api-version {api!r} is not supported"
             )
@@ -354,38 +498,121 @@ class ArmEmulator:
         if rest == "/resources":
             expand = {e.strip().lower() for e in query.get("$expand", "").split(",") if e.strip()}
             return self._page([self._list_item(r, expand) for r in self.by_sub[sub]], path, query)
-        return self._by_id(low, path, api)
+        if rest == "/providers":
+            return self._page(self._providers(sub), path, query)
+        setting = rest.lstrip("/")
+        if setting in SETTINGS_API_VERSIONS:
+            if api not in SETTINGS_API_VERSIONS[setting]:
+                return _error(
+                    400,
+                    "NoRegisteredProviderFound",
+                    f"api-version {api!r} is not supported for {setting}",
+                )
+            return self._page(copy.deepcopy(self.settings[sub].get(setting, [])), path, query)
+        if rest.startswith("/providers/"):
+            return _error(
+                404, "InvalidResourceType", f"The resource type '{setting}' could not be found."
+            )
+        return self._by_id(low, path, api, query)
 
-    def _by_id(self, low: str, path: str, api: str) -> _Reply:
-        tde = low.endswith("/transparentdataencryption/current")
-        res = self.resources.get(
-            low.removesuffix("/transparentdataencryption/current") if tde else low
-        )
-        if res is None:
+    def _post(self, low: str, api: str) -> _Reply:
+        for res_id in self._parents(low):
+            res = self.resources.get(res_id)
+            if res is None:
+                continue
+            suffix = low[len(res_id) + 1 :]
+            if suffix == "config/appsettings/list" and res.type.lower() == "microsoft.web/sites":
+                res.posts.setdefault(
+                    suffix, {"id": f"{res.id}/config/appsettings", "properties": {}}
+                )
+            if suffix in res.posts:
+                if api not in self._versions(res.type):
+                    return _error(
+                        400, "NoRegisteredProviderFound", f"api-version {api!r} is not supported"
+                    )
+                return _Reply.json(copy.deepcopy(res.posts[suffix]))
+        return _error(405, "MethodNotAllowed", f"the emulator is read-only: POST {low}")
+
+    @staticmethod
+    def _parents(low: str) -> Iterator[str]:
+        """`low` and each shorter prefix of it, longest first (a resource and its suffix)."""
+        segs = low.split("/")
+        for n in range(len(segs), 2, -1):
+            yield "/".join(segs[:n])
+
+    @staticmethod
+    def _versions(rtype: str) -> frozenset[str]:
+        return SUPPORTED_API_VERSIONS.get(rtype.lower(), frozenset(GENERIC_API_VERSIONS))
+
+    def _providers(self, sub: str) -> list[dict[str, Any]]:
+        """ARM's providers list: every namespace this subscription holds, each type's versions."""
+        types: dict[str, set[str]] = {}
+        for res in self.by_sub[sub]:
+            ns, _, rest = res.type.partition("/")
+            types.setdefault(ns, set()).add(rest)
+        return [
+            {
+                "id": f"/subscriptions/{sub}/providers/{ns}",
+                "namespace": ns,
+                "registrationState": "Registered",
+                "resourceTypes": [
+                    {
+                        "resourceType": t,
+                        "apiVersions": sorted(self._versions(f"{ns}/{t}"), reverse=True),
+                    }
+                    for t in sorted(kinds)
+                ],
+            }
+            for ns, kinds in sorted(types.items())
+        ]
+
+    def _by_id(self, low: str, path: str, api: str, query: dict[str, str]) -> _Reply:
+        for res_id in self._parents(low):
+            res = self.resources.get(res_id)
+            if res is not None:
+                break
+        else:
             for g in self.groups.values():
                 for rg in g:
                     if rg["id"].lower() == low:
                         return _Reply.json(rg)
             return _error(404, "ResourceNotFound", f"The Resource '{path}' was not found.")
-        if api not in SUPPORTED_API_VERSIONS.get(res.type.lower(), frozenset()):
+        if api not in self._versions(res.type):
             return _error(
                 400,
                 "NoRegisteredProviderFound",
                 f"No registered resource provider found for api version '{api}' and type '{res.type}'.",
             )
-        if tde:
-            if res.type.lower() != "microsoft.sql/servers/databases":
+        if res_id == low:
+            return _Reply.json(self._full(res))
+        suffix = low[len(res_id) + 1 :]
+        sub_doc = res.children.get(suffix)
+        if sub_doc is None:
+            # A list below the resource with no seeded entries is empty, like ARM's; a few
+            # documents every resource of a type has get their service defaults.
+            if suffix in _EMPTY_LISTS.get(res.type.lower(), ()):
+                return self._page([], path, query)
+            sub_doc = self._default_doc(res, suffix)
+            if sub_doc is None:
                 return _error(404, "ResourceNotFound", f"The Resource '{path}' was not found.")
-            state = res.extras.get("transparentDataEncryption", {"state": "Enabled"})
-            return _Reply.json(
-                {
-                    "id": f"{res.id}/transparentDataEncryption/Current",
-                    "name": "Current",
-                    "type": "Microsoft.Sql/servers/databases/transparentDataEncryption",
-                    "properties": copy.deepcopy(state),
-                }
-            )
-        return _Reply.json(self._full(res))
+        if isinstance(sub_doc, list):
+            return self._page(copy.deepcopy(sub_doc), path, query)
+        return _Reply.json(copy.deepcopy(sub_doc))
+
+    def _default_doc(self, res: _Res, suffix: str) -> dict[str, Any] | None:
+        rtype = res.type.lower()
+        if rtype == "microsoft.sql/servers" and suffix == "auditingsettings/default":
+            props: dict[str, Any] = {"state": "Disabled", "retentionDays": 0}
+            return {
+                "id": f"{res.id}/auditingSettings/Default",
+                "name": "Default",
+                "properties": props,
+            }
+        if rtype == "microsoft.web/sites" and suffix == "config/web":
+            site = dict(res.doc.get("properties", {}).get("siteConfig") or {})
+            site.pop("appSettings", None)
+            return {"id": f"{res.id}/config/web", "name": "web", "properties": site}
+        return None
 
     def _full(self, res: _Res) -> dict[str, Any]:
         doc = copy.deepcopy(res.doc)
@@ -417,21 +644,6 @@ class ArmEmulator:
             item["provisioningState"] = "Succeeded"
         return item
 
-    def _app_settings(self, low_site: str, api: str) -> _Reply:
-        res = self.resources.get(low_site)
-        if res is None or res.type.lower() != "microsoft.web/sites":
-            return _error(404, "ResourceNotFound", f"The site '{low_site}' was not found.")
-        if api not in SUPPORTED_API_VERSIONS["microsoft.web/sites"]:
-            return _error(400, "NoRegisteredProviderFound", f"api-version {api!r} is not supported")
-        return _Reply.json(
-            {
-                "id": f"{res.id}/config/appsettings",
-                "name": "appsettings",
-                "type": "Microsoft.Web/sites/config",
-                "properties": copy.deepcopy(res.extras.get("appSettings", {})),
-            }
-        )
-
     def _page(self, items: list[dict[str, Any]], path: str, query: dict[str, str]) -> _Reply:
         start = int(query.get("$skiptoken", "0") or 0)
         page = items[start : start + self.page_size]
@@ -443,9 +655,88 @@ class ArmEmulator:
             out["nextLink"] = f"{self.url}{path}?{qs}"
         return _Reply.json(out)
 
+    # -- management groups ----------------------------------------------------------------
+
+    def _management_group(self, low: str, path: str, query: dict[str, str]) -> _Reply:
+        m = re.fullmatch(
+            r"/providers/microsoft\.management/managementgroups/([^/]+)(/descendants)?", low
+        )
+        if m is None:
+            return _error(404, "NotFound", f"'{path}' was not found.")
+        if query.get("api-version") not in MANAGEMENT_GROUP_API_VERSIONS:
+            return _error(400, "InvalidApiVersionParameter", "api-version is not supported")
+        name = m.group(1)
+        if name in self.denied:
+            return _error(
+                403,
+                "AuthorizationFailed",
+                f"The client does not have authorization to perform action "
+                f"'Microsoft.Management/managementGroups/descendants/read' over scope '{path}'.",
+            )
+        mg = self.management_groups.get(name)
+        if mg is None:
+            return _error(404, "NotFound", f"Management group '{name}' was not found.")
+        if m.group(2) is None:
+            return _Reply.json(self._group_doc(mg))
+        return self._page(list(self._descendants(name)), path, query)
+
+    def _group_doc(self, mg: dict[str, Any]) -> dict[str, Any]:
+        parent = mg.get("parent")
+        return {
+            "id": f"/providers/Microsoft.Management/managementGroups/{mg['name']}",
+            "type": "Microsoft.Management/managementGroups",
+            "name": mg["name"],
+            "properties": {
+                "tenantId": self.tenant,
+                "displayName": mg.get("displayName", mg["name"]),
+                "details": {
+                    "parent": {"id": f"/providers/Microsoft.Management/managementGroups/{parent}"}
+                    if parent
+                    else None
+                },
+            },
+        }
+
+    def _descendants(self, name: str) -> Iterator[dict[str, Any]]:
+        """Every group and subscription below `name`, breadth first (the documented shape)."""
+        queue = [name]
+        while queue:
+            current = self.management_groups[queue.pop(0)]
+            parent = {"id": f"/providers/Microsoft.Management/managementGroups/{current['name']}"}
+            for s in current.get("subscriptions", []):
+                doc = self.subs[s.lower()]
+                yield {
+                    "id": f"/subscriptions/{doc['subscriptionId']}",
+                    "type": "/subscriptions",
+                    "name": doc["subscriptionId"],
+                    "properties": {"displayName": doc["displayName"], "parent": parent},
+                }
+            for key, child in sorted(self.management_groups.items()):
+                if str(child.get("parent") or "").lower() == current["name"].lower():
+                    queue.append(key)
+                    yield {
+                        "id": f"/providers/Microsoft.Management/managementGroups/{child['name']}",
+                        "type": "Microsoft.Management/managementGroups",
+                        "name": child["name"],
+                        "properties": {
+                            "displayName": child.get("displayName", child["name"]),
+                            "parent": parent,
+                        },
+                    }
+
     # -- Resource Graph -----------------------------------------------------------------
 
     def _graph(self, body: bytes) -> _Reply:
+        with self._lock:
+            allowed, remaining, resets = self._quota.take() if self._quota else (True, 999, 5.0)
+        quota_headers = {
+            "x-ms-user-quota-remaining": str(remaining),
+            "x-ms-user-quota-resets-after": _hms(resets),
+        }
+        if not allowed:
+            reply = _error(429, "RateLimiting", "Please provide below info when asking for support")
+            reply.headers.update(quota_headers)
+            return reply.with_header("Retry-After", f"{max(resets, 0.001):.3f}")
         try:
             req = json.loads(body or b"{}")
             query = str(req["query"])
@@ -455,14 +746,13 @@ class ArmEmulator:
         # Like the real service, subscriptions the caller cannot read are silently left out.
         subs = [s for s in subs if s in self.subs and s not in self.denied]
         options = req.get("options") or {}
-        top = min(int(options.get("$top", 1000)), self.page_size)
+        top = min(int(options.get("$top", 1000)), 1000, self.page_size)
         skip = (
             int(base64.urlsafe_b64decode(options["$skipToken"]).decode())
             if options.get("$skipToken")
             else 0
         )
-        rows = list(self._graph_rows(query, subs))
-        rows.sort(key=lambda r: str(r["id"]).lower())
+        rows = self._graph_rows(query, subs)
         page = rows[skip : skip + top]
         out: dict[str, Any] = {
             "totalRecords": len(rows),
@@ -473,19 +763,18 @@ class ArmEmulator:
         }
         if skip + top < len(rows):
             out["$skipToken"] = base64.urlsafe_b64encode(str(skip + top).encode()).decode()
-        return (
-            _Reply.json(out)
-            .with_header("x-ms-user-quota-remaining", "14")
-            .with_header("x-ms-user-quota-resets-after", "00:00:05")
-        )
+        reply = _Reply.json(out)
+        reply.headers.update(quota_headers)
+        return reply
 
-    def _graph_rows(self, query: str, subs: list[str]) -> Iterator[dict[str, Any]]:
+    def _graph_rows(self, query: str, subs: list[str]) -> list[dict[str, Any]]:
         # Not a KQL engine: it knows the two tables the collector asks for.
         table = query.strip().split("|", 1)[0].strip().lower()
+        rows: list[dict[str, Any]] = []
         for sub in subs:
             if table == "resourcecontainers":
                 for rg in self.groups[sub]:
-                    yield {
+                    rows.append({
                         "id": rg["id"],
                         "name": rg["name"],
                         "type": "microsoft.resources/subscriptions/resourcegroups",
@@ -495,18 +784,27 @@ class ArmEmulator:
                         "tenantId": self.tenant,
                         "tags": rg["tags"],
                         "properties": rg["properties"],
-                    }
+                    })  # fmt: skip
             elif table == "resources":
                 for res in self.by_sub[sub]:
                     full = self._full(res)
-                    yield {
+                    rows.append({
                         **full,
                         "name": res.name.split("/")[-1],
                         "type": res.type.lower(),
                         "resourceGroup": res.rg.lower(),
                         "subscriptionId": self.subs[sub]["subscriptionId"],
                         "tenantId": self.tenant,
-                    }
+                    })  # fmt: skip
+        rows.sort(key=lambda r: str(r["id"]).lower())
+        return rows
+
+
+# Lists below a resource that exist for every resource of the type (empty unless seeded).
+_EMPTY_LISTS: dict[str, tuple[str, ...]] = {
+    "microsoft.keyvault/vaults": ("keys", "secrets"),
+    "microsoft.sql/servers": ("firewallrules",),
+}
 
 
 @dataclass
@@ -531,6 +829,7 @@ def _error(status: int, code: str, message: str) -> _Reply:
 class _TLSServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128
 
     def __init__(
         self, addr: tuple[str, int], handler: type[_Handler], ctx: ssl.SSLContext, arm: ArmEmulator
@@ -578,367 +877,20 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
 
 
-# -- the demo estate (data) -------------------------------------------------------------
-
-
-def _storage(
-    name: str,
-    location: str,
-    tags: dict[str, str],
-    *,
-    blob_public: bool = False,
-    network: str = "Deny",
-    tls: str = "TLS1_2",
-    https_only: bool = True,
-) -> dict[str, Any]:
-    return {
-        "type": "Microsoft.Storage/storageAccounts",
-        "name": name,
-        "location": location,
-        "kind": "StorageV2",
-        "sku": {"name": "Standard_LRS", "tier": "Standard"},
-        "tags": tags,
-        "properties": {
-            "encryption": {
-                "services": {
-                    "blob": {"enabled": True, "keyType": "Account"},
-                    "file": {"enabled": True, "keyType": "Account"},
-                },
-                "keySource": "Microsoft.Storage",
-                "requireInfrastructureEncryption": False,
-            },
-            "allowBlobPublicAccess": blob_public,
-            "publicNetworkAccess": "Enabled",
-            "minimumTlsVersion": tls,
-            "supportsHttpsTrafficOnly": https_only,
-            "networkAcls": {"defaultAction": network, "bypass": "AzureServices", "ipRules": []},
-            "primaryEndpoints": {"blob": f"https://{name}.blob.core.windows.net/"},
-            "provisioningState": "Succeeded",
-        },
-    }
-
-
-def _vm(
-    sub: str, rg: str, name: str, location: str, tags: dict[str, str], *, managed: bool = True
-) -> dict[str, Any]:
-    os_disk: dict[str, Any] = {"osType": "Linux", "name": f"{name}-os", "createOption": "FromImage"}
-    if managed:
-        os_disk["managedDisk"] = {
-            "storageAccountType": "Premium_LRS",
-            "id": resource_id(sub, rg, "Microsoft.Compute/disks", f"{name}-os"),
-        }
-    else:
-        os_disk["vhd"] = {"uri": f"https://legacyvhds.blob.core.windows.net/vhds/{name}.vhd"}
-    return {
-        "type": "Microsoft.Compute/virtualMachines",
-        "name": name,
-        "location": location,
-        "tags": tags,
-        "properties": {
-            "vmId": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{sub}/{name}")),
-            "hardwareProfile": {"vmSize": "Standard_B2s"},
-            "storageProfile": {
-                "imageReference": {
-                    "publisher": "Canonical",
-                    "offer": "ubuntu-24_04-lts",
-                    "sku": "server",
-                },
-                "osDisk": os_disk,
-            },
-            "osProfile": {
-                "computerName": name,
-                "adminUsername": "azureuser",
-                "linuxConfiguration": {"disablePasswordAuthentication": True},
-            },
-            "securityProfile": {"encryptionAtHost": False},
-            "networkProfile": {
-                "networkInterfaces": [
-                    {
-                        "id": resource_id(
-                            sub, rg, "Microsoft.Network/networkInterfaces", f"{name}-nic"
-                        )
-                    }
-                ]
-            },
-            "provisioningState": "Succeeded",
-        },
-    }
-
-
-def _nsg(
-    name: str, location: str, tags: dict[str, str], rules: list[tuple[str, str, str, str]]
-) -> dict[str, Any]:
-    return {
-        "type": "Microsoft.Network/networkSecurityGroups",
-        "name": name,
-        "location": location,
-        "tags": tags,
-        "properties": {
-            "securityRules": [
-                {
-                    "name": rname,
-                    "properties": {
-                        "protocol": "Tcp",
-                        "sourcePortRange": "*",
-                        "destinationPortRange": port,
-                        "sourceAddressPrefix": source,
-                        "destinationAddressPrefix": "*",
-                        "access": access,
-                        "priority": 100 + i * 10,
-                        "direction": "Inbound",
-                    },
-                }
-                for i, (rname, port, source, access) in enumerate(rules)
-            ],
-            "provisioningState": "Succeeded",
-        },
-    }
-
-
-def _sql_server(name: str, location: str, tags: dict[str, str], *, public: str) -> dict[str, Any]:
-    return {
-        "type": "Microsoft.Sql/servers",
-        "name": name,
-        "location": location,
-        "kind": "v12.0",
-        "tags": tags,
-        "properties": {
-            "administratorLogin": "sqladmin",
-            "version": "12.0",
-            "state": "Ready",
-            "fullyQualifiedDomainName": f"{name}.database.windows.net",
-            "publicNetworkAccess": public,
-            "minimalTlsVersion": "1.2",
-        },
-    }
-
-
-def _sql_db(
-    server: str, db: str, location: str, tags: dict[str, str], *, tde: str
-) -> dict[str, Any]:
-    return {
-        "type": "Microsoft.Sql/servers/databases",
-        "name": f"{server}/{db}",
-        "location": location,
-        "kind": "v12.0,user",
-        "sku": {"name": "S0", "tier": "Standard"},
-        "tags": tags,
-        "properties": {
-            "status": "Online",
-            "collation": "SQL_Latin1_General_CP1_CI_AS",
-            "zoneRedundant": False,
-        },
-        "transparentDataEncryption": {"state": tde},
-    }
-
-
-def _vault(
-    name: str, location: str, tags: dict[str, str], *, purge: bool, public: str
-) -> dict[str, Any]:
-    return {
-        "type": "Microsoft.KeyVault/vaults",
-        "name": name,
-        "location": location,
-        "tags": tags,
-        "properties": {
-            "tenantId": DEMO_TENANT,
-            "sku": {"family": "A", "name": "standard"},
-            "enableSoftDelete": True,
-            "softDeleteRetentionInDays": 90,
-            "enablePurgeProtection": purge,
-            "enableRbacAuthorization": True,
-            "publicNetworkAccess": public,
-            "networkAcls": {
-                "defaultAction": "Deny" if public == "Disabled" else "Allow",
-                "bypass": "AzureServices",
-            },
-            "vaultUri": f"https://{name}.vault.azure.net/",
-        },
-    }
-
-
-def _site(
-    name: str, location: str, tags: dict[str, str], settings: dict[str, str]
-) -> dict[str, Any]:
-    return {
-        "type": "Microsoft.Web/sites",
-        "name": name,
-        "location": location,
-        "kind": "app,linux",
-        "tags": tags,
-        "properties": {
-            "state": "Running",
-            "hostNames": [f"{name}.azurewebsites.net"],
-            "httpsOnly": True,
-            "publicNetworkAccess": "Enabled",
-            "siteConfig": {"minTlsVersion": "1.2", "ftpsState": "FtpsOnly", "appSettings": None},
-        },
-        "appSettings": settings,
-    }
-
-
-def _generic(rtype: str, name: str, location: str, tags: dict[str, str]) -> dict[str, Any]:
-    return {"type": rtype, "name": name, "location": location, "tags": tags, "properties": {}}
-
-
-def demo_estate() -> dict[str, Any]:
-    """Two subscriptions with every type the collector reads in full, and some seeded problems.
-
-    Seeded for the compliance rules: an `eu-personal` storage account in a US region, a PCI
-    SQL server with public network access, an NSG open to the Internet on 22, a vault without
-    purge protection, a database without TDE, a VM on an unencrypted unmanaged disk, and a web
-    app whose settings hold a secret (DEMO_SECRET_CANARY) that must never be stored.
-    """
-    p, d = SUB_PROD, SUB_DEV
-    eu = {"data_class": "eu-personal", "owner": "data-team"}
-    pci = {"pci": "true", "owner": "payments"}
-    return {
-        "tenantId": DEMO_TENANT,
-        "subscriptions": {
-            p: {
-                "displayName": "acme-prod",
-                "resourceGroups": {
-                    "rg-data": {
-                        "location": "westeurope",
-                        "tags": {"owner": "data-team"},
-                        "resources": [
-                            _storage("acmeeuarchive", "westeurope", eu),
-                            _storage("acmeeucustomers", "eastus", eu),
-                            _storage(
-                                "acmepublicweb",
-                                "westeurope",
-                                {"owner": "web"},
-                                blob_public=True,
-                                network="Allow",
-                            ),
-                            _vault(
-                                "acme-prod-kv",
-                                "westeurope",
-                                {"owner": "sec"},
-                                purge=True,
-                                public="Disabled",
-                            ),
-                            _generic(
-                                "Microsoft.Network/privateEndpoints", "acme-kv-pe", "westeurope", {}
-                            ),
-                        ],
-                    },
-                    "rg-payments": {
-                        "location": "eastus",
-                        "tags": pci,
-                        "resources": [
-                            _sql_server("acme-payments-sql", "eastus", pci, public="Enabled"),
-                            _sql_db("acme-payments-sql", "payments", "eastus", pci, tde="Enabled"),
-                            _vm(p, "rg-payments", "pay-vm-01", "eastus", pci),
-                            _nsg(
-                                "pay-nsg",
-                                "eastus",
-                                pci,
-                                [("allow-https", "443", "10.0.0.0/8", "Allow")],
-                            ),
-                            _site(
-                                "acme-payments-api",
-                                "eastus",
-                                pci,
-                                {"DB_PASSWORD": DEMO_SECRET_CANARY, "FEATURE_FLAGS": "checkout-v2"},
-                            ),
-                            _generic(
-                                "Microsoft.Network/virtualNetworks", "pay-vnet", "eastus", pci
-                            ),
-                            _generic("Microsoft.Compute/disks", "pay-vm-01-os", "eastus", pci),
-                        ],
-                    },
-                    "rg-web": {
-                        "location": "westeurope",
-                        "tags": {"owner": "web"},
-                        "resources": [
-                            _vm(p, "rg-web", "web-vm-01", "westeurope", {"owner": "web"}),
-                            _nsg(
-                                "web-nsg",
-                                "westeurope",
-                                {"owner": "web"},
-                                [
-                                    ("allow-ssh", "22", "Internet", "Allow"),
-                                    ("allow-https", "443", "*", "Allow"),
-                                ],
-                            ),
-                            _site(
-                                "acme-www",
-                                "westeurope",
-                                {"owner": "web"},
-                                {"APP_MODE": "production"},
-                            ),
-                            _generic(
-                                "Microsoft.Network/publicIPAddresses", "web-pip", "westeurope", {}
-                            ),
-                        ],
-                    },
-                },
-            },
-            d: {
-                "displayName": "acme-dev",
-                "resourceGroups": {
-                    "rg-dev": {
-                        "location": "northeurope",
-                        "tags": {"env": "dev"},
-                        "resources": [
-                            _storage("acmedevscratch", "northeurope", {"env": "dev"}, tls="TLS1_0"),
-                            _vm(
-                                d,
-                                "rg-dev",
-                                "dev-vm-legacy",
-                                "northeurope",
-                                {"env": "dev"},
-                                managed=False,
-                            ),
-                            _nsg(
-                                "dev-nsg",
-                                "northeurope",
-                                {"env": "dev"},
-                                [("deny-all", "*", "*", "Deny")],
-                            ),
-                            _sql_server(
-                                "acme-dev-sql", "northeurope", {"env": "dev"}, public="Disabled"
-                            ),
-                            _sql_db(
-                                "acme-dev-sql",
-                                "scratch",
-                                "northeurope",
-                                {"env": "dev"},
-                                tde="Disabled",
-                            ),
-                            _vault(
-                                "acme-dev-kv",
-                                "northeurope",
-                                {"env": "dev"},
-                                purge=False,
-                                public="Enabled",
-                            ),
-                            _site(
-                                "acme-dev-app",
-                                "northeurope",
-                                {"env": "dev"},
-                                {"API_KEY": "dev-key-123"},
-                            ),
-                        ],
-                    },
-                },
-            },
-        },
-    }
-
-
 def main() -> None:
-    """Run the demo estate until interrupted, printing what a driftscan.yaml needs."""
+    """Run the demo estate (or the whole tenant) until interrupted, printing what a
+    driftscan.yaml needs."""
     import argparse
 
     ap = argparse.ArgumentParser(description=main.__doc__)
     ap.add_argument("--port", type=int, default=8443)
     ap.add_argument("--page-size", type=int, default=100)
+    ap.add_argument("--estate", choices=["demo", "tenant"], default="demo")
     args = ap.parse_args()
+    estate = tenant_estate() if args.estate == "tenant" else demo_estate()
     # SIGTERM exits through the context manager too, so the throwaway CA folder is removed.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    with ArmEmulator(demo_estate(), port=args.port, page_size=args.page_size) as arm:
+    with ArmEmulator(estate, port=args.port, page_size=args.page_size) as arm:
         print(
             f"endpoint: {arm.url}\nca_bundle: {arm.ca_path}\nAZURE_ACCESS_TOKEN={arm.token}",
             flush=True,

@@ -11,6 +11,8 @@ import yaml
 from typer.testing import Result
 
 from driftscan.sandbox.arm import DEMO_SECRET_CANARY, SUB_DEV, SUB_PROD, ArmEmulator
+from driftscan.sandbox.armestate import SUB_DENIED
+from tests.collect.azure.conftest import tenant, tenant_server  # noqa: F401 - shared fixtures
 
 
 def _azure(arm: ArmEmulator) -> dict[str, Any]:
@@ -73,4 +75,35 @@ def test_denied_subscription_is_incomplete(
     }
     assert accounts == {SUB_PROD}
     blobs = b"".join(p.read_bytes() for p in tmp_path.glob("az.duckdb*"))
+    assert DEMO_SECRET_CANARY.encode() not in blobs
+
+
+def test_a_management_group_scan_of_the_tenant(
+    cli: Callable[..., Result],
+    tenant: ArmEmulator,  # noqa: F811 - the fixture imported above
+    tmp_path: Path,
+) -> None:
+    """`driftscan scan` of the tenant's root management group in Resource Graph mode stores every
+    served type with its properties; the 403 subscription is not assessed and the exit code is 3."""
+    source = {**_azure(tenant), "management_group": "mg-root", "mode": "resource-graph"}
+    del source["subscriptions"]
+    cfg = tmp_path / "tenant.yaml"
+    cfg.write_text(yaml.safe_dump({"store": str(tmp_path / "t.duckdb"), "sources": [source]}))
+    res = cli("scan", "-c", str(cfg), "--format", "json")
+    assert res.exit_code == 3, res.output
+    failed = _rows(cli, cfg, "select name, reason from slices where status = 'failed'")
+    assert failed == [{"name": SUB_DENIED, "reason": "denied"}]
+    stored = {
+        r["key"]: r
+        for r in _rows(cli, cfg, "select key, type, region, attrs from resources where assessed")
+    }
+    served = {k: r for k, r in tenant.resources.items() if r.sub != SUB_DENIED.lower()}
+    assert set(served) <= set(stored)
+    assert {r.type.lower() for r in served.values()} <= {r["type"] for r in stored.values()}
+    for key, r in served.items():
+        attrs = stored[key]["attrs"]
+        attrs = json.loads(attrs) if isinstance(attrs, str) else attrs
+        assert set(r.doc.get("properties", {})) - {"value"} <= set(attrs["properties"]), key
+    assert not any(SUB_DENIED in k for k in stored)
+    blobs = b"".join(p.read_bytes() for p in tmp_path.glob("t.duckdb*"))
     assert DEMO_SECRET_CANARY.encode() not in blobs

@@ -6,6 +6,8 @@ import re
 
 from driftscan.providers import Identity
 
+SUBSCRIPTION_TYPE = "microsoft.resources/subscriptions"
+RESOURCE_GROUP_TYPE = "microsoft.resources/subscriptions/resourcegroups"
 _AZURE_ID = re.compile(r"^/subscriptions/([^/]+)(?:/resourcegroups/([^/]+))?(.*)$", re.I)
 
 
@@ -24,7 +26,9 @@ def azure_type(rid: str) -> str | None:
     segs = low.split("/")
     if "providers" not in segs:
         if len(segs) == 5 and segs[3] == "resourcegroups":
-            return "microsoft.resources/subscriptions/resourcegroups"
+            return RESOURCE_GROUP_TYPE
+        if len(segs) == 3 and segs[1] == "subscriptions":
+            return SUBSCRIPTION_TYPE
         return None
     i = len(segs) - 1 - segs[::-1].index("providers")
     rest = segs[i + 1 :]

@@ -2,22 +2,47 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
 from driftscan.providers import SourceModel
 
+_GROUP_ID = re.compile(r"^[A-Za-z0-9_().-]{1,90}$")
+
 
 class AzureSource(SourceModel):
-    """Azure subscriptions read through ARM."""
+    """Azure subscriptions read through ARM: listed, every one visible, or every one below a
+    management group."""
 
     name: str
     type: Literal["azure"]
     subscriptions: list[str] = Field(default_factory=lambda: ["all"], min_length=1)
+    # Every subscription below this management group (its id, e.g. mg-root), nested groups
+    # included (design §6.2); instead of a subscription list.
+    management_group: str | None = None
     credential: Literal["default", "token_env"] = "default"
     endpoint: str = "https://management.azure.com"
     ca_bundle: str | None = None
     mode: Literal["arm", "resource-graph"] = "arm"
     concurrency: int = Field(default=8, ge=1, le=64)
     max_attempts: int = Field(default=5, ge=1, le=20)
+
+    @field_validator("management_group")
+    @classmethod
+    def _group_or_list(cls, v: Any, info: ValidationInfo) -> Any:
+        if v is None:
+            return v
+        if not isinstance(v, str) or not _GROUP_ID.match(v):
+            raise ValueError(
+                "management_group is a management group id (letters, digits, - _ . ( ), "
+                "at most 90), e.g. mg-root"
+            )
+        subs = [s.strip().lower() for s in info.data.get("subscriptions") or ["all"]]
+        if subs != ["all"]:
+            raise ValueError(
+                "management_group reads every subscription below the group; leave out "
+                "subscriptions (or give [all]) when it is set"
+            )
+        return v

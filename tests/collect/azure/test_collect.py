@@ -77,7 +77,9 @@ def test_listing_pages_through_next_link(arm: ArmEmulator, run: SourceRun) -> No
     ]
     assert len(pages) >= 3
     assert all("createdTime" in p and "changedTime" in p for p in pages)
-    assert sum(1 for r in run.resources if r.account == SUB_PROD) == 19
+    assert (
+        sum(1 for r in run.resources if r.account == SUB_PROD) == 20
+    )  # 16 resources, 3 groups, the subscription
     assert by_name(run)["pay-vnet"].attrs["createdTime"].startswith("2024-01-15")
 
 
@@ -122,11 +124,18 @@ def test_vms_nsgs_and_vaults(run: SourceRun) -> None:
     assert dev_kv.attrs["properties"]["enablePurgeProtection"] is False and dev_kv.public is True
 
 
-def test_types_without_a_spec_are_listed_with_null_facets(run: SourceRun) -> None:
-    """Resources of other types are kept from the listing, with encrypted/public null (not applicable)."""
-    pip = by_name(run)["web-pip"]
-    assert pip.type == "microsoft.network/publicipaddresses"
-    assert (pip.encrypted, pip.public, pip.tags) == (None, None, {})
+def test_types_without_a_spec_are_read_in_full_with_null_facets(
+    arm: ArmEmulator, run: SourceRun
+) -> None:
+    """A type without a mapping is read in full at the providers list's newest stable version,
+    with its properties, and encrypted/public null (not applicable)."""
+    pe = by_name(run)["acme-kv-pe"]
+    assert pe.type == "microsoft.network/privateendpoints"
+    assert (pe.encrypted, pe.public, pe.tags, pe.error) == (None, None, {}, None)
+    assert "properties" in pe.attrs
+    gets = [p for m, p in arm.requests if m == "GET" and "/privateEndpoints/acme-kv-pe?" in p]
+    assert len(gets) == 1 and gets[0].endswith("?api-version=2024-01-01")  # not the preview
+    assert any(p.startswith(f"/subscriptions/{SUB_PROD}/providers?") for _, p in arm.requests)
 
 
 def test_app_setting_values_never_reach_a_document(run: SourceRun) -> None:

@@ -63,7 +63,7 @@ def test_a_full_collection_only_reads(arm: ArmEmulator, source: SourceFactory, m
     """Across a whole collection, every request is a GET or an allow-listed POST, seen by hook and server alike."""
     hook = ReadOnlyHook()
     run = collect(source(mode=mode), hook)
-    assert run.status == "ok" and len(run.resources) == 27
+    assert run.status == "ok" and len(run.resources) == 29
     assert len(hook.seen) == len(arm.requests) > 10
     assert all(is_read(m, u) for m, u in hook.seen)
     assert all(is_read(m, p) for m, p in arm.requests)
@@ -142,3 +142,36 @@ def test_the_role_grants_reads_and_the_allow_listed_posts_only() -> None:
     assert set(role["Actions"]) == {"*/read", *ALLOWED_POSTS}
     assert role["DataActions"] == [] and role["IsCustom"] is True
     assert not any(a.endswith(("/write", "/delete")) or a == "*" for a in role["Actions"])
+
+
+@pytest.mark.parametrize("mode", ["arm", "resource-graph"])
+def test_the_whole_tenant_is_read_with_reads_only(tenant: ArmEmulator, mode: str) -> None:
+    """Management groups, every type, detail reads, children and settings: every request, seen by
+    the hook and by the server, is a GET or an allow-listed POST, and each allow-listed POST
+    the role grants is one the collection uses."""
+    hook = ReadOnlyHook()
+    config = AzureSource(
+        name="azure-test", type="azure", management_group="mg-root", mode=mode,
+        credential="token_env", endpoint=tenant.url, ca_bundle=tenant.ca_path,
+    )  # fmt: skip
+    run = collect(config, hook)
+    assert {s.status for s in run.slices} == {"ok", "failed"}  # the 403 subscription
+    assert len(hook.seen) == len(tenant.requests) > 50
+    assert all(is_read(m, u) for m, u in hook.seen)
+    assert all(is_read(m, p) for m, p in tenant.requests) and tenant.writes() == [
+        (m, p) for m, p in tenant.requests if m == "POST"
+    ]
+    used = {
+        action
+        for m, p in tenant.requests
+        if m == "POST"
+        for action, pattern in ALLOWED_POSTS.items()
+        if pattern.match(urlsplit(p).path.rstrip("/"))
+    }
+    role = json.loads(ROLE.read_text())
+    expected = (
+        set(ALLOWED_POSTS)
+        if mode == "resource-graph"
+        else set(ALLOWED_POSTS) - {"Microsoft.ResourceGraph/resources/read"}
+    )
+    assert used == expected and used <= set(role["Actions"])

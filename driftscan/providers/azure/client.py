@@ -1,0 +1,488 @@
+"""The ARM pipeline driftscan reads Azure through: read-only guard, retries, pacing, JSON calls."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+from urllib.parse import urlsplit
+
+from azure.core.credentials import AccessToken, TokenCredential
+from azure.core.exceptions import (
+    AzureError,
+    ClientAuthenticationError,
+    ServiceRequestError,
+    ServiceRequestTimeoutError,
+    ServiceResponseError,
+    ServiceResponseTimeoutError,
+)
+from azure.core.pipeline import PipelineRequest, PipelineResponse
+from azure.core.pipeline.policies import (
+    BearerTokenCredentialPolicy,
+    CustomHookPolicy,
+    HeadersPolicy,
+    HTTPPolicy,
+    ProxyPolicy,
+    RequestIdPolicy,
+    RetryPolicy,
+    SansIOHTTPPolicy,
+    UserAgentPolicy,
+)
+from azure.core.rest import HttpRequest
+
+from driftscan import __version__
+from driftscan.collect.limits import ApiLimits, Limiter, RateLimit
+from driftscan.errors import DriftscanError, Reason, SourceError
+from driftscan.providers.azure.source import AzureSource
+
+SUBSCRIPTIONS_API = "2022-12-01"
+ARM_LIST_API = "2021-04-01"
+PROVIDERS_API = "2021-04-01"
+RESOURCE_GRAPH_API = "2022-10-01"
+MANAGEMENT_GROUPS_API = "2020-05-01"
+GRAPH_PATH = "/providers/Microsoft.ResourceGraph/resources"
+
+# Read-only allow-list (design §1.2). Every request is a GET, or a POST whose path matches one
+# of these documented reads; the key is the RBAC action docs/azure-role.json grants for it.
+# Note what is NOT here: storage listKeys, web publishxml, anything that returns credentials.
+ALLOWED_POSTS: Mapping[str, re.Pattern[str]] = {
+    "Microsoft.Web/sites/config/list/action": re.compile(
+        r"^/subscriptions/[^/]+/resourcegroups/[^/]+/providers/microsoft\.web/sites/[^/]+"
+        r"/config/appsettings/list$",
+        re.IGNORECASE,
+    ),
+    "Microsoft.ResourceGraph/resources/read": re.compile(
+        r"^/providers/microsoft\.resourcegraph/resources$", re.IGNORECASE
+    ),
+}
+
+
+class ReadOnlyViolation(DriftscanError):
+    """A request that is not a GET or an allow-listed POST read was about to leave driftscan."""
+
+
+def check_read_only(method: str, url: str) -> None:
+    """Raise ReadOnlyViolation unless this request is a GET or an allow-listed POST read."""
+    method = method.upper()
+    if method == "GET":
+        return
+    path = urlsplit(url).path.rstrip("/")
+    if method == "POST" and any(p.match(path) for p in ALLOWED_POSTS.values()):
+        return
+    raise ReadOnlyViolation(f"refusing {method} {path}: driftscan only reads (see ALLOWED_POSTS)")
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Timeouts, backoff and pacing; each can be set as DRIFTSCAN_AZURE_<NAME> (e.g. _BACKOFF_S)."""
+
+    backoff_s: float = 0.8  # exponential base between retries of 5xx / connection errors
+    backoff_max_s: float = 30.0
+    max_retry_after_s: float = 120.0  # a longer Retry-After is "throttled", not a night-long wait
+    connect_timeout_s: float = 10.0
+    read_timeout_s: float = 60.0
+    low_water: int = 100  # x-ms-ratelimit-remaining-* below this → slow down
+    pace_s: float = 2.0  # the pause at zero remaining; scaled down linearly above it
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Tuning:
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(f"DRIFTSCAN_AZURE_{f.name.upper()}")
+            if raw:
+                values[f.name] = int(raw) if f.type == "int" else float(raw)
+        return cls(**values)
+
+
+class HttpFailure(SourceError):
+    """A SourceError that remembers the HTTP status and ARM error code (404 after a list means
+    deleted meanwhile; InvalidResourceType means the endpoint lacks the API)."""
+
+    def __init__(
+        self, message: str, *, reason: Reason, status: int | None = None, code: str = ""
+    ) -> None:
+        super().__init__(message, reason=reason)
+        self.status = status
+        self.code = code
+
+
+class EnvTokenCredential:
+    """A TokenCredential that hands out the bearer token from $AZURE_ACCESS_TOKEN."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def get_token(
+        self,
+        *scopes: str,
+        claims: str | None = None,
+        tenant_id: str | None = None,
+        enable_cae: bool = False,
+        **kwargs: Any,
+    ) -> AccessToken:
+        # The token's lifetime is the caller's business; an hour keeps the policy from refetching.
+        return AccessToken(self._token, int(time.time()) + 3600)
+
+
+class ReadOnlyPolicy(SansIOHTTPPolicy[HttpRequest, Any]):
+    """Refuses, before it is sent, any request that is not a read (runs on every retry too)."""
+
+    def on_request(self, request: PipelineRequest[HttpRequest]) -> None:
+        check_read_only(request.http_request.method, request.http_request.url)
+
+
+def _is_graph(url: str) -> bool:
+    return urlsplit(url).path.lower().rstrip("/").endswith("/microsoft.resourcegraph/resources")
+
+
+class PacingPolicy(HTTPPolicy[HttpRequest, Any]):
+    """Slows down when ARM's x-ms-ratelimit-remaining-* read headers run low."""
+
+    def __init__(self, low_water: int, pace_s: float) -> None:
+        super().__init__()
+        self.low_water = low_water
+        self.pace_s = pace_s
+        self.slowdowns = 0
+        self.lowest: int | None = None
+        self._next_at = 0.0
+        self._lock = threading.Lock()
+
+    def send(self, request: PipelineRequest[HttpRequest]) -> PipelineResponse[HttpRequest, Any]:
+        with self._lock:
+            wait = self._next_at - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        response = self.next.send(request)
+        remaining = _remaining_reads(response.http_response.headers)
+        if remaining is not None and remaining < self.low_water:
+            delay = self.pace_s * (1 - max(remaining, 0) / self.low_water)
+            with self._lock:
+                self.slowdowns += 1
+                self.lowest = remaining if self.lowest is None else min(self.lowest, remaining)
+                self._next_at = max(self._next_at, time.monotonic() + delay)
+        return response
+
+
+def _remaining_reads(headers: Mapping[str, str]) -> int | None:
+    values: list[int] = []
+    for name, value in headers.items():
+        low = name.lower()
+        if (
+            low.startswith("x-ms-ratelimit-remaining-")
+            and "write" not in low
+            and "delete" not in low
+        ):
+            try:
+                values.append(int(value))
+            except ValueError:
+                continue
+    return min(values) if values else None
+
+
+def parse_resets_after(value: str | None) -> float | None:
+    """Seconds in Resource Graph's `x-ms-user-quota-resets-after` (hh:mm:ss[.fff]); None if bad."""
+    if not value:
+        return None
+    m = re.fullmatch(r"\s*(\d+):(\d{1,2}):(\d{1,2}(?:\.\d+)?)\s*", value)
+    if m is None:
+        return None
+    return int(m.group(1)) * 3600 + int(m.group(2)) * 60 + float(m.group(3))
+
+
+class GraphQuotaPolicy(HTTPPolicy[HttpRequest, Any]):
+    """Resource Graph's per-user quota as the service reports it on every answer
+    (`x-ms-user-quota-remaining` queries left until `x-ms-user-quota-resets-after`): with the
+    quota spent, the next query waits for the reset instead of drawing a 429.
+
+    The service's figures are authoritative (the documented 15 per 5 s "is subject to change"),
+    so there is no fixed client-side rate for queries; a 429 that happens anyway (another
+    client of the same identity) is waited out by the retry policy's Retry-After.
+    """
+
+    def __init__(self, max_wait_s: float) -> None:
+        super().__init__()
+        self.max_wait_s = max_wait_s
+        self.waits = 0
+        self.waited_s = 0.0
+        self.queries = 0
+        self._remaining: int | None = None
+        self._resets_at = 0.0
+        self._lock = threading.Lock()
+
+    def send(self, request: PipelineRequest[HttpRequest]) -> PipelineResponse[HttpRequest, Any]:
+        if not _is_graph(request.http_request.url):
+            return self.next.send(request)
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                if self._remaining is not None and now >= self._resets_at:
+                    self._remaining = None  # a new window: the next answer says how much
+                if self._remaining is None or self._remaining > 0:
+                    if self._remaining is not None:
+                        self._remaining -= 1  # this query's share, before its answer arrives
+                    self.queries += 1
+                    break
+                wait = min(self._resets_at - now, self.max_wait_s)
+                self.waits += 1
+                self.waited_s += wait
+            time.sleep(wait)
+            with self._lock:
+                if wait >= self.max_wait_s:
+                    self._remaining = None  # waited as long as we will: let the service decide
+        response = self.next.send(request)
+        headers = response.http_response.headers
+        try:
+            remaining = int(headers.get("x-ms-user-quota-remaining", ""))
+        except ValueError:
+            return response
+        resets = parse_resets_after(headers.get("x-ms-user-quota-resets-after"))
+        with self._lock:
+            self._remaining = max(remaining, 0)
+            self._resets_at = time.monotonic() + (resets if resets is not None else 5.0)
+        return response
+
+
+# Azure Resource Manager throttling (the token-bucket limits of 2024): reads per subscription,
+# a bucket of 250 refilled at 25 a second. Resource Graph queries are paced by the quota the
+# service reports (GraphQuotaPolicy), not by a fixed rate.
+ARM_LIMITS = ApiLimits({"read": RateLimit(250, 25)})
+_SUBSCRIPTION = re.compile(r"^/subscriptions/([^/]+)", re.IGNORECASE)
+
+
+class TokenBucketPolicy(HTTPPolicy[HttpRequest, Any]):
+    """Takes a token per ARM read attempt from the collector's shared limiter, per subscription
+    (placed after the retry policy, so every retry is paced too)."""
+
+    def __init__(self, limiter: Limiter, tenant: str) -> None:
+        super().__init__()
+        self.limiter = limiter
+        self.tenant = tenant
+
+    def send(self, request: PipelineRequest[HttpRequest]) -> PipelineResponse[HttpRequest, Any]:
+        url = request.http_request.url
+        if not _is_graph(url):
+            m = _SUBSCRIPTION.match(urlsplit(url).path)
+            self.limiter.take(m.group(1).lower() if m else self.tenant, "arm", "read", ARM_LIMITS)
+        return self.next.send(request)
+
+
+class ArmRetryPolicy(RetryPolicy[HttpRequest, Any]):
+    """azure-core's retry (Retry-After, exponential backoff on 5xx), bounded and read-aware.
+
+    It does not wait out a Retry-After longer than `max_retry_after_s` (the slice is then
+    "throttled"), never retries 4xx other than 408/429 even when Retry-After is present, and
+    retries the allow-listed POST reads, which are idempotent.
+    """
+
+    def __init__(self, *, max_retry_after_s: float, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.max_retry_after_s = max_retry_after_s
+        self._method_whitelist = frozenset({"GET", "POST"})
+
+    def is_retry(self, settings: dict[str, Any], response: PipelineResponse[Any, Any]) -> bool:
+        status = response.http_response.status_code
+        if 400 <= status < 500 and status not in (408, 429):
+            return False
+        retry_after = self.get_retry_after(response)
+        if retry_after is not None and retry_after > self.max_retry_after_s:
+            return False
+        return bool(super().is_retry(settings, response))
+
+
+# ARM error codes that say the endpoint does not implement an API (a resource provider that
+# is not registered or not offered in this cloud, an api-version it does not serve).
+UNSUPPORTED_CODES = frozenset(
+    {
+        "invalidresourcetype",
+        "noregisteredproviderfound",
+        "missingsubscriptionregistration",
+        "resourcetypenotsupported",
+        "invalidapiversionparameter",
+    }
+)
+
+
+def reason_for(status: int, code: str = "") -> Reason:
+    """The design's reason for an HTTP failure."""
+    if status in (401, 403):
+        return "denied"
+    if status == 429:
+        return "throttled"
+    if status in (408, 504):
+        return "timeout"
+    if status in (502, 503):
+        return "unreachable"
+    if code.lower() in UNSUPPORTED_CODES:
+        return "unsupported"
+    return "error"
+
+
+class Arm:
+    """The ARM pipeline (ResourceManagementClient's) plus JSON calls that raise SourceError."""
+
+    def __init__(
+        self,
+        config: AzureSource,
+        credential: TokenCredential,
+        tuning: Tuning,
+        raw_request_hook: Callable[[PipelineRequest[HttpRequest]], None] | None = None,
+    ) -> None:
+        from azure.mgmt.resource.resources import ResourceManagementClient
+
+        self.endpoint = config.endpoint.rstrip("/")
+        self._origin = origin(self.endpoint)
+        scope = self.endpoint + "/.default"
+        self.pacer = PacingPolicy(tuning.low_water, tuning.pace_s)
+        self.quota = GraphQuotaPolicy(tuning.max_retry_after_s)
+        self.buckets = TokenBucketPolicy(Limiter(), self.endpoint)
+        attempts = config.max_attempts - 1
+        retry = ArmRetryPolicy(
+            max_retry_after_s=tuning.max_retry_after_s,
+            retry_total=attempts,
+            retry_connect=attempts,
+            retry_read=attempts,
+            retry_status=attempts,
+            retry_backoff_factor=tuning.backoff_s,
+            retry_backoff_max=tuning.backoff_max_s,
+        )
+        # Our own policy list: the SDK default includes ARMAutoResourceProviderRegistrationPolicy,
+        # which answers a 409 by POSTing a provider registration — a write. No redirects either:
+        # a bearer token must never follow a Location header to another host.
+        policies: list[Any] = [
+            RequestIdPolicy(),
+            HeadersPolicy(),
+            UserAgentPolicy(user_agent=f"driftscan/{__version__}"),
+            ProxyPolicy(),
+            retry,
+            BearerTokenCredentialPolicy(credential, scope),
+            ReadOnlyPolicy(),
+            self.buckets,
+            self.quota,
+            self.pacer,
+            CustomHookPolicy(raw_request_hook=raw_request_hook) if raw_request_hook else None,
+        ]
+        self.client = ResourceManagementClient(
+            credential,
+            subscription_id="00000000-0000-0000-0000-000000000000",  # unused: URLs are built here
+            base_url=self.endpoint,
+            credential_scopes=[scope],
+            policies=[p for p in policies if p is not None],
+            connection_verify=config.ca_bundle or True,
+            connection_timeout=tuning.connect_timeout_s,
+            read_timeout=tuning.read_timeout_s,
+        )
+
+    def close(self) -> None:
+        self.client.close()
+
+    def call(
+        self, method: str, url: str, *, params: dict[str, str] | None = None, body: Any = None
+    ) -> Any:
+        """One JSON call; any failure becomes a SourceError with the design's reason."""
+        if not url.startswith("https://") and not url.startswith("http://"):
+            url = self.endpoint + url
+        path = urlsplit(url).path
+        request = HttpRequest(method, url, params=params, json=body)
+        try:
+            response = self.client.send_request(request)
+        except ClientAuthenticationError as exc:
+            raise HttpFailure(
+                f"{method} {path}: authentication failed: {exc.message}", reason="denied"
+            ) from None
+        except (ServiceRequestTimeoutError, ServiceResponseTimeoutError) as exc:
+            raise HttpFailure(
+                f"{method} {path}: timed out: {exc.message}", reason="timeout"
+            ) from None
+        except (ServiceRequestError, ServiceResponseError) as exc:
+            raise HttpFailure(
+                f"{method} {path}: unreachable: {exc.message}", reason="unreachable"
+            ) from None
+        except AzureError as exc:
+            raise HttpFailure(f"{method} {path}: {exc.message}", reason="error") from None
+        status = response.status_code
+        text = response.text()
+        if status != 200:
+            code, message = _arm_error(text)
+            raise HttpFailure(
+                f"{method} {path}: HTTP {status} {code}: {message}".rstrip(": "),
+                reason=reason_for(status, code),
+                status=status,
+                code=code,
+            )
+        try:
+            return json.loads(text)
+        except ValueError as exc:
+            raise HttpFailure(
+                f"{method} {path}: response is not JSON: {exc}", reason="parse", status=200
+            ) from None
+
+    def get(self, path: str, api_version: str) -> dict[str, Any]:
+        doc = self.call("GET", path, params={"api-version": api_version})
+        if not isinstance(doc, dict):
+            raise HttpFailure(
+                f"GET {path}: expected an object, got {type(doc).__name__}", reason="parse"
+            )
+        return doc
+
+    def pages(self, path: str, params: dict[str, str]) -> Iterator[list[Any]]:
+        """An ARM list, following nextLink; a nextLink to another host is refused (token leak)."""
+        doc = self.call("GET", path, params=params)
+        while True:
+            if not isinstance(doc, dict) or not isinstance(doc.get("value"), list):
+                raise HttpFailure(
+                    f"GET {path}: list response without a 'value' array", reason="parse"
+                )
+            yield doc["value"]
+            link = doc.get("nextLink")
+            if not link:
+                return
+            if not isinstance(link, str) or origin(link) != self._origin:
+                raise HttpFailure(
+                    f"GET {path}: nextLink leaves {self._origin}: {link!r}", reason="parse"
+                )
+            doc = self.call("GET", link)
+
+    def list_all(self, path: str, api_version: str) -> list[Any]:
+        """Every item of an ARM list (all pages)."""
+        return [item for page in self.pages(path, {"api-version": api_version}) for item in page]
+
+    def graph(self, query: str, subscriptions: Sequence[str]) -> Iterator[list[Any]]:
+        """A Resource Graph query over some subscriptions, paged by $skipToken (1,000 rows)."""
+        options: dict[str, Any] = {"resultFormat": "objectArray", "$top": 1000}
+        while True:
+            body = {"subscriptions": list(subscriptions), "query": query, "options": options}
+            doc = self.call(
+                "POST", GRAPH_PATH, params={"api-version": RESOURCE_GRAPH_API}, body=body
+            )
+            if not isinstance(doc, dict) or not isinstance(doc.get("data"), list):
+                raise HttpFailure(
+                    f"POST {GRAPH_PATH}: response without a 'data' array", reason="parse"
+                )
+            yield doc["data"]
+            token = doc.get("$skipToken")
+            if not token:
+                if str(doc.get("resultTruncated", "false")).lower() == "true":
+                    raise HttpFailure(
+                        f"POST {GRAPH_PATH}: result truncated without a $skipToken", reason="error"
+                    )
+                return
+            options = {**options, "$skipToken": token}
+
+
+def origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+
+
+def _arm_error(text: str) -> tuple[str, str]:
+    try:
+        err = json.loads(text).get("error") or {}
+        return str(err.get("code", "")), str(err.get("message", ""))
+    except (ValueError, AttributeError):
+        return "", text[:200]
