@@ -61,14 +61,18 @@ def hooked() -> Iterator[None]:
 
 
 def _project(root: Path, entry: dict[str, Any]) -> Path:
-    (root / "widgets.json").write_text(json.dumps([{"name": "a", "size": 5}, {"name": "b", "size": 2}]))
+    (root / "widgets.json").write_text(
+        json.dumps([{"name": "a", "size": 5}, {"name": "b", "size": 2}])
+    )
     (root / "declared.json").write_text(json.dumps([{"name": "a", "size": 1}]))
     cfg = root / "driftscan.yaml"
     cfg.write_text(
         yaml.safe_dump(
             {
                 "store": "store.duckdb",
-                "sources": [{"name": "shelf-1", "type": "toy", "inventory": str(root / "widgets.json")}],
+                "sources": [
+                    {"name": "shelf-1", "type": "toy", "inventory": str(root / "widgets.json")}
+                ],
                 "desired": [entry],
                 "scopes": {"pci": {"sizes": ["2"]}},
             }
@@ -92,7 +96,9 @@ def test_a_providers_own_desired_kind_is_loaded(hooked: None, tmp_path: Path) ->
     assert inp.path == tmp_path / "declared.json" and [s.name for s in inp.sources] == ["shelf-1"]
 
 
-def test_unknown_or_ambiguous_desired_entries_are_config_errors(hooked: None, tmp_path: Path) -> None:
+def test_unknown_or_ambiguous_desired_entries_are_config_errors(
+    hooked: None, tmp_path: Path
+) -> None:
     """A key no provider loads, or two kinds in one entry, is exit 2 naming the entry."""
     with pytest.raises(ConfigError) as err:
         load_config(_project(tmp_path, {"gizmo": "x.json"}))
@@ -126,7 +132,9 @@ def test_a_scope_dimension_can_match_an_attribute(hooked: None, tmp_path: Path) 
 
 def _run(resources: list[Resource], failed_keys: list[str] | None) -> SourceRun:
     run = SourceRun("shelf-1", "toy", resources=resources)
-    run.slices.append(Slice("shelf-1", "toy", "shelf-1", "ok", account="shelf-1", resources=len(resources)))
+    run.slices.append(
+        Slice("shelf-1", "toy", "shelf-1", "ok", account="shelf-1", resources=len(resources))
+    )
     if failed_keys is not None:
         run.slices.append(
             Slice("shelf-1", "toy", "shelf-1/secure", "failed", reason="denied", detail="403",
@@ -137,7 +145,9 @@ def _run(resources: list[Resource], failed_keys: list[str] | None) -> SourceRun:
 
 
 def _widget(name: str) -> Resource:
-    return Resource(f"toy://{name}", "toy", "shelf-1", "shelf-1", "lab", WIDGET, name, attrs={"size": 1})
+    return Resource(
+        f"toy://{name}", "toy", "shelf-1", "shelf-1", "lab", WIDGET, name, attrs={"size": 1}
+    )
 
 
 def test_a_slice_key_pattern_covers_its_prefix(hooked: None, store: Store) -> None:

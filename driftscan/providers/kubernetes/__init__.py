@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from driftscan.providers import Provider
+from driftscan.providers import Provider, ScopeDimension
 from driftscan.providers.kubernetes.keys import identify
 from driftscan.providers.kubernetes.source import KubernetesSource
 
@@ -14,6 +14,12 @@ PROVIDER = Provider(
     extra="k8s",
     identify=identify,
     path_fields=("kubeconfig", "ca_bundle"),
+    # `scopes: {pci: {namespaces: [payments]}}`; labels select as tags.
+    scope_dimensions=(
+        ScopeDimension("namespaces", (), attrs=("metadata.namespace",)),
+        ScopeDimension("clusters", ("region",)),
+    ),
+    desired="driftscan.providers.kubernetes.manifests:load",
     sandbox="driftscan.sandbox.k8s:KubeEmulator",
 )
 
