@@ -1,0 +1,36 @@
+"""Serve a sandbox cluster until stopped: `python -m driftscan.sandbox.k8s --kubeconfig PATH`."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+
+from driftscan.sandbox.k8s.emulator import KubeEmulator
+from driftscan.sandbox.k8s.estate import demo_cluster, large_cluster
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--kubeconfig", required=True, help="where to write the kubeconfig")
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--pods", type=int, default=0, help="serve a large cluster of this many pods")
+    ap.add_argument("--namespaces", type=int, default=200)
+    args = ap.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    objs = large_cluster(args.pods, args.namespaces) if args.pods else demo_cluster()[0]
+    with KubeEmulator(objs, port=args.port) as kube:
+        kube.kubeconfig(args.kubeconfig)
+        print(
+            f"serving {len(objs)} objects at {kube.url}; kubeconfig {args.kubeconfig}", flush=True
+        )
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()
