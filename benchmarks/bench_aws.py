@@ -15,9 +15,9 @@ dir, the proxy as the source's endpoint_url) and `custodian run` over policies e
 what driftscan reads and checks (AWS_ENDPOINT_URL at the proxy, --cache-period 0). Both run as
 subprocesses, so whatever collector is current is what is measured.
 
-Cloud Custodian is not a driftscan dependency: `.venv/bin/pip install c7n` (its exact boto3 /
-botocore pins would downgrade the venv's; `pip install --no-deps c7n argcomplete tabulate`
-keeps them).
+Cloud Custodian is not a driftscan dependency: the script installs c7n and c7n-org from the
+package registry into their own venv, benchmarks/.c7n-venv (ignored by git), on first use, so
+their exact boto3 / botocore pins never touch the project's venv.
 
 Printed: both medians and the ratio c7n ÷ driftscan (target ≥ 2 at 30 ms, design §4); the calls
 each made, total and per resource, by service; which resources each read; and the rate-limit
@@ -25,7 +25,26 @@ floor of driftscan's calls against real AWS (per API family: max(0, (calls − b
 rate), families in parallel, plus one round trip) with driftscan's median ÷ floor (target ≤ 1.5).
 
     .venv/bin/python benchmarks/bench_aws.py [--scale 0.5] [--latency-ms 30] [--no-latency]
-        [--rounds 3] [--concurrency N] [--custodian .venv/bin/custodian]
+        [--rounds 3] [--concurrency N] [--custodian PATH]
+
+Organisation mode (issue 15 item 5), `--accounts N`: moto holds an organisation of N accounts
+(the management account and N − 1 members, created with Organizations), each seeded with the
+estate above at `--scale` per account (default 0.1: about 500 resources per account, so 20
+accounts × 2 regions ≈ 10,000). driftscan reads it as one source, `accounts: organization`
+with `role_name` (each member through AssumeRole, the management account as itself), then
+checks it; c7n-org runs the same policies over the same accounts and regions: every member
+through the same role (c7n-org assumes it), the management account through a profile holding
+its keys, its default worker processes (4 per CPU). Both go through the latency proxy, in
+the same run, alternating when there are several rounds (default 1). Printed: resources/s,
+wall time and peak RSS of each (driftscan's scan and check processes; c7n-org's largest
+process), the ratio c7n-org ÷ driftscan scan+check (target ≥ 2), the calls per service, and a
+profile of one more driftscan scan (not timed against c7n): the share of its CPU spent in
+driftscan's own code rather than botocore, urllib3 or the standard library (target < 20 %).
+driftscan reads every type it declares, c7n-org only the 12 its policies name, so driftscan
+makes more calls than c7n-org: the comparison leans against driftscan.
+
+    .venv/bin/python benchmarks/bench_aws.py --accounts 20 [--scale 0.1] [--rounds 1]
+        [--latency-ms 30] [--concurrency N] [--profile-ms 5]
 """
 
 from __future__ import annotations
@@ -104,14 +123,10 @@ PER_REGION = {
 ROLES = 250
 
 
-def _client(service: str, endpoint: str, region: str) -> Any:
-    return boto3.client(
-        service,
-        region_name=region,
-        endpoint_url=endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+def _client(service: str, endpoint: str, region: str, creds: dict[str, str] | None = None) -> Any:
+    """A client on moto: the management account's dummy keys, or a member's (`creds`)."""
+    keys = creds or {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+    return boto3.client(service, region_name=region, endpoint_url=endpoint, **keys)
 
 
 def _n(key: str, scale: float) -> int:
@@ -137,10 +152,18 @@ def _lambda_zip() -> bytes:
 
 
 def _seed_region(
-    endpoint: str, region: str, n: int, scale: float, role_arn: str, pool: ThreadPoolExecutor
+    endpoint: str,
+    region: str,
+    n: int,
+    scale: float,
+    role_arn: str,
+    pool: ThreadPoolExecutor,
+    creds: dict[str, str] | None = None,
+    account: str = ACCOUNT,
 ) -> list[Any]:
-    """Create one region's resources; independent creations go to the pool. Returns futures."""
-    ec2 = _client("ec2", endpoint, region)
+    """Create one region's resources in `account` (with its `creds`); independent creations
+    go to the pool. Returns futures."""
+    ec2 = _client("ec2", endpoint, region, creds)
     futures: list[Any] = []
     vpcs, subnets = [], []
     for v in range(_n("vpcs", scale)):
@@ -158,7 +181,7 @@ def _seed_region(
             subnets.append(sub)
 
     def security_group(i: int) -> str:
-        c = _client("ec2", endpoint, region)
+        c = _client("ec2", endpoint, region, creds)
         gid = str(
             c.create_security_group(
                 GroupName=f"sg{n}-{i:05d}",
@@ -203,7 +226,7 @@ def _seed_region(
         instances += [i["InstanceId"] for i in resp["Instances"]]
 
     def volume(i: int) -> None:
-        _client("ec2", endpoint, region).create_volume(
+        _client("ec2", endpoint, region, creds).create_volume(
             AvailabilityZone=f"{region}a",
             Size=8,
             Encrypted=i % 2 == 0,
@@ -213,8 +236,8 @@ def _seed_region(
     futures += [pool.submit(volume, i) for i in range(_n("volumes", scale))]
 
     def bucket(i: int) -> None:
-        s3 = _client("s3", endpoint, region)
-        name = f"bench-{region}-{i:05d}"
+        s3 = _client("s3", endpoint, region, creds)
+        name = f"bench-{account}-{region}-{i:05d}"  # bucket names are global
         if region == "us-east-1":
             s3.create_bucket(Bucket=name)
         else:
@@ -245,7 +268,7 @@ def _seed_region(
     code = _lambda_zip()
 
     def function(i: int) -> None:
-        _client("lambda", endpoint, region).create_function(
+        _client("lambda", endpoint, region, creds).create_function(
             FunctionName=f"fn{n}-{i:05d}",
             Runtime="python3.12",
             Role=role_arn,
@@ -258,7 +281,7 @@ def _seed_region(
     futures += [pool.submit(function, i) for i in range(_n("functions", scale))]
 
     def key(i: int) -> None:
-        kms = _client("kms", endpoint, region)
+        kms = _client("kms", endpoint, region, creds)
         meta = kms.create_key(
             Description=f"key{n}-{i:05d}", Tags=[{"TagKey": "pci", "TagValue": "true"}]
         )["KeyMetadata"]
@@ -268,7 +291,7 @@ def _seed_region(
     futures += [pool.submit(key, i) for i in range(_n("keys", scale))]
 
     def db(i: int) -> None:
-        _client("rds", endpoint, region).create_db_instance(
+        _client("rds", endpoint, region, creds).create_db_instance(
             DBInstanceIdentifier=f"db{n}-{i:05d}",
             DBInstanceClass="db.t3.micro",
             Engine="postgres",
@@ -282,7 +305,7 @@ def _seed_region(
 
     futures += [pool.submit(db, i) for i in range(_n("db_instances", scale))]
 
-    elb = _client("elbv2", endpoint, region)
+    elb = _client("elbv2", endpoint, region, creds)
     by_vpc: dict[str, list[str]] = {}
     for s in subnets:
         by_vpc.setdefault(s["VpcId"], []).append(s["SubnetId"])
@@ -318,8 +341,15 @@ def _seed_region(
     return futures
 
 
-def seed(endpoint: str, scale: float, threads: int) -> None:
-    iam = _client("iam", endpoint, REGIONS[0])
+def seed(
+    endpoint: str,
+    scale: float,
+    threads: int,
+    creds: dict[str, str] | None = None,
+    account: str = ACCOUNT,
+) -> None:
+    """One account's estate: IAM roles, and every region's resources."""
+    iam = _client("iam", endpoint, REGIONS[0], creds)
     trust = json.dumps(
         {
             "Version": "2012-10-17",
@@ -335,7 +365,7 @@ def seed(endpoint: str, scale: float, threads: int) -> None:
     role_arn = iam.create_role(RoleName="bench-fn", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
 
     def role(i: int) -> None:
-        _client("iam", endpoint, REGIONS[0]).create_role(
+        _client("iam", endpoint, REGIONS[0], creds).create_role(
             RoleName=f"role-{i:05d}",
             AssumeRolePolicyDocument=trust,
             Tags=[{"Key": "team", "Value": f"t{i % 7}"}],
@@ -346,9 +376,42 @@ def seed(endpoint: str, scale: float, threads: int) -> None:
         roles = max(1, round(ROLES * scale)) - 1
         futures = [pool.submit(lambda: [role(i) for i in range(roles)])]
         for n, region in enumerate(REGIONS):
-            futures += _seed_region(endpoint, region, n, scale, role_arn, pool)
+            futures += _seed_region(endpoint, region, n, scale, role_arn, pool, creds, account)
         for f in futures:
             f.result()
+
+
+def member_creds(endpoint: str, account: str) -> dict[str, str]:
+    """Keys acting in a member account: moto's assumed-role keys act in the role's account."""
+    sts = _client("sts", endpoint, REGIONS[0])
+    c = sts.assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole",
+        RoleSessionName="bench-seed",
+    )["Credentials"]
+    return {
+        "aws_access_key_id": c["AccessKeyId"],
+        "aws_secret_access_key": c["SecretAccessKey"],
+        "aws_session_token": c["SessionToken"],
+    }
+
+
+def seed_org(endpoint: str, accounts: int, scale: float, threads: int) -> list[str]:
+    """An organisation of `accounts` accounts (the management account and accounts − 1
+    members), each with the estate of `seed` at `scale`; returns the member account ids."""
+    org = _client("organizations", endpoint, REGIONS[0])
+    org.create_organization(FeatureSet="ALL")
+    members = [
+        str(
+            org.create_account(AccountName=f"member-{i:03d}", Email=f"m{i}@example.com")[
+                "CreateAccountStatus"
+            ]["AccountId"]
+        )
+        for i in range(1, accounts)
+    ]
+    seed(endpoint, scale, threads)
+    for account in members:
+        seed(endpoint, scale, threads, member_creds(endpoint, account), account)
+    return members
 
 
 # --- the latency proxy ---------------------------------------------------------------------
@@ -724,6 +787,341 @@ def floor_s(calls: Counter[tuple[str, str, str]], latency_s: float) -> tuple[flo
     return (times[0][0] if times else 0.0) + latency_s, times[:5]
 
 
+# --- organisation mode ---------------------------------------------------------------------
+
+ORG_ROLE = "driftscan-readonly"  # assumed in every member by both tools (moto does not check it)
+C7N_VENV = ROOT / "benchmarks" / ".c7n-venv"
+TARGET_OWN_SHARE = 0.20  # driftscan's own code, of the scan's busy samples
+
+# The sampler runs inside the driftscan process: a thread that every few ms takes
+# sys._current_frames() and, for each thread, the CPU time it used since the last tick (its
+# own clock, pthread_getcpuclockid), and files that CPU time under the package running it: the
+# first frame, from the innermost out, that is not the standard library (driftscan/, botocore/,
+# urllib3/, boto3/, duckdb, pyarrow or another package; so json.loads called by botocore is
+# botocore's). A thread that used no CPU in the interval was waiting (network, locks, the
+# token buckets' sleep), wherever its stack stands. Shares are of the CPU time so attributed.
+PROFILER = r"""
+import json, os, sys, sysconfig, threading, time
+out, interval = sys.argv[1], float(sys.argv[2])
+sys.argv = ["driftscan", *sys.argv[3:]]
+STDLIB = (sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["platstdlib"], "<frozen")
+cpu, where, seen, ticks, idle = {}, {}, {}, [0], [0]
+me = []
+def package(f):
+    fn = f.f_code.co_filename
+    if "/driftscan/" in fn: return "driftscan"
+    for name in ("botocore", "urllib3", "boto3", "duckdb", "pyarrow", "pydantic", "jmespath",
+                 "dateutil", "typer", "click", "rich", "yaml", "cryptography"):
+        if f"/{name}/" in fn or f"/{name}." in fn: return name
+    if fn.startswith(STDLIB) and "site-packages" not in fn: return None
+    return "other"
+def sample():
+    me.append(threading.get_ident())
+    while True:
+        time.sleep(interval)
+        ticks[0] += 1
+        for tid, frame in sys._current_frames().items():
+            if tid in me: continue
+            try:
+                now = time.clock_gettime(time.pthread_getcpuclockid(tid))
+            except (OSError, OverflowError):
+                continue  # the thread has just ended
+            used, seen[tid] = now - seen.get(tid, now), now
+            if used <= 0:
+                idle[0] += 1
+                continue
+            f, who = frame, None
+            while f is not None and who is None:
+                who = package(f)
+                if who is None: f = f.f_back
+            who = who or "stdlib"
+            cpu[who] = cpu.get(who, 0.0) + used
+            if who == "driftscan":
+                at = f.f_code.co_filename.rsplit("/driftscan/", 1)[-1] + ":" + f.f_code.co_name
+                where[at] = where.get(at, 0.0) + used
+def dump():
+    with open(out, "w") as fh:
+        json.dump({"ticks": ticks[0], "cpu": cpu, "where": where, "idle": idle[0],
+                   "process_cpu_s": time.process_time()}, fh)
+import atexit; atexit.register(dump)
+threading.Thread(target=sample, daemon=True, name="bench-sampler").start()
+from driftscan.cli import main
+main()
+"""
+
+
+def _spawn(
+    cmd: list[str], env: dict[str, str], ok: tuple[int, ...], what: str
+) -> tuple[float, float, int]:
+    """Run `cmd`: (wall seconds, peak RSS in MB of its largest process, exit code).
+
+    wait4's rusage is the child's and its waited-for descendants' (c7n-org's worker
+    processes), ru_maxrss the largest of them.
+    """
+    t0 = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as log:
+        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - t0
+        code = os.waitstatus_to_exitcode(status)
+        proc.returncode = code
+        if code not in ok:
+            log.seek(0)
+            raise SystemExit(f"{what} exited {code}:\n{log.read()[-3000:]}")
+    return elapsed, usage.ru_maxrss / 1024, code
+
+
+def org_config(d: Path, proxy: LatencyProxy, concurrency: int | None) -> Path:
+    source: dict[str, Any] = {
+        "name": "aws-org",
+        "type": "aws",
+        "accounts": "organization",
+        "role_name": ORG_ROLE,
+        "regions": list(REGIONS),
+        "endpoint_url": proxy.endpoint_url,
+    }
+    if concurrency:
+        source["concurrency"] = concurrency
+    cfg = {"store": str(d / "driftscan.duckdb"), "sources": [source]}
+    (d / "driftscan.yaml").write_text(json.dumps(cfg))  # JSON is YAML
+    return d / "driftscan.yaml"
+
+
+def run_driftscan_org(
+    work: Path, proxy: LatencyProxy, concurrency: int | None, profile_s: float = 0.0
+) -> dict[str, Any]:
+    """scan + check of the organisation in a fresh store. With `profile_s`, the scan runs
+    under the sampler instead (not timed against c7n) and its samples are returned."""
+    d = Path(tempfile.mkdtemp(prefix="ds-org-", dir=work))
+    conf = ["-c", str(org_config(d, proxy, concurrency))]
+    env = _env({}, d)
+    bin_ = str(ROOT / ".venv" / "bin" / "driftscan")
+    py = str(ROOT / ".venv" / "bin" / "python")
+    out: dict[str, Any] = {}
+    proxy.tag = "driftscan"
+    if profile_s:
+        samples = d / "samples.json"
+        cmd = [py, "-c", PROFILER, str(samples), str(profile_s), "scan", *conf, "-q"]
+        out["scan_s"], out["scan_rss_mb"], out["scan_exit"] = _spawn(
+            cmd, env, (0, 3), "driftscan scan (profiled)"
+        )
+        out["samples"] = json.loads(samples.read_text())
+    else:
+        out["scan_s"], out["scan_rss_mb"], out["scan_exit"] = _spawn(
+            [bin_, "scan", *conf, "-q"], env, (0, 3), "driftscan scan"
+        )
+        out["check_s"], out["check_rss_mb"], _ = _spawn(
+            [bin_, "check", *conf, "-f", "json"], env, (0, 1, 3), "driftscan check"
+        )
+    proxy.tag = "idle"
+    q = subprocess.run(
+        [bin_, "query", *conf, "-f", "json",
+         "select account, type, count(*) filter (where assessed) as n,"
+         " count(*) filter (where not assessed) as unread from resources group by all"],
+        env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    rows = json.loads(q.stdout)
+    out["types"] = Counter()
+    out["accounts"] = set()
+    out["unread"] = 0
+    for r in rows:
+        out["types"][str(r["type"])] += int(r["n"])
+        out["accounts"].add(str(r["account"]))
+        out["unread"] += int(r["unread"])
+    q = subprocess.run(
+        [bin_, "query", *conf, "-f", "json",
+         "select name, reason from slices where status = 'failed'"],
+        env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    out["failed"] = json.loads(q.stdout)
+    shutil.rmtree(d, ignore_errors=True)
+    return out
+
+
+def ensure_c7n() -> Path:
+    """Cloud Custodian and c7n-org in their own venv (benchmarks/.c7n-venv), from the package
+    registry, made on first use: c7n pins boto3/botocore, which must not touch the project's."""
+    bin_ = C7N_VENV / "bin" / "c7n-org"
+    if not bin_.exists():
+        print(f"installing c7n and c7n-org into {C7N_VENV} ...", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(C7N_VENV)], check=True)
+        (C7N_VENV / ".gitignore").write_text("*\n")  # never committed
+        subprocess.run(
+            [str(C7N_VENV / "bin" / "pip"), "install", "-q", "c7n", "c7n-org"], check=True
+        )
+    return bin_
+
+
+def run_c7n_org(
+    work: Path, proxy: LatencyProxy, c7n_org: Path, members: list[str]
+) -> dict[str, Any]:
+    """c7n-org over the same accounts and regions: the members through the same role
+    (assumed by c7n-org), the management account as itself (a profile with its keys)."""
+    d = Path(tempfile.mkdtemp(prefix="c7n-org-", dir=work))
+    (d / "aws-credentials").write_text(
+        "[management]\naws_access_key_id = testing\naws_secret_access_key = testing\n"
+    )
+    accounts = [{"account_id": ACCOUNT, "name": "management", "profile": "management",
+                 "regions": list(REGIONS)}]  # fmt: skip
+    accounts += [
+        {
+            "account_id": a,
+            "name": f"member-{a}",
+            "role": f"arn:aws:iam::{a}:role/{ORG_ROLE}",
+            "regions": list(REGIONS),
+        }
+        for a in members
+    ]
+    (d / "accounts.yml").write_text(json.dumps({"accounts": accounts}))
+    (d / "policy.yml").write_text(json.dumps({"policies": POLICIES}))
+    env = _env({"AWS_ENDPOINT_URL": proxy.endpoint_url, "AWS_DEFAULT_REGION": REGIONS[0]}, d)
+    cmd = [str(c7n_org), "run", "-v", "-c", str(d / "accounts.yml"), "-u", str(d / "policy.yml"),
+           "-s", str(d / "out"), "--cache-period", "0", "--cache-path", str(d / "cache")]  # fmt: skip
+    (d / "cache").mkdir()
+    proxy.tag = "c7n"
+    out: dict[str, Any] = {}
+    out["wall_s"], out["rss_mb"], out["exit"] = _spawn(cmd, env, (0, 1), "c7n-org run")
+    proxy.tag = "idle"
+    read: Counter[str] = Counter()
+    matched: Counter[str] = Counter()
+    runs = 0
+    for log in (d / "out").rglob("custodian-run.log"):
+        hits = _FILTERED.findall(log.read_text())
+        runs += 1
+        if hits:
+            read[log.parent.name] += int(hits[-1][0])
+    for res in (d / "out").rglob("resources.json"):
+        matched[res.parent.name] += len(json.loads(res.read_text()))
+    out["read"], out["matched"], out["policy_runs"] = read, matched, runs
+    shutil.rmtree(d, ignore_errors=True)
+    return out
+
+
+def _shares(samples: dict[str, Any]) -> tuple[float, dict[str, float], float]:
+    """(driftscan's share of the attributed CPU, every package's share, CPU seconds attributed)."""
+    cpu: dict[str, float] = samples["cpu"]
+    total = sum(cpu.values()) or 1e-9
+    shares = {k: v / total for k, v in sorted(cpu.items(), key=lambda kv: -kv[1])}
+    return shares.get("driftscan", 0.0), shares, total
+
+
+def org_main(args: argparse.Namespace) -> None:
+    """The organisation benchmark: seed, then alternate driftscan and c7n-org, then profile."""
+    latency_s = 0.0 if args.no_latency else args.latency_ms / 1000
+    scale = 0.1 if args.scale is None else args.scale
+    rounds = 1 if args.rounds is None else args.rounds
+    c7n_org = ensure_c7n()
+    t_start = time.perf_counter()
+    moto = MotoServer()
+    proxy: LatencyProxy | None = None
+    work = Path(tempfile.mkdtemp(prefix="bench-aws-org-"))
+    try:
+        moto.start()
+        t0 = time.perf_counter()
+        members = seed_org(moto.endpoint_url, args.accounts, scale, args.seed_threads)
+        seeded = time.perf_counter() - t0
+        proxy = LatencyProxy(moto.endpoint_url, latency_s).start()
+        print(
+            f"organisation: {args.accounts} accounts ({len(members)} members through role"
+            f" {ORG_ROLE}) × {len(REGIONS)} regions, scale {scale} per account, seeded in"
+            f" {seeded:.0f} s; latency {latency_s * 1000:.0f} ms per request; {rounds} rounds;"
+            f" c7n-org workers {os.environ.get('C7N_ORG_PARALLEL', (os.cpu_count() or 1) * 4)}",
+            flush=True,
+        )
+        ds_runs: list[dict[str, Any]] = []
+        c7_runs: list[dict[str, Any]] = []
+        ds_calls: Counter[tuple[str, str, str]] = Counter()
+        c7_calls: Counter[tuple[str, str, str]] = Counter()
+        for rnd in range(rounds):
+            steps = ["driftscan", "c7n"] if rnd % 2 == 0 else ["c7n", "driftscan"]
+            for step in steps:
+                if step == "driftscan":
+                    ds_runs.append(run_driftscan_org(work, proxy, args.concurrency))
+                    ds_calls = proxy.take("driftscan")
+                else:
+                    c7_runs.append(run_c7n_org(work, proxy, c7n_org, members))
+                    c7_calls = proxy.take("c7n")
+            ds, c7 = ds_runs[-1], c7_runs[-1]
+            print(
+                f"  round {rnd + 1}: driftscan {ds['scan_s'] + ds['check_s']:6.1f} s"
+                f" (scan {ds['scan_s']:.1f}, check {ds['check_s']:.1f};"
+                f" {sum(ds_calls.values())} calls)   c7n-org {c7['wall_s']:6.1f} s"
+                f" ({sum(c7_calls.values())} calls)",
+                flush=True,
+            )
+        proxy.take("idle")
+
+        ds = ds_runs[-1]
+        resources = sum(ds["types"].values())
+        ds_med = statistics.median(r["scan_s"] + r["check_s"] for r in ds_runs)
+        scan_med = statistics.median(r["scan_s"] for r in ds_runs)
+        c7_med = statistics.median(r["wall_s"] for r in c7_runs)
+        ratio = c7_med / ds_med
+        print(
+            f"\ndriftscan: {resources} resources in {len(ds['accounts'])} accounts;"
+            f" scan {scan_med:.1f} s = {resources / scan_med:.0f} resources/s,"
+            f" scan + check {ds_med:.1f} s = {resources / ds_med:.0f} resources/s;"
+            f" peak RSS scan {max(r['scan_rss_mb'] for r in ds_runs):.0f} MB,"
+            f" check {max(r['check_rss_mb'] for r in ds_runs):.0f} MB"
+        )
+        if ds["failed"] or ds["unread"]:
+            print(f"  note: not assessed: {ds['failed'][:5]} ({ds['unread']} resources unread)")
+        c7 = c7_runs[-1]
+        c7_resources = sum(c7["read"].values())
+        print(
+            f"c7n-org:   {c7_resources} resources read by {len(POLICIES)} policies in"
+            f" {c7['policy_runs']} account × region × policy runs; {c7_med:.1f} s ="
+            f" {c7_resources / c7_med:.0f} resources/s; peak RSS (largest process)"
+            f" {max(r['rss_mb'] for r in c7_runs):.0f} MB"
+            + (" (exit 1: some policy failed)" if c7["exit"] else "")
+        )
+        print(
+            f"median: c7n-org / driftscan scan+check = {ratio:.2f}x"
+            f" (target ≥ {TARGET_RATIO:g}x) {'OK' if ratio >= TARGET_RATIO else 'MISSED'}"
+        )
+        ds_res: Counter[str] = Counter()
+        for t, n in ds["types"].items():
+            ds_res[TYPE_SERVICE.get(t, t.split("::")[1].lower())] += n
+        c7_res: Counter[str] = Counter()
+        for p in POLICIES:
+            c7_res[POLICY_SERVICE[p["resource"]]] += c7["read"][p["name"]]
+        _report_calls(ds_calls, c7_calls, ds_res, c7_res)
+        print(
+            "  (driftscan reads every type it declares, most of them empty here; c7n-org only"
+            f" the {len(POLICIES)} types its policies name, so driftscan makes more calls)"
+        )
+
+        if args.profile_ms:
+            prof = run_driftscan_org(work, proxy, args.concurrency, args.profile_ms / 1000)
+            proxy.take("driftscan")
+            own, shares, attributed = _shares(prof["samples"])
+            top = ", ".join(f"{k} {v:.1%}" for k, v in list(shares.items())[:8])
+            total_cpu = prof["samples"]["process_cpu_s"]
+            print(
+                f"\nprofile of one more scan ({prof['scan_s']:.1f} s wall, not timed above):"
+                f" {total_cpu:.1f} s of CPU in the process, {attributed:.1f} s of it attributed"
+                f" by {prof['samples']['ticks']} samples every {args.profile_ms:g} ms;"
+                f" CPU by package: {top}"
+            )
+            where = Counter(prof["samples"]["where"])
+            print(
+                "  driftscan's busiest places (share of attributed CPU): "
+                + ", ".join(f"{k} {v / attributed:.1%}" for k, v in where.most_common(6))
+            )
+            print(
+                f"driftscan's own code: {own:.1%} of the scan's CPU"
+                f" ({own * attributed:.1f} s = {own * attributed / prof['scan_s']:.1%} of its wall"
+                f" time) (target < {TARGET_OWN_SHARE:.0%})"
+                f" {'OK' if own < TARGET_OWN_SHARE else 'MISSED'}"
+            )
+        print(f"\nbenchmark wall time {time.perf_counter() - t_start:.0f} s")
+    finally:
+        if proxy is not None:
+            proxy.stop()
+        moto.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
 # --- main ----------------------------------------------------------------------------------
 
 
@@ -769,18 +1167,42 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument(
-        "--scale", type=float, default=0.5, help="0.5 ≈ 2,450 resources (default), 1.0 ≈ 4,900"
+        "--scale",
+        type=float,
+        default=None,
+        help="0.5 ≈ 2,450 resources (default), 1.0 ≈ 4,900; with --accounts, per account"
+        " (default 0.1: ≈ 500 resources per account)",
+    )
+    ap.add_argument(
+        "--accounts",
+        type=int,
+        default=0,
+        help="organisation mode: this many accounts (the management account and N - 1"
+        " members), read by driftscan through accounts: organization and by c7n-org",
+    )
+    ap.add_argument(
+        "--profile-ms",
+        type=float,
+        default=5.0,
+        help="organisation mode: sample one extra driftscan scan every N ms (0: no profile)",
     )
     ap.add_argument("--latency-ms", type=float, default=30.0, help="added to every request")
     ap.add_argument("--no-latency", action="store_true", help="same as --latency-ms 0")
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=None, help="default 3 (organisation: 1)")
     ap.add_argument("--concurrency", type=int, default=None, help="driftscan source concurrency")
     ap.add_argument("--seed-threads", type=int, default=4)
-    ap.add_argument("--custodian", default=str(ROOT / ".venv" / "bin" / "custodian"))
+    ap.add_argument("--custodian", default=None, help="default: benchmarks/.c7n-venv's")
     args = ap.parse_args()
+    if args.accounts:
+        org_main(args)
+        return
+    args.scale = 0.5 if args.scale is None else args.scale
+    args.rounds = 3 if args.rounds is None else args.rounds
     latency_s = 0.0 if args.no_latency else args.latency_ms / 1000
+    if args.custodian is None:
+        args.custodian = str(ensure_c7n().parent / "custodian")
     if not Path(args.custodian).exists():
-        raise SystemExit(f"{args.custodian} not found: pip install c7n (see the module docstring)")
+        raise SystemExit(f"{args.custodian} not found")
 
     t_start = time.perf_counter()
     moto = MotoServer()

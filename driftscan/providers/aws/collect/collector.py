@@ -377,7 +377,7 @@ class AwsCollector:
         by_region: dict[str, list[tuple[ResourceSpec, int, Item]]] = {}
         for spec in svc.resources:
             items = list(_items(reader, spec))
-            located = bounded_map(partial(self._locate, reader, spec), items, svc.fanout)
+            located = bounded_map(partial(self._locate, reader, spec), items, _workers(svc, items))
             for n, item in enumerate(located):
                 if "_denied" in item:
                     unplaced.append(self._one(reader, spec, n, item))
@@ -392,7 +392,7 @@ class AwsCollector:
                 for spec in svc.resources:
                     mine = [(n, item) for s, n, item in by_region[region] if s is spec]
                     self._enrich_batches(here, spec, [item for _, item in mine])
-                    out += bounded_map(partial(self._one_of, here, spec), mine, svc.fanout)
+                    out += bounded_map(partial(self._one_of, here, spec), mine, _workers(svc, mine))
                 return out
 
             cover = {"account": reader.account, "region": region, "types": svc.types}
@@ -431,7 +431,8 @@ class AwsCollector:
     def _read_spec(self, reader: Reader, spec: ResourceSpec, svc: ServiceSpec) -> list[Resource]:
         items = list(_items(reader, spec))
         self._enrich_batches(reader, spec, items)
-        return list(bounded_map(partial(self._one_of, reader, spec), enumerate(items), svc.fanout))
+        one = partial(self._one_of, reader, spec)
+        return list(bounded_map(one, enumerate(items), _workers(svc, items)))
 
     def _one_of(self, reader: Reader, spec: ResourceSpec, n_item: tuple[int, Item]) -> Resource:
         return self._one(reader, spec, *n_item)
@@ -482,6 +483,13 @@ class AwsCollector:
             public=found.public,
             error=error,
         )
+
+
+def _workers(svc: ServiceSpec, items: list[Any]) -> int:
+    """Threads for a slice's items: no more than there are items, so the many empty or
+    one-item listings of an organisation are read in the slice's own thread (a pool of 16
+    threads started for each of them cost more CPU than reading them)."""
+    return min(svc.fanout, len(items))
 
 
 def _bare(key: str, region: str | None = None) -> Found:
