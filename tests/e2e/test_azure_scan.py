@@ -11,7 +11,7 @@ import yaml
 from typer.testing import Result
 
 from driftscan.sandbox.arm import DEMO_SECRET_CANARY, SUB_DEV, SUB_PROD, ArmEmulator
-from driftscan.sandbox.armestate import SUB_DENIED
+from driftscan.sandbox.armestate import SUB_DATA, SUB_DENIED, resource_id
 from tests.collect.azure.conftest import tenant, tenant_server  # noqa: F401 - shared fixtures
 
 
@@ -88,7 +88,9 @@ def test_a_management_group_scan_of_the_tenant(
     source = {**_azure(tenant), "management_group": "mg-root", "mode": "resource-graph"}
     del source["subscriptions"]
     cfg = tmp_path / "tenant.yaml"
-    cfg.write_text(yaml.safe_dump({"store": str(tmp_path / "t.duckdb"), "sources": [source]}))
+    residency = {"eu-personal": ["westeurope", "northeurope"]}
+    cfg.write_text(yaml.safe_dump({"store": str(tmp_path / "t.duckdb"), "sources": [source],
+                                   "params": {"residency": residency}}))  # fmt: skip
     res = cli("scan", "-c", str(cfg), "--format", "json")
     assert res.exit_code == 3, res.output
     failed = _rows(cli, cfg, "select name, reason from slices where status = 'failed'")
@@ -107,3 +109,14 @@ def test_a_management_group_scan_of_the_tenant(
     assert not any(SUB_DENIED in k for k in stored)
     blobs = b"".join(p.read_bytes() for p in tmp_path.glob("t.duckdb*"))
     assert DEMO_SECRET_CANARY.encode() not in blobs
+    # The Cosmos DB account at home in West Europe, replicated into East US, alarms.
+    res = cli("check", "-c", str(cfg), "--format", "json")
+    assert res.exit_code == 3, res.output
+    findings = {(f["rule"], f["resource"]): f for f in json.loads(res.stdout)["findings"]}
+    profiles = resource_id(
+        SUB_DATA, "rg-platform", "Microsoft.DocumentDB/databaseAccounts", "acme-eu-profiles"
+    ).lower()
+    orders = profiles.replace("acme-eu-profiles", "acme-eu-orders")
+    bad = findings[("data_residency_region", profiles)]
+    assert bad["status"] == "alarm" and "eastus" in bad["reason"]
+    assert findings[("data_residency_region", orders)]["status"] == "ok"
