@@ -9,7 +9,17 @@ import pytest
 
 from driftscan.collect.base import run_source
 from driftscan.providers.aws import AwsSource
-from driftscan.sandbox.aws import ACCOUNT, FaultProxy
+from driftscan.providers.aws.collect.services import SERVICES
+from driftscan.sandbox.aws import ACCOUNT, SIGNING_NAMES, FaultProxy
+
+# Clients whose requests are signed under another service's name.
+_SIGNS_AS = {"s3control": "s3", "elb": "elbv2"}
+
+
+def _signing(client: str) -> str:
+    name = _SIGNS_AS.get(client, client)
+    return SIGNING_NAMES.get(name, name)
+
 
 SERVICE_TYPES = {
     "ec2": "AWS::EC2::Instance",
@@ -30,11 +40,21 @@ def test_denied_service_is_not_assessed(
     proxy.deny(service)
     run = run_source(source(regions=["eu-west-1"]))
     assert run.status == "partial" and run.reason == "denied"
-    failed = [s for s in run.slices if s.status == "failed"]
+    failed = {s.name: s for s in run.slices if s.status == "failed"}
+    # Every spec that reads through a client signing as this service fails (EC2's VPC and EBS
+    # parts with it, S3 Control with S3), and nothing else.
+    signs = SIGNING_NAMES.get(service, service)
+    expected = {
+        f"{ACCOUNT}/{'global' if svc.is_global else 'eu-west-1'}/{svc.name}"
+        for svc in SERVICES
+        if _signing(svc.client) == signs
+    }
+    assert set(failed) == expected
+    assert {s.reason for s in failed.values()} == {"denied"}
     region = "global" if service in ("iam", "s3") else "eu-west-1"
-    assert [(s.name, s.reason) for s in failed] == [(f"{ACCOUNT}/{region}/{service}", "denied")]
-    assert SERVICE_TYPES[service] in failed[0].types
-    detail = failed[0].detail or ""
+    own = failed[f"{ACCOUNT}/{region}/{service}"]
+    assert SERVICE_TYPES[service] in own.types
+    detail = own.detail or ""
     assert any(code in detail for code in ("AccessDenied", "UnauthorizedOperation")), detail
     collected = {r.type for r in run.resources}
     assert SERVICE_TYPES[service] not in collected
@@ -52,8 +72,9 @@ def test_throttling_that_recovers(proxy: FaultProxy, source: Callable[..., AwsSo
         r.type for r in run.resources
     }
     ops = proxy.operations
-    # Two regions' lambda listings plus the retried throttled request.
-    assert sum(op == ("lambda", "GET /2015-03-31/functions") for op in ops) == 3
+    # Two regions' listings by the functions' and the function URLs' slices (each lists the
+    # functions), plus the retried throttled request.
+    assert sum(op == ("lambda", "GET /2015-03-31/functions") for op in ops) == 5
 
 
 def test_throttling_that_never_recovers(
@@ -67,9 +88,12 @@ def test_throttling_that_never_recovers(
     assert failed == {
         f"{ACCOUNT}/us-east-1/lambda": "throttled",
         f"{ACCOUNT}/eu-west-1/lambda": "throttled",
+        f"{ACCOUNT}/us-east-1/lambda-urls": "throttled",
+        f"{ACCOUNT}/eu-west-1/lambda-urls": "throttled",
     }
-    # botocore's max_attempts counts retries: in each region one request and two retries, then give up.
-    assert sum(service == "lambda" for service, _ in proxy.operations) == 2 * 3
+    # botocore's max_attempts counts retries: per slice and region one request and two
+    # retries, then give up.
+    assert sum(service == "lambda" for service, _ in proxy.operations) == 4 * 3
     assert "AWS::Lambda::Function" not in {r.type for r in run.resources}
     assert "AWS::EC2::Instance" in {r.type for r in run.resources}
 
