@@ -211,40 +211,57 @@ class GraphQuotaPolicy(HTTPPolicy[HttpRequest, Any]):
         self.waits = 0
         self.waited_s = 0.0
         self.queries = 0
-        self._remaining: int | None = None
+        self._remaining: int | None = None  # None: unknown until the next answer says
         self._resets_at = 0.0
-        self._lock = threading.Lock()
+        self._probing = False  # with the quota unknown, one query goes first and finds out
+        self._cond = threading.Condition()
+
+    def _admit(self) -> bool:
+        """Wait until a query may go; True when it goes as the probe of an unknown quota."""
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                if self._remaining is not None and now >= self._resets_at:
+                    self._remaining = None  # a new window: the next answer says how much
+                if self._remaining is None:
+                    if not self._probing:
+                        self._probing = True
+                        self.queries += 1
+                        return True
+                    self._cond.wait(timeout=0.05)
+                    continue
+                if self._remaining > 0:
+                    self._remaining -= 1  # this query's share, before its answer arrives
+                    self.queries += 1
+                    return False
+                wait = min(self._resets_at - now, self.max_wait_s)
+                self.waits += 1
+                self.waited_s += wait
+                self._cond.wait(timeout=wait)
+                if wait >= self.max_wait_s:
+                    self._remaining = None  # waited as long as we will: let the service decide
 
     def send(self, request: PipelineRequest[HttpRequest]) -> PipelineResponse[HttpRequest, Any]:
         if not _is_graph(request.http_request.url):
             return self.next.send(request)
-        while True:
-            with self._lock:
-                now = time.monotonic()
-                if self._remaining is not None and now >= self._resets_at:
-                    self._remaining = None  # a new window: the next answer says how much
-                if self._remaining is None or self._remaining > 0:
-                    if self._remaining is not None:
-                        self._remaining -= 1  # this query's share, before its answer arrives
-                    self.queries += 1
-                    break
-                wait = min(self._resets_at - now, self.max_wait_s)
-                self.waits += 1
-                self.waited_s += wait
-            time.sleep(wait)
-            with self._lock:
-                if wait >= self.max_wait_s:
-                    self._remaining = None  # waited as long as we will: let the service decide
-        response = self.next.send(request)
+        probe = self._admit()
+        try:
+            response = self.next.send(request)
+        finally:
+            if probe:
+                with self._cond:
+                    self._probing = False
+                    self._cond.notify_all()
         headers = response.http_response.headers
         try:
             remaining = int(headers.get("x-ms-user-quota-remaining", ""))
         except ValueError:
             return response
         resets = parse_resets_after(headers.get("x-ms-user-quota-resets-after"))
-        with self._lock:
+        with self._cond:
             self._remaining = max(remaining, 0)
             self._resets_at = time.monotonic() + (resets if resets is not None else 5.0)
+            self._cond.notify_all()
         return response
 
 

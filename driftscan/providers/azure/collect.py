@@ -3,9 +3,11 @@ every type read through ARM or Resource Graph, and their security settings."""
 
 from __future__ import annotations
 
+import math
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,8 +63,10 @@ GRAPH_GROUPS = (
     " | project id, name, type, location, tags, managedBy, properties, subscriptionId"
     " | order by id asc"
 )
-# Subscriptions per Resource Graph query (the service's documented maximum is 1,000).
+# Subscriptions per Resource Graph query (the service's documented maximum is 1,000), and
+# subscriptions (or batches of them) read at once.
 GRAPH_BATCH = 1000
+WORKERS = 4
 
 # Inside a secret subtree (connection strings, app settings) these keys describe an entry.
 _KEEP_IN_SECRETS = frozenset({"name", "type", "slotSetting"})
@@ -270,16 +274,26 @@ class AzureCollector:
 
     def _read_all(self, arm: Arm, subs: list[_Sub]) -> None:
         graph = self.config.mode == "resource-graph"
-        workers = min(4, len(subs))
+        workers = min(WORKERS, len(subs))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="azure-sub") as pool:
             # An explicit read of each subscription first: Resource Graph silently leaves out
             # subscriptions it cannot read, and "no rows" must never pass for "nothing there".
             list(pool.map(lambda s: self._open(arm, s, listing=not graph), subs))
-            if graph:
-                readable = [s for s in subs if s.failure is None]
-                for i in range(0, len(readable), GRAPH_BATCH):
-                    self._graph_listing(arm, readable[i : i + GRAPH_BATCH])
-            list(pool.map(lambda s: self._subscription(arm, s, graph), subs))
+            if not graph:
+                list(pool.map(lambda s: self._subscription(arm, s, graph), subs))
+                return
+            # Subscriptions in as many batches as workers (at most GRAPH_BATCH each): while one
+            # batch pages through Resource Graph, another builds its resources.
+            readable = [s for s in subs if s.failure is None]
+            size = min(GRAPH_BATCH, max(1, math.ceil(len(readable) / workers)))
+            batches = [readable[i : i + size] for i in range(0, len(readable), size)]
+
+            def batch(group: list[_Sub]) -> None:
+                self._graph_listing(arm, group)
+                for one in group:
+                    self._subscription(arm, one, graph)
+
+            list(pool.map(batch, batches))
 
     def _open(self, arm: Arm, sub: _Sub, *, listing: bool) -> None:
         try:
@@ -340,22 +354,32 @@ class AzureCollector:
                 )
                 continue
             out.append(self._build(sub.id, g, g, {}, rtype=RESOURCE_GROUP_TYPE))
-        listed: list[dict[str, Any]] = []
-        for item in sub.items:
+        # The rows go as their resources come (a deque drained in order), so a subscription's
+        # listing and its resources are not both held in full.
+        listed: deque[dict[str, Any]] = deque()
+        items, sub.items = sub.items, []
+        for item in items:
             if not isinstance(item, dict) or not isinstance(item.get("id"), str):
                 sub.failures.append(
                     SourceError("a resource without an id in the listing", reason="parse")
                 )
             else:
                 listed.append(item)
+        del items
         if not graph and any(str(i.get("type", "")).lower() not in SPECS for i in listed):
             self._provider_versions(arm, sub)
+
+        def drain() -> Iterator[dict[str, Any]]:
+            while listed:
+                yield listed.popleft()
+
         for resources, failure in bounded_map(
-            lambda i: self._read(arm, sub, i, graph), listed, self.config.concurrency
+            lambda i: self._read(arm, sub, i, graph), drain(), self.config.concurrency
         ):
             out.extend(resources)
             if failure is not None:
                 sub.failures.append(failure)
+        sub.groups = []
         out.sort(key=lambda r: r.key)
         sub.resources = out
 

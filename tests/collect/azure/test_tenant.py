@@ -14,7 +14,7 @@ from driftscan.collect.base import run_source
 from driftscan.model import canonical_json
 from driftscan.providers.azure.facets import SPECS
 from driftscan.sandbox.arm import DEMO_SECRET_CANARY, ArmEmulator, resource_id
-from driftscan.sandbox.armestate import SUB_DATA, SUB_DENIED
+from driftscan.sandbox.armestate import SUB_DATA, SUB_DENIED, SUB_PROD
 from tests.collect.azure.conftest import TEST_QUOTA, make_source
 from tests.conftest import TEST_FP
 
@@ -58,9 +58,14 @@ def test_every_served_type_lands_with_its_properties(tenant: ArmEmulator, mode: 
         assert DEMO_SECRET_CANARY not in canonical_json(r.doc())
 
 
-def test_graph_mode_batches_subscriptions_into_one_query(tenant: ArmEmulator) -> None:
-    """The readable subscriptions are asked for together (one query per table and page), each
-    row placed in its own subscription; the unreadable one is never in a query."""
+def test_graph_mode_batches_subscriptions(
+    tenant: ArmEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Readable subscriptions are asked for in batches (one query per table and page for a
+    batch), each readable one in exactly one batch and each row placed in its own subscription;
+    the unreadable one is never in a query."""
+    import driftscan.providers.azure.collect as collect
+
     bodies: list[dict[str, Any]] = []
     original = tenant._graph
 
@@ -70,12 +75,20 @@ def test_graph_mode_batches_subscriptions_into_one_query(tenant: ArmEmulator) ->
 
     tenant._graph = spy  # type: ignore[method-assign]
     try:
+        monkeypatch.setattr(collect, "WORKERS", 1)  # one batch
         run = run_source(make_source(tenant, management_group="mg-prod", mode="resource-graph"))
+        one = {tuple(sorted(b["subscriptions"])) for b in bodies}
+        bodies.clear()
+        monkeypatch.setattr(collect, "WORKERS", 4)  # a batch per worker
+        again = run_source(make_source(tenant, management_group="mg-prod", mode="resource-graph"))
+        many = {tuple(sorted(b["subscriptions"])) for b in bodies}
     finally:
         del tenant._graph
-    subs = {tuple(sorted(b["subscriptions"])) for b in bodies}
-    assert len(subs) == 1 and SUB_DENIED not in next(iter(subs)) and len(next(iter(subs))) == 2
-    assert {r.account for r in run.resources} == {s for s in next(iter(subs))}
+    readable = {SUB_PROD, SUB_DATA}
+    assert one == {tuple(sorted(readable))}
+    assert len(many) == 2 and {s for batch in many for s in batch} == readable
+    assert {r.account for r in run.resources} == readable
+    assert sorted(r.key for r in run.resources) == sorted(r.key for r in again.resources)
 
 
 def _big_estate(n: int) -> dict[str, Any]:
@@ -98,6 +111,9 @@ def big() -> Iterator[ArmEmulator]:
 
 def test_graph_pages_at_a_thousand_rows(big: ArmEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
     """2,500 resources come back in three pages of at most 1,000 rows, joined by $skipToken."""
+    import driftscan.providers.azure.collect as collect
+
+    monkeypatch.setattr(collect, "WORKERS", 1)  # both subscriptions in one batch
     monkeypatch.setenv("AZURE_ACCESS_TOKEN", big.token)
     bodies: list[dict[str, Any]] = []
     original = big._graph
