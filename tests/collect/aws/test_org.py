@@ -114,13 +114,25 @@ def test_exclude_accounts_are_not_read(
 
 
 def test_listed_accounts_are_read_without_the_organisation(
-    org: Organization, org_source: Callable[..., AwsSource], proxy: FaultProxy
+    org: Organization,
+    org_source: Callable[..., AwsSource],
+    proxy: FaultProxy,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """`accounts: [ids]` reads exactly those: the caller's own as itself, the others through
-    the role, without calling Organizations."""
+    the role, without calling Organizations; each account's clients are closed once it is read."""
     dev = org.members["dev"]
+    closed: list[str] = []
+    original = aws_collector._Clients.close
+
+    def close(self: Any) -> None:
+        closed.append(self.account)
+        original(self)
+
+    monkeypatch.setattr(aws_collector._Clients, "close", close)
     run = run_source(org_source(regions=["eu-west-1"], accounts=[dev, ACCOUNT]))
     assert run.status == "ok", _failed(run)
+    assert sorted(closed) == sorted([dev, ACCOUNT])
     assert {s.account for s in run.slices} == {dev, ACCOUNT}
     assert proxy.assumed == [org.role_arn(dev)]  # default session: assumed once
     assert not any(svc == "organizations" for svc, _ in proxy.operations)
