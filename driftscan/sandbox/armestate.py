@@ -229,6 +229,36 @@ def _generic(rtype: str, name: str, location: str, tags: dict[str, str]) -> dict
     return {"type": rtype, "name": name, "location": location, "tags": tags, "properties": {}}
 
 
+OWNER = "/providers/Microsoft.Authorization/roleDefinitions/8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
+READER = "/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7"
+
+
+def _settings(sub: str, tier: str = "Standard") -> dict[str, Any]:
+    """A well-kept subscription: Defender at `tier`, activity log exported, two owners, a contact."""
+    return {
+        "providers/Microsoft.Security/pricings": [
+            {"name": p, "type": "Microsoft.Security/pricings", "properties": {"pricingTier": tier}}
+            for p in ("VirtualMachines", "SqlServers", "StorageAccounts", "KeyVaults")
+        ],
+        "providers/Microsoft.Insights/diagnosticSettings": [
+            {"name": "to-law", "type": "Microsoft.Insights/diagnosticSettings", "properties": {
+                "workspaceId": f"/subscriptions/{sub}/resourceGroups/rg-data/providers/Microsoft.OperationalInsights/workspaces/law",
+                "logs": [{"category": c, "enabled": True} for c in ("Administrative", "Security", "Policy", "Alert")]}},
+        ],
+        "providers/Microsoft.Authorization/roleAssignments": [
+            {"name": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{sub}/owner{i}")), "type": "Microsoft.Authorization/roleAssignments",
+             "properties": {"roleDefinitionId": f"/subscriptions/{sub}{OWNER}", "principalId": f"owner-{i}",
+                            "principalType": "Group" if i else "User", "scope": f"/subscriptions/{sub}"}} for i in range(2)
+        ],
+        "providers/Microsoft.Security/securityContacts": [
+            {"name": "default", "type": "Microsoft.Security/securityContacts", "properties": {
+                "emails": "secops@acme.example", "phone": "",
+                "alertNotifications": {"state": "On", "minimalSeverity": "Medium"},
+                "notificationsByRole": {"state": "On", "roles": ["Owner"]}}},
+        ],
+    }  # fmt: skip
+
+
 def demo_estate() -> dict[str, Any]:
     """Two subscriptions with every type the collector reads in full, and some seeded problems.
 
@@ -245,6 +275,7 @@ def demo_estate() -> dict[str, Any]:
         "subscriptions": {
             p: {
                 "displayName": "acme-prod",
+                "settings": _settings(p),
                 "resourceGroups": {
                     "rg-data": {
                         "location": "westeurope",
@@ -325,6 +356,7 @@ def demo_estate() -> dict[str, Any]:
             },
             d: {
                 "displayName": "acme-dev",
+                "settings": _settings(d, tier="Free"),  # Defender off to save cost in dev
                 "resourceGroups": {
                     "rg-dev": {
                         "location": "northeurope",
@@ -378,8 +410,6 @@ def demo_estate() -> dict[str, Any]:
 
 # -- the whole tenant (data) ------------------------------------------------------------
 
-OWNER = "/providers/Microsoft.Authorization/roleDefinitions/8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
-READER = "/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7"
 # Expiry stamps (epoch seconds) for Key Vault items: long gone, and far ahead.
 EXPIRED_2025 = 1735689600  # 2025-01-01T00:00:00Z
 EXPIRES_2035 = 2051222400  # 2035-01-01T00:00:00Z
@@ -608,32 +638,6 @@ def _data_subscription(sub: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _prod_settings(sub: str) -> dict[str, Any]:
-    """The well-kept subscription: Defender on, activity log exported, two owners, a contact."""
-    return {
-        "providers/Microsoft.Security/pricings": [
-            {"name": p, "type": "Microsoft.Security/pricings", "properties": {"pricingTier": "Standard"}}
-            for p in ("VirtualMachines", "SqlServers", "StorageAccounts", "KeyVaults")
-        ],
-        "providers/Microsoft.Insights/diagnosticSettings": [
-            {"name": "to-law", "type": "Microsoft.Insights/diagnosticSettings", "properties": {
-                "workspaceId": f"/subscriptions/{sub}/resourceGroups/rg-data/providers/Microsoft.OperationalInsights/workspaces/law",
-                "logs": [{"category": c, "enabled": True} for c in ("Administrative", "Security", "Policy", "Alert")]}},
-        ],
-        "providers/Microsoft.Authorization/roleAssignments": [
-            {"name": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{sub}/owner{i}")), "type": "Microsoft.Authorization/roleAssignments",
-             "properties": {"roleDefinitionId": f"/subscriptions/{sub}{OWNER}", "principalId": f"owner-{i}",
-                            "principalType": "Group" if i else "User", "scope": f"/subscriptions/{sub}"}} for i in range(2)
-        ],
-        "providers/Microsoft.Security/securityContacts": [
-            {"name": "default", "type": "Microsoft.Security/securityContacts", "properties": {
-                "emails": "secops@acme.example", "phone": "",
-                "alertNotifications": {"state": "On", "minimalSeverity": "Medium"},
-                "notificationsByRole": {"state": "On", "roles": ["Owner"]}}},
-        ],
-    }  # fmt: skip
-
-
 def tenant_estate() -> dict[str, Any]:
     """The demo's subscriptions and two more below a management-group hierarchy, with every type
     the collector reads in full, per-subscription settings and a subscription it may not read.
@@ -652,7 +656,6 @@ def tenant_estate() -> dict[str, Any]:
     """
     estate = copy.deepcopy(demo_estate())
     subs = estate["subscriptions"]
-    subs[SUB_PROD]["settings"] = _prod_settings(SUB_PROD)
     subs[SUB_DATA] = _data_subscription(SUB_DATA)
     subs[SUB_DENIED] = {
         "displayName": "acme-restricted",

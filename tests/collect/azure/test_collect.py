@@ -78,8 +78,8 @@ def test_listing_pages_through_next_link(arm: ArmEmulator, run: SourceRun) -> No
     assert len(pages) >= 3
     assert all("createdTime" in p and "changedTime" in p for p in pages)
     assert (
-        sum(1 for r in run.resources if r.account == SUB_PROD) == 20
-    )  # 16 resources, 3 groups, the subscription
+        sum(1 for r in run.resources if r.account == SUB_PROD) == 28
+    )  # 16 resources, 3 groups, the subscription and its 8 settings
     assert by_name(run)["pay-vnet"].attrs["createdTime"].startswith("2024-01-15")
 
 

@@ -34,8 +34,8 @@ def test_429_with_retry_after_is_waited_out_and_recovers(
     assert time.monotonic() - start >= 1.0
     assert fault.hits == 1 and run.status == "ok"
     assert (
-        sum(1 for r in run.resources if r.account == SUB_PROD) == 20
-    )  # 16 resources, 3 groups, the subscription
+        sum(1 for r in run.resources if r.account == SUB_PROD) == 28
+    )  # 16 resources, 3 groups, the subscription and its 8 settings
 
 
 def test_429_exhausted_is_throttled_and_other_subscription_stored(
@@ -71,7 +71,7 @@ def test_5xx_is_retried_with_backoff_and_recovers(arm: ArmEmulator, source: Sour
     post = arm.add_fault(status=500, method="POST", match="appsettings/list", count=1)
     run = run_source(source())
     assert (pages.hits, post.hits) == (2, 1)
-    assert run.status == "ok" and len(run.resources) == 29
+    assert run.status == "ok" and len(run.resources) == 45
 
 
 @pytest.mark.parametrize(
@@ -162,7 +162,7 @@ def test_a_malformed_payload_marks_only_that_resource(
     assert all(e.startswith("parse: ") for e in errors.values())
     archive = next(r for r in run.resources if r.name == "acmeeuarchive")
     assert archive.key == STORAGE_ID.lower() and archive.tags["data_class"] == "eu-personal"
-    assert sum(1 for r in run.resources if r.error is None) == 18
+    assert sum(1 for r in run.resources if r.error is None) == 26
 
 
 def test_a_denied_detail_read_keeps_the_resource_and_fails_the_slice(
@@ -177,7 +177,7 @@ def test_a_denied_detail_read_keeps_the_resource_and_fails_the_slice(
     archive = next(r for r in run.resources if r.name == "acmeeuarchive")
     assert archive.error is not None and archive.error.startswith("denied: ")
     assert (archive.encrypted, archive.public) == (None, None)  # unknown, not guessed
-    assert len(run.resources) == 20
+    assert len(run.resources) == 28
 
 
 def test_a_resource_deleted_mid_scan_is_marked_gone(

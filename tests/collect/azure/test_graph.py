@@ -20,7 +20,7 @@ def test_graph_mode_returns_the_same_keys_types_and_facets(
     via_arm = {r.key: r for r in run_source(source()).resources}
     graph_run = run_source(source(mode="resource-graph"))
     via_graph = {r.key: r for r in graph_run.resources}
-    assert graph_run.status == "ok" and len(via_graph) == 29
+    assert graph_run.status == "ok" and len(via_graph) == 45
     assert via_graph.keys() == via_arm.keys()
     for key, g in via_graph.items():
         a = via_arm[key]

@@ -63,7 +63,7 @@ def test_a_full_collection_only_reads(arm: ArmEmulator, source: SourceFactory, m
     """Across a whole collection, every request is a GET or an allow-listed POST, seen by hook and server alike."""
     hook = ReadOnlyHook()
     run = collect(source(mode=mode), hook)
-    assert run.status == "ok" and len(run.resources) == 29
+    assert run.status == "ok" and len(run.resources) == 45
     assert len(hook.seen) == len(arm.requests) > 10
     assert all(is_read(m, u) for m, u in hook.seen)
     assert all(is_read(m, p) for m, p in arm.requests)
