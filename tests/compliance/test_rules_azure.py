@@ -221,6 +221,18 @@ class TestResourceRules:
         assert verdicts(store, "azure_sql_server_hardened") == {
             "good": "ok", "open": "alarm", "unaudited": "alarm", "unread": "not_assessed"}  # fmt: skip
 
+    def test_storage_secure_transfer(self, store: Store) -> None:
+        """HTTP allowed or anonymous blob access alarms; an unreported setting is not assessed."""
+        sa = "microsoft.storage/storageaccounts"
+        write_scan(store, [
+            az(sa, "good", attrs={"secureTransport": True, "blobPublicAccess": False}),
+            az(sa, "http", attrs={"secureTransport": False, "blobPublicAccess": False}),
+            az(sa, "anon", attrs={"secureTransport": True, "blobPublicAccess": True}),
+            az(sa, "unread", attrs={"secureTransport": None}),
+        ])  # fmt: skip
+        assert verdicts(store, "azure_storage_secure_transfer") == {
+            "good": "ok", "http": "alarm", "anon": "alarm", "unread": "not_assessed"}  # fmt: skip
+
     def test_database_geo_backup(self, store: Store) -> None:
         """An in-scope flexible server without geo-redundant backup alarms."""
         write_scan(store, [
