@@ -33,6 +33,7 @@ from azure.core.pipeline.policies import (
     SansIOHTTPPolicy,
     UserAgentPolicy,
 )
+from azure.core.pipeline.transport import RequestsTransport
 from azure.core.rest import HttpRequest
 
 from driftscan import __version__
@@ -350,7 +351,9 @@ class Arm:
         tuning: Tuning,
         raw_request_hook: Callable[[PipelineRequest[HttpRequest]], None] | None = None,
     ) -> None:
+        import requests
         from azure.mgmt.resource.resources import ResourceManagementClient
+        from requests.utils import get_environ_proxies
 
         self.endpoint = config.endpoint.rstrip("/")
         self._origin = origin(self.endpoint)
@@ -384,8 +387,23 @@ class Arm:
             self.pacer,
             CustomHookPolicy(raw_request_hook=raw_request_hook) if raw_request_hook else None,
         ]
+        # Every request goes to this one origin (a nextLink elsewhere is refused), so the
+        # environment's proxy settings (NO_PROXY included) are resolved once, here, instead of
+        # requests walking os.environ on every call (a millisecond a request). trust_env off
+        # also keeps ~/.netrc credentials away from ARM.
+        session = requests.Session()
+        session.trust_env = False
+        session.proxies.update(get_environ_proxies(self.endpoint))
+        transport = RequestsTransport(
+            session=session,
+            session_owner=True,
+            connection_verify=config.ca_bundle or True,
+            connection_timeout=tuning.connect_timeout_s,
+            read_timeout=tuning.read_timeout_s,
+        )
         self.client = ResourceManagementClient(
             credential,
+            transport=transport,
             subscription_id="00000000-0000-0000-0000-000000000000",  # unused: URLs are built here
             base_url=self.endpoint,
             credential_scopes=[scope],

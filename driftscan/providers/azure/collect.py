@@ -10,6 +10,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from azure.core.credentials import TokenCredential
@@ -38,7 +39,12 @@ from driftscan.providers.azure.facets import CHILD_TYPES, SPECS, TypeSpec, regio
 from driftscan.providers.azure.keys import RESOURCE_GROUP_TYPE, SUBSCRIPTION_TYPE, azure_type
 from driftscan.providers.azure.settings import read_settings
 from driftscan.providers.azure.source import AzureSource
-from driftscan.redaction import Fingerprinter, redact_tree
+from driftscan.redaction import (
+    Fingerprinter,
+    is_fingerprint,
+    is_secret_name,
+    is_secret_subtree,
+)
 
 __all__ = [
     "ALLOWED_POSTS",
@@ -74,9 +80,37 @@ _SUB_OF = re.compile(r"^/subscriptions/([^/]+)", re.IGNORECASE)
 _TOP_LEVEL = ("kind", "sku", "identity", "managedBy", "plan", "zones")
 
 
-def redact(value: Any, fingerprint: Fingerprinter) -> Any:
-    """Fingerprint string values under secret-looking keys (customData, passwords, app settings)."""
-    return redact_tree(value, fingerprint, keep=_KEEP_IN_SECRETS)
+@lru_cache(maxsize=16384)
+def _key_kind(name: str) -> bool:
+    return is_secret_name(name) or is_secret_subtree(name)
+
+
+def redact(
+    value: Any,
+    fingerprint: Fingerprinter,
+    *,
+    secret: bool = False,
+    keep: frozenset[str] = _KEEP_IN_SECRETS,
+) -> Any:
+    """Fingerprint string values under secret-looking keys (customData, passwords, app settings).
+
+    redaction.redact_tree's rules exactly (a test holds the two equal), with the verdict on each
+    key remembered: a tenant repeats a few hundred property names fifty thousand times, and
+    classifying them again was a third of the collector's time.
+    """
+    if isinstance(value, dict):
+        out: dict[Any, Any] = {}
+        for k, v in value.items():
+            if secret and k in keep:
+                out[k] = v
+                continue
+            out[k] = redact(v, fingerprint, secret=secret or _key_kind(str(k)), keep=keep)
+        return out
+    if isinstance(value, list):
+        return [redact(v, fingerprint, secret=secret, keep=keep) for v in value]
+    if secret and isinstance(value, str) and value and not is_fingerprint(value):
+        return fingerprint(value)
+    return value
 
 
 def _id_parts(rid: str) -> tuple[str | None, str]:
@@ -515,7 +549,7 @@ class AzureCollector:
                 if item.get(k):
                     attrs[k] = item[k]
             attrs["properties"] = redact(props, self._fp)
-            attrs.update(redact_tree(extras, self._fp))
+            attrs.update(redact(extras, self._fp, keep=frozenset()))
             if spec is not None and facets:
                 if spec.derive is not None:
                     derived = spec.derive(props, attrs)

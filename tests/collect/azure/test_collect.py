@@ -222,3 +222,37 @@ def test_default_credential_gets_a_scope_derived_from_the_endpoint(
     run = run_source(source(credential="default", subscriptions=[SUB_DEV]))
     assert run.status == "ok"
     assert scopes and all(s == (f"{arm.url}/.default",) for s in scopes)
+
+
+def test_the_memoised_redaction_is_redact_tree() -> None:
+    """The collector's redaction gives exactly redaction.redact_tree's result, keep-list and all."""
+    from driftscan.providers.azure.collect import _KEEP_IN_SECRETS, redact
+    from driftscan.redaction import redact_tree
+
+    doc = {
+        "properties": {
+            "adminPassword": "p4ss", "customData": {"a": ["x", {"b": "y"}]},
+            "connectionStrings": [{"name": "db", "type": "SQLAzure", "connectionString": "s3cr3t"}],
+            "kmsKeyId": "arn:kms", "nested": {"apiKey": "k", "apiKeyName": "visible"},
+            "appSettings": {"name": "n", "MODE": "prod"}, "count": 3, "flags": [True, None],
+        },
+        "tags": {"token": TEST_FP("already")},
+    }  # fmt: skip
+    assert redact(doc, TEST_FP) == redact_tree(doc, TEST_FP, keep=_KEEP_IN_SECRETS)
+    assert redact(doc, TEST_FP, keep=frozenset()) == redact_tree(doc, TEST_FP)
+    assert redact(doc, TEST_FP) != doc
+
+
+def test_proxies_from_the_environment_are_honoured(
+    arm: ArmEmulator, source: SourceFactory, monkeypatch: pytest.MonkeyPatch, closed_port: int
+) -> None:
+    """HTTPS_PROXY is used (a dead proxy makes the endpoint unreachable), and NO_PROXY exempts
+    the endpoint; both are read once per collector, not on every request."""
+    monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{closed_port}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    via_proxy = run_source(source(subscriptions=[SUB_DEV], max_attempts=1))
+    assert via_proxy.slices[0].reason == "unreachable" and arm.requests == []
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    direct = run_source(source(subscriptions=[SUB_DEV]))
+    assert direct.status == "ok"
