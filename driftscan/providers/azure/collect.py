@@ -345,22 +345,16 @@ class AzureCollector:
             sub.failure, sub.groups, sub.items = exc, [], []
 
     def _graph_listing(self, arm: Arm, batch: list[_Sub]) -> None:
+        """Page a batch's groups and resources through Resource Graph. Rows that need no
+        further read become resources as their page arrives (a page at a time is held, not the
+        whole listing); the others wait for `_subscription`. A failed query keeps nothing."""
         by_id = {s.id: s for s in batch}
         ids = [s.id for s in batch]
-        try:
-            groups = [g for page in arm.graph(GRAPH_GROUPS, ids) for g in page]
-            items = [r for page in arm.graph(GRAPH_RESOURCES, ids) for r in page]
-        except SourceError as exc:
-            for s in batch:
-                s.failure = exc
-            return
-        for rows, attr in ((groups, "groups"), (items, "items")):
-            for row in rows:
-                owner = _row_subscription(row)
-                target = by_id.get(owner) if owner else None
-                if target is not None:
-                    getattr(target, attr).append(row)
-                    continue
+
+        def place(row: Any) -> _Sub | None:
+            owner = _row_subscription(row)
+            target = by_id.get(owner) if owner else None
+            if target is None:
                 # A row we cannot place: every subscription of the batch may be missing it.
                 for s in batch:
                     s.failures.append(
@@ -369,13 +363,40 @@ class AzureCollector:
                             reason="parse",
                         )
                     )
+            return target
+
+        try:
+            for page in arm.graph(GRAPH_GROUPS, ids):
+                for row in page:
+                    target = place(row)
+                    if target is not None:
+                        target.groups.append(row)
+            for page in arm.graph(GRAPH_RESOURCES, ids):
+                for row in page:
+                    target = place(row)
+                    if target is None:
+                        continue
+                    spec = (
+                        SPECS.get(str(row.get("type", "")).lower())
+                        if isinstance(row, dict)
+                        else None
+                    )
+                    plain = spec is None or (spec.extras is None and spec.children is None)
+                    if plain and isinstance(row.get("id"), str):
+                        rtype = str(row.get("type", "")).lower()
+                        target.resources.append(self._build(target.id, row, row, {}, rtype=rtype))
+                    else:
+                        target.items.append(row)
+        except SourceError as exc:
+            for s in batch:
+                s.failure, s.groups, s.items, s.resources = exc, [], [], []
 
     def _subscription(self, arm: Arm, sub: _Sub, graph: bool) -> None:
         """Build one subscription's resources: its own, its groups', its listed resources'
         (read in full where needed) and its settings'."""
         if sub.failure is not None or sub.doc is None:
             return
-        out: list[Resource] = []
+        out, sub.resources = sub.resources, []  # any built while their pages arrived
         settings = read_settings(arm, sub.id)
         sub.failures.extend(settings.failures)
         out.append(self._subscription_resource(sub, settings.summary))
