@@ -91,7 +91,7 @@ class Fault:
     """A scripted failure: matching requests get `status` (or a raw `body`) `count` times.
 
     `match` is a regular expression searched (case-insensitively) in the request path and
-    query; `count=None` means every matching request. `latency_s` delays the answer (for
+    query; `count=None` means every matching request; `after` lets that many through first. `latency_s` delays the answer (for
     timeouts); with status 200 and a `body`, that body replaces the real payload (malformed
     JSON, wrong shapes).
     """
@@ -104,14 +104,21 @@ class Fault:
     latency_s: float = 0.0
     body: bytes | None = None
     code: str = "InternalServerError"
+    after: int = 0  # let this many matching requests through first
     hits: int = 0
+    passed: int = 0
 
     def applies(self, method: str, target: str) -> bool:
         if self.count is not None and self.hits >= self.count:
             return False
         if self.method and self.method.upper() != method:
             return False
-        return not self.match or re.search(self.match, target, re.IGNORECASE) is not None
+        if self.match and re.search(self.match, target, re.IGNORECASE) is None:
+            return False
+        if self.passed < self.after:
+            self.passed += 1
+            return False
+        return True
 
 
 @dataclass

@@ -151,3 +151,19 @@ def test_a_failed_graph_query_fails_every_subscription_of_its_batch(tenant: ArmE
         make_source(tenant, management_group="mg-prod", mode="resource-graph", max_attempts=2)
     )
     assert all(s.status == "failed" for s in run.slices) and run.resources == []
+
+
+def test_a_graph_page_failing_midway_keeps_nothing_of_the_batch(
+    tenant: ArmEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Resources built from the pages before a failing one are dropped with the batch: a
+    partial listing never passes for the estate."""
+    import driftscan.providers.azure.collect as collect
+
+    monkeypatch.setattr(collect, "WORKERS", 1)
+    # The groups query (one page) and the first resources page pass; the second page fails.
+    tenant.add_fault(status=500, match="resourcegraph", count=None, after=2)
+    run = run_source(
+        make_source(tenant, management_group="mg-prod", mode="resource-graph", max_attempts=1)
+    )
+    assert {s.status for s in run.slices} == {"failed"} and run.resources == []
