@@ -149,6 +149,14 @@ def _aws_incidents(aws: AwsSandbox) -> tuple[list[Incident], set[str]]:
     incidents.append(
         Incident("unmanaged instance left after a rollback", "drift_unmanaged_in_scope", zombie_key)
     )
+    # The estate's region-0 HTTPS listener serves a certificate whose rotation was missed: it
+    # expired overnight (driftscan/sandbox/awsestate/network.py tags it).
+    acm = client("acm", endpoint_url=url, region_name=east, **CREDENTIALS)
+    for cert in acm.list_certificates()["CertificateSummaryList"]:
+        tags = acm.list_tags_for_certificate(CertificateArn=cert["CertificateArn"])["Tags"]
+        if {"Key": "incident", "Value": "certificate-expired-overnight"} in tags:
+            incidents.append(Incident("a certificate rotation that expired overnight",
+                                      "acm_certificate_expiry", cert["CertificateArn"]))  # fmt: skip
     return incidents, {zombie_key}
 
 

@@ -23,7 +23,8 @@ def setup(tmp_path: Path, *, public: bool, failed: bool = False, **extra: object
     cfg.write_text(yaml.safe_dump({"store": "store.duckdb", "scopes": {"pci": {"tags": {"pci": "true"}}},
                                    **extra}))  # fmt: skip
     with Store(tmp_path / "store.duckdb") as st:
-        write_scan(st, [aws("AWS::S3::Bucket", "b", tags={"pci": "true"}, public=public, encrypted=True)],
+        write_scan(st, [aws("AWS::S3::Bucket", "b", tags={"pci": "true"}, public=public, encrypted=True,
+                               attrs={"tls_only": True})],
                    failed=[failed_slice("aws-prod", "us", account=ACCOUNT, region="us-east-1")] if failed else None)  # fmt: skip
     return cfg
 

@@ -26,7 +26,9 @@ PCI_TAG = {"pci": "true"}
 
 
 def bucket(name: str, *, public: bool, region: str = "eu-west-1") -> Resource:
-    return aws("AWS::S3::Bucket", name, region=region, tags=PCI_TAG, public=public, encrypted=True)
+    """An in-scope bucket, encrypted and TLS-only: only `public` can fail it."""
+    return aws("AWS::S3::Bucket", name, region=region, tags=PCI_TAG, public=public, encrypted=True,
+               attrs={"tls_only": True})  # fmt: skip
 
 
 class TestPerScan:
