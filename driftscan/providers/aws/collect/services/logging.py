@@ -114,9 +114,8 @@ def _trail(r: Reader, t: Item) -> Found:
             "is_logging": None if status is None else status.get("IsLogging"),
             "start_logging_time": None if status is None else iso(status.get("StartLoggingTime")),
             "stop_logging_time": None if status is None else iso(status.get("StopLoggingTime")),
-            "latest_delivery_time": None
-            if status is None
-            else iso(status.get("LatestDeliveryTime")),
+            # Not LatestDeliveryTime: it moves with every delivery (minutes apart), so it would
+            # make a new version of every logging trail at every scan.
             "latest_delivery_error": None if status is None else status.get("LatestDeliveryError"),
             # GetEventSelectors: whether management events are logged (null: no selectors,
             # which AWS treats as all management events) and which of reads / writes.
