@@ -21,6 +21,7 @@ EXPECTED_RULES = {
     "host_clock_offset": 1,
     "host_package_version_skew": 1,
     "host_cert_expiry": 1,
+    "acm_certificate_expiry": 1,
     "coverage_slice_not_assessed": 1,
 }
 
