@@ -14,7 +14,11 @@ from driftscan.sandbox.k8s import KubeEmulator
 from driftscan.sandbox.k8s import objects as o
 from driftscan.sandbox.k8s.estate import API_IMAGE, LEDGER_DECLARED
 from driftscan.store import Store
-from tests.collect.k8s.conftest import (  # noqa: F401 - shared fixtures
+
+# The Kubernetes collector tests' fixtures, shared: pytest injects them by parameter name, which
+# ruff reads as redefinitions.
+# ruff: noqa: F811
+from tests.collect.k8s.conftest import (  # noqa: F401
     collect,
     kube,
     kube_server,
@@ -36,7 +40,7 @@ def _scan(store: Store, run: SourceRun, day: int = 0) -> int:
 @pytest.fixture
 def scanned(
     kube: KubeEmulator, source: Callable[..., KubernetesSource], store: Store
-) -> Callable[..., dict[str, dict[str, Finding]]]:  # noqa: F811
+) -> Callable[..., dict[str, dict[str, Finding]]]:
     """Collect the emulator's cluster into the store and check it; findings by rule and resource."""
 
     def run(**kw: object) -> dict[str, dict[str, Finding]]:
@@ -50,7 +54,7 @@ def scanned(
 
 def test_ghost_pod(
     scanned: Callable[..., dict[str, dict[str, Finding]]], kube: KubeEmulator
-) -> None:  # noqa: F811
+) -> None:
     """A pod of an emptied old ReplicaSet, an ownerless pod and an orphan alarm; current pods and
     static pods pass."""
     kube.add(o.pod("default", "stray", "r/x:1", "r/x@" + o.digest("x")))
@@ -82,7 +86,7 @@ def test_ghost_pod(
 
 def test_ghost_pod_owner_unread_is_not_assessed(
     scanned: Callable[..., dict[str, dict[str, Finding]]],
-    kube: KubeEmulator,  # noqa: F811
+    kube: KubeEmulator,
 ) -> None:
     """With ReplicaSets unreadable, an owner's absence proves nothing: not assessed, never alarm."""
     kube.deny_kind("replicasets")
@@ -94,7 +98,7 @@ def test_ghost_pod_owner_unread_is_not_assessed(
 def test_replicas_unavailable_and_its_lifecycle(
     kube: KubeEmulator,
     source: Callable[..., KubernetesSource],
-    store: Store,  # noqa: F811
+    store: Store,
 ) -> None:
     """3 desired, 2 ready alarms and persists from scan to scan; a full Deployment passes."""
     for day in range(3):
@@ -119,7 +123,7 @@ def test_image_pinning(scanned: Callable[..., dict[str, dict[str, Finding]]]) ->
 
 def test_image_digest_drift(
     kube: KubeEmulator, source: Callable[..., KubernetesSource], store: Store
-) -> None:  # noqa: F811
+) -> None:
     """Pods running another digest than the manifests declare alarm; the declared one passes."""
     n = _scan(store, collect(source()))
     path = "spec.template.spec.containers.app.image"
@@ -165,7 +169,7 @@ def test_service_no_ready_endpoints(scanned: Callable[..., dict[str, dict[str, F
 
 def test_service_endpoints_unread_is_not_assessed(
     scanned: Callable[..., dict[str, dict[str, Finding]]],
-    kube: KubeEmulator,  # noqa: F811
+    kube: KubeEmulator,
 ) -> None:
     """Without EndpointSlices the count is unknown: not assessed, never `0 ready`."""
     kube.deny_kind("endpointslices")
@@ -175,7 +179,7 @@ def test_service_endpoints_unread_is_not_assessed(
 
 def test_tls_secret_expiry(
     scanned: Callable[..., dict[str, dict[str, Finding]]], kube: KubeEmulator
-) -> None:  # noqa: F811
+) -> None:
     """A certificate with 5 days left alarms; one with a year left passes."""
     kube.add(o.tls_secret("checkout", "web-tls", "shop.example.com", days_left=365))
     f = scanned()["k8s_tls_secret_expiry"]

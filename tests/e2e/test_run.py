@@ -44,7 +44,9 @@ def test_incomplete_run_exits_3_and_logs_the_gap(
     assert res.exit_code == 3, res.output
     events = [json.loads(line) for line in log.read_text().splitlines()]
     gaps = [g for e in events if e["event"] == "source.finished" for g in e["not_assessed"]]
-    assert gaps and all(g["reason"] == "denied" and g["slice"].endswith(("/lambda", "/lambda-urls")) for g in gaps)
+    assert gaps and all(
+        g["reason"] == "denied" and g["slice"].endswith(("/lambda", "/lambda-urls")) for g in gaps
+    )
 
 
 def test_second_run_exits_4_while_the_store_is_locked(
