@@ -7,17 +7,14 @@ import base64
 import copy
 import json
 import re
-import shutil
 import signal
-import socket
 import ssl
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
@@ -32,6 +29,7 @@ from driftscan.sandbox.armestate import (
     resource_id,
     tenant_estate,
 )
+from driftscan.sandbox.https import HttpsEmulator, TLSServer
 
 __all__ = [
     "DEMO_SECRET_CANARY",
@@ -167,7 +165,7 @@ def _hms(seconds: float) -> str:
     return out + (f"{frac:.3f}"[1:] if frac >= 0.001 else "")
 
 
-class ArmEmulator:
+class ArmEmulator(HttpsEmulator):
     """Serves ARM (and a Resource Graph subset) over HTTPS from a seed estate.
 
     Use as a context manager; `url`, `ca_path` and `token` are what a collector needs.
@@ -175,6 +173,8 @@ class ArmEmulator:
     `graph_quota=(queries, window_s)` enforces Resource Graph's per-user quota (429 with
     Retry-After beyond it); None serves every query, still reporting the headers.
     """
+
+    name = "arm"
 
     def __init__(
         self,
@@ -194,18 +194,12 @@ class ArmEmulator:
         self.page_size = page_size
         self.latency_s = latency_s
         self.ratelimit_remaining = ratelimit_remaining
-        self.host = host
-        self._port = port
-        self._ca_dir = Path(ca_dir) if ca_dir else None
-        self._own_dir: Path | None = None
+        super().__init__(host, port, ca_dir)
         self.faults: list[Fault] = []
         self.denied: set[str] = set()
         self.requests: list[tuple[str, str]] = []
         self.log_requests = log_requests
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        self.ca_path = ""
         self.graph_quota = graph_quota
         self._quota = _GraphQuota(*graph_quota) if graph_quota else None
         self._index(estate)
@@ -314,54 +308,8 @@ class ArmEmulator:
 
     # -- lifecycle ----------------------------------------------------------------------
 
-    def start(self) -> ArmEmulator:
-        import trustme  # the demo extra; only needed when the emulator runs
-
-        ca = trustme.CA()
-        cert = ca.issue_cert(self.host, "localhost")
-        if self._ca_dir is None:
-            self._own_dir = Path(tempfile.mkdtemp(prefix="driftscan-arm-"))
-        folder = self._ca_dir or self._own_dir
-        assert folder is not None
-        folder.mkdir(parents=True, exist_ok=True)
-        ca_file = folder / "arm-sandbox-ca.pem"
-        ca.cert_pem.write_to_path(str(ca_file))
-        self.ca_path = str(ca_file)
-        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        cert.configure_cert(ctx)
-        self._server = _TLSServer((self.host, self._port), _Handler, ctx, self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="arm-emulator", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-        if self._own_dir is not None:
-            shutil.rmtree(self._own_dir, ignore_errors=True)
-            self._own_dir = None
-
-    def __enter__(self) -> ArmEmulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None, "start the emulator first"
-        return int(self._server.server_address[1])
-
-    @property
-    def url(self) -> str:
-        return f"https://{self.host}:{self.port}"
+    def _make_server(self, addr: tuple[str, int], ctx: ssl.SSLContext) -> TLSServer:
+        return _TLSServer(addr, _Handler, ctx, self)
 
     # -- fault injection ----------------------------------------------------------------
 
@@ -847,22 +795,12 @@ def _error(status: int, code: str, message: str) -> _Reply:
     return _Reply.json({"error": {"code": code, "message": message}}, status)
 
 
-class _TLSServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
-
+class _TLSServer(TLSServer):
     def __init__(
         self, addr: tuple[str, int], handler: type[_Handler], ctx: ssl.SSLContext, arm: ArmEmulator
     ) -> None:
-        self.ctx = ctx
         self.arm = arm
-        super().__init__(addr, handler)
-
-    def get_request(self) -> tuple[socket.socket, Any]:
-        sock, addr = self.socket.accept()
-        # The handshake runs lazily in the handler thread so a slow client never blocks accept().
-        return self.ctx.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), addr
+        super().__init__(addr, handler, ctx)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -15,20 +15,19 @@ from __future__ import annotations
 import base64
 import copy
 import re
-import shutil
-import socket
 import ssl
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import orjson
 import yaml
+
+from driftscan.sandbox.https import HttpsEmulator, TLSServer
 
 DEMO_TOKEN = "sandbox-kube-token"
 DEMO_CLUSTER = "sandbox-cluster"
@@ -107,12 +106,14 @@ def _api_version(group: str, version: str) -> str:
     return f"{group}/{version}" if group else version
 
 
-class KubeEmulator:
+class KubeEmulator(HttpsEmulator):
     """Serves a set of Kubernetes objects over HTTPS. Use as a context manager.
 
     `url`, `ca_path`, `token` and `kubeconfig()` are what a client needs. Every request is
     logged in `requests` as (method, path?query) before auth and faults.
     """
+
+    name = "kube"
 
     def __init__(
         self,
@@ -127,12 +128,8 @@ class KubeEmulator:
     ) -> None:
         self.token = token
         self.cluster = cluster
-        self.host = host
-        self._port = port
-        self._ca_dir = Path(ca_dir) if ca_dir else None
-        self._own_dir: Path | None = None
+        super().__init__(host, port, ca_dir)
         self.max_page = max_page  # a server may return fewer items than `limit` asks for
-        self.ca_path = ""
         self.rv = 1000
         self.compacted_rv = 0
         self.faults: list[Fault] = []
@@ -144,8 +141,6 @@ class KubeEmulator:
         self._lock = threading.RLock()
         # (plural, namespace or "", name) → object
         self.objects: dict[tuple[str, str, str], dict[str, Any]] = {}
-        self._server: _TLSServer | None = None
-        self._thread: threading.Thread | None = None
         for obj in objects or []:
             self.add(obj)
 
@@ -225,54 +220,8 @@ class KubeEmulator:
 
     # -- lifecycle ----------------------------------------------------------------------
 
-    def start(self) -> KubeEmulator:
-        import trustme  # the demo extra; only needed when the emulator runs
-
-        ca = trustme.CA()
-        cert = ca.issue_cert(self.host, "localhost")
-        if self._ca_dir is None:
-            self._own_dir = Path(tempfile.mkdtemp(prefix="driftscan-kube-"))
-        folder = self._ca_dir or self._own_dir
-        assert folder is not None
-        folder.mkdir(parents=True, exist_ok=True)
-        ca_file = folder / "kube-sandbox-ca.pem"
-        ca.cert_pem.write_to_path(str(ca_file))
-        self.ca_path = str(ca_file)
-        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        cert.configure_cert(ctx)
-        self._server = _TLSServer((self.host, self._port), _Handler, ctx, self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="kube-emulator", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-        if self._own_dir is not None:
-            shutil.rmtree(self._own_dir, ignore_errors=True)
-            self._own_dir = None
-
-    def __enter__(self) -> KubeEmulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None, "start the emulator first"
-        return int(self._server.server_address[1])
-
-    @property
-    def url(self) -> str:
-        return f"https://{self.host}:{self.port}"
+    def _make_server(self, addr: tuple[str, int], ctx: ssl.SSLContext) -> TLSServer:
+        return _TLSServer(addr, _Handler, ctx, self)
 
     def kubeconfig(
         self, path: str | Path, *, context: str = "sandbox", token: str | None = None
@@ -414,11 +363,7 @@ class KubeEmulator:
         )  # fmt: skip
 
 
-class _TLSServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
-
+class _TLSServer(TLSServer):
     def __init__(
         self,
         addr: tuple[str, int],
@@ -426,13 +371,8 @@ class _TLSServer(ThreadingHTTPServer):
         ctx: ssl.SSLContext,
         kube: KubeEmulator,
     ) -> None:
-        self.ctx = ctx
         self.kube = kube
-        super().__init__(addr, handler)
-
-    def get_request(self) -> tuple[socket.socket, Any]:
-        sock, addr = self.socket.accept()
-        return self.ctx.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), addr
+        super().__init__(addr, handler, ctx)
 
 
 class _Handler(BaseHTTPRequestHandler):
