@@ -40,6 +40,7 @@ from driftscan.providers.aws.collect.specs import (
     ServiceSpec,
     error_code,
     is_denied,
+    is_unsupported,
 )
 from driftscan.providers.aws.source import AwsSource
 
@@ -56,19 +57,6 @@ THROTTLED_CODES = frozenset(
         "ProvisionedThroughputExceededException",
     }
 )
-
-
-UNSUPPORTED_CODES = frozenset(
-    {"NotImplemented", "NotImplementedException", "InvalidAction", "UnknownOperationException"}
-)
-
-
-def is_unsupported(exc: ClientError) -> bool:
-    """The endpoint does not implement the operation: a documented "not implemented" code, or
-    an HTTP 404/501 without an AWS error code (an emulator's router found no handler)."""
-    code = error_code(exc)
-    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-    return code in UNSUPPORTED_CODES or (status in (404, 501) and code in ("404", "501", ""))
 
 
 def classify(exc: BaseException) -> Reason:

@@ -139,6 +139,19 @@ def is_denied(exc: ClientError) -> bool:
     return code in DENIED_CODES or "NotAuthorized" in code
 
 
+UNSUPPORTED_CODES = frozenset(
+    {"NotImplemented", "NotImplementedException", "InvalidAction", "UnknownOperationException"}
+)
+
+
+def is_unsupported(exc: ClientError) -> bool:
+    """The endpoint does not implement the operation: a documented "not implemented" code, or
+    an HTTP 404/501 without an AWS error code (an emulator's router found no handler)."""
+    code = error_code(exc)
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return code in UNSUPPORTED_CODES or (status in (404, 501) and code in ("404", "501", ""))
+
+
 def missing(exc: ClientError, *codes: str) -> bool:
     """True when a Get call failed only because the optional configuration is not set."""
     return exc.response.get("Error", {}).get("Code") in codes

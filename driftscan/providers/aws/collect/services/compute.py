@@ -19,6 +19,7 @@ from driftscan.providers.aws.collect.specs import (
     ResourceSpec,
     ServiceSpec,
     b64_fingerprint,
+    is_unsupported,
     iso,
     missing,
     optional_get,
@@ -887,9 +888,6 @@ def _urls_of(r: Reader, function: str) -> list[Item]:
     except ClientError as exc:
         if missing(exc, "ResourceNotFoundException"):  # deleted since it was listed
             return []
-        # Imported here: the collector imports the service specs.
-        from driftscan.providers.aws.collect.collector import is_unsupported
-
         if not is_unsupported(exc):
             raise
     # An endpoint without ListFunctionUrlConfigs (moto 5 answers 404): the unqualified
