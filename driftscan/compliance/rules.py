@@ -33,6 +33,8 @@ class RuleSpec(BaseModel):
     risk: str = Field(min_length=1)
     remediation: str = Field(min_length=1)
     scope: str | None = None
+    # The resource types the rule evaluates; empty for rules over drift, coverage or waivers.
+    types: list[str] = Field(default_factory=list)
     # Defaults for the parameters the query reads with param('name'); config.params overrides.
     params: dict[str, Any] = Field(default_factory=dict)
     query: str = Field(min_length=1)
@@ -72,6 +74,8 @@ class Framework:
     file: str
     requirements: dict[str, list[str]]
     titles: dict[str, str]
+    # Requirements (or their parts) that no rule can check: evidenced by attestations.
+    manual: frozenset[str] = frozenset()
     lines: Lines = field(default_factory=dict, repr=False, compare=False)
 
 
@@ -171,7 +175,8 @@ def load_dirs(dirs: list[Path]) -> RulePack:
     # change the hash, changing what a rule says does.
     body = canonical_json(
         {"rules": {k: v for k, v in canon.items() if k.startswith("rule:")},
-         "frameworks": {n: {"title": f.title, "requirements": f.requirements}
+         "frameworks": {n: {"title": f.title, "requirements": f.requirements,
+                            "manual": sorted(f.manual)}
                         for n, f in sorted(frameworks.items())}}
     )  # fmt: skip
     return RulePack(final, frameworks, hashlib.sha256(body.encode()).hexdigest(), list(dirs))
@@ -235,13 +240,23 @@ def _load_framework(path: Path, merge: Framework | None) -> tuple[Framework, Any
         )
     reqs: dict[str, list[str]] = dict(merge.requirements) if merge else {}
     titles: dict[str, str] = dict(merge.titles) if merge else {}
+    manual: set[str] = set(merge.manual) if merge else set()
     for req, body in data["requirements"].items():
         loc: tuple[str | int, ...] = ("requirements", str(req))
-        ids = body.get("rules") if isinstance(body, dict) else body
+        ids = body.get("rules", []) if isinstance(body, dict) else body
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
             raise RuleError(
                 f"{dotted(loc)}: expected a list of rule ids", file=f, line=line_for(lines, loc)
             )
+        is_manual = isinstance(body, dict) and body.get("manual") is True
+        if not ids and not is_manual:
+            raise RuleError(
+                f"{dotted(loc)}: a requirement has `rules: [...]`, or `manual: true`, or both",
+                file=f,
+                line=line_for(lines, loc),
+            )
+        if is_manual:
+            manual.add(str(req))
         reqs[str(req)] = sorted({*reqs.get(str(req), []), *ids})
         if isinstance(body, dict) and body.get("title"):
             titles[str(req)] = str(body["title"])
@@ -251,6 +266,7 @@ def _load_framework(path: Path, merge: Framework | None) -> tuple[Framework, Any
         file=f,
         requirements=dict(sorted(reqs.items(), key=lambda kv: _req_key(kv[0]))),
         titles=titles,
+        manual=frozenset(manual),
         lines=lines,
     )
     return fw, data
