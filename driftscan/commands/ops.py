@@ -98,8 +98,8 @@ def demo(
 ) -> None:
     """Run driftscan against a local sandbox estate seeded with real-world incidents.
 
-    Starts a moto server (AWS), an HTTPS ARM emulator (Azure) and SSH fixture hosts on
-    127.0.0.1, runs scan → diff → check → report twice with a manual change in between, and
+    Starts a moto server (AWS), an HTTPS ARM emulator (Azure), SSH fixture hosts and the
+    sandbox of every provider that offers one (Kubernetes, ...) on 127.0.0.1, runs scan → diff → check → report twice with a manual change in between, and
     shows which rule found each seeded incident. Nothing leaves this machine.
 
     Example:  driftscan demo --out reports/out

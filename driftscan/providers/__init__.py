@@ -117,6 +117,9 @@ class Provider:
     desired: str | None = None
     # "module:ATTR" of the provider's local estate for the demo and tests (never imported here).
     sandbox: str | None = None
+    # "module:ATTR" of the provider's part of `driftscan demo`: called with a work folder, it
+    # starts its sandbox, seeds the incidents and returns a driftscan.sandbox.demo.DemoPart.
+    demo: str | None = None
 
     def normalise_key(self, key: str) -> str:
         """The key as the store holds it."""

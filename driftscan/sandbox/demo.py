@@ -1,4 +1,4 @@
-"""The demo estate: moto, the ARM emulator and fixture hosts seeded with the incidents driftscan exists to catch."""
+"""The demo estate: moto, the ARM emulator, fixture hosts and providers' own parts, seeded with the incidents driftscan exists to catch."""
 
 from __future__ import annotations
 
@@ -50,6 +50,22 @@ class Incident:
 
 
 @dataclass
+class DemoPart:
+    """A plugged-in provider's share of the demo (Provider.demo): its running sandbox, the
+    config it adds, the incidents it seeded, and how to stop it."""
+
+    sources: list[dict[str, Any]]
+    stop: Callable[[], None]
+    incidents: list[Incident] = field(default_factory=list)
+    # `desired:` entries, and `params:` merged into the demo's (a dict value is merged per key,
+    # so a part adds its own residency classes beside the others).
+    desired: list[dict[str, Any]] = field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)
+    # Environment a driftscan process needs to reach the sandbox (tokens the config names).
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
 class DemoEstate:
     """Everything the demo started, the files it wrote, and the incidents it seeded."""
 
@@ -60,13 +76,39 @@ class DemoEstate:
     config: Path
     incidents: list[Incident] = field(default_factory=list)
     change: Callable[[], str] = field(default=lambda: "")
+    parts: list[DemoPart] = field(default_factory=list)
 
     def stop(self) -> None:
-        for stop in (self.fleet.stop, self.arm.stop, self.aws.stop):
+        stops = [p.stop for p in self.parts] + [self.fleet.stop, self.arm.stop, self.aws.stop]
+        for stop in stops:
             try:
                 stop()
             except Exception:
                 continue
+
+
+def _start_parts(workdir: Path) -> list[DemoPart]:
+    """Start the demo part of every registered provider that offers one (Provider.demo)."""
+    from driftscan.providers import load_object, registry
+
+    parts: list[DemoPart] = []
+    try:
+        for provider in registry():
+            if provider.demo is not None:
+                parts.append(load_object(provider.demo)(workdir / provider.type))
+    except BaseException:
+        for part in parts:
+            part.stop()
+        raise
+    return parts
+
+
+def _merge_params(base: dict[str, Any], parts: list[DemoPart]) -> dict[str, Any]:
+    out = dict(base)
+    for part in parts:
+        for k, v in part.params.items():
+            out[k] = {**out[k], **v} if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
 
 
 def _closed_port() -> int:
@@ -201,8 +243,10 @@ def start(workdir: Path, reports_dir: Path) -> DemoEstate:
     aws = AwsSandbox()
     arm: ArmEmulator | None = None
     fleet: Fleet | None = None
+    parts: list[DemoPart] = []
     try:
         incidents, undeclared = _aws_incidents(aws)
+        parts = _start_parts(workdir)
         arm = ArmEmulator(demo_estate(), ca_dir=workdir / "arm-ca").start()
         fleet = Fleet(_host_profiles(), workdir=workdir / "fleet").start()
         sql_id = resource_id(
@@ -239,13 +283,14 @@ def start(workdir: Path, reports_dir: Path) -> DemoEstate:
                 {"name": "azure-sandbox", "type": "azure", "subscriptions": ["all"], "credential": "token_env",
                  "endpoint": arm.url, "ca_bundle": arm.ca_path},
                 {**ssh.model_dump(mode="json"), "type": "ssh"},
+                *(src for part in parts for src in part.sources),
             ],
-            "desired": [{"path": str(desired_path)}],
+            "desired": [{"path": str(desired_path)}, *(d for part in parts for d in part.desired)],
             "ignore": [{"type": "AWS::EC2::Instance", "path": "launch_time"}],
-            "params": {
+            "params": _merge_params({
                 "classification_tag": "data_class",
                 "residency": {"eu-personal": ["eu-west-1", "eu-central-1", "westeurope", "northeurope"]},
-            },
+            }, parts),
             "scopes": {"pci": {"tags": {"pci": "true"}}},
             "reports": {"dir": str(reports_dir), "formats": ["html", "pdf", "json", "csv"]},
         }  # fmt: skip
@@ -260,8 +305,11 @@ def start(workdir: Path, reports_dir: Path) -> DemoEstate:
                 f"{sql_id}: properties.minimalTlsVersion 1.2 → 1.0 (a manual change in the portal)"
             )
 
-        return DemoEstate(workdir, aws, arm, fleet, config_path, incidents, manual_change)
+        incidents += [inc for part in parts for inc in part.incidents]
+        return DemoEstate(workdir, aws, arm, fleet, config_path, incidents, manual_change, parts)
     except BaseException:
+        for part in parts:
+            part.stop()
         for thing in (fleet, arm, aws):
             if thing is not None:
                 thing.stop()
@@ -270,7 +318,10 @@ def start(workdir: Path, reports_dir: Path) -> DemoEstate:
 
 def environment(estate: DemoEstate) -> dict[str, str]:
     """Environment variables a driftscan process needs to scan the demo estate."""
-    return {**ENV, "AZURE_ACCESS_TOKEN": estate.arm.token}
+    env = {**ENV, "AZURE_ACCESS_TOKEN": estate.arm.token}
+    for part in estate.parts:
+        env.update(part.env)
+    return env
 
 
 @dataclass
@@ -347,7 +398,10 @@ def run_demo(
     from driftscan.store import Store
 
     clear_previous(workdir, reports_dir)
-    progress("starting the sandbox estate: moto server, HTTPS ARM emulator, SSH fixture hosts")
+    progress(
+        "starting the sandbox estate: moto server, HTTPS ARM emulator, SSH fixture hosts, "
+        "and the providers' own sandboxes"
+    )
     estate = start(workdir, reports_dir)
     saved = {k: os.environ.get(k) for k in environment(estate)}
     os.environ.update(environment(estate))

@@ -23,6 +23,11 @@ EXPECTED_RULES = {
     "host_cert_expiry": 1,
     "acm_certificate_expiry": 1,
     "coverage_slice_not_assessed": 1,
+    # The Kubernetes part, plugged in through Provider.demo.
+    "k8s_ghost_pod": 1,
+    "k8s_replicas_unavailable": 1,
+    "k8s_image_digest_drift": 1,
+    "k8s_tls_secret_expiry": 1,
 }
 
 

@@ -21,6 +21,7 @@ PROVIDER = Provider(
     ),
     desired="driftscan.providers.kubernetes.manifests:load",
     sandbox="driftscan.sandbox.k8s:KubeEmulator",
+    demo="driftscan.sandbox.k8s.demo:start",
 )
 
 __all__ = ["PROVIDER", "KubernetesSource"]
