@@ -108,6 +108,33 @@ class Waiver(_Strict):
     expires: date
 
 
+class Attestation(_Strict):
+    """A person's statement that a manual framework requirement holds, with its evidence (a
+    local file, hashed at scan time, or an https URL) and how long it stands (design §6.6)."""
+
+    framework: str = Field(min_length=1, max_length=200)
+    requirement: str = Field(min_length=1, max_length=200)
+    owner: str = Field(min_length=1, max_length=200)
+    statement: str = Field(min_length=1, max_length=4000)
+    evidence: str = Field(min_length=1, max_length=2000)
+    # `date` is the YAML key; the attribute is named for what it holds (no clash with the type).
+    attested_on: date = Field(alias="date")
+    expires: date
+
+    @field_validator("evidence")
+    @classmethod
+    def _path_or_https(cls, v: str) -> str:
+        if "://" in v and not v.startswith("https://"):
+            raise ValueError("evidence is a local file path or an https:// URL")
+        return v
+
+    @model_validator(mode="after")
+    def _expires_after(self) -> Attestation:
+        if self.expires < self.attested_on:
+            raise ValueError("expires is before the attestation's date")
+        return self
+
+
 class ReportsConfig(_Strict):
     """Where reports go and in which formats."""
 
@@ -224,6 +251,8 @@ class Config(_Strict):
         default_factory=dict
     )
     waivers: list[Waiver] = Field(default_factory=list)
+    # Manual requirements attested here and in attestations/*.yaml beside this file (§6.6).
+    attestations: list[Attestation] = Field(default_factory=list, max_length=10_000)
     reports: ReportsConfig = Field(default_factory=ReportsConfig)
     evidence: EvidenceConfig = Field(default_factory=EvidenceConfig)
     # Every rule query runs in a sandbox with these ceilings; one that exceeds either reports

@@ -84,6 +84,8 @@ def scan(
     from driftscan import __version__
 
     started = datetime.now(UTC)
+    # Before collecting: a bad attestation or a missing evidence file fails fast (exit 2).
+    attested = read_attestations(config)
     fingerprint = load_fingerprinter(config.key_path)
     runs = collect(config, sources, progress, fingerprint=fingerprint)
     record = store.write_scan(
@@ -95,6 +97,10 @@ def scan(
         rules_hash=rules_hash,
         key_id=fingerprint.key_id,
     )
+    if attested is not None:
+        from driftscan.store.attestations import write_attestations
+
+        write_attestations(store, record.scan_id, [a.row() for a in attested])
     out = ScanOutcome(record, runs)
     if store.heads_error:
         out.evidence_errors.append(store.heads_error)
@@ -106,6 +112,16 @@ def scan(
         if failed:
             out.evidence_errors.append(failed)
     return out
+
+
+def read_attestations(config: Config, pack: RulePack | None = None) -> list[Any] | None:
+    """The attestations of the config and its attestations/ folder, checked against the
+    loaded frameworks, evidence hashed (AttestationRecord); None when none is configured."""
+    from driftscan.compliance.attestations import configured, load_attestations
+
+    if not configured(config):
+        return None
+    return list(load_attestations(config, (pack or load_rules(config)).frameworks))
 
 
 def diff(config: Config, store: Store, scan_id: int | None = None) -> DriftResult:

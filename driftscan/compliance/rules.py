@@ -77,6 +77,12 @@ class Framework:
     # Requirements (or their parts) that no rule can check: evidenced by attestations.
     manual: frozenset[str] = frozenset()
     lines: Lines = field(default_factory=dict, repr=False, compare=False)
+    version: str | None = None
+    source: str | None = None  # where the standard is published (a URL or document name)
+
+    def line(self, req: str) -> int | None:
+        """The line of requirement `req` in the framework file."""
+        return line_for(self.lines, ("requirements", req))
 
 
 @dataclass
@@ -268,8 +274,15 @@ def _load_framework(path: Path, merge: Framework | None) -> tuple[Framework, Any
         titles=titles,
         manual=frozenset(manual),
         lines=lines,
+        version=_text(data.get("version")) or (merge.version if merge else None),
+        source=_text(data.get("source")) or (merge.source if merge else None),
     )
     return fw, data
+
+
+def _text(v: Any) -> str | None:
+    # `version: 3.0` is a float to YAML; the catalogue means the text.
+    return None if v is None or isinstance(v, (dict, list)) else str(v)
 
 
 def _check_framework_ids(fw: Framework, rules: dict[str, Rule]) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from driftscan import __version__
 from driftscan.compliance import RulePack, load_pack
+from driftscan.compliance.frameworks import FrameworkView, framework_views
 from driftscan.config import Config
 from driftscan.errors import DriftscanError
 from driftscan.model import Drift, Finding, ScanRecord, Slice
@@ -91,6 +92,8 @@ class ReportData:
     findings: list[Finding] | None
     rules: dict[str, RuleMeta] = field(default_factory=dict)
     requirements: list[Requirement] = field(default_factory=list)
+    # Every loaded framework's requirements with their status in this scan (design §6.6).
+    frameworks: list[FrameworkView] = field(default_factory=list)
     trend: list[TrendPoint] = field(default_factory=list)
     params: dict[str, Any] = field(default_factory=dict)
     scopes: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -164,7 +167,13 @@ def build_report_data(
     findings = reads.findings_of_scan(store, rec.scan_id)
     if findings is None:
         notes.append("controls not evaluated: no rule evaluation is recorded for this scan")
+    if pack is None:
+        try:
+            pack = load_pack(config)
+        except DriftscanError:
+            pass  # _rule_pack says so in the notes
     rules, reqs, pack_hash, note = _rule_pack(config, pack)
+    views = framework_views(store, pack, rec.scan_id) if pack is not None else []
     if note:
         notes.append(note)
     rules_hash = reads.check_rules_hash(store, rec.scan_id) or rec.rules_hash
@@ -215,6 +224,7 @@ def build_report_data(
         findings=findings,
         rules=rules,
         requirements=reqs,
+        frameworks=views,
         trend=trend,
         params=dict(config.params),
         scopes={k: v.model_dump() for k, v in sorted(config.scopes.items())},

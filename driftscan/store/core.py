@@ -264,6 +264,9 @@ class Store:
             self.con.execute("INSERT INTO meta VALUES ('schema', ?)", [SCHEMA_VERSION])
         elif row[0] == "1":
             self._upgrade_from_1()
+        elif row[0] == "2":
+            # 2 → 3 adds the attestation table, which the DDL above has just created.
+            self.con.execute("UPDATE meta SET value = ? WHERE key = 'schema'", [SCHEMA_VERSION])
         elif row[0] != SCHEMA_VERSION:
             raise StoreError(
                 f"{self.path}: schema version {row[0]}, this driftscan reads {SCHEMA_VERSION}"
@@ -302,7 +305,7 @@ class Store:
             self.con.close()
             raise StoreError(
                 f"{self.path}: schema version {row[0]}, this driftscan reads {SCHEMA_VERSION}"
-                + ("; run `driftscan scan` once to upgrade it" if row[0] == "1" else "")
+                + ("; run `driftscan scan` once to upgrade it" if row[0] in ("1", "2") else "")
             )
 
     @contextmanager
@@ -887,6 +890,13 @@ _SEALED = {
         "coalesce(desired_source, '~'), changes::VARCHAR)",
         "resource, kind",
     ),
+    # One JSON object per row, so no field's text can pass for another's.
+    "attestations": (
+        "attestation",
+        "to_json({f: framework, r: requirement, o: owner, s: statement, e: evidence, h: sha256, "
+        "d: attested_on, x: expires, i: declared_in, l: line})::VARCHAR",
+        "framework, requirement, attested_on, declared_in",
+    ),
     "reports": (
         "report_run",
         "concat_ws('|', folder, manifest_sha256, signed::VARCHAR, coalesce(key_id, '~'), "
@@ -900,6 +910,7 @@ _STAGES = {
     "findings": ("check_run", "checked"),
     "drift": ("drift_run", "diffed"),
     "reports": ("report_run", "reported"),
+    "attestations": ("attestation", "attested"),
 }
 
 

@@ -2,13 +2,13 @@
 
 import importlib
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 
 # The stages' tables and views are kept beside their read and write functions: each module
 # named here defines DDL (CREATE ... IF NOT EXISTS / CREATE OR REPLACE statements) and
 # VIEW_DOCS, applied after the core schema. Imported when first needed, since those modules
 # import the store's core, which imports this one.
-EXTENSIONS = ("driftscan.store.drift", "driftscan.store.findings")
+EXTENSIONS = ("driftscan.store.drift", "driftscan.store.findings", "driftscan.store.attestations")
 
 
 def extension_ddl() -> list[str]:
