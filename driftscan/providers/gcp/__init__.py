@@ -1,0 +1,21 @@
+"""The GCP provider: Cloud Asset Inventory, resources keyed by their full resource name (design §6.2)."""
+
+from __future__ import annotations
+
+from driftscan.providers import Provider, ScopeDimension
+from driftscan.providers.gcp.keys import identify
+from driftscan.providers.gcp.source import GcpSource
+
+PROVIDER = Provider(
+    type="gcp",
+    source_model=GcpSource,
+    collector="driftscan.providers.gcp.collect:GcpCollector",
+    extra="gcp",
+    identify=identify,
+    path_fields=("ca_bundle",),
+    # `scopes: {pci: {projects: [payments-prod]}}`; labels select as tags.
+    scope_dimensions=(ScopeDimension("projects", ("account",)),),
+    sandbox="driftscan.sandbox.gcp:AssetEmulator",
+)
+
+__all__ = ["PROVIDER", "GcpSource"]
