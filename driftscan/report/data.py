@@ -20,7 +20,7 @@ from driftscan.config import Config
 from driftscan.errors import DriftscanError
 from driftscan.model import Drift, Finding, ScanRecord, Slice
 from driftscan.store import Store, reads
-from driftscan.store.reads import SourceCoverage, TrendPoint
+from driftscan.store.reads import ResourceRef, SourceCoverage, TrendPoint
 
 TREND_SCANS = reads.TREND_SCANS
 
@@ -29,6 +29,7 @@ __all__ = [
     "PreviousReport",
     "ReportData",
     "Requirement",
+    "ResourceRef",
     "RuleMeta",
     "SourceCoverage",
     "TrendPoint",
@@ -102,6 +103,9 @@ class ReportData:
     # None = the chain was not checked while building; else the problems `verify` found.
     chain_problems: list[str] | None = None
     notes: list[str] = field(default_factory=list)
+    # The resources the findings name, by key (type, provider, account, region): OCSF and
+    # OSCAL carry them; a key absent here is not a resource of the scan (`rule:<id>`).
+    resources: dict[str, ResourceRef] = field(default_factory=dict)
 
 
 # -- the rule pack -------------------------------------------------------------------------------
@@ -232,4 +236,5 @@ def build_report_data(
         previous=previous,
         chain_problems=chain_problems,
         notes=notes,
+        resources=reads.finding_resources(store, rec.scan_id) if findings is not None else {},
     )

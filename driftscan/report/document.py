@@ -164,6 +164,17 @@ class FindingDoc(TypedDict):
     first_seen_scan: int | None
 
 
+class ResourceDoc(TypedDict):
+    """Where a resource that a finding names lives (OCSF and OSCAL carry it)."""
+
+    provider: str
+    type: str
+    source: str | None
+    account: str | None
+    region: str | None
+    name: str | None
+
+
 class RuleDoc(TypedDict):
     """What a rule checks and how to fix it."""
 
@@ -237,6 +248,7 @@ class ReportDocument(TypedDict):
     coverage: CoverageDoc
     drift: list[DriftDoc] | None
     findings: list[FindingDoc] | None
+    resources: dict[str, ResourceDoc]
     rules: dict[str, RuleDoc]
     requirements: list[RequirementDoc]
     changes_since_previous: ChangesSincePrevious | None
@@ -676,6 +688,17 @@ def document(data: ReportData) -> ReportDocument:
         },
         "drift": drift,
         "findings": findings,
+        "resources": {
+            k: {
+                "provider": r.provider,
+                "type": r.type,
+                "source": r.source,
+                "account": r.account,
+                "region": r.region,
+                "name": r.name,
+            }
+            for k, r in sorted(data.resources.items())
+        },
         "rules": rules,
         "requirements": _requirements(data),
         "changes_since_previous": changes_since_previous(data, s),

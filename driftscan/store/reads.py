@@ -49,6 +49,19 @@ class TrendPoint:
     coverage_pct: float | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ResourceRef:
+    """Where a resource a finding names lives: what the formats that carry resources need."""
+
+    key: str
+    provider: str
+    type: str
+    source: str | None = None
+    account: str | None = None
+    region: str | None = None
+    name: str | None = None
+
+
 def _json(v: Any, default: Any) -> Any:
     if v is None:
         return default
@@ -161,6 +174,27 @@ def findings_of_scan(store: Store, scan_id: int) -> list[Finding] | None:
         [scan_id],
     )
     return [finding_from_row(r) for r in rows]
+
+
+def finding_resources(store: Store, scan_id: int) -> dict[str, ResourceRef]:
+    """The resources of scan `scan_id` that its findings name, by key (a finding's resource
+    that is no resource, such as `rule:<id>`, is absent)."""
+    rows = store.rows(
+        """
+        SELECT r.key, r.provider, r.type, r.source, r.account, r.region, r.name
+        FROM resources_at(?) r
+        WHERE r.key IN (SELECT resource FROM findings WHERE scan_id = ?)
+        ORDER BY r.key
+        """,
+        [scan_id, scan_id],
+    )
+    return {
+        str(r["key"]): ResourceRef(
+            str(r["key"]), str(r["provider"]), str(r["type"]), r["source"], r["account"],
+            r["region"], r["name"],
+        )
+        for r in rows
+    }  # fmt: skip
 
 
 def latest_scan(store: Store) -> int | None:
