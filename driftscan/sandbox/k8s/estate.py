@@ -184,6 +184,55 @@ def demo_cluster() -> tuple[list[dict[str, Any]], list[ClusterIncident]]:
     return objs, incidents
 
 
+CIS_GOOD_NAMESPACE = "cis-good"
+CIS_BAD_NAMESPACE = "cis-bad"
+
+
+def cis_objects() -> list[dict[str, Any]]:
+    """Objects beside the demo cluster's that pass (cis-good) and fail (cis-bad, and a ConfigMap
+    in default) each CIS Kubernetes 1.9 rule of the pack: one hardened and one risky workload,
+    default service accounts, a NetworkPolicy, Pod Security labels and two Roles."""
+    good, bad = CIS_GOOD_NAMESPACE, CIS_BAD_NAMESPACE
+    image = "registry.example/cis-app:1.0@" + o.digest("cis-app 1.0")
+    image_id = "registry.example/cis-app@" + o.digest("cis-app 1.0")
+    hardened = o.pod_spec(
+        [o.container("app", image, securityContext={
+            "allowPrivilegeEscalation": False, "runAsNonRoot": True, "runAsUser": 10001,
+            "capabilities": {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}},
+            volumeMounts=[{"name": "creds", "mountPath": "/run/creds", "readOnly": True}])],
+        automountServiceAccountToken=False,
+        securityContext={"seccompProfile": {"type": "RuntimeDefault"}},
+        volumes=[{"name": "creds", "secret": {"secretName": "app-creds"}}],
+    )  # fmt: skip
+    risky = o.pod_spec(
+        [o.container("app", image, securityContext={
+            "runAsUser": 0, "capabilities": {"add": ["SYS_ADMIN"]}, "seccompProfile": {"type": "Unconfined"}},
+            ports=[{"containerPort": 8080, "hostPort": 8080, "protocol": "TCP"}],
+            env=[{"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}}])],
+        hostPID=True, hostIPC=True, hostNetwork=True,
+        volumes=[{"name": "docker", "hostPath": {"path": "/var/run/docker.sock", "type": "Socket"}}],
+    )  # fmt: skip
+    objs: list[dict[str, Any]] = [
+        o.namespace(good, {"pod-security.kubernetes.io/enforce": "restricted"}),
+        o.namespace(bad, {"pod-security.kubernetes.io/enforce": "privileged"}),
+        {**o.service_account(good), "automountServiceAccountToken": False},
+        o.service_account(bad),
+        o.network_policy(good, "default-deny"),
+        o.role(good, "config-reader", [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]}]),
+        o.role(bad, "too-broad", [
+            {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list"]},
+            {"apiGroups": [""], "resources": ["pods"], "verbs": ["create"]},
+            {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["roles"], "verbs": ["bind", "escalate"]},
+            {"apiGroups": ["*"], "resources": ["*"], "verbs": ["impersonate"]},
+        ]),
+        # Something of a team's left in the default namespace.
+        o.configmap("default", "legacy-settings", {"MODE": "legacy"}),
+    ]  # fmt: skip
+    objs += o.workload(good, "hardened", image, image_id, replicas=1, spec=hardened)
+    objs += o.workload(bad, "risky", image, image_id, replicas=1, spec=risky)
+    return objs
+
+
 def demo_manifests() -> dict[str, list[dict[str, Any]]]:
     """What the platform team keeps in git for the demo cluster: file name → documents."""
 
@@ -260,12 +309,15 @@ def large_cluster(
 
 
 __all__ = [
+    "CIS_BAD_NAMESPACE",
+    "CIS_GOOD_NAMESPACE",
     "DENIED_NAMESPACE",
     "LEDGER_DECLARED",
     "LEDGER_RUNNING",
     "PCI_NAMESPACE",
     "SECRET_CANARY",
     "ClusterIncident",
+    "cis_objects",
     "demo_cluster",
     "demo_manifests",
     "large_cluster",
