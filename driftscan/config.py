@@ -135,6 +135,52 @@ class Attestation(_Strict):
         return self
 
 
+class EmailNotify(_Strict):
+    """An emailed run summary: SMTP with STARTTLS, credentials named by environment variable."""
+
+    to: list[str] = Field(min_length=1, max_length=100)
+    from_: str = Field(alias="from", min_length=3, max_length=320)
+    # host:port of the SMTP server (submission, usually 587).
+    smtp: str = Field(pattern=r"^[A-Za-z0-9.\-\[\]:]+:[0-9]{1,5}$")
+    starttls: bool = True
+    username_env: str | None = None
+    password_env: str | None = None
+    # A CA bundle to verify the server's certificate (a private CA); default: the system's.
+    ca_bundle: str | None = None
+    # {organisation}, {scan} and {status} are filled in.
+    subject: str = Field(default="driftscan: {organisation} scan {scan} {status}", max_length=200)
+
+    @field_validator("to")
+    @classmethod
+    def _addresses(cls, v: list[str]) -> list[str]:
+        for a in v:
+            if "@" not in a or any(c in a for c in "\r\n,;<>"):
+                raise ValueError(f"'{a}' is not one email address")
+        return v
+
+
+class Notifier(_Strict):
+    """One `notify:` entry: `{webhook: URL}` (Slack-compatible JSON) or `{email: {...}}`."""
+
+    webhook: str | None = Field(default=None, max_length=2000)
+    email: EmailNotify | None = None
+    timeout_s: float = Field(default=10.0, gt=0, le=120)
+
+    @field_validator("webhook")
+    @classmethod
+    def _http_url(cls, v: str | None) -> str | None:
+        # The URL itself is never repeated: a Slack webhook's path is its token.
+        if v is not None and not v.startswith(("https://", "http://")):
+            raise ValueError("a webhook is an https:// (or http://) URL")
+        return v
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Notifier:
+        if (self.webhook is None) == (self.email is None):
+            raise ValueError("give exactly one of 'webhook' or 'email'")
+        return self
+
+
 class ReportsConfig(_Strict):
     """Where reports go and in which formats."""
 
@@ -254,6 +300,8 @@ class Config(_Strict):
     # Manual requirements attested here and in attestations/*.yaml beside this file (§6.6).
     attestations: list[Attestation] = Field(default_factory=list, max_length=10_000)
     reports: ReportsConfig = Field(default_factory=ReportsConfig)
+    # Told after every `run` (design §6.5); a failed notification never changes the exit code.
+    notify: list[Notifier] = Field(default_factory=list, max_length=20)
     evidence: EvidenceConfig = Field(default_factory=EvidenceConfig)
     # Every rule query runs in a sandbox with these ceilings; one that exceeds either reports
     # `error` and the other rules go on (rule files are untrusted input).

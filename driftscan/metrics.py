@@ -46,7 +46,7 @@ def write_metrics(path: Path, out: RunOutcome) -> None:
     ]
     for r in out.scan.runs:
         lines.append(
-            f'driftscan_source_resources{{source="{_label(r.source)}",status="{r.status}"}} {len(r.resources)}'
+            f'driftscan_source_resources{{source="{_label(r.source)}",status="{r.status}"}} {r.resource_count}'
         )
     lines += ["# HELP driftscan_drift_resources Resources drifted from their declaration, by kind.",
               "# TYPE driftscan_drift_resources gauge"]  # fmt: skip
@@ -58,6 +58,11 @@ def write_metrics(path: Path, out: RunOutcome) -> None:
     for status in get_args(FindingStatus):
         n = out.check.count(status) if out.check else 0
         lines.append(f'driftscan_findings{{status="{status}"}} {n}')
+    lines += ["# HELP driftscan_notifications Notifications of the last run, by result.",
+              "# TYPE driftscan_notifications gauge"]  # fmt: skip
+    for ok, result in ((True, "sent"), (False, "failed")):
+        n = sum(1 for d in out.notifications if d.ok is ok)
+        lines.append(f'driftscan_notifications{{result="{result}"}} {n}')
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
     tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
     os.replace(tmp, path)

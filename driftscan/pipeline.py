@@ -266,6 +266,8 @@ class RunOutcome:
     report: ReportResult | None = None
     pruned: list[int] = field(default_factory=list)
     duration_s: float = 0.0
+    # One driftscan.notify.Delivery per configured notifier (sent or failed).
+    notifications: list[Any] = field(default_factory=list)
 
     @property
     def exit_code(self) -> ExitCode:
@@ -329,6 +331,10 @@ def run(
         if out.pruned:
             before, after = compact_store(store)
             log.event("retention.pruned", scans=out.pruned, bytes_before=before, bytes_after=after)
+    if config.notify:
+        from driftscan.notify import deliver
+
+        out.notifications = deliver(config, out, log)
     out.duration_s = time.monotonic() - start
     log.event(
         "run.finished", scan=rec.scan_id, exit_code=out.exit_code, seconds=round(out.duration_s, 2)

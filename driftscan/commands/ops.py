@@ -35,7 +35,8 @@ def run(
 
     Holds the store's lock for the whole run; a second run started meanwhile exits at once
     with code 4. A reader (`query`, `report`) holding the file is waited for up to --wait
-    seconds. Old scans are pruned when `store.keep_days` is set. Exit 0 clean; 1 drift or
+    seconds. Old scans are pruned when `store.keep_days` is set; the `notify:` targets get a
+    summary (a failed notification is logged, never the exit code). Exit 0 clean; 1 drift or
     failing controls; 3 something could not be assessed (takes precedence); 4 locked.
 
     Example:  driftscan run -c /etc/driftscan/driftscan.yaml --log-file /var/log/driftscan.jsonl -q
