@@ -16,6 +16,7 @@ PROVIDER = Provider(
     # `scopes: {pci: {projects: [payments-prod]}}`; labels select as tags.
     scope_dimensions=(ScopeDimension("projects", ("account",)),),
     sandbox="driftscan.sandbox.gcp:AssetEmulator",
+    demo="driftscan.sandbox.gcp.demo:start",
 )
 
 __all__ = ["PROVIDER", "GcpSource"]
