@@ -1,7 +1,8 @@
-"""Terraform state v4 as declared state: local files, globs and s3://bucket/key objects."""
+"""Terraform states (format 3 and 4) as declared state: local files, globs and s3:// objects."""
 
 from __future__ import annotations
 
+import codecs
 import glob
 import json
 import re
@@ -9,17 +10,26 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from driftscan.desired.declaration import Declaration, deep_merge, identity
+from driftscan.desired.declaration import FACETS, Declaration, deep_merge, identity
 from driftscan.desired.tfmap import Mapped, TfContext, mappings
 from driftscan.errors import ConfigError
-from driftscan.redaction import Fingerprinter
+from driftscan.redaction import Fingerprinter, redact_tree
 from driftscan.yamlsrc import MAX_DEPTH, describe_validation, dotted
 
-SUPPORTED_VERSION = 4
+SUPPORTED_VERSIONS = (3, 4)
+# Bounds on a hostile state (design §1.7): nesting as for every other input (MAX_DEPTH); size
+# and instance count far beyond any real state (the largest public ones are tens of MB).
+MAX_STATE_BYTES = 512 * 2**20
+MAX_INSTANCES = 1_000_000
 DisplayFn = Callable[[Path], str]
+VERSION_HINT = (
+    "driftscan reads format version 3 (Terraform 0.7 to 0.11, and terraformer) and "
+    "4 (Terraform 0.12 and later)"
+)
 
 
 class _Strict(BaseModel):
@@ -51,9 +61,9 @@ class TfResource(_Strict):
 
 
 class TfState(_Strict):
-    """The top level of a v4 state file."""
+    """The top level of a v4 state file (a v3 one is converted into this shape)."""
 
-    version: Literal[4]
+    version: Literal[3, 4]
     terraform_version: str | None = None
     serial: int = 0
     lineage: str = ""
@@ -62,13 +72,155 @@ class TfState(_Strict):
     check_results: Any = None
 
 
+# --- format version 3 -----------------------------------------------------------------------
+
+
+class _Loose(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+class V3Primary(_Loose):
+    """An instance of a v3 resource: its id and the flatmap of its attributes."""
+
+    id: str = ""
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    tainted: bool = False
+
+
+class V3Resource(_Loose):
+    """One `TYPE.NAME[.N]` entry of a v3 module's `resources`."""
+
+    type: str
+    primary: V3Primary | None = None
+    provider: str = ""
+
+
+class V3Module(_Loose):
+    """A v3 module: its path from the root and its resources by address."""
+
+    path: list[str] = Field(default_factory=lambda: ["root"])
+    resources: dict[str, V3Resource] = Field(default_factory=dict)
+
+
+class V3State(_Loose):
+    """The top level of a v3 state (Terraform 0.7 to 0.11, terraformer)."""
+
+    version: Literal[3]
+    terraform_version: str | None = None
+    serial: int = 0
+    lineage: str = ""
+    modules: list[V3Module] = Field(default_factory=list)
+
+
+def expand_flatmap(flat: dict[str, Any], where: str = "attributes") -> dict[str, Any]:
+    """A v3 `primary.attributes` flatmap as the nested value v4 writes: `x.#` counts make
+    lists (set hashes and indices alike, in index order), `x.%` counts make maps whose keys
+    may hold dots (`tags.kubernetes.io/cluster/x`), other dotted keys nest. Leaves stay text:
+    the mappings read numbers and booleans from either format."""
+    trie: dict[Any, Any] = {}
+    for k, v in flat.items():
+        segs = str(k).split(".")
+        if len(segs) > MAX_DEPTH:
+            raise ValueError(f"{where}.{k[:80]}: nested deeper than {MAX_DEPTH} levels")
+        node = trie
+        for s in segs:
+            node = node.setdefault(s, {})
+        node[None] = "" if v is None else (v if isinstance(v, str) else json.dumps(v))
+    return _node_map(trie, top=True)
+
+
+def _leaves(node: dict[Any, Any], prefix: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, child in node.items():
+        if k is None:
+            out[prefix] = child
+        else:
+            out.update(_leaves(child, f"{prefix}.{k}"))
+    return out
+
+
+def _convert(node: dict[Any, Any]) -> Any:
+    kids = [k for k in node if k is not None]
+    if "#" in node:
+        items = [k for k in kids if k != "#"]
+        items.sort(key=lambda s: (0, int(s), "") if s.isdigit() else (1, 0, s))
+        return [_convert(node[k]) for k in items]
+    if "%" in node:
+        return _node_map(node, top=False)
+    if not kids:
+        return node.get(None, "")
+    return _node_map(node, top=True)
+
+
+def _node_map(node: dict[Any, Any], *, top: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, child in node.items():
+        if k is None or k == "%":
+            continue
+        kids = [c for c in child if c is not None]
+        if not kids:
+            out[k] = child.get(None, "")
+        elif "#" in child or "%" in child or top:
+            out[k] = _convert(child)
+        else:
+            # A map's key with dots in it: the rest of the flat key is the map key.
+            out.update(_leaves(child, k))
+    return out
+
+
+def _v3_address(addr: str) -> tuple[str, str, int | None]:
+    parts = addr.split(".")
+    mode = "managed"
+    if parts[0] == "data":
+        mode, parts = "data", parts[1:]
+    index = int(parts[2]) if len(parts) >= 3 and parts[2].isdigit() else None
+    return mode, (parts[1] if len(parts) > 1 else parts[0]), index
+
+
+def from_v3(v3: V3State, file: str) -> TfState:
+    """A v3 state in the v4 shape: one resource block per `TYPE.NAME`, its counted instances."""
+    blocks: dict[tuple[str | None, str, str, str], dict[str, Any]] = {}
+    for m_i, mod in enumerate(v3.modules):
+        path = [p for p in mod.path[1:] if p]  # the first element is "root"
+        module = ".".join(f"module.{p}" for p in path) or None
+        for addr, res in mod.resources.items():
+            mode, name, index = _v3_address(addr)
+            block = blocks.setdefault(
+                (module, mode, res.type, name),
+                {"module": module, "mode": mode, "type": res.type, "name": name,
+                 "provider": res.provider or f"provider.{res.type.split('_')[0]}",
+                 "instances": []},
+            )  # fmt: skip
+            if res.primary is None:
+                continue
+            where = f"modules.{m_i}.resources.{addr}.primary.attributes"
+            try:
+                attrs = expand_flatmap(res.primary.attributes, where)
+            except ValueError as exc:
+                raise ConfigError(str(exc), file=file, key=where) from None
+            attrs.setdefault("id", res.primary.id)
+            if index is not None:
+                block["each"] = "list"
+            block["instances"].append({"index_key": index, "attributes": attrs})
+    return TfState(
+        version=3, terraform_version=v3.terraform_version, serial=v3.serial, lineage=v3.lineage,
+        resources=[TfResource.model_validate(b) for b in blocks.values()],
+    )  # fmt: skip
+
+
+# --- reading and recognising the file ---------------------------------------------------------
+
+
 @dataclass
 class TfLoad:
-    """Declarations from Terraform states, plus what could only be counted as present."""
+    """Declarations from Terraform states, what could only be counted, and what failed."""
 
     declarations: list[Declaration] = field(default_factory=list)
     presence_only: dict[str, int] = field(default_factory=dict)  # tf type → instances
-    skipped: dict[str, int] = field(default_factory=dict)  # tf type → instances with no key
+    skipped: dict[str, int] = field(default_factory=dict)  # tf type → instances not compared
+    mapped: dict[str, int] = field(default_factory=dict)  # tf type → instances mapped
+    providers: dict[str, str] = field(default_factory=dict)  # tf type → provider name
+    failed: list[ConfigError] = field(default_factory=list)  # states of a glob that failed
     fingerprint: Fingerprinter | None = None  # the store's key; a random one when None
 
 
@@ -112,8 +264,128 @@ def _too_deep(data: Any) -> tuple[str | int, ...] | None:
     return None  # pragma: no cover - the level walk found one
 
 
+def decode(raw: bytes, file: str) -> str:
+    """State bytes as text: UTF-8 (a BOM accepted) or UTF-16 (what PowerShell's `>` writes)."""
+    if raw.startswith(codecs.BOM_UTF8):
+        raw = raw[len(codecs.BOM_UTF8) :]
+    elif raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError:
+            raise ConfigError(
+                "UTF-16 text (by its byte order mark) that does not decode", file=file
+            ) from None
+    elif len(raw) >= 2 and (raw[0] == 0) != (raw[1] == 0):
+        # JSON starts with an ASCII character: a NUL beside it is UTF-16 without a BOM.
+        try:
+            return raw.decode("utf-16-be" if raw[0] == 0 else "utf-16-le")
+        except UnicodeDecodeError:
+            raise ConfigError("looks like UTF-16 text but does not decode", file=file) from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"not UTF-8 text (byte {exc.start}); a Terraform state is UTF-8 JSON", file=file
+        ) from None
+
+
+_PRINTABLE = re.compile(r"[^\x20-\x7e]")
+
+
+def _shown(v: Any) -> str:
+    # Values from a hostile file go into a message: printable and bounded.
+    return _PRINTABLE.sub("?", str(v))[:200]
+
+
+def remote_state(backend: dict[str, Any]) -> str:
+    """Where a backend's state lives, from the fields that name it (never credentials)."""
+    kind = str(backend.get("type") or "unknown")
+    cfg = backend.get("config") if isinstance(backend.get("config"), dict) else {}
+    assert isinstance(cfg, dict)
+    if kind == "s3" and cfg.get("bucket"):
+        return f"s3://{_shown(cfg['bucket'])}/{_shown(cfg.get('key') or '')}"
+    if kind == "azurerm" and cfg.get("container_name"):
+        return (
+            f"azurerm storage account {_shown(cfg.get('storage_account_name') or '?')}, "
+            f"container {_shown(cfg['container_name'])}, key {_shown(cfg.get('key') or '?')}"
+        )
+    if kind == "gcs" and cfg.get("bucket"):
+        prefix = str(cfg.get("prefix") or "").strip("/")
+        return (
+            f"gs://{_shown(cfg['bucket'])}/{_shown(prefix + '/' if prefix else '')}default.tfstate"
+        )
+    if kind in ("remote", "cloud"):
+        ws = cfg.get("workspaces") if isinstance(cfg.get("workspaces"), dict) else {}
+        assert isinstance(ws, dict)
+        name = ws.get("name") or (f"{ws['prefix']}*" if ws.get("prefix") else "?")
+        return (
+            f"{kind} backend: organization {_shown(cfg.get('organization') or '?')}, "
+            f"workspace {_shown(name)}"
+        )
+    if kind == "http" and cfg.get("address"):
+        u = urlsplit(str(cfg["address"]))
+        return f"{_shown(u.scheme)}://{_shown(u.hostname or '')}{_shown(u.path)}"  # no userinfo, no query
+    if kind == "consul" and cfg.get("path"):
+        return f"consul path {_shown(cfg['path'])}"
+    return f"a {_shown(kind)} backend"
+
+
+def _recognise(data: dict[str, Any], text: str, file: str) -> int:
+    """The state's format version, or an error saying what the file is instead."""
+    for key in ("backend", "remote"):
+        b = data.get(key)
+        if isinstance(b, dict) and b.get("type"):
+            where = remote_state(b)
+            hint = (
+                f"point `terraform:` at {where}"
+                if where.startswith("s3://")
+                else "read it with `terraform state pull > current.tfstate` and point `terraform:` there"
+            )
+            raise ConfigError(
+                f"this is Terraform's backend settings file (.terraform/terraform.tfstate), not a "
+                f"state; the state is in {where}: {hint}",
+                file=file, line=_line_of(text, (key,)), key=key,
+            )  # fmt: skip
+    if "version" not in data:
+        if "format_version" in data and ("values" in data or "planned_values" in data):
+            raise ConfigError(
+                "not a Terraform state: this is `terraform show -json` output; point "
+                "`terraform:` at the state itself (`terraform state pull > current.tfstate`)",
+                file=file, line=1,
+            )  # fmt: skip
+        raise ConfigError("not a Terraform state: it has no 'version' key", file=file, line=1)
+    version = data["version"]
+    if version in SUPPORTED_VERSIONS and type(version) is int:
+        return int(version)
+    if version in (1, 2) and type(version) is int:
+        said = f"version {version} was written by Terraform before 0.7"
+    elif isinstance(version, int) and not isinstance(version, bool) and version > 4:
+        said = f"version {version} is newer than any this driftscan knows"
+    else:
+        said = f"version {_shown(json.dumps(version))[:40]} is not a state format version"
+    raise ConfigError(
+        f"Terraform state format {said}, so it is not supported; {VERSION_HINT}",
+        file=file, line=_line_of(text, ("version",)), key="version",
+    )  # fmt: skip
+
+
+def _count_instances(data: dict[str, Any], version: int) -> int:
+    if version == 4:
+        res = data.get("resources")
+        return sum(
+            len(r.get("instances") or ()) for r in res if isinstance(r, dict)
+        ) if isinstance(res, list) else 0  # fmt: skip
+    mods = data.get("modules")
+    return sum(
+        len(m.get("resources") or ()) for m in mods if isinstance(m, dict)
+    ) if isinstance(mods, list) else 0  # fmt: skip
+
+
 def parse_state(text: str, file: str) -> TfState:
-    """Parse and validate state text; errors name the file, the line and the key."""
+    """Parse and validate state text (v3 converted to v4's shape); errors name the file, the
+    line and the key, and say what a mistaken file is instead."""
+    if not text.strip():
+        raise ConfigError("empty file: there is no Terraform state in it", file=file)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -136,16 +408,17 @@ def parse_state(text: str, file: str) -> TfState:
             line=_line_of(text, deep[:6]),
             key=dotted(deep[:6]) + " ...",
         )
-    version = data.get("version")
-    if version != SUPPORTED_VERSION:
+    version = _recognise(data, text, file)
+    n = _count_instances(data, version)
+    if n > MAX_INSTANCES:
         raise ConfigError(
-            f"Terraform state format version {version!r} is not supported; driftscan reads "
-            f"version {SUPPORTED_VERSION} (Terraform ≥ 0.12)",
+            f"{n:,} resource instances, more than the {MAX_INSTANCES:,} driftscan reads from "
+            "one state; refusing",
             file=file,
-            line=_line_of(text, ("version",)),
-            key="version",
         )
     try:
+        if version == 3:
+            return from_v3(V3State.model_validate(data), file)
         return TfState.model_validate(data)
     except ValidationError as exc:
         loc, msg = describe_validation(exc, data)
@@ -165,18 +438,41 @@ def read_s3(uri: str, *, profile: str | None, endpoint_url: str | None, key: str
     try:
         session = boto3.Session(profile_name=profile) if profile else boto3.Session()
         client = session.client("s3", endpoint_url=endpoint_url)
-        body = client.get_object(Bucket=bucket, Key=obj)["Body"].read()
+        resp = client.get_object(Bucket=bucket, Key=obj)
+        if int(resp.get("ContentLength") or 0) > MAX_STATE_BYTES:
+            raise ConfigError(_too_big(int(resp["ContentLength"])), file=uri, key=key)
+        body = resp["Body"].read(MAX_STATE_BYTES + 1)
     except (BotoCoreError, ClientError) as exc:
         raise ConfigError(f"cannot read the state object: {exc}", file=uri, key=key) from None
+    if len(body) > MAX_STATE_BYTES:
+        raise ConfigError(_too_big(len(body)), file=uri, key=key)
+    return decode(body, uri)
+
+
+def _too_big(size: int) -> str:
+    return (
+        f"{size:,} bytes, more than the {MAX_STATE_BYTES:,} driftscan reads as one state; refusing"
+    )
+
+
+def read_file(path: Path, name: str) -> str:
+    """The text of a local state file, bounded in size."""
     try:
-        return str(body.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ConfigError("the state object is not UTF-8 text", file=uri, key=key) from None
+        size = path.stat().st_size
+        if size > MAX_STATE_BYTES:
+            raise ConfigError(_too_big(size), file=name)
+        with path.open("rb") as f:
+            raw = f.read(MAX_STATE_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror or exc}", file=name) from None
+    if len(raw) > MAX_STATE_BYTES:  # grew while read, or a device
+        raise ConfigError(_too_big(len(raw)), file=name)
+    return decode(raw, name)
 
 
 def state_files(resolved: Path, configured: str, key: str) -> list[Path]:
     """A local state path or glob; a glob that matches nothing is an error, not an empty state."""
-    if any(ch in configured for ch in "*?["):
+    if is_glob(configured):
         found = sorted(
             Path(p) for p in glob.glob(str(resolved), recursive=True) if Path(p).is_file()
         )
@@ -188,6 +484,13 @@ def state_files(resolved: Path, configured: str, key: str) -> list[Path]:
     return [resolved]
 
 
+def is_glob(configured: str) -> bool:
+    return any(ch in configured for ch in "*?[")
+
+
+# --- mapping ---------------------------------------------------------------------------------
+
+
 def _address(r: TfResource, inst: TfInstance) -> str:
     addr = f"{r.type}.{r.name}" if r.mode == "managed" else f"data.{r.type}.{r.name}"
     if r.module:
@@ -195,6 +498,24 @@ def _address(r: TfResource, inst: TfInstance) -> str:
     if inst.index_key is not None:
         addr += f"[{json.dumps(inst.index_key)}]"
     return addr
+
+
+_PROVIDER_V4 = re.compile(r'provider\["([^"]+)"\]')
+_PROVIDER_OLD = re.compile(r"provider\.([A-Za-z0-9_-]+)")
+
+
+def provider_name(provider: str, tf_type: str) -> str:
+    """The provider's short name from a state's provider address (`provider["…/hashicorp/aws"]`,
+    0.12's and v3's `provider.aws`); the type's prefix when the address says nothing."""
+    m = _PROVIDER_V4.search(provider)
+    if m:
+        return m.group(1).rsplit("/", 1)[-1]
+    m = _PROVIDER_OLD.search(provider)
+    return m.group(1) if m else tf_type.split("_", 1)[0]
+
+
+def _count(d: dict[str, int], k: str) -> None:
+    d[k] = d.get(k, 0) + 1
 
 
 def declarations(state: TfState, file: str, out: TfLoad) -> None:
@@ -205,6 +526,7 @@ def declarations(state: TfState, file: str, out: TfLoad) -> None:
     for r in state.resources:
         if r.mode != "managed":
             continue  # data sources read things; they declare nothing
+        out.providers.setdefault(r.type, provider_name(r.provider, r.type))
         for inst in r.instances:
             if inst.deposed or inst.attributes is None:
                 continue  # a deposed object is on its way out
@@ -214,13 +536,13 @@ def declarations(state: TfState, file: str, out: TfLoad) -> None:
     parts: list[tuple[Mapped, str]] = []
     for r, inst, attrs in live:
         src = f"{file}#{_address(r, inst)}"
-        mapper = tf.mappers.get(r.type)
+        mapper = tf.mapper(r.type)
         if mapper is None:
-            key = tf.fallback_key(attrs)
+            key = None if r.type in tf.not_resources else tf.fallback_key(attrs)
             if key is None:
-                out.skipped[r.type] = out.skipped.get(r.type, 0) + 1
+                _count(out.skipped, r.type)
                 continue
-            out.presence_only[r.type] = out.presence_only.get(r.type, 0) + 1
+            _count(out.presence_only, r.type)
             ident = identity(key)
             if ident.key not in by_key:
                 by_key[ident.key] = Declaration(
@@ -229,10 +551,15 @@ def declarations(state: TfState, file: str, out: TfLoad) -> None:
                     presence_only=True,
                 )  # fmt: skip
             continue
-        mapped = mapper(attrs, ctx)
+        try:
+            mapped = mapper(attrs, ctx)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            mapped = None  # an instance without what its type always has: not compared
         if mapped is None:
-            out.skipped[r.type] = out.skipped.get(r.type, 0) + 1
+            _count(out.skipped, r.type)
             continue
+        _count(out.mapped, r.type)
+        mapped.declared = _redacted(mapped.declared, ctx.fingerprint)
         if mapped.part:
             parts.append((mapped, src))
             continue
@@ -246,6 +573,21 @@ def declarations(state: TfState, file: str, out: TfLoad) -> None:
         if fin is not None:
             fin(decl.declared)
         out.declarations.append(decl)
+
+
+def _redacted(declared: dict[str, Any], fp: Fingerprinter) -> dict[str, Any]:
+    # The collectors store secret-looking attributes as fingerprints (design §1.3): so does the
+    # declared side, which both keeps the state's secrets out of the store and compares alike.
+    return {
+        k: (v if k in FACETS else redact_tree(v, fp, secret=_secret_key(k)))
+        for k, v in declared.items()
+    }
+
+
+def _secret_key(k: str) -> bool:
+    from driftscan.redaction import is_secret_name, is_secret_subtree
+
+    return is_secret_name(k) or is_secret_subtree(k)
 
 
 def _add(by_key: dict[str, Declaration], m: Mapped, src: str) -> None:
@@ -276,27 +618,40 @@ def load(
     profile: str | None = None,
     endpoint_url: str | None = None,
 ) -> None:
-    """Load one `terraform:` entry (a file, a glob or an s3:// object) into `out`."""
+    """Load one `terraform:` entry (a file, a glob or an s3:// object) into `out`.
+
+    A single file or object that fails is an error; one state of a glob that fails is
+    recorded in `out.failed` and the others still load."""
     if configured.startswith("s3://"):
         text = read_s3(configured, profile=profile, endpoint_url=endpoint_url, key=key)
         declarations(parse_state(text, configured), configured, out)
         return
     assert resolved is not None
-    for path in state_files(resolved, configured, key):
+    files = state_files(resolved, configured, key)
+    for path in files:
         name = display(path)
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"cannot read: {exc}", file=name) from None
-        declarations(parse_state(text, name), name, out)
+            state = parse_state(read_file(path, name), name)
+        except ConfigError as exc:
+            if not is_glob(configured):
+                raise
+            out.failed.append(exc)
+            continue
+        declarations(state, name, out)
 
 
 __all__ = [
-    "SUPPORTED_VERSION",
+    "MAX_INSTANCES",
+    "MAX_STATE_BYTES",
+    "SUPPORTED_VERSIONS",
     "TfLoad",
     "TfState",
+    "decode",
+    "expand_flatmap",
     "load",
     "parse_state",
+    "provider_name",
     "read_s3",
+    "remote_state",
     "state_files",
 ]

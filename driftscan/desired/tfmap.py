@@ -10,6 +10,7 @@ counts as managed, presence only.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -61,6 +62,12 @@ class TerraformMappings:
     finalize: dict[str, Finalizer] = field(default_factory=dict)
     observers: list[Callable[[str, Attrs, TfContext], None]] = field(default_factory=list)
     fallback_keys: list[Callable[[Attrs], str | None]] = field(default_factory=list)
+    # Types whose id or ARN looks like a resource's but names something a collector never
+    # stores (an alias, a subscription of a topic): never keyed by the fallback, so never
+    # a false "missing".
+    not_resources: set[str] = field(default_factory=set)
+    # A mapping for every type of a provider's prefix (`azurerm_`) that has none of its own.
+    prefix_mappers: dict[str, Mapper] = field(default_factory=dict)
 
     def mapping(self, *tf_types: str) -> Callable[[Mapper], Mapper]:
         """Register a mapping for one or more Terraform resource types."""
@@ -89,6 +96,18 @@ class TerraformMappings:
         self.finalize.update(other.finalize)
         self.observers.extend(other.observers)
         self.fallback_keys.extend(other.fallback_keys)
+        self.not_resources |= other.not_resources
+        self.prefix_mappers.update(other.prefix_mappers)
+
+    def mapper(self, tf_type: str) -> Mapper | None:
+        """The type's own mapping, else its provider prefix's, else None."""
+        own = self.mappers.get(tf_type)
+        if own is not None:
+            return own
+        for prefix, fn in self.prefix_mappers.items():
+            if tf_type.startswith(prefix):
+                return fn
+        return None
 
 
 @lru_cache(maxsize=4)
@@ -134,6 +153,39 @@ def clean(d: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def as_bool(v: Any) -> bool | None:
+    """A boolean from either format: v4 writes true, v3's flatmap writes "true"."""
+    if isinstance(v, bool) or v is None:
+        return v
+    if isinstance(v, str) and v.lower() in ("true", "false"):
+        return v.lower() == "true"
+    return None
+
+
+def as_int(v: Any) -> int | None:
+    """An integer from either format: v4 writes 8, v3's flatmap writes "8"."""
+    if isinstance(v, bool) or v is None:
+        return None
+    if isinstance(v, int):
+        return v
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    if isinstance(v, str) and re.fullmatch(r"-?[0-9]{1,18}", v.strip()):
+        return int(v)
+    return None
+
+
+def as_list(v: Any) -> list[Any]:
+    """A list attribute (v3's count-only empty list included); anything else is empty."""
+    return [x for x in v if x not in (None, "")] if isinstance(v, list) else []
+
+
+def sorted_strs(v: Any) -> list[str] | None:
+    """A set of strings in the collector's order (sorted), or None when the state has none."""
+    items = as_list(v)
+    return sorted(str(x) for x in items) if items else None
+
+
 def declared(a: Attrs, **attrs: Any) -> dict[str, Any]:
     """A declaration of these attributes plus the instance's tags."""
     d = dict(attrs)
@@ -147,9 +199,13 @@ __all__ = [
     "Mapped",
     "TerraformMappings",
     "TfContext",
+    "as_bool",
+    "as_int",
+    "as_list",
     "clean",
     "declared",
     "first_block",
     "mappings",
+    "sorted_strs",
     "tags_of",
 ]

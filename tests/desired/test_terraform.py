@@ -106,10 +106,13 @@ class TestMappings:
     def test_unmapped_types_count_as_present_only(self) -> None:
         """A type without a mapping is managed by presence; one without any key is listed as skipped."""
         ds = load_desired(_config({"terraform": "desired_tf/terraform.tfstate"}))
-        assert ds.presence_only == {"aws_iam_policy": 1, "aws_iam_role": 1}
-        assert ds.skipped == {"random_id": 1}
+        assert ds.presence_only == {"aws_cloudwatch_event_rule": 1}
+        # an alias's ARN reads like its function's: never keyed, so never a false "missing"
+        assert ds.skipped == {"aws_lambda_alias": 1, "random_id": 1}
+        rule = next(d for d in ds.declarations if d.key == f"arn:aws:events:{R}:{A}:rule/nightly")
+        assert rule.presence_only and rule.type is None
         role = next(d for d in ds.declarations if d.key == f"arn:aws:iam::{A}:role/payments-fn")
-        assert role.presence_only and role.type == "AWS::IAM::Role"
+        assert not role.presence_only and role.type == "AWS::IAM::Role"
         assert not any(d.key == A for d in ds.declarations)  # data sources declare nothing
 
     def test_module_and_index_in_the_source(self, state: dict[str, Declaration]) -> None:
@@ -137,7 +140,7 @@ class TestInputs:
     @pytest.mark.parametrize(
         ("name", "line", "key", "message"),
         [
-            ("v3.tfstate", 2, "version", "format version 3 is not supported"),
+            ("v2.tfstate", 2, "version", "version 2 was written by Terraform before 0.7"),
             ("truncated.tfstate", 34, None, "invalid JSON"),
             ("unknown_key.tfstate", 9, "workspace", "unknown key"),
         ],
@@ -179,7 +182,7 @@ def moto_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             s3.put_object(
                 Bucket="tf-state",
                 Key="old.tfstate",
-                Body=(DATA / "desired_tf/v3.tfstate").read_bytes(),
+                Body=(DATA / "desired_tf/v2.tfstate").read_bytes(),
             )
             yield url
         finally:

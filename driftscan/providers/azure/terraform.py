@@ -1,7 +1,11 @@
-"""Terraform's azurerm resource types → declarations in the shape of the Azure collector's resources.
+"""Terraform's azurerm (and azapi) resource types → declarations in the Azure collector's shape.
 
-ARM IDs are lower-cased; attributes sit under `properties` in ARM's camelCase, as
-driftscan/providers/azure/collect.py stores them.
+ARM IDs are lower-cased; attributes sit under `properties` in ARM's camelCase, or are the
+collector's derived attributes (facets.py). The collector reads every type of Resource Graph's
+Resources table, so any azurerm resource keyed by an ARM id of such a type is mapped (key,
+type, location, tags); the types below also compare their settings and facets. Associations
+fold into the resource that holds them; types that are no resource the collector stores
+(access policies, extension settings, actions) are never keyed, so never read as missing.
 """
 
 from __future__ import annotations
@@ -13,52 +17,117 @@ from driftscan.desired.tfmap import (
     Mapped,
     TerraformMappings,
     TfContext,
+    as_bool,
+    as_int,
+    as_list,
     clean,
     first_block,
     tags_of,
 )
 from driftscan.providers import Identity
-from driftscan.providers.azure.keys import identify
+from driftscan.providers.azure.facets import CHILD_TYPES
+from driftscan.providers.azure.keys import RESOURCE_GROUP_TYPE, azure_type, identify
 
 MAPPINGS = TerraformMappings()
+
+# Outside Resource Graph's Resources table: these are read, if at all, as subscription
+# settings (settings.py) and are mapped one by one below; any other of them is not stored.
+_NOT_IN_GRAPH = ("microsoft.authorization/", "microsoft.insights/diagnosticsettings",
+                 "microsoft.security/", "microsoft.resources/deployments",
+                 "microsoft.policyinsights/", "microsoft.resourcehealth/")  # fmt: skip
+_SETTINGS_TYPES = frozenset(
+    {
+        "microsoft.authorization/roleassignments",
+        "microsoft.security/pricings",
+        "microsoft.security/securitycontacts",
+        "microsoft.insights/diagnosticsettings",
+    }
+)
+# Child types Resource Graph lists as resources of their own, besides those the collector
+# reads with their parent (CHILD_TYPES).
+_GRAPH_CHILDREN = frozenset(
+    {
+        "microsoft.sql/servers/databases",
+        "microsoft.sql/servers/elasticpools",
+        "microsoft.compute/virtualmachines/extensions",
+        "microsoft.web/sites/slots",
+        "microsoft.network/networkwatchers/flowlogs",
+        "microsoft.automation/automationaccounts/runbooks",
+    }
+)
+MAPPINGS.not_resources |= {
+    "azapi_resource_action",  # an action on a resource, not one
+    "azapi_update_resource",  # changes properties of a resource declared elsewhere
+    "azurerm_key_vault_access_policy",
+    "azurerm_role_definition",  # custom roles: read as no resource of the subscription
+    "azurerm_resource_group_template_deployment",
+    "azurerm_subscription_template_deployment",
+}
+
+
+def stored_type(rid: str) -> str | None:
+    """The ARM type of an id if the collector stores resources of it, else None."""
+    typ = azure_type(rid)
+    if typ is None or "|" in rid:
+        return None
+    if typ == RESOURCE_GROUP_TYPE or typ in _SETTINGS_TYPES:
+        return typ
+    if typ.startswith(_NOT_IN_GRAPH):
+        return None
+    if typ.count("/") == 1 or typ in CHILD_TYPES or typ in _GRAPH_CHILDREN:
+        return typ
+    return None
 
 
 def _fallback_key(attrs: Attrs) -> str | None:
     rid = attrs.get("id")
-    if isinstance(rid, str) and rid.lower().startswith("/subscriptions/"):
+    if isinstance(rid, str) and rid.lower().startswith("/subscriptions/") and stored_type(rid):
         return rid.lower()
     return None
 
 
 MAPPINGS.fallback_keys.append(_fallback_key)
 
-
-# --- Azure (ARM IDs lower-cased; attrs under `properties` in ARM's camelCase) ---------------
-
 _OPEN = frozenset({"*", "internet", "any", "0.0.0.0/0", "::/0", "0.0.0.0"})
 
 
-def _az(a: Attrs, typ: str, declared: dict[str, Any]) -> Mapped:
-    rid = str(a["id"]).lower()
+def _az(a: Attrs, typ: str, declared: dict[str, Any], *, rid: str | None = None,
+        part: bool = False) -> Mapped:  # fmt: skip
+    rid = str(rid or a["id"]).lower()
     ident = identify(rid) or Identity(rid)
     loc = a.get("location")
-    region = str(loc).replace(" ", "").lower() if loc else None
+    region = str(loc).replace(" ", "").lower() if loc and not part else None
     d = dict(declared)
     tags = tags_of(a)
-    if tags:
+    if tags and not part:
         d["tags"] = tags
-    return Mapped(rid, "azure", typ, ident.account, region, a.get("name"), clean(d))
+    name = None if part else (a.get("name") or ident.name)
+    return Mapped(rid, "azure", typ, ident.account, region, name, clean(d), part)
+
+
+def _generic(a: Attrs, ctx: TfContext) -> Mapped | None:
+    rid = a.get("id")
+    if not isinstance(rid, str) or not rid.lower().startswith("/subscriptions/"):
+        return None
+    typ = stored_type(rid)
+    return None if typ is None else _az(a, typ, {})
+
+
+MAPPINGS.prefix_mappers["azurerm_"] = _generic
+MAPPINGS.prefix_mappers["azapi_"] = _generic
 
 
 @MAPPINGS.mapping("azurerm_resource_group")
 def _resource_group(a: Attrs, ctx: TfContext) -> Mapped:
-    return _az(a, "microsoft.resources/subscriptions/resourcegroups", {})
+    return _az(a, RESOURCE_GROUP_TYPE, {})
 
 
 @MAPPINGS.mapping("azurerm_storage_account")
 def _storage_account(a: Attrs, ctx: TfContext) -> Mapped:
-    https = a.get("https_traffic_only_enabled", a.get("enable_https_traffic_only"))
-    blob_public = a.get("allow_nested_items_to_be_public", a.get("allow_blob_public_access"))
+    https = as_bool(a.get("https_traffic_only_enabled", a.get("enable_https_traffic_only")))
+    blob_public = as_bool(
+        a.get("allow_nested_items_to_be_public", a.get("allow_blob_public_access"))
+    )
     rules = first_block(a.get("network_rules"))
     d: dict[str, Any] = {
         "kind": a.get("account_kind"),
@@ -66,13 +135,14 @@ def _storage_account(a: Attrs, ctx: TfContext) -> Mapped:
             "minimumTlsVersion": a.get("min_tls_version"),
             "supportsHttpsTrafficOnly": https,
         },
+        "secureTransport": https,
         "encrypted": True,  # storage service encryption cannot be switched off
     }
     # The collector's rule: anonymous blob access → public; network access off → not;
     # otherwise the firewall's default action (ARM's default is Allow).
     if blob_public is True:
         d["public"] = True
-    elif a.get("public_network_access_enabled") is False:
+    elif as_bool(a.get("public_network_access_enabled")) is False:
         d["public"] = False
     else:
         d["public"] = rules.get("default_action", "Allow") == "Allow"
@@ -86,31 +156,112 @@ def _vm(a: Attrs, ctx: TfContext) -> Mapped:
     return _az(a, "microsoft.compute/virtualmachines", d)
 
 
+@MAPPINGS.mapping("azurerm_virtual_machine")
+def _legacy_vm(a: Attrs, ctx: TfContext) -> Mapped:
+    d = {"properties": {"hardwareProfile": {"vmSize": a.get("vm_size")}}}
+    return _az(a, "microsoft.compute/virtualmachines", d)
+
+
+@MAPPINGS.mapping("azurerm_managed_disk")
+def _disk(a: Attrs, ctx: TfContext) -> Mapped:
+    size = a.get("disk_size_gb")
+    d = {"sku": {"name": a.get("storage_account_type")},
+         "properties": {"diskSizeGB": as_int(size)},
+         "encrypted": True}  # fmt: skip
+    return _az(a, "microsoft.compute/disks", d)
+
+
+def _open_inbound(r: Attrs) -> bool:
+    sources = [r.get("source_address_prefix"), *as_list(r.get("source_address_prefixes"))]
+    return (
+        str(r.get("direction", "")).lower() == "inbound"
+        and str(r.get("access", "")).lower() == "allow"
+        and any(isinstance(x, str) and x.lower() in _OPEN for x in sources)
+    )
+
+
 @MAPPINGS.mapping("azurerm_network_security_group")
 def _nsg(a: Attrs, ctx: TfContext) -> Mapped:
-    public = False
-    for r in a.get("security_rule") or []:
-        sources = [r.get("source_address_prefix"), *(r.get("source_address_prefixes") or [])]
-        if (
-            str(r.get("direction", "")).lower() == "inbound"
-            and str(r.get("access", "")).lower() == "allow"
-            and any(isinstance(s, str) and s.lower() in _OPEN for s in sources)
-        ):
-            public = True
+    public = any(_open_inbound(r) for r in as_list(a.get("security_rule")))
     return _az(a, "microsoft.network/networksecuritygroups", {"public": public})
+
+
+@MAPPINGS.mapping("azurerm_network_security_rule")
+def _nsg_rule(a: Attrs, ctx: TfContext) -> Mapped | None:
+    # A rule is stored inside its group: an open inbound one makes the group public (a
+    # closed one says nothing the group's own declaration does not).
+    rid = str(a.get("id") or "")
+    nsg = rid.rsplit("/securityRules/", 1)[0] if "/securityRules/" in rid else None
+    if not nsg:
+        return None
+    d = {"public": True} if _open_inbound(a) else {}
+    return _az(a, "microsoft.network/networksecuritygroups", d, rid=nsg, part=True)
+
+
+@MAPPINGS.mapping("azurerm_network_interface_security_group_association")
+def _nic_nsg(a: Attrs, ctx: TfContext) -> Mapped | None:
+    # Its id is "<nic id>|<nsg id>": the association is the NIC's networkSecurityGroup.
+    nic, nsg = a.get("network_interface_id"), a.get("network_security_group_id")
+    if not (isinstance(nic, str) and isinstance(nsg, str)):
+        return None
+    d = {"networkSecurityGroup": nsg}
+    return _az(a, "microsoft.network/networkinterfaces", d, rid=nic, part=True)
+
+
+@MAPPINGS.mapping("azurerm_subnet_network_security_group_association")
+def _subnet_nsg(a: Attrs, ctx: TfContext) -> Mapped | None:
+    subnet, nsg = a.get("subnet_id"), a.get("network_security_group_id")
+    if not (isinstance(subnet, str) and isinstance(nsg, str)):
+        return None
+    d = {"networkSecurityGroup": nsg}
+    return _az(a, "microsoft.network/virtualnetworks/subnets", d, rid=subnet, part=True)
+
+
+@MAPPINGS.mapping("azurerm_subnet_route_table_association",
+                  "azurerm_subnet_nat_gateway_association")  # fmt: skip
+def _subnet_assoc(a: Attrs, ctx: TfContext) -> Mapped | None:
+    subnet = a.get("subnet_id")
+    if not isinstance(subnet, str):
+        return None
+    return _az(a, "microsoft.network/virtualnetworks/subnets", {}, rid=subnet, part=True)
+
+
+@MAPPINGS.mapping("azurerm_subnet")
+def _subnet(a: Attrs, ctx: TfContext) -> Mapped:
+    return _az(a, "microsoft.network/virtualnetworks/subnets", {})
+
+
+@MAPPINGS.mapping("azurerm_virtual_network")
+def _vnet(a: Attrs, ctx: TfContext) -> Mapped:
+    prefixes = [str(x) for x in as_list(a.get("address_space"))]
+    return _az(a, "microsoft.network/virtualnetworks", {"addressPrefixes": prefixes or None})
 
 
 @MAPPINGS.mapping("azurerm_key_vault")
 def _key_vault(a: Attrs, ctx: TfContext) -> Mapped:
     acls = first_block(a.get("network_acls"))
-    if a.get("public_network_access_enabled") is False:
+    if as_bool(a.get("public_network_access_enabled")) is False:
         public = False
     else:
         public = acls.get("default_action", "Allow") != "Deny"
     d: dict[str, Any] = {"public": public, "properties": {"tenantId": a.get("tenant_id")}}
-    if a.get("purge_protection_enabled") is True:
+    if as_bool(a.get("purge_protection_enabled")) is True:
         d["properties"]["enablePurgeProtection"] = True
+        d["purgeProtection"] = True
     return _az(a, "microsoft.keyvault/vaults", d)
+
+
+@MAPPINGS.mapping("azurerm_key_vault_key", "azurerm_key_vault_secret")
+def _vault_item(a: Attrs, ctx: TfContext) -> Mapped | None:
+    # The provider's id is the data-plane URL; the collector keys the item by its ARM id.
+    rid = a.get("resource_manager_versionless_id") or a.get("resource_manager_id")
+    if not isinstance(rid, str) or not rid.lower().startswith("/subscriptions/"):
+        return None
+    rid = rid.split("/versions/")[0]
+    typ = azure_type(rid)
+    if typ not in CHILD_TYPES:
+        return None
+    return _az({**a, "id": rid}, str(typ), {})
 
 
 @MAPPINGS.mapping("azurerm_mssql_server", "azurerm_sql_server")
@@ -122,9 +273,56 @@ def _sql_server(a: Attrs, ctx: TfContext) -> Mapped:
             "administratorLogin": a.get("administrator_login"),
         }
     }
-    if a.get("public_network_access_enabled") is not None:
-        d["public"] = bool(a["public_network_access_enabled"])
+    if as_bool(a.get("public_network_access_enabled")) is not None:
+        d["public"] = bool(as_bool(a["public_network_access_enabled"]))
     return _az(a, "microsoft.sql/servers", d)
 
 
-__all__ = ["MAPPINGS"]
+@MAPPINGS.mapping("azurerm_mssql_database", "azurerm_sql_database")
+def _sql_db(a: Attrs, ctx: TfContext) -> Mapped | None:
+    rid = a.get("id")
+    if not isinstance(rid, str) or azure_type(rid) != "microsoft.sql/servers/databases":
+        return None
+    return _az(a, "microsoft.sql/servers/databases", {})
+
+
+@MAPPINGS.mapping("azurerm_role_assignment")
+def _role_assignment(a: Attrs, ctx: TfContext) -> Mapped | None:
+    rid = a.get("id")
+    if not isinstance(rid, str) or azure_type(rid) != "microsoft.authorization/roleassignments":
+        return None
+    scope = a.get("scope")
+    d = {"scope": str(scope).lower() if scope else None,
+         "properties": {"principalId": a.get("principal_id")}}  # fmt: skip
+    return _az(a, "microsoft.authorization/roleassignments", d)
+
+
+@MAPPINGS.mapping("azurerm_security_center_subscription_pricing")
+def _pricing(a: Attrs, ctx: TfContext) -> Mapped | None:
+    rid = a.get("id")
+    if not isinstance(rid, str) or azure_type(rid) != "microsoft.security/pricings":
+        return None
+    return _az(a, "microsoft.security/pricings", {"properties": {"pricingTier": a.get("tier")}})
+
+
+@MAPPINGS.mapping("azurerm_security_center_contact")
+def _contact(a: Attrs, ctx: TfContext) -> Mapped | None:
+    rid = a.get("id")
+    if not isinstance(rid, str) or azure_type(rid) != "microsoft.security/securitycontacts":
+        return None
+    return _az(a, "microsoft.security/securitycontacts", {})
+
+
+@MAPPINGS.mapping("azurerm_monitor_diagnostic_setting")
+def _diagnostic(a: Attrs, ctx: TfContext) -> Mapped | None:
+    # The id is "<target id>|<name>"; the collector reads a subscription's own (activity log).
+    target, name = a.get("target_resource_id"), a.get("name")
+    if not (isinstance(target, str) and isinstance(name, str)):
+        return None
+    if identify(target) is None or azure_type(target) != "microsoft.resources/subscriptions":
+        return None
+    rid = f"{target.rstrip('/')}/providers/microsoft.insights/diagnosticsettings/{name}"
+    return _az({**a, "id": rid}, "microsoft.insights/diagnosticsettings", {})
+
+
+__all__ = ["MAPPINGS", "stored_type"]
