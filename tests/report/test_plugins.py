@@ -55,9 +55,9 @@ def _config(root: Path, formats: list[str]) -> Path:
 
 
 def test_the_built_in_formats_are_registered_as_entry_points() -> None:
-    """html, pdf, json and csv come from the entry-point group, each a Renderer of its name."""
+    """The built-in formats come from the entry-point group, each a Renderer of its name."""
     renderer.reset()
-    assert set(FORMATS) == {"html", "pdf", "json", "csv"}
+    assert set(FORMATS) == {"html", "pdf", "json", "csv", "oscal", "ocsf", "sarif", "junit"}
     for name in FORMATS:
         assert renderer.get(name).name == name
 
