@@ -57,7 +57,7 @@ class TestEcr:
         [never] = [
             f for k, f in by_resource(result, "ecr_scan_on_push").items() if k.endswith(":never")
         ]
-        assert never.frameworks == {"pci-dss-4.0": ["6.3.1", "11.3.1"]}
+        assert never.frameworks["pci-dss-4.0.1"] == ["6.3.1", "11.3.1"]
 
     def test_repository_not_public(self, store: Store) -> None:
         """A repository whose policy grants to everyone alarms and names the actions."""

@@ -54,7 +54,7 @@ class TestConsoleMfa:
         """The MFA finding evidences PCI DSS 8.4.2."""
         write_scan(store, [user("alice", console_access=True)])
         [f] = by_resource(check(store), "iam_console_user_mfa").values()
-        assert "8.4.2" in f.frameworks.get("pci-dss-4.0", [])
+        assert "8.4.2" in f.frameworks.get("pci-dss-4.0.1", [])
 
 
 class TestAccessKeys:

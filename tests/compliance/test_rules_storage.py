@@ -31,7 +31,7 @@ class TestSnapshots:
         [open_] = [f for k, f in by_resource(result, "ebs_snapshot_not_public").items()
                    if k.endswith("snap-open")]  # fmt: skip
         assert "any AWS account" in open_.reason
-        assert open_.frameworks == {"pci-dss-4.0": ["1.4.4"]}
+        assert open_.frameworks["pci-dss-4.0.1"] == ["1.4.4"]
 
     def test_public_rds_snapshots_alarm(self, store: Store) -> None:
         """Public DB and DB cluster snapshots alarm; private ones pass; instances are not checked."""

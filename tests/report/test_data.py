@@ -67,7 +67,7 @@ def test_views_are_read_into_model_objects(bare_store: Store, tmp_path: Path) ->
     write_findings(bare_store, 1, [], **checked)
     write_findings(bare_store, 2, [
         {"rule": "enc", "resource": "arn:aws:s3:::bucket-000001", "status": "alarm",
-         "reason": "not encrypted", "severity": "high", "frameworks": {"pci-dss-4.0": ["3.5.1"]},
+         "reason": "not encrypted", "severity": "high", "frameworks": {"pci-dss-4.0.1": ["3.5.1"]},
          "lifecycle": "new", "waiver": None, "evidence": {"sse": "none"}, "first_seen_scan": 2},
         {"rule": "enc", "resource": "arn:aws:s3:::bucket-000002", "status": "not_assessed",
          "reason": "eu-west-1 denied", "severity": "high", "frameworks": {}, "lifecycle": None,
@@ -77,7 +77,7 @@ def test_views_are_read_into_model_objects(bare_store: Store, tmp_path: Path) ->
     assert data.drift is not None and data.findings is not None
     assert data.drift[0].changes == [{"path": "encrypted", "desired": True, "actual": False}]
     assert [f.status for f in data.findings] == ["alarm", "not_assessed"]
-    assert data.findings[0].frameworks == {"pci-dss-4.0": ["3.5.1"]}
+    assert data.findings[0].frameworks == {"pci-dss-4.0.1": ["3.5.1"]}
     assert data.findings[0].evidence == {"sse": "none"}
     assert [(p.scan_id, p.alarms, p.drift) for p in data.trend] == [(1, 0, 1), (2, 1, 1)]
 

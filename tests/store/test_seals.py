@@ -12,7 +12,7 @@ from tests.conftest import make_resources, make_run, write
 
 def _finding(resource: str, status: str) -> dict[str, object]:
     return {"rule": "r1", "resource": resource, "status": status, "reason": "why", "severity": "high",
-            "frameworks": {"pci-dss-4.0": ["1.1"]}, "lifecycle": "new", "waiver": None,
+            "frameworks": {"pci-dss-4.0.1": ["1.1"]}, "lifecycle": "new", "waiver": None,
             "evidence": {}, "first_seen_scan": 1}  # fmt: skip
 
 
