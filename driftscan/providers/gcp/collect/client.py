@@ -79,7 +79,11 @@ def classify(exc: BaseException) -> tuple[Reason, bool]:
 
     if isinstance(exc, gexc.TooManyRequests):
         return "throttled", True
-    if isinstance(exc, gexc.Forbidden | gexc.Unauthorized | aexc.RefreshError):
+    # A 401 makes google.auth refresh the credentials: anonymous ones cannot be refreshed
+    # (InvalidOperation), a bare token cannot either (RefreshError).
+    if isinstance(
+        exc, gexc.Forbidden | gexc.Unauthorized | aexc.RefreshError | aexc.InvalidOperation
+    ):
         return "denied", False
     if isinstance(exc, gexc.NotFound | gexc.MethodNotImplemented | gexc.MethodNotAllowed):
         return "unsupported", False
@@ -105,10 +109,20 @@ def classify(exc: BaseException) -> tuple[Reason, bool]:
 _REQUEST_LINE = re.compile(r"^[A-Z]+ https?://\S+: ")
 
 
+_CAUSE = re.compile(r"\[SSL: [A-Z_]+\][^'\")]*|Caused by (?P<cause>.*)$")
+
+
 def _message(exc: BaseException) -> str:
     # google.api_core prefixes the method and the whole URL (every query parameter): the
     # status and the API's own message say enough.
     msg = _REQUEST_LINE.sub("", str(getattr(exc, "message", None) or exc))
+    import requests
+
+    if isinstance(exc, requests.exceptions.RequestException):
+        # urllib3's text quotes the whole URL too; its cause is what a reader needs.
+        m = _CAUSE.search(msg)
+        if m is not None:
+            msg = m.group("cause") or m.group(0)
     code = getattr(exc, "code", None)
     return f"{code} {msg}" if isinstance(code, int) else f"{type(exc).__name__}: {msg}"
 

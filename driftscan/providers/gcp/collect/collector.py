@@ -155,8 +155,12 @@ class GcpCollector:
             doc = _document(r)
             make = BY_TYPE.get(atype)
             facets = make(doc, fp) if make is not None else Facets()
+            items = None
             if atype == "compute.googleapis.com/Instance":
+                # Values that are not known settings are fingerprinted here; the item names
+                # (`key`) stay readable, so the redaction of the rest skips them.
                 redact_metadata(doc, fp)
+                items = _d(doc.get("metadata")).pop("items", None)
             attrs: dict[str, Any] = {
                 "project_number": r.get("project"),
                 "parent": r.get("parentFullResourceName"),
@@ -166,6 +170,8 @@ class GcpCollector:
                 **facets.attrs,
                 "resource": redact_tree(doc, fp),
             }
+            if items is not None:
+                attrs["resource"].setdefault("metadata", {})["items"] = items
             members = public.get(key, [])
             if atype in IAM_PUBLIC_TYPES:
                 attrs["iam_public_members"] = members
