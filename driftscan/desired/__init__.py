@@ -39,6 +39,9 @@ class DesiredSet:
         self.presence_only: dict[str, int] = presence_only or {}  # terraform type → instances
         self.skipped: dict[str, int] = skipped or {}  # terraform type → instances without a key
         self.files: list[str] = files or []
+        # States of a glob that could not be read: what they declare is not assessed.
+        self.failed: list[ConfigError] = []
+        self.terraform: terraform.TfLoad | None = None  # per type counts (`desired stats`)
 
     def __len__(self) -> int:
         return len(self._columns) if self._columns is not None else len(self._objects)
@@ -110,9 +113,11 @@ def load_desired(config: Config, fingerprint: Fingerprinter | None = None) -> De
         cols.add_declaration(d)
     tables = cols.finish()
     refuse_duplicates(tables)
-    return DesiredSet(
+    out = DesiredSet(
         presence_only=tf.presence_only, skipped=tf.skipped, files=files, columns=tables
     )
+    out.failed, out.terraform = tf.failed, tf
+    return out
 
 
 def refuse_duplicates(tables: DeclaredTables) -> None:

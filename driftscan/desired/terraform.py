@@ -646,12 +646,65 @@ __all__ = [
     "SUPPORTED_VERSIONS",
     "TfLoad",
     "TfState",
+    "TypeStats",
     "decode",
     "expand_flatmap",
     "load",
     "parse_state",
     "provider_name",
+    "provider_share",
     "read_s3",
     "remote_state",
     "state_files",
+    "type_stats",
 ]
+
+
+# --- coverage: what the mappings compare ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TypeStats:
+    """Instances of one Terraform type: mapped (compared), presence only, skipped."""
+
+    tf_type: str
+    provider: str
+    mapped: int
+    presence_only: int
+    skipped: int
+
+    @property
+    def instances(self) -> int:
+        return self.mapped + self.presence_only + self.skipped
+
+
+def type_stats(load: TfLoad) -> list[TypeStats]:
+    """Per Terraform type, by provider then type."""
+    types = set(load.mapped) | set(load.presence_only) | set(load.skipped)
+    rows = [
+        TypeStats(
+            t,
+            load.providers.get(t, t.split("_", 1)[0]),
+            load.mapped.get(t, 0),
+            load.presence_only.get(t, 0),
+            load.skipped.get(t, 0),
+        )
+        for t in types
+    ]
+    return sorted(rows, key=lambda r: (r.provider, r.tf_type))
+
+
+def provider_share(rows: list[TypeStats]) -> dict[str, dict[str, Any]]:
+    """Per provider: instances, mapped, presence only, skipped, and the mapped share in %."""
+    out: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        p = out.setdefault(
+            r.provider, {"instances": 0, "mapped": 0, "presence_only": 0, "skipped": 0}
+        )
+        p["instances"] += r.instances
+        p["mapped"] += r.mapped
+        p["presence_only"] += r.presence_only
+        p["skipped"] += r.skipped
+    for p in out.values():
+        p["mapped_pct"] = round(100.0 * p["mapped"] / p["instances"], 1) if p["instances"] else None
+    return dict(sorted(out.items()))

@@ -234,7 +234,12 @@ def load_result(store: Store, scan_id: int, desired: DesiredSet | None = None) -
     if desired is not None:
         cov["presence_only"] = dict(sorted(desired.presence_only.items()))
         cov["skipped"] = dict(sorted(desired.skipped.items()))
-    return DriftResult(scan_id, rec.status, drifts, cov)
+    status = rec.status
+    if desired is not None and desired.failed:
+        # A declared source that could not be read leaves its resources unassessed: never clean.
+        cov["desired_failed"] = [str(e) for e in desired.failed]
+        status = "incomplete" if status == "complete" else status
+    return DriftResult(scan_id, status, drifts, cov)
 
 
 __all__ = [
