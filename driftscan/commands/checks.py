@@ -62,6 +62,7 @@ def _emit(
     *,
     listed: Collection[str] = _FAILING,
     counted: Collection[str] = _STATUSES,
+    extra: dict[str, Any] | None = None,
 ) -> None:
     if fmt is Format.table:
         _print_findings(docs, title, listed, counted)
@@ -76,7 +77,7 @@ def _emit(
                 for r, d in zip(rows, docs, strict=True)]  # fmt: skip
         emit([*_COLUMNS[:5], "frameworks", *_COLUMNS[5:]], rows, fmt)
         return
-    emit(_COLUMNS, rows, fmt, title=title, doc={"scan": scan_id, "findings": docs})
+    emit(_COLUMNS, rows, fmt, title=title, doc={"scan": scan_id, "findings": docs, **(extra or {})})
 
 
 def _order(d: dict[str, Any]) -> tuple[int, bool, int, str, str]:
@@ -151,6 +152,8 @@ def check(
         fmt,
         f"scan {result.scan_id} ({result.scan_status})",
         listed=_STATUSES if all_ else _FAILING,
+        # Per rule, how many resources of which type it judged (rule types, issue 19).
+        extra={"evaluated": result.evaluated},
     )
     err.print(
         f"scan {result.scan_id} ({result.scan_status}): {len(result.rules)} rules, "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, cast
@@ -16,6 +17,7 @@ from driftscan.providers import registry
 from driftscan.store import Store
 from driftscan.store import findings as fstore
 from driftscan.store import rule_context as rc
+from driftscan.store import rule_types as rt
 
 STATUSES: tuple[FindingStatus, ...] = ("ok", "alarm", "error", "skip", "not_assessed")
 # When a rule returns one resource twice, the worse verdict is kept.
@@ -34,6 +36,8 @@ class CheckResult:
     rules: list[str] = field(default_factory=list)
     framework: str | None = None
     missing_views: list[str] = field(default_factory=list)
+    # Per rule, how many resources of which type it gave a verdict on (saved evaluations).
+    evaluated: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def count(self, status: FindingStatus, *, waived: bool | None = None) -> int:
         return sum(
@@ -57,7 +61,11 @@ class CheckResult:
 
     def doc(self) -> dict[str, Any]:
         """The findings JSON of design §3.4, in stable order."""
-        return {"scan": self.scan_id, "findings": [finding_doc(f) for f in self.findings]}
+        return {
+            "scan": self.scan_id,
+            "findings": [finding_doc(f) for f in self.findings],
+            "evaluated": self.evaluated,
+        }
 
 
 def finding_doc(f: Finding) -> dict[str, Any]:
@@ -180,8 +188,20 @@ def evaluate(
         rc.drop_context(store)
     found: list[Finding] = []
     ran_ok: set[str] = set()
+    cover = rt.coverage(store, n)
+    present: list[set[tuple[str, str]]] = []
+
+    def scan_types() -> set[tuple[str, str]]:
+        if not present:
+            present.append(rt.scan_types(store, n))
+        return present[0]
+
     with sandbox:
         for rule in selected:
+            unread = types_not_read(rule, cover, scan_types)
+            if unread is not None:
+                found.append(unread)
+                continue
             out = _run(sandbox, config, rule, missing)
             if out is not None:
                 found.extend(out)
@@ -192,6 +212,7 @@ def evaluate(
     by_id = {r.id: r for r in selected}
     final = apply_lifecycle(n, found, prior, ran_ok, by_id, unassessed)
     final.sort(key=lambda f: (f.rule, f.resource))
+    evaluated: dict[str, dict[str, int]] = {}
     if save:
         fstore.write_findings(
             store,
@@ -201,9 +222,64 @@ def evaluate(
             rules_hash=pack.hash,
             evaluated_at=datetime.now(UTC),
         )
+        ids = {r.id for r in selected}
+        evaluated = {k: v for k, v in rt.evaluated_types(store, n).items() if k in ids}
     return CheckResult(
-        n, record.status, pack.hash, final, [r.id for r in selected], framework, missing
-    )
+        n, record.status, pack.hash, final, [r.id for r in selected], framework, missing,
+        evaluated,
+    )  # fmt: skip
+
+
+def _matches(pattern: str, typ: str) -> bool:
+    return fnmatch.fnmatchcase(typ.lower(), pattern.lower())
+
+
+def types_not_read(
+    rule: Rule, cover: dict[str, Any], scan_types: Callable[[], set[tuple[str, str]]]
+) -> Finding | None:
+    """A rule's declared `types:` against the scan's slices: None when a slice that was read
+    covered one of them (the rule runs); else one finding, resource `types:<rule id>`:
+    `not_assessed` when a source that reads such types is in the scan (its slices failed or
+    none of them lists the types), `skip` when no source of the scan is of a kind that has
+    them (an AWS rule in a scan of hosts). Types match ignoring case, as glob patterns."""
+    pats = rule.spec.types
+    if not pats:
+        return None
+    reg = registry()
+
+    def owners(p: str) -> set[str]:
+        return {x.type for x in reg if x.owns_type is not None and x.owns_type(p)}
+
+    def covers(sl: dict[str, Any], p: str) -> bool:
+        if sl["types"]:
+            return any(_matches(p, t) for t in sl["types"])
+        prov = reg.get(sl["provider"])
+        if prov is not None and prov.owns_type is not None:
+            return bool(prov.owns_type(p))
+        # A provider that cannot say which types are its own: only what its slices returned.
+        return any(pv == sl["provider"] and _matches(p, t) for pv, t in scan_types())
+
+    failed: list[dict[str, Any]] = []
+    for sl in cover["slices"]:
+        if any(covers(sl, p) for p in pats):
+            if sl["status"] == "ok":
+                return None
+            failed.append(sl)
+    named = ", ".join(pats)
+
+    def finding(status: FindingStatus, reason: str) -> Finding:
+        return Finding(rule=rule.id, resource=f"types:{rule.id}", status=status, reason=reason,
+                       severity=rule.severity, frameworks=rule.frameworks)  # fmt: skip
+
+    if failed:
+        first = failed[0]
+        why = f"{first['reason']}: {first['name']}" if first["reason"] else first["name"]
+        more = f" and {len(failed) - 1} more" if len(failed) > 1 else ""
+        return finding("not_assessed", f"no slice with its types ({named}) was read ({why}{more})")
+    kinds = set(cover["providers"])
+    if any(owners(p) & kinds for p in pats):
+        return finding("not_assessed", f"no slice of this scan read its types ({named})")
+    return finding("skip", f"no source of this scan reads its types ({named})")
 
 
 def _run(

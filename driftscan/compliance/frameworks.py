@@ -143,19 +143,19 @@ def requirement_view(
         if len(silent) == len(rules):
             return view("not_assessed", "its rules evaluated no resource in this scan")
     if manual:
+        part = "manual part" if rules else "manual"
         if att is None:
-            return view("attestation_missing", "manual part: no attestation")
+            return view("attestation_missing", f"{part}: no attestation")
         state = att.state(on)
         if state == "expired":
-            return view("attestation_expired", f"manual part: attestation expired {att.expires}")
+            return view("attestation_expired", f"{part}: attestation expired on {att.expires}")
         if state == "not_yet_valid":
             return view(
                 "attestation_missing",
-                f"manual part: attestation dated after the scan ({att.attested_on})",
+                f"{part}: the only attestation is dated {att.attested_on}, after the scan",
             )
-        if not rules:
-            return view("attested", f"attested by {att.owner} until {att.expires}")
-        return view("attested", f"rules passed; manual part attested by {att.owner}")
+        lead = "rules passed; manual part attested" if rules else "attested"
+        return view("attested", f"{lead} by {att.owner} until {att.expires}")
     waived = sum(1 for f in found if f.status == "alarm")
     return view(
         "passed", "every evaluated resource passed" + (f" ({waived} waived)" if waived else "")

@@ -121,6 +121,12 @@ class Provider:
     # starts its sandbox, seeds the incidents and returns a driftscan.sandbox.demo.DemoPart.
     demo: str | None = None
 
+    # Whether a resource type (or a glob pattern of types) is this provider's: a slice that
+    # lists no `types` covers all of them (a subscription, a namespace). Rules declare their
+    # `types:`; one whose types no read slice covered is not assessed. None: such a slice
+    # covers only the types it returned.
+    owns_type: Callable[[str], bool] | None = None
+
     def normalise_key(self, key: str) -> str:
         """The key as the store holds it."""
         return key.lower() if self.case_insensitive else key

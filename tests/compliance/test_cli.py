@@ -40,7 +40,7 @@ class TestCheck:
         cfg = setup(tmp_path, public=True)
         code, out = run("check", "-c", str(cfg), "--format", "json")
         doc = json.loads(out)
-        assert code == 1 and doc["scan"] == 1 and set(doc) == {"scan", "findings"}
+        assert code == 1 and doc["scan"] == 1 and set(doc) == {"scan", "findings", "evaluated"}
         f = next(f for f in doc["findings"] if f["rule"] == "pci_storage_not_public")
         assert set(f) == {"rule", "resource", "status", "reason", "severity", "frameworks",
                           "lifecycle", "waiver"}  # fmt: skip

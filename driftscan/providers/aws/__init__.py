@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from driftscan.providers import Provider, ScopeDimension
-from driftscan.providers.aws.keys import declared_key, identify
+from driftscan.providers.aws.keys import declared_key, identify, owns_type
 from driftscan.providers.aws.source import AwsSource
 
 PROVIDER = Provider(
@@ -12,6 +12,7 @@ PROVIDER = Provider(
     collector="driftscan.providers.aws.collect:AwsCollector",
     extra="aws",
     identify=identify,
+    owns_type=owns_type,
     declared_key=declared_key,
     scope_dimensions=(ScopeDimension("accounts", ("account",)),),
     terraform="driftscan.providers.aws.terraform:MAPPINGS",

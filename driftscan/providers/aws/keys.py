@@ -113,3 +113,8 @@ def declared_key(typ: str | None, name: str | None) -> str | None:
     if typ == "AWS::S3::Bucket":
         return f"arn:aws:s3:::{name}"  # bucket names are global: the key is known
     return None
+
+
+def owns_type(pattern: str) -> bool:
+    """AWS types are the CloudFormation names (`AWS::S3::Bucket`), compared ignoring case."""
+    return pattern.lower().startswith("aws::")

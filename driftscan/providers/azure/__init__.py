@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from driftscan.providers import Provider, ScopeDimension
-from driftscan.providers.azure.keys import azure_type, identify
+from driftscan.providers.azure.keys import azure_type, identify, owns_type
 from driftscan.providers.azure.source import AzureSource
 
 PROVIDER = Provider(
@@ -17,6 +17,7 @@ PROVIDER = Provider(
     scope_dimensions=(ScopeDimension("subscriptions", ("account",), fold_case=True),),
     terraform="driftscan.providers.azure.terraform:MAPPINGS",
     sandbox="driftscan.sandbox.arm:ArmEmulator",
+    owns_type=owns_type,
 )
 
 __all__ = ["PROVIDER", "AzureSource", "azure_type"]

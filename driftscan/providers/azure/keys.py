@@ -36,3 +36,8 @@ def azure_type(rid: str) -> str | None:
         return None
     # namespace/type/name[/subtype/subname...] → namespace/type[/subtype...]
     return "/".join([rest[0], *rest[1::2]])
+
+
+def owns_type(pattern: str) -> bool:
+    """ARM types are Azure's (a subscription slice reads them all through Resource Graph)."""
+    return pattern.lower().startswith("microsoft.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from driftscan.providers import Provider, ScopeDimension
 from driftscan.providers.kubernetes.keys import identify
+from driftscan.providers.kubernetes.kinds import owns_type
 from driftscan.providers.kubernetes.source import KubernetesSource
 
 PROVIDER = Provider(
@@ -21,6 +22,7 @@ PROVIDER = Provider(
     ),
     desired="driftscan.providers.kubernetes.manifests:load",
     sandbox="driftscan.sandbox.k8s:KubeEmulator",
+    owns_type=owns_type,
     demo="driftscan.sandbox.k8s.demo:start",
 )
 

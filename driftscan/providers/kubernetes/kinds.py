@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 from dataclasses import dataclass
 
 
@@ -67,3 +68,9 @@ FOLDED = frozenset({"EndpointSlice"})
 def api_version(kind: Kind) -> str:
     """The `apiVersion` a manifest of this kind carries (`apps/v1`, `v1`)."""
     return f"{kind.group}/{kind.version}" if kind.group else kind.version
+
+
+def owns_type(pattern: str) -> bool:
+    """The kinds above are Kubernetes' (a type, or a glob pattern over them)."""
+    p = pattern.lower()
+    return any(fnmatch.fnmatchcase(k.type.lower(), p) for k in KINDS)

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import fnmatch
+
 from driftscan.providers import Provider, ScopeDimension
 from driftscan.providers.ssh.keys import declare_host, identify, locate, unassessed_paths
 from driftscan.providers.ssh.source import SshHost, SshSource
+
+
+def owns_type(pattern: str) -> bool:
+    """A host is the one type an SSH source reads."""
+    return fnmatch.fnmatchcase("host", pattern.lower())
+
 
 PROVIDER = Provider(
     type="ssh",
@@ -12,6 +20,7 @@ PROVIDER = Provider(
     collector="driftscan.providers.ssh.collect:SshCollector",
     extra="ssh",
     identify=identify,
+    owns_type=owns_type,
     path_fields=("known_hosts", "key_file"),
     scope_dimensions=(ScopeDimension("hosts", ("name", "key")),),
     declare_host=declare_host,
