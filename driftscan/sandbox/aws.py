@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import boto3
 
-from driftscan.sandbox.awsestate import SEEDERS
+from driftscan.sandbox.awsestate import SEEDERS, cis
 
 # ACCOUNT and CREDENTIALS are re-exported: tests and the demo take them from here.
 from driftscan.sandbox.awsestate.base import ACCOUNT as ACCOUNT
@@ -459,6 +459,15 @@ def seed_organization(
                     },
                 )
             keys.setdefault("AWS::S3::Bucket", set()).add(f"arn:aws:s3:::{bucket}")
+        # The CIS account-level controls: prod passes them, dev fails them (awsestate/cis.py).
+        seed_cis = {"prod": cis.seed_compliant, "dev": cis.seed_failing}.get(name)
+        if seed_cis is not None:
+            seed_cis(
+                lambda svc, region, c=creds: _member_client(svc, endpoint_url, region, c),
+                account,
+                tuple(regions),
+                keys,
+            )
     return out
 
 

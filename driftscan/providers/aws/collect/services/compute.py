@@ -56,6 +56,9 @@ def _instance(r: Reader, i: Item) -> Found:
             "private_ip": i.get("PrivateIpAddress"),
             "public_ip": i.get("PublicIpAddress"),
             "iam_instance_profile": (i.get("IamInstanceProfile") or {}).get("Arn"),
+            # "required": IMDSv2 only; "optional" still answers IMDSv1 (null: not reported).
+            "metadata_http_tokens": (i.get("MetadataOptions") or {}).get("HttpTokens"),
+            "metadata_http_endpoint": (i.get("MetadataOptions") or {}).get("HttpEndpoint"),
             "launch_time": iso(i.get("LaunchTime")),
             "user_data": i.get("_user_data"),
         },

@@ -78,13 +78,14 @@ def _details(r: Reader, kind: str, field: str) -> Iterator[Item]:
 
 
 def _role_tags(r: Reader, items: list[Item]) -> None:
-    # ListRoles leaves tags out; the authorization details carry every role's, 100 a page,
-    # instead of one ListRoleTags call per role.
-    tags = {
-        str(d["RoleName"]): tag_dict(d.get("Tags")) for d in _details(r, "Role", "RoleDetailList")
-    }
+    # ListRoles leaves tags and attached policies out; the authorization details carry every
+    # role's, 100 a page, instead of ListRoleTags and ListAttachedRolePolicies calls per role.
+    details = {str(d["RoleName"]): d for d in _details(r, "Role", "RoleDetailList")}
     for i in items:
-        i["_tags"] = tags.get(i["RoleName"], {})
+        d = details.get(i["RoleName"])
+        i["_tags"] = tag_dict((d or {}).get("Tags"))
+        # None: the role was created after the listing; its policies are unknown, not none.
+        i["_attached"] = None if d is None else _attached(d.get("AttachedManagedPolicies"))
 
 
 def _trust_is_public(doc: Any) -> bool:
@@ -101,6 +102,7 @@ def _trust_is_public(doc: Any) -> bool:
 
 def _role(r: Reader, role: Item) -> Found:
     trust = _document(role.get("AssumeRolePolicyDocument"))
+    attached = role.get("_attached")
     return Found(
         name=role["RoleName"],
         tags=role.get("_tags", {}),
@@ -111,6 +113,8 @@ def _role(r: Reader, role: Item) -> Found:
             "max_session_duration": role.get("MaxSessionDuration"),
             "create_date": iso(role.get("CreateDate")),
             "trust_policy": trust,
+            "attached_policies": None if attached is None else attached[0],
+            "attached_policy_arns": None if attached is None else attached[1],
         },
         public=_trust_is_public(trust),
     )
@@ -371,10 +375,29 @@ def _password_policy(r: Reader, item: Item) -> Found:
     )
 
 
+def _root_virtual_mfa(r: Reader) -> bool | None:
+    """Whether the root user's MFA device is a virtual one (CIS wants hardware for root): an
+    assigned virtual device of the root user; None when ListVirtualMFADevices was denied."""
+    root = f"arn:{r.partition}:iam::{r.account}:root"
+    pages = r.client.get_paginator("list_virtual_mfa_devices").paginate(AssignmentStatus="Assigned")
+    try:
+        return any(
+            (d.get("User") or {}).get("Arn") == root
+            or str(d.get("SerialNumber", "")).endswith(":mfa/root-account-mfa-device")
+            for d in pages.search("VirtualMFADevices[]")
+            if d is not None
+        )
+    except ClientError as exc:
+        if not is_denied(exc):
+            raise
+        return None
+
+
 def _summary_enrich(r: Reader, item: Item) -> None:
     item["_summary"] = r.client.get_account_summary().get("SummaryMap", {})
     status, rows, generated = credential_report(r)
     item.update(_report=status, _root=rows.get(ROOT_ROW), _at=generated)
+    item["_root_virtual_mfa"] = _root_virtual_mfa(r)
 
 
 # Attribute ← SummaryMap entry (counts; the quotas are left out).
@@ -418,6 +441,12 @@ def _summary(r: Reader, item: Item) -> Found:
             # root_* ones below) could be read at all.
             "credential_report": item["_report"],
             "credential_report_generated": item["_at"],
+            # Whether the report had a root row at all (null: the report was not read); a
+            # root_* field below that is null in a present row means never used / no value.
+            "root_in_credential_report": None if item["_report"] != "read" else root is not None,
+            # An assigned virtual MFA device of root (false: hardware, or no MFA at all; see
+            # root_mfa_enabled); null when the devices could not be listed.
+            "root_virtual_mfa": item["_root_virtual_mfa"],
             **{a: None if root is None else root.get(f) for a, f in _ROOT_FIELDS.items()},
         },
     )

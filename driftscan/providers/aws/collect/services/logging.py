@@ -81,6 +81,39 @@ def _management_events(resp: Item) -> tuple[bool | None, str | None]:
     return True, modes.pop()
 
 
+def _all_buckets(values: list[Any] | None) -> bool:
+    # "arn:aws:s3" (or "arn:aws:s3:::") selects the objects of every bucket, now and later.
+    return any(
+        str(v).rstrip(":") in ("arn:aws:s3", "arn:aws-cn:s3", "arn:aws-us-gov:s3")
+        for v in values or []
+    )
+
+
+def _s3_object_events(resp: Item) -> tuple[bool, bool]:
+    """(object reads logged, object writes logged) for every bucket, from either selector form.
+
+    Selectors naming particular buckets only do not count: CIS asks for all of them."""
+    modes: set[str] = set()
+    for s in resp.get("EventSelectors") or []:
+        for d in s.get("DataResources") or []:
+            if d.get("Type") == "AWS::S3::Object" and _all_buckets(d.get("Values")):
+                modes.add(str(s.get("ReadWriteType") or "All"))
+    for s in resp.get("AdvancedEventSelectors") or []:
+        fields = {str(f.get("Field")): f for f in s.get("FieldSelectors") or []}
+        if (fields.get("eventCategory") or {}).get("Equals") != ["Data"]:
+            continue
+        if (fields.get("resources.type") or {}).get("Equals") != ["AWS::S3::Object"]:
+            continue
+        arn = fields.get("resources.ARN")
+        if arn is not None and not _all_buckets(arn.get("StartsWith") or arn.get("Equals")):
+            continue
+        read_only = (fields.get("readOnly") or {}).get("Equals")
+        modes.add(
+            {"true": "ReadOnly", "false": "WriteOnly"}.get(str((read_only or [""])[0]), "All")
+        )
+    return bool(modes & {"All", "ReadOnly"}), bool(modes & {"All", "WriteOnly"})
+
+
 def _trail_detail(r: Reader, t: Item) -> None:
     arn = str(t["TrailARN"])
     # A trail deleted between the listing and these calls: its status is unknown (null).
@@ -93,6 +126,9 @@ def _trail_detail(r: Reader, t: Item) -> None:
 def _trail(r: Reader, t: Item) -> Found:
     status = t.get("_status")
     mgmt, mgmt_rw = _management_events(t["_selectors"]) if t.get("_selectors") else (None, None)
+    s3_reads, s3_writes = (
+        _s3_object_events(t["_selectors"]) if t.get("_selectors") else (None, None)
+    )
     kms = t.get("KmsKeyId")
     return Found(
         name=str(t["Name"]),
@@ -121,6 +157,10 @@ def _trail(r: Reader, t: Item) -> Found:
             # which AWS treats as all management events) and which of reads / writes.
             "management_events": mgmt,
             "management_events_read_write": mgmt_rw,
+            # S3 object-level (data) events of every bucket: reads, writes (null: the
+            # selectors could not be read).
+            "s3_object_reads_logged": s3_reads,
+            "s3_object_writes_logged": s3_writes,
         },
         # Log files are always SSE-S3 encrypted; `encrypted` says whether a KMS key is set.
         encrypted=kms is not None,

@@ -497,6 +497,7 @@ def _db_instance(r: Reader, d: Item) -> Found:
             ),
             "backup_retention_days": d.get("BackupRetentionPeriod"),
             "deletion_protection": d.get("DeletionProtection"),
+            "auto_minor_version_upgrade": d.get("AutoMinorVersionUpgrade"),
         },
         encrypted=encrypted,
         public=public,
