@@ -26,7 +26,7 @@ app.add_typer(rules_app)
 
 FrameworkOpt = Annotated[
     str | None,
-    typer.Option("--framework", help="Only rules mapped to this framework, e.g. pci-dss-4.0"),
+    typer.Option("--framework", help="Only rules mapped to this framework, e.g. pci-dss-4.0.1"),
 ]
 ScanOpt = Annotated[
     int | None, typer.Option("--scan", help="Scan id [default: the latest]", show_default=False)
@@ -130,7 +130,7 @@ def check(
     The table lists failing and not assessed findings and counts the passing (--all lists
     them too); the exit code always counts every finding.
 
-    Example:  driftscan check --framework pci-dss-4.0 --format json
+    Example:  driftscan check --framework pci-dss-4.0.1 --format json
     """
     from driftscan import pipeline
     from driftscan.compliance import finding_doc
@@ -185,7 +185,7 @@ def findings(
     --framework. The table lists failing and not assessed ones (with --status, that status;
     with --all, every status) and counts the rest.
 
-    Example:  driftscan findings --status alarm --framework pci-dss-4.0
+    Example:  driftscan findings --status alarm --framework pci-dss-4.0.1
     """
     from driftscan.compliance import finding_doc
     from driftscan.store import reads
