@@ -65,7 +65,7 @@ def _project(root: Path, *, sizes: dict[str, int]) -> Path:
 def test_the_entry_point_registers_the_provider(toy: Path) -> None:
     """The toy provider is discovered beside the built-ins, which register the same way."""
     reg = providers.registry()
-    assert reg.names() == ("aws", "azure", "kubernetes", "ssh", "toy")
+    assert reg.names() == ("aws", "azure", "gcp", "kubernetes", "ssh", "toy")
     assert reg["toy"] is PROVIDER
     assert reg.identity("toy://a").type == "toy/widget"
 
@@ -83,7 +83,7 @@ def test_without_the_plugin_the_type_is_unknown(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as exc:
         load_config(_project(tmp_path, sizes={"a": 1}))
     assert exc.value.key == "sources[0].type"
-    assert exc.value.message == "unknown type; expected one of aws, azure, kubernetes, ssh"
+    assert exc.value.message == "unknown type; expected one of aws, azure, gcp, kubernetes, ssh"
 
 
 def test_scan_diff_and_check_through_the_cli(toy: Path) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from driftscan.providers import Provider, ScopeDimension
-from driftscan.providers.gcp.keys import identify
+from driftscan.providers.gcp.keys import identify, owns_type
 from driftscan.providers.gcp.source import GcpSource
 
 PROVIDER = Provider(
@@ -12,6 +12,7 @@ PROVIDER = Provider(
     collector="driftscan.providers.gcp.collect:GcpCollector",
     extra="gcp",
     identify=identify,
+    owns_type=owns_type,
     path_fields=("ca_bundle",),
     # `scopes: {pci: {projects: [payments-prod]}}`; labels select as tags.
     scope_dimensions=(ScopeDimension("projects", ("account",)),),

@@ -40,6 +40,15 @@ _KINDS: dict[tuple[str, str], str] = {
 _TYPE_SERVICE = {"cloudsql.googleapis.com": "sqladmin.googleapis.com"}
 
 
+_OWNED = re.compile(r"^[a-z0-9.*?\[\]-]*\.googleapis\.com/.+$")
+
+
+def owns_type(pattern: str) -> bool:
+    """GCP types are CAI asset types, `<service>.googleapis.com/<Kind>` (a project slice reads
+    them all), compared ignoring case."""
+    return _OWNED.match(pattern.lower()) is not None
+
+
 def is_key(k: str) -> bool:
     """Whether `k` is a CAI full resource name."""
     return _KEY.match(k) is not None
