@@ -77,10 +77,10 @@ def test_config_found_through_environment(tmp_path: Path, monkeypatch: pytest.Mo
         ),
         (GOOD.replace("port: 2222", "port: many"), 12, "sources[1].hosts[0].port", "integer"),
         (
-            GOOD.replace("type: aws", "type: gcp"),
+            GOOD.replace("type: aws", "type: gce"),
             4,
             "sources[0].type",
-            "unknown type; expected one of aws, azure, kubernetes, ssh",
+            "unknown type; expected one of aws, azure, gcp, kubernetes, ssh",
         ),
         (GOOD.replace("params:", "paramz:"), 13, "paramz", "unknown key"),
         (GOOD.replace("expires: 2027-01-31", "expires: soon"), 16, "waivers[0].expires", "date"),
