@@ -163,7 +163,20 @@ def seed_compliant(
     support = iam.create_role(
         RoleName="cloudtrail-logs", AssumeRolePolicyDocument=json.dumps(trust)
     )
+    to_logs = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": f"arn:aws:logs:{home}:{account}:log-group:{LOG_GROUP}:*",
+            }
+        ],
+    }
+    policy = iam.create_policy(PolicyName="cloudtrail-to-logs", PolicyDocument=json.dumps(to_logs))
+    iam.attach_role_policy(RoleName="cloudtrail-logs", PolicyArn=policy["Policy"]["Arn"])
     _add(keys, "AWS::IAM::Role", support["Role"]["Arn"])
+    _add(keys, "AWS::IAM::ManagedPolicy", policy["Policy"]["Arn"])
 
     s3control = client_for("s3control", home)
     s3control.meta.events.register("before-sign.s3-control", drop_account_prefix_on_ip)
