@@ -213,14 +213,13 @@ class AssetEmulator(HttpsEmulator):
         except ValueError:
             return _error(400, "pageSize is not a number")
         size = min(size or 100, MAX_PAGE, self.max_page or MAX_PAGE)
+        rows: list[dict[str, Any]] | None
         if m["method"] == "searchAllResources":
             rows = self._resources(kind, ident, query)
-            key = "results"
         else:
             rows = self._policies(kind, ident, query)
-            if rows is None:
-                return _error(400, "unsupported query for the emulator")
-            key = "results"
+        if rows is None:
+            return _error(400, "unsupported query for the emulator")
         digest = hashlib.sha256(orjson.dumps([scope, m["method"], sorted(query.get("assetTypes", [])),
                                               query.get("query", [""])[-1]])).hexdigest()[:16]  # fmt: skip
         start = 0
@@ -234,7 +233,7 @@ class AssetEmulator(HttpsEmulator):
             except (ValueError, KeyError, TypeError):
                 return _error(400, "Request contains an invalid argument: page_token")
         page = rows[start : start + size]
-        doc: dict[str, Any] = {key: page}
+        doc: dict[str, Any] = {"results": page}
         if start + size < len(rows):
             doc["nextPageToken"] = base64.urlsafe_b64encode(
                 orjson.dumps({"o": start + size, "q": digest})

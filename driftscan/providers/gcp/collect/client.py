@@ -52,7 +52,7 @@ def _credentials(cfg: GcpSource) -> Any:
     if cfg.credential == "anonymous":
         from google.auth.credentials import AnonymousCredentials
 
-        return AnonymousCredentials()
+        return AnonymousCredentials()  # type: ignore[no-untyped-call]
     if cfg.credential == "token_env":
         token = os.environ.get(cfg.token_env_var, "").strip()
         if not token:
@@ -61,7 +61,7 @@ def _credentials(cfg: GcpSource) -> Any:
             )
         from google.oauth2.credentials import Credentials
 
-        return Credentials(token=token)
+        return Credentials(token=token)  # type: ignore[no-untyped-call]
     import google.auth
     from google.auth.exceptions import DefaultCredentialsError
 
@@ -155,7 +155,7 @@ class AssetClient:
         self._client = AssetServiceClient(transport=transport)
 
     def close(self) -> None:
-        self._session.close()
+        self._session.close()  # type: ignore[no-untyped-call]
 
     def _call(self, method: str, what: str, request: Any, buckets: list[TokenBucket]) -> Any:
         base, cap = _backoff()

@@ -126,8 +126,8 @@ class GcpCollector:
             public = client.public_policies(scope, buckets)
         except SourceError as exc:
             return _Read(project, failure=exc)
-        out = [self._resource(ctx.fingerprint, project, r, public) for r in results]
-        out = [r for r in out if r is not None]
+        built = (self._resource(ctx.fingerprint, project, r, public) for r in results)
+        out = [r for r in built if r is not None]
         out.sort(key=lambda r: r.key)
         return _Read(project, out)
 
