@@ -450,9 +450,7 @@ def read_s3(uri: str, *, profile: str | None, endpoint_url: str | None, key: str
 
 
 def _too_big(size: int) -> str:
-    return (
-        f"{size:,} bytes, more than the {MAX_STATE_BYTES:,} driftscan reads as one state; refusing"
-    )
+    return f"{size:,} bytes, more than the {MAX_STATE_BYTES:,} bytes driftscan reads as one state; refusing"
 
 
 def read_file(path: Path, name: str) -> str:
@@ -559,7 +557,8 @@ def declarations(state: TfState, file: str, out: TfLoad) -> None:
             _count(out.skipped, r.type)
             continue
         _count(out.mapped, r.type)
-        mapped.declared = _redacted(mapped.declared, ctx.fingerprint)
+        if tf.redacts(r.type):
+            mapped.declared = _redacted(mapped.declared, ctx.fingerprint)
         if mapped.part:
             parts.append((mapped, src))
             continue
@@ -576,8 +575,9 @@ def declarations(state: TfState, file: str, out: TfLoad) -> None:
 
 
 def _redacted(declared: dict[str, Any], fp: Fingerprinter) -> dict[str, Any]:
-    # The collectors store secret-looking attributes as fingerprints (design §1.3): so does the
-    # declared side, which both keeps the state's secrets out of the store and compares alike.
+    # A collector that stores secret-looking attributes as fingerprints (design §1.3, Azure's)
+    # has its declarations redacted alike: the state's secrets stay out of the store, and
+    # both sides compare fingerprints.
     return {
         k: (v if k in FACETS else redact_tree(v, fp, secret=_secret_key(k)))
         for k, v in declared.items()

@@ -28,7 +28,7 @@ from driftscan.providers import Identity
 from driftscan.providers.azure.facets import CHILD_TYPES
 from driftscan.providers.azure.keys import RESOURCE_GROUP_TYPE, azure_type, identify
 
-MAPPINGS = TerraformMappings()
+MAPPINGS = TerraformMappings(redact=True)  # the collector redacts what it stores
 
 # Outside Resource Graph's Resources table: these are read, if at all, as subscription
 # settings (settings.py) and are mapped one by one below; any other of them is not stored.
@@ -254,7 +254,7 @@ def _key_vault(a: Attrs, ctx: TfContext) -> Mapped:
 @MAPPINGS.mapping("azurerm_key_vault_key", "azurerm_key_vault_secret")
 def _vault_item(a: Attrs, ctx: TfContext) -> Mapped | None:
     # The provider's id is the data-plane URL; the collector keys the item by its ARM id.
-    rid = a.get("resource_manager_versionless_id") or a.get("resource_manager_id")
+    rid = a.get("resource_versionless_id") or a.get("resource_id")
     if not isinstance(rid, str) or not rid.lower().startswith("/subscriptions/"):
         return None
     rid = rid.split("/versions/")[0]
