@@ -67,7 +67,10 @@ def test_export_partitions_every_table_by_scan(store: Store, tmp_path: Path) -> 
     # JSON columns are text other engines can parse.
     assert json.loads(aws1[0]["tags"]) == PCI
     for table in ("findings", "slices"):
-        assert {p.name for p in (out / table).iterdir()} == {f"scan_id={first}", f"scan_id={second}"}
+        assert {p.name for p in (out / table).iterdir()} == {
+            f"scan_id={first}",
+            f"scan_id={second}",
+        }
     found = {(r["rule"], r["resource"].rsplit(":", 1)[-1]): r["status"]
              for r in _rows(out / "findings" / f"scan_id={second}")}  # fmt: skip
     assert found[("pci_storage_not_public", "kept")] == "alarm"
@@ -107,7 +110,9 @@ def test_cli_export(store_path: Path, tmp_path: Path) -> None:
     res = runner.invoke(app, ["export", "--store", str(store_path), "--out", str(out), "--all"])
     assert res.exit_code == 0, res.output
     assert f"exported scan(s) {first}, {second}" in res.output
-    res = runner.invoke(app, ["export", "--store", str(store_path), "--out", str(out), "--scan", "9"])
+    res = runner.invoke(
+        app, ["export", "--store", str(store_path), "--out", str(out), "--scan", "9"]
+    )
     assert res.exit_code != 0 and "no scan 9" in res.output
     res = runner.invoke(app, ["export", "--store", str(store_path), "--out", str(out), "--verify"])
     assert res.exit_code == 0 and "every file matches" in res.output
