@@ -175,6 +175,35 @@ class ResourceDoc(TypedDict):
     name: str | None
 
 
+class FrameworkRequirementDoc(TypedDict):
+    """One requirement's status in the scan (compliance.frameworks.RequirementView)."""
+
+    id: str
+    title: str
+    status: str
+    reason: str
+    manual: bool
+    rules: list[str]
+    # The resource keys behind it, failing and unassessed first, at most RESOURCES_PER_REQUIREMENT;
+    # resources_total counts them all.
+    resources: list[str]
+    resources_total: int
+    attestation: dict[str, Any] | None
+    counts: dict[str, int]
+
+
+class FrameworkDoc(TypedDict):
+    """One framework catalogue's requirements in the scan (compliance.frameworks.FrameworkView)."""
+
+    framework: str
+    title: str
+    version: str | None
+    source: str | None
+    automated_share: float
+    checked: bool
+    requirements: list[FrameworkRequirementDoc]
+
+
 class RuleDoc(TypedDict):
     """What a rule checks and how to fix it."""
 
@@ -251,6 +280,7 @@ class ReportDocument(TypedDict):
     resources: dict[str, ResourceDoc]
     rules: dict[str, RuleDoc]
     requirements: list[RequirementDoc]
+    frameworks: list[FrameworkDoc]
     changes_since_previous: ChangesSincePrevious | None
     appendix: Appendix
 
@@ -482,6 +512,41 @@ def _requirements(data: ReportData) -> list[RequirementDoc]:
     return out
 
 
+# Resource keys listed per requirement in the document: a requirement over a whole estate would
+# otherwise repeat every key the findings already hold.
+RESOURCES_PER_REQUIREMENT = 200
+
+
+def _frameworks(data: ReportData) -> list[FrameworkDoc]:
+    """The report data's framework views, by framework id, in catalogue order within each."""
+    return [
+        {
+            "framework": v.framework,
+            "title": v.title,
+            "version": v.version,
+            "source": v.source,
+            "automated_share": round(v.automated_share, 4),
+            "checked": v.checked,
+            "requirements": [
+                {
+                    "id": r.id,
+                    "title": r.title,
+                    "status": r.status,
+                    "reason": r.reason,
+                    "manual": r.manual,
+                    "rules": list(r.rules),
+                    "resources": list(r.resources[:RESOURCES_PER_REQUIREMENT]),
+                    "resources_total": len(r.resources),
+                    "attestation": scrub(r.attestation) if r.attestation is not None else None,
+                    "counts": dict(sorted(r.counts.items())),
+                }
+                for r in v.requirements
+            ],
+        }
+        for v in sorted(data.frameworks, key=lambda v: v.framework)
+    ]
+
+
 def _req_key(req: str) -> tuple[Any, ...]:
     # "1.10.1" after "1.9"; non-numeric parts compare as text.
     return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"[.\-]", req))
@@ -701,6 +766,7 @@ def document(data: ReportData) -> ReportDocument:
         },
         "rules": rules,
         "requirements": _requirements(data),
+        "frameworks": _frameworks(data),
         "changes_since_previous": changes_since_previous(data, s),
         "appendix": {
             "params": scrub(data.params),

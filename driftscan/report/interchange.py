@@ -49,6 +49,10 @@ class RequirementStatus:
     rules: tuple[str, ...]
     resources: tuple[str, ...] = ()
     attestation: Mapping[str, Any] | None = None
+    # Why the status is what it is, when the view says; all resources, when more are behind it
+    # than `resources` lists.
+    reason: str = ""
+    resources_total: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +99,10 @@ def _views(doc: ReportDocument) -> list[FrameworkStatus] | None:
                     rules=tuple(sorted(str(x) for x in r.get("rules") or [])),
                     resources=tuple(str(x) for x in r.get("resources") or []),
                     attestation=att if isinstance(att := r.get("attestation"), Mapping) else None,
+                    reason=str(r.get("reason") or ""),
+                    resources_total=total
+                    if isinstance(total := r.get("resources_total"), int)
+                    else None,
                 )
             )
         out.append(

@@ -178,9 +178,12 @@ def _finding(
     ]
     if req.rules:
         lines.append(f"Rules: {', '.join(req.rules)}.")
+    if req.reason:
+        lines.append(f"{req.reason[0].upper()}{req.reason[1:]}.")
     if req.resources:
         shown = req.resources[:20]
-        more = f" and {len(req.resources) - 20} more" if len(req.resources) > 20 else ""
+        total = max(req.resources_total or 0, len(req.resources))
+        more = f" and {total - len(shown)} more" if total > len(shown) else ""
         lines.append(f"Resources: {', '.join(shown)}{more}.")
     return m.Finding(
         uuid=uuid5("finding", scan, fw.framework, req.id),

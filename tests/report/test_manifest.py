@@ -19,7 +19,8 @@ def test_intact_signed_report_verifies(full_report: tuple[ReportResult, Path]) -
     assert verify_report_dir(res.folder, trusted_key=key) == []
     names = {a["name"] for a in json.loads(res.manifest.read_text())["artifacts"]}  # type: ignore[union-attr]
     assert names == {"report.html", "report.pdf", "report.json", "findings.csv", "drift.csv",
-                     "coverage.csv"}  # fmt: skip
+                     "coverage.csv", "assessment-results.oscal.json", "findings.ocsf.jsonl",
+                     "report.sarif", "junit.xml"}  # fmt: skip
 
 
 def test_tampered_artifact_is_named(report_copy: Path) -> None:

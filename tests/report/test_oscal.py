@@ -174,6 +174,37 @@ def test_framework_views_give_each_status_and_attestations_are_examined() -> Non
     assert props["framework"] == "pci-dss-4.0.1" and props["version"] == "4.0.1"
 
 
+def test_the_report_datas_framework_views_reach_the_document() -> None:
+    """FrameworkView objects on the report data drive the findings (not a derivation), with
+    their reasons, and the document lists a bounded number of resources per requirement."""
+    from driftscan.compliance.frameworks import FrameworkView, RequirementView
+    from driftscan.report.document import RESOURCES_PER_REQUIREMENT
+
+    data = make_report_data(20)
+    many = [f"arn:aws:s3:::bucket-{i:06d}" for i in range(RESOURCES_PER_REQUIREMENT + 5)]
+    data.frameworks = [
+        FrameworkView("pci-dss-4.0.1", "PCI DSS v4.0.1", "4.0.1", 42, 1.0, [
+            RequirementView("1.3.1", "Inbound traffic", "failed", ["rule_00"], many, None,
+                            reason="2 alarm(s) from rule_00"),
+            RequirementView("3.5.1", "PAN unreadable", "passed", ["rule_01"], [], None),
+        ]),
+    ]  # fmt: skip
+    doc = document(data)
+    (fw,) = doc["frameworks"]
+    assert len(fw["requirements"][0]["resources"]) == RESOURCES_PER_REQUIREMENT
+    assert fw["requirements"][0]["resources_total"] == len(many)
+    text = render_oscal(doc)
+    _trestle(text)
+    result = _ar(text)["results"][0]
+    (finding,) = result["findings"]
+    assert finding["target"]["target-id"] == "req-1.3.1"
+    assert "2 alarm(s) from rule_00" in finding["description"]
+    assert f"and {len(many) - 20} more" in finding["description"]
+    sel = result["reviewed-controls"]["control-selections"][0]
+    assert {"name": "statuses-from", "ns": "urn:driftscan:oscal", "value": "views"} in sel["props"]
+    assert [c["control-id"] for c in sel["include-controls"]] == ["req-1.3.1", "req-3.5.1"]
+
+
 def test_uuids_are_version_5_and_follow_the_content() -> None:
     """Every UUID is v5; equal documents give byte-identical files, a changed one a new id."""
     a, b = render_oscal(_doc()), render_oscal(_doc())
