@@ -9,7 +9,7 @@ from driftscan.clikit import app, print_error
 from driftscan.errors import DriftscanError
 
 # Each module registers its commands on the shared app when imported.
-COMMAND_MODULES = ("core", "diff", "checks", "frameworks", "reports", "ops", "export")
+COMMAND_MODULES = ("core", "diff", "checks", "frameworks", "reports", "ops", "export", "scale")
 for _name in COMMAND_MODULES:
     importlib.import_module(f"driftscan.commands.{_name}")
 

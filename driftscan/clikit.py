@@ -143,6 +143,16 @@ WaitOpt = Annotated[
 ]
 
 
+ReadWaitOpt = Annotated[
+    float,
+    typer.Option(
+        "--wait",
+        min=0,
+        help="Seconds to wait while a scan writes the store before exit 4",
+    ),
+]
+
+
 def _store_path(config: Path | None, store: Path | None) -> Path:
     if store is not None:
         return store
@@ -157,11 +167,17 @@ def open_read(
     *,
     sandboxed: bool = False,
     memory_mb: int | None = None,
+    wait_s: float = 30.0,
 ) -> Store:
+    """The store opened for reading; while a scan's ingest writes it, wait up to `wait_s`."""
     from driftscan.store import Store
 
     return Store(
-        _store_path(config, store), read_only=True, sandboxed=sandboxed, memory_mb=memory_mb
+        _store_path(config, store),
+        read_only=True,
+        sandboxed=sandboxed,
+        memory_mb=memory_mb,
+        wait_s=wait_s,
     )
 
 

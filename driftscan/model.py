@@ -125,13 +125,20 @@ class SourceRun:
     identity: str | None = None
     resources: list[Resource] = field(default_factory=list)
     slices: list[Slice] = field(default_factory=list)
+    # Resources streamed to a staging bundle (driftscan.stage) instead of kept in `resources`.
+    spooled: int = 0
+
+    @property
+    def resource_count(self) -> int:
+        """Every resource this run yielded, kept or streamed to a bundle."""
+        return len(self.resources) + self.spooled
 
     def finish(self) -> None:
         """Derive the run status from its slices: all ok → ok, some failed → partial, all → failed."""
         failed = [s for s in self.slices if s.status == "failed"]
         if not failed:
             self.status = "ok"
-        elif len(failed) == len(self.slices) and not self.resources:
+        elif len(failed) == len(self.slices) and not self.resource_count:
             self.status = "failed"
         else:
             self.status = "partial"

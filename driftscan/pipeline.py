@@ -6,8 +6,10 @@ Commands and users' scripts call these; each stage records what it did in the st
 from __future__ import annotations
 
 import itertools
+import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +29,8 @@ if TYPE_CHECKING:
     from driftscan.config import Config
     from driftscan.drift import DriftResult, ScanDelta
     from driftscan.report import ReportResult
+    from driftscan.stage import Shard
+    from driftscan.stage.ingest import Assembled
     from driftscan.store import HistoryEntry, Store
 
 
@@ -74,34 +78,166 @@ def collect(
 
 def scan(
     config: Config,
-    store: Store,
+    store: Store | Callable[[], Store],
     *,
     sources: Sequence[str] | None = None,
     progress: ProgressFn | None = None,
     rules_hash: str = "",
 ) -> ScanOutcome:
-    """Collect, then write everything observed in one transaction sealed into the chain."""
-    from driftscan import __version__
-
-    started = datetime.now(UTC)
+    """Collect into a staging bundle, then write everything observed in one transaction
+    sealed into the chain. `store` is an open store, or a function that opens it: then it
+    is opened (and closed) only for that transaction, after collection and the bundle's
+    checks, so readers work while the scan collects (`driftscan scan`)."""
     # Before collecting: a bad attestation or a missing evidence file fails fast (exit 2).
     attested = read_attestations(config)
-    fingerprint = load_fingerprinter(config.key_path)
-    runs = collect(config, sources, progress, fingerprint=fingerprint)
+    with staging() as folder:
+        stage(config, folder, sources=sources, progress=progress)
+        asm = assemble_bundles(config, [folder], sources=sources)
+        if not callable(store):
+            return ingest(config, store, [folder], sources=sources, rules_hash=rules_hash,
+                          once=False, attested=attested, assembled=asm)  # fmt: skip
+        with store() as st:
+            return ingest(config, st, [folder], sources=sources, rules_hash=rules_hash,
+                          once=False, attested=attested, assembled=asm)  # fmt: skip
+
+
+@contextmanager
+def staging() -> Iterator[Path]:
+    """A temporary folder for one scan's bundle (under $TMPDIR), removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="driftscan-stage-") as tmp:
+        yield Path(tmp)
+
+
+@dataclass
+class StageOutcome:
+    """What one (shard of a) scan wrote into its staging bundle."""
+
+    folder: Path
+    run_id: str
+    shard: Shard
+    runs: list[SourceRun]
+    units: list[str]
+
+    @property
+    def complete(self) -> bool:
+        return all(r.status == "ok" for r in self.runs)
+
+
+def stage(
+    config: Config,
+    folder: Path,
+    *,
+    shard: Shard | None = None,
+    run_id: str | None = None,
+    sources: Sequence[str] | None = None,
+    progress: ProgressFn | None = None,
+) -> StageOutcome:
+    """Collect shard K/N of the work units (default: all of them) into a staging bundle in
+    `folder`, streaming resources to Parquet as they come; touches no store."""
+    from driftscan import __version__
+    from driftscan.stage import BundleWriter, default_run_id, plan_shard, write_manifest
+    from driftscan.stage.bundle import MANIFEST
+    from driftscan.stage.shard import ONE
+
+    shard = shard or ONE
+    selected = select_sources(config, sources)
+    if not selected:
+        raise ConfigError("no sources configured", file=config.file, key="sources")
+    fp = load_fingerprinter(config.key_path)
+    plan = plan_shard(selected, shard)
+    run_id = run_id or default_run_id(config.digest)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / MANIFEST).unlink(missing_ok=True)  # a retried shard's: not a bundle until done
+    started = datetime.now(UTC)
+    writer = BundleWriter(folder)
+    runs = run_sources(plan.sources, progress, fingerprint=fp, concurrency=config.concurrency,
+                       sink=writer.add)  # fmt: skip
+    for r in runs:  # a run built without the sink (a script's collector) is staged whole
+        if r.resources:
+            writer.add(r.resources)
+            r.spooled, r.resources = r.spooled + len(r.resources), []
+    entry = writer.close()
+    write_manifest(folder, run_id=run_id, shard=(shard.k, shard.n), config_hash=config.digest,
+                   tool_version=__version__, started_at=started, finished_at=datetime.now(UTC),
+                   units=plan.units, runs=runs, files=[entry] if entry else [],
+                   fingerprint=fp)  # fmt: skip
+    return StageOutcome(folder, run_id, shard, runs, plan.units)
+
+
+def assemble_bundles(
+    config: Config,
+    folders: Sequence[Path],
+    *,
+    run_id: str | None = None,
+    sources: Sequence[str] | None = None,
+) -> Assembled:
+    """Read and verify the bundles of one run under `folders` (hashes, seals, run id, config
+    hash, shard numbering) into the runs of one scan; touches no store."""
+    from driftscan.stage.ingest import assemble
+
+    return assemble(folders, sources=select_sources(config, sources), config_hash=config.digest,
+                    fingerprint=load_fingerprinter(config.key_path), run_id=run_id)  # fmt: skip
+
+
+@dataclass
+class IngestOutcome(ScanOutcome):
+    """A scan written from staging bundles, with what was wrong with the shards."""
+
+    assembled: Assembled | None = None
+    already: bool = False  # these bundles were ingested before: nothing written
+
+
+def ingest(
+    config: Config,
+    store: Store,
+    folders: Sequence[Path],
+    *,
+    run_id: str | None = None,
+    sources: Sequence[str] | None = None,
+    rules_hash: str = "",
+    once: bool = True,
+    attested: list[Any] | None = None,
+    assembled: Assembled | None = None,
+) -> IngestOutcome:
+    """Verify every bundle of one run under `folders` and write them as one scan, in one
+    transaction. A missing, duplicated or altered shard leaves its units not assessed.
+    With `once`, the run is recorded: the same bundles again write nothing. `attested`:
+    the config's attestations, already read (default: read them now); `assembled`: the
+    bundles already verified by assemble_bundles (before the store was opened)."""
+    from driftscan import __version__
+    from driftscan.store.staged import ingested
+
+    if attested is None:
+        attested = read_attestations(config)
+    fp = load_fingerprinter(config.key_path)
+    asm = assembled or assemble_bundles(config, folders, run_id=run_id, sources=sources)
+    if once:
+        prior = ingested(store, asm.run_id)
+        if prior is not None:
+            if prior[1] != asm.digest:
+                raise ConfigError(
+                    f"run '{asm.run_id}' was ingested as scan {prior[0]} from other bundles; "
+                    "scan again under a new --run-id",
+                    key="--run-id",
+                )
+            return IngestOutcome(store.scan(prior[0]), asm.runs, assembled=asm, already=True)
+    now = datetime.now(UTC)
     record = store.write_scan(
-        runs,
-        started_at=started,
-        finished_at=datetime.now(UTC),
+        asm.runs,
+        started_at=asm.started_at or now,
+        finished_at=asm.finished_at or now,
         tool_version=__version__,
         config_hash=config.digest,
         rules_hash=rules_hash,
-        key_id=fingerprint.key_id,
+        key_id=fp.key_id,
+        staged=asm.files,
+        staged_run=(asm.run_id, asm.digest, asm.shards) if once else None,
     )
     if attested is not None:
         from driftscan.store.attestations import write_attestations
 
         write_attestations(store, record.scan_id, [a.row() for a in attested])
-    out = ScanOutcome(record, runs)
+    out = IngestOutcome(record, asm.runs, assembled=asm)
     if store.heads_error:
         out.evidence_errors.append(store.heads_error)
     if config.evidence.anchor is not None:
@@ -302,7 +438,7 @@ def run(
     rec = scanned.record
     for r in scanned.runs:
         log.event("source.finished", source=r.source, status=r.status, reason=r.reason,
-                  resources=len(r.resources), seconds=round(r.duration_s, 2),
+                  resources=r.resource_count, seconds=round(r.duration_s, 2),
                   not_assessed=[{"slice": s.name, "reason": s.reason, "detail": s.detail}
                                 for s in r.slices if s.status == "failed"])  # fmt: skip
     log.event("scan.finished", scan=rec.scan_id, status=rec.status, resources=rec.resources)

@@ -57,6 +57,9 @@ class CollectContext:
     fingerprint: Fingerprinter = field(default_factory=Fingerprinter.throwaway)
     # Token buckets per API family (collect/limits.py), shared by every source of the scan.
     limiter: Limiter = field(default_factory=Limiter)
+    # Where resources go instead of run.resources (a staging bundle's writer, driftscan.stage),
+    # so a source's resources are never all held in memory; called under the context's lock.
+    sink: Callable[[Sequence[Resource]], None] | None = None
     _lock: Lock = field(default_factory=Lock)
 
     def _clean(self, resource: Resource) -> None:
@@ -67,13 +70,21 @@ class CollectContext:
     def add(self, resource: Resource) -> None:
         self._clean(resource)
         with self._lock:
-            self.run.resources.append(resource)
+            if self.sink is not None:
+                self.sink((resource,))
+                self.run.spooled += 1
+            else:
+                self.run.resources.append(resource)
 
     def add_many(self, resources: Sequence[Resource]) -> None:
         for r in resources:
             self._clean(r)
         with self._lock:
-            self.run.resources.extend(resources)
+            if self.sink is not None:
+                self.sink(resources)
+                self.run.spooled += len(resources)
+            else:
+                self.run.resources.extend(resources)
 
     def slice_ok(self, name: str, *, resources: int = 0, **cover: Any) -> Slice:
         """Record a slice that was read completely."""
@@ -144,14 +155,17 @@ def run_source(
     progress: ProgressFn | None = None,
     fingerprint: Fingerprinter | None = None,
     limiter: Limiter | None = None,
+    sink: Callable[[Sequence[Resource]], None] | None = None,
 ) -> SourceRun:
-    """Collect one source; never raises — a failure becomes a failed slice."""
+    """Collect one source; never raises — a failure becomes a failed slice. With `sink`, the
+    resources are handed to it as they come instead of kept in the run."""
     run = SourceRun(config.name, config.type)
     ctx = CollectContext(
         run,
         progress or (lambda s, m: None),
         fingerprint or Fingerprinter.throwaway(),
         limiter or Limiter(),
+        sink,
     )
     start = time.monotonic()
     try:
@@ -177,9 +191,11 @@ def run_sources(
     *,
     fingerprint: Fingerprinter | None = None,
     concurrency: int = 32,
+    sink: Callable[[Sequence[Resource]], None] | None = None,
 ) -> list[SourceRun]:
     """Collect all sources, at most `concurrency` at once, and return their runs in config
-    order; one failing never stops the others."""
+    order; one failing never stops the others. `sink` (thread-safe) takes every resource
+    instead of the runs (a staging bundle)."""
     if not configs:
         return []
     # Build collectors first so a missing extra is a configuration error (exit 2) up front.
@@ -191,7 +207,9 @@ def run_sources(
     limiter = Limiter()
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="collect")
     try:
-        futures = [pool.submit(run_source, c, progress, fingerprint, limiter) for c in configs]
+        futures = [
+            pool.submit(run_source, c, progress, fingerprint, limiter, sink) for c in configs
+        ]
         return [f.result() for f in futures]
     finally:
         # A ConfigError from one source (no known_hosts file, say) ends the scan: the sources

@@ -10,6 +10,7 @@ import typer
 from driftscan.clikit import (
     ConfigOpt,
     FormatOpt,
+    ReadWaitOpt,
     StoreOpt,
     WaitOpt,
     command,
@@ -17,12 +18,13 @@ from driftscan.clikit import (
     err,
     open_read,
 )
-from driftscan.errors import ExitCode, RuleError
+from driftscan.errors import ConfigError, ExitCode, RuleError
 from driftscan.output import Format, cell, default_format, emit
 
 # The pipeline, config and store are imported by the commands that use them (start-up time).
 if TYPE_CHECKING:
     from driftscan.config import Config
+    from driftscan.pipeline import ScanOutcome
 
 
 @command()
@@ -34,25 +36,61 @@ def scan(
     fmt: FormatOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output")] = False,
     wait: WaitOpt = 120.0,
+    shard: Annotated[
+        str | None,
+        typer.Option(
+            "--shard",
+            help="Collect only the K-th of N parts of the work (K/N); needs --stage",
+            show_default=False,
+        ),
+    ] = None,
+    stage: Annotated[
+        str | None,
+        typer.Option(
+            "--stage",
+            help="Write the bundle under this folder or s3://bucket/prefix instead of the "
+            "store, for `driftscan ingest`",
+            show_default=False,
+        ),
+    ] = None,
+    run_id: Annotated[
+        str | None,
+        typer.Option(
+            "--run-id",
+            help="The run a staged shard belongs to (default: UTC date + config hash)",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Collect live state from every configured source (or --source NAME) into the store.
 
-    Prints the new scan's id. Exit 0 when every source was read completely, 3 when any
-    region, service, subscription or host could not be assessed.
+    Collection never holds the store: it streams into a staging bundle that is then written
+    in one short transaction, so query, scans, report and verify work meanwhile. With
+    --shard K/N --stage DIR, only the K-th of N parts of the work units (hosts, listed
+    accounts) is collected, into DIR/<run id>/shard-K-of-N, for `driftscan ingest`.
+
+    Prints the new scan's id (the bundle's folder when staging). Exit 0 when every source
+    was read completely, 3 when any region, service, subscription or host could not be
+    assessed.
 
     Example:  driftscan scan -c driftscan.yaml --source aws-prod
     """
-    from driftscan import pipeline
     from driftscan.config import load_config
-    from driftscan.store import Store
 
     cfg = load_config(config)
     fmt = default_format(fmt)
-    with Store(cfg.store_path, wait_s=wait) as store, _Progress(quiet) as progress:
-        outcome = pipeline.scan(
-            cfg, store, sources=source, progress=progress.update, rules_hash=_rules_hash(cfg)
-        )
-        runs = store.source_runs(outcome.record.scan_id)
+    if shard is not None or stage is not None:
+        from driftscan.commands.scale import stage_only
+        from driftscan.stage import parse_shard
+
+        if stage is None:
+            raise ConfigError("--shard needs --stage DIR: a shard worker writes only its bundle",
+                              key="--shard")  # fmt: skip
+        with _Progress(quiet) as progress:
+            stage_only(cfg, shard=parse_shard(shard or "1/1"), stage=stage, run_id=run_id,
+                       sources=source, fmt=fmt, progress=progress.update)  # fmt: skip
+    with _Progress(quiet) as progress:
+        outcome, runs = _scan(cfg, source, progress.update, wait)
     rec = outcome.record
     if fmt is Format.table:
         emit(
@@ -90,6 +128,37 @@ def scan(
     for problem in outcome.evidence_errors:
         err.print(f"[yellow]warning:[/yellow] {problem} (the scan is stored)", highlight=False)
     raise typer.Exit(ExitCode.OK if outcome.complete else ExitCode.INCOMPLETE)
+
+
+def _scan(
+    cfg: Config, sources: list[str] | None, progress: Any, wait: float
+) -> tuple[ScanOutcome, list[dict[str, Any]]]:
+    """Collect, then open the store only to write; a first scan makes the store (and its
+    fingerprint key) before collecting, as nothing can be reading it yet."""
+    from driftscan import pipeline
+    from driftscan.store import Store
+
+    def open_store() -> Store:
+        return Store(cfg.store_path, wait_s=wait)
+
+    rules_hash = _rules_hash(cfg)
+    if cfg.store_path.exists():
+        outcome = pipeline.scan(
+            cfg, open_store, sources=sources, progress=progress, rules_hash=rules_hash
+        )
+    else:
+        with open_store() as store:
+            outcome = pipeline.scan(
+                cfg, store, sources=sources, progress=progress, rules_hash=rules_hash
+            )
+    # As the store's source_run rows hold them (ordered by source).
+    runs = [
+        {"source": r.source, "provider": r.provider, "status": r.status, "reason": r.reason,
+         "resources": r.resource_count, "duration_s": float(r.duration_s),
+         "identity": r.identity}
+        for r in sorted(outcome.runs, key=lambda r: r.source)
+    ]  # fmt: skip
+    return outcome, runs
 
 
 def _rules_hash(cfg: Config) -> str:
@@ -146,13 +215,14 @@ def scans(
     store: StoreOpt = None,
     limit: Annotated[int, typer.Option(help="Show at most this many, newest first")] = 30,
     fmt: FormatOpt = None,
+    wait: ReadWaitOpt = 30.0,
 ) -> None:
     """The scan ledger: id, times, status and per-source coverage.
 
     Example:  driftscan scans --limit 10 --format json
     """
     fmt = default_format(fmt)
-    with open_read(config, store) as st:
+    with open_read(config, store, wait_s=wait) as st:
         rows = []
         for rec in st.scans(limit=limit):
             slices = st.slices(rec.scan_id)
@@ -247,6 +317,7 @@ def query(
     memory_mb: Annotated[
         int, typer.Option("--memory-limit", min=64, help="Memory ceiling for the query, in MB")
     ] = 2048,
+    wait: ReadWaitOpt = 30.0,
 ) -> None:
     """Read-only SQL over the store's views (the connection cannot write or read other files).
 
@@ -256,7 +327,7 @@ def query(
     Example:  driftscan query "select type, count(*) from resources group by 1"
     """
     fmt = default_format(fmt)
-    with open_read(config, store, sandboxed=True, memory_mb=memory_mb) as st:
+    with open_read(config, store, sandboxed=True, memory_mb=memory_mb, wait_s=wait) as st:
         cols, rows = st.query(sql, timeout_s=timeout)
     emit(cols, rows, fmt)
 
@@ -289,6 +360,7 @@ def verify(
         ),
     ] = None,
     fmt: FormatOpt = None,
+    wait: ReadWaitOpt = 30.0,
 ) -> None:
     """Check the scan ledger's hash chain, the result chain, every report and the anchors.
 
@@ -320,7 +392,7 @@ def verify(
             # With --store and no config file: what the store itself records is checked.
             has_config = find_config(str(config) if config else None).exists()
             cfg, path = (load_config(config) if has_config else None), store
-        with Store(path, read_only=True) as st:
+        with Store(path, read_only=True, wait_s=wait) as st:
             res = verify_evidence(st, cfg, trusted_key=key)
         doc = {"ok": not res.problems, "scans": res.scans, "head": res.head,
                "first_broken": res.first_broken, "problems": res.problems}  # fmt: skip

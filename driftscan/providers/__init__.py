@@ -13,7 +13,7 @@ from __future__ import annotations
 import builtins
 import importlib
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -68,6 +68,23 @@ class ScopeDimension:
     attrs: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class WorkUnit:
+    """One part of a source that one shard worker reads whole (a host, an account, a
+    subscription): `scan --shard K/N` gives each worker the units whose id hashes to K.
+
+    `account`, `region`, `types` and `keys` say what the unit covers, as a Slice does: when its shard
+    never arrives, a not-assessed slice with this cover keeps its resources from reading as
+    gone; all None covers the whole source.
+    """
+
+    id: str
+    account: str | None = None
+    region: str | None = None
+    types: tuple[str, ...] = ()
+    keys: tuple[str, ...] = ()
+
+
 def _no_identity(key: str) -> Identity | None:
     return None
 
@@ -117,6 +134,10 @@ class Provider:
     desired: str | None = None
     # "module:ATTR" of the provider's local estate for the demo and tests (never imported here).
     sandbox: str | None = None
+    # The work units of a source (its hosts, its listed accounts), and the source narrowed to
+    # some of them by id; without both, the source is one unit that one shard reads whole.
+    units: Callable[[Any], list[WorkUnit]] | None = None
+    narrow: Callable[[Any, Sequence[str]], Any] | None = None
     # "module:ATTR" of the provider's part of `driftscan demo`: called with a work folder, it
     # starts its sandbox, seeds the incidents and returns a driftscan.sandbox.demo.DemoPart.
     demo: str | None = None
@@ -283,6 +304,7 @@ __all__ = [
     "Registry",
     "ScopeDimension",
     "SourceModel",
+    "WorkUnit",
     "get",
     "load_object",
     "registry",

@@ -371,10 +371,14 @@ class Store:
         config_hash: str = "",
         rules_hash: str = "",
         key_id: str | None = None,
+        staged: Sequence[Path] = (),
+        staged_run: tuple[str, str, int] | None = None,
     ) -> ScanRecord:
         """Store one scan in a single transaction and seal it into the hash chain. `key_id`
-        names the fingerprint key its secrets were fingerprinted with."""
-        incoming = _encode(r for run in runs for r in run.resources)
+        names the fingerprint key its secrets were fingerprinted with. `staged`: Parquet files
+        of a staging bundle (driftscan.stage, verified by the caller) holding the resources
+        instead of `runs`; `staged_run` (run id, bundles digest, shards) is recorded with it."""
+        incoming = None if staged else _encode(r for run in runs for r in run.resources)
         status = scan_status(runs)
         with self.transaction() as con:
             last = _one(
@@ -385,8 +389,12 @@ class Store:
             self._write_runs(con, scan_id, runs)
             if key_id is not None:
                 con.execute("INSERT INTO fingerprint_key VALUES (?, ?)", [scan_id, key_id])
-            self._write_resources(con, scan_id, incoming)
-            self._write_observations(con, scan_id, runs)
+            if incoming is not None:
+                self._write_resources(con, scan_id, incoming)
+                self._write_observations(con, scan_id, runs)
+                count = incoming.num_rows
+            else:
+                count = self._write_staged(con, scan_id, staged)
             rec = ScanRecord(
                 scan_id=scan_id,
                 started_at=started_at.replace(tzinfo=None),
@@ -395,13 +403,17 @@ class Store:
                 tool_version=tool_version,
                 config_hash=config_hash,
                 rules_hash=rules_hash,
-                resources=incoming.num_rows,
+                resources=count,
                 content_hash=_content_hash(con, scan_id),
                 prev_hash=prev,
                 chain_hash="",
                 results_head=_results_head(con)[1],
             )
             rec.chain_hash = chain_link(rec)
+            if staged_run is not None:
+                from driftscan.store.staged import record_ingest
+
+                record_ingest(con, staged_run[0], scan_id, staged_run[1], staged_run[2])
             con.execute(
                 f"INSERT INTO scan_ledger ({_SCAN_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [
@@ -423,7 +435,7 @@ class Store:
                 "provider": [r.provider for r in runs],
                 "status": [r.status for r in runs],
                 "reason": [r.reason for r in runs],
-                "resources": [len(r.resources) for r in runs],
+                "resources": [r.resource_count for r in runs],
                 "duration_s": [float(r.duration_s) for r in runs],
                 "identity": pa.array([r.identity for r in runs], pa.string()),
             }
@@ -458,36 +470,81 @@ class Store:
         # the Arrow table in place, with no copy into a temp table.
         con.register("_in", incoming)
         try:
-            # New documents only: an unchanged resource adds nothing.
-            con.execute(
-                "INSERT INTO version SELECT i.* FROM _in i "
-                "ANTI JOIN (SELECT DISTINCT doc_hash FROM version) v USING (doc_hash)"
-            )
-            # Close intervals whose key now has another version, or has gone from a slice
-            # that was read; a key in an unread slice keeps its last known version.
-            con.execute(
-                """
-                UPDATE span SET last_scan = ? - 1
-                FROM (
-                    SELECT s.key, s.doc_hash
-                    FROM span s JOIN version v USING (doc_hash)
-                    LEFT JOIN _in i ON i.key = s.key
-                    WHERE s.last_scan IS NULL
-                      AND CASE WHEN i.key IS NULL
-                               THEN NOT covered_by_failure(?, v.source, v.account, v.region, v.type, v.key)
-                               ELSE i.doc_hash <> s.doc_hash END
-                ) AS gone
-                WHERE span.last_scan IS NULL AND span.key = gone.key AND span.doc_hash = gone.doc_hash
-                """,
-                [n, n],
-            )
-            con.execute(
-                "INSERT INTO span SELECT i.key, i.doc_hash, ?, NULL FROM _in i "
-                "ANTI JOIN (SELECT key FROM span WHERE last_scan IS NULL) s USING (key)",
-                [n],
-            )
+            Store._apply_incoming(con, n)
         finally:
             con.unregister("_in")
+
+    @staticmethod
+    def _write_staged(con: duckdb.DuckDBPyConnection, n: int, files: Sequence[Path]) -> int:
+        """The resources of staged Parquet files (version rows with their doc_hash and the
+        per-scan `observed` text), one per key (first file, first row wins); returns how many."""
+        con.execute(
+            "CREATE TEMP TABLE _staged AS SELECT * EXCLUDE (filename, file_row_number) "
+            "FROM read_parquet(?, filename = true, file_row_number = true) "
+            "QUALIFY row_number() OVER (PARTITION BY key ORDER BY list_position(?, filename), "
+            "file_row_number) = 1",
+            [[str(f) for f in files], [str(f) for f in files]],
+        )
+        cols = ", ".join(_VERSION_SCHEMA.names)
+        try:
+            con.execute(f"CREATE TEMP VIEW _in AS SELECT {cols} FROM _staged")
+            # A bundle is sealed by its manifest, but its hashes were computed by the worker:
+            # a new document whose hash is not its content's would be a forged version.
+            bad = _one(
+                con,
+                "SELECT key FROM _in ANTI JOIN (SELECT DISTINCT doc_hash FROM version) v "
+                "USING (doc_hash) WHERE doc_hash IS DISTINCT FROM version_hash(key, provider, "
+                "source, account, region, type, name, tags, attrs, encrypted, public, error) "
+                "LIMIT 1",
+            )
+            if bad is not None:
+                raise StoreError(
+                    f"staged resource '{bad[0]}': its stored hash does not match its content"
+                )
+            Store._apply_incoming(con, n)
+            con.execute(
+                "INSERT INTO observation SELECT ?, key, observed FROM _staged "
+                "WHERE observed IS NOT NULL",
+                [n],
+            )
+            got = _one(con, "SELECT count(*) FROM _staged")
+            return int(got[0]) if got else 0
+        finally:
+            with suppress(duckdb.Error):  # a failed transaction drops them with its rollback
+                con.execute("DROP VIEW IF EXISTS _in")
+                con.execute("DROP TABLE IF EXISTS _staged")
+
+    @staticmethod
+    def _apply_incoming(con: duckdb.DuckDBPyConnection, n: int) -> None:
+        """Version rows in `_in` (a registered table or a view) become scan `n`'s resources."""
+        # New documents only: an unchanged resource adds nothing.
+        con.execute(
+            "INSERT INTO version SELECT i.* FROM _in i "
+            "ANTI JOIN (SELECT DISTINCT doc_hash FROM version) v USING (doc_hash)"
+        )
+        # Close intervals whose key now has another version, or has gone from a slice
+        # that was read; a key in an unread slice keeps its last known version.
+        con.execute(
+            """
+            UPDATE span SET last_scan = ? - 1
+            FROM (
+                SELECT s.key, s.doc_hash
+                FROM span s JOIN version v USING (doc_hash)
+                LEFT JOIN _in i ON i.key = s.key
+                WHERE s.last_scan IS NULL
+                  AND CASE WHEN i.key IS NULL
+                           THEN NOT covered_by_failure(?, v.source, v.account, v.region, v.type, v.key)
+                           ELSE i.doc_hash <> s.doc_hash END
+            ) AS gone
+            WHERE span.last_scan IS NULL AND span.key = gone.key AND span.doc_hash = gone.doc_hash
+            """,
+            [n, n],
+        )
+        con.execute(
+            "INSERT INTO span SELECT i.key, i.doc_hash, ?, NULL FROM _in i "
+            "ANTI JOIN (SELECT key FROM span WHERE last_scan IS NULL) s USING (key)",
+            [n],
+        )
 
     @staticmethod
     def _write_observations(
@@ -842,6 +899,12 @@ def _encode(resources: Iterable[Resource]) -> pa.Table:
     if chunk or not batches:
         batches.append(_encode_batch(chunk))
     return pa.Table.from_batches(batches, _VERSION_SCHEMA)
+
+
+def encode_versions(rs: list[Resource]) -> pa.RecordBatch:
+    """Resources → version rows with their doc_hash, exactly as a scan stores them (staging
+    bundles write these, so an ingest only checks the hashes of documents new to the store)."""
+    return _encode_batch(rs)
 
 
 def _encode_batch(rs: list[Resource]) -> pa.RecordBatch:

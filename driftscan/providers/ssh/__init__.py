@@ -5,7 +5,14 @@ from __future__ import annotations
 import fnmatch
 
 from driftscan.providers import Provider, ScopeDimension
-from driftscan.providers.ssh.keys import declare_host, identify, locate, unassessed_paths
+from driftscan.providers.ssh.keys import (
+    declare_host,
+    identify,
+    locate,
+    narrow,
+    unassessed_paths,
+    units,
+)
 from driftscan.providers.ssh.source import SshHost, SshSource
 
 
@@ -27,6 +34,8 @@ PROVIDER = Provider(
     locate=locate,
     unassessed_paths=unassessed_paths,
     sandbox="driftscan.sandbox.hosts:Fleet",
+    units=units,
+    narrow=narrow,
 )
 
 __all__ = ["PROVIDER", "SshHost", "SshSource"]

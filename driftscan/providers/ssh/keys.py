@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from driftscan.providers import Identity
+from driftscan.providers import Identity, WorkUnit
 from driftscan.providers.ssh.source import SshSource
 
 PREFIX = "ssh://"
@@ -31,6 +31,22 @@ def locate(source: Any) -> Iterator[tuple[str, str, str]]:
     if isinstance(source, SshSource):
         for h in source.hosts:
             yield f"{PREFIX}{h.name}", source.name, h.site
+
+
+def units(source: Any) -> list[WorkUnit]:
+    """Each configured host is a work unit, covered as its slice is (`scan --shard`)."""
+    if not isinstance(source, SshSource):
+        return []
+    return [
+        WorkUnit(h.name, source.name, h.site, ("host",), (f"{PREFIX}{h.name}",))
+        for h in source.hosts
+    ]
+
+
+def narrow(source: SshSource, ids: Sequence[str]) -> SshSource:
+    """The source reading only the hosts named."""
+    keep = set(ids)
+    return source.model_copy(update={"hosts": [h for h in source.hosts if h.name in keep]})
 
 
 def unassessed_paths(d: Any, live: dict[str, Any]) -> list[str]:
