@@ -95,7 +95,9 @@ def report(
 
     The report states what was scanned, when, with which tool version, rule pack hash,
     parameters and chain head, and what could not be assessed. The folder is recorded in
-    the store (opened for writing), so `verify` knows every report.
+    the store (opened for writing), so `verify` knows every report. For GRC tools, SIEMs,
+    code scanning and CI: oscal (OSCAL assessment-results), ocsf (OCSF Compliance Finding
+    lines), sarif (SARIF 2.1.0) and junit (JUnit XML).
 
     Example:  driftscan report --scan 42 --format html,pdf --out reports/out
     """

@@ -134,7 +134,7 @@ def _suites(doc: ReportDocument) -> list[_Suite]:
 def render_junit(doc: ReportDocument) -> str:
     """junit.xml for the document: deterministic, UTF-8, one testsuite per framework."""
     started = aware(doc["scan"]["started_at"])
-    stamp = started.replace(tzinfo=None).isoformat() if started else None
+    stamp = started.replace(tzinfo=None, microsecond=0).isoformat() if started else None
     props = {
         "scan": str(doc["scan"]["scan"]),
         "scan_status": doc["scan"]["status"],

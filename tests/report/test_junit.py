@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from pathlib import Path
 
 import pytest
@@ -109,6 +111,16 @@ def test_hostile_text_stays_well_formed_xml() -> None:
     case = next(c for c in _suites(xml)["unmapped"] if c.classname == "rule_39")
     assert "<pwned/>" in case.result[0].message and "\\u0007" in case.result[0].message
     assert "<injected/>" in case.name and "\x00" not in xml
+
+
+def test_timestamps_are_whole_seconds_without_a_zone() -> None:
+    """The suites' timestamp fits the JUnit schema's pattern (no fraction, no zone)."""
+    data = make_report_data(5)
+    data.scan = dataclasses.replace(
+        data.scan, started_at=data.scan.started_at.replace(microsecond=521147)
+    )
+    for s in _suites(render_junit(document(data))).values():
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", str(s._elem.get("timestamp")))
 
 
 def test_identical_documents_give_identical_bytes(doc: ReportDocument) -> None:
