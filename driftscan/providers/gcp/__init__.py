@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from driftscan.providers import Provider, ScopeDimension
-from driftscan.providers.gcp.keys import identify, owns_type
+from driftscan.providers.gcp.keys import declared_key, identify, owns_type
 from driftscan.providers.gcp.source import GcpSource
 
 PROVIDER = Provider(
@@ -12,6 +12,7 @@ PROVIDER = Provider(
     collector="driftscan.providers.gcp.collect:GcpCollector",
     extra="gcp",
     identify=identify,
+    declared_key=declared_key,
     owns_type=owns_type,
     path_fields=("ca_bundle",),
     # `scopes: {pci: {projects: [payments-prod]}}`; labels select as tags.

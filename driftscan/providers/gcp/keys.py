@@ -66,6 +66,14 @@ def project_of(k: str) -> str | None:
     return None
 
 
+def declared_key(typ: str | None, name: str | None) -> str | None:
+    """The key of a declaration by type and name when the name alone fixes it: bucket names
+    are global, so a bucket's full resource name is known."""
+    if typ == "storage.googleapis.com/Bucket" and name:
+        return f"//storage.googleapis.com/projects/_/buckets/{name}"
+    return None
+
+
 def identify(k: str) -> Identity | None:
     """What a CAI full resource name says; None for other keys."""
     m = _KEY.match(k)

@@ -101,7 +101,9 @@ def classify(exc: BaseException) -> tuple[Reason, bool]:
         return "unreachable", True
     if isinstance(exc, aexc.TransportError):
         return "unreachable", True
-    if isinstance(exc, ValueError):  # a body the client could not parse
+    from google.protobuf.json_format import ParseError
+
+    if isinstance(exc, ValueError | ParseError):  # a body the client could not parse
         return "parse", False
     return "error", False
 
