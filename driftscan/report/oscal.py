@@ -29,9 +29,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from driftscan.errors import ReportError
 from driftscan.model import canonical_json
-from driftscan.output import dumps
 from driftscan.report import oscal_models as m
 from driftscan.report.document import FindingDoc, ReportDocument
 from driftscan.report.interchange import (
@@ -239,6 +240,12 @@ def _reviewed(frameworks: list[FrameworkStatus]) -> m.ReviewedControls:
 
 def assessment_results(doc: ReportDocument) -> m.Document:
     """The document's OSCAL assessment-results as our models."""
+    return _build(doc)[0]
+
+
+def _build(doc: ReportDocument) -> tuple[m.Document, dict[str, Any]]:
+    """The models and their JSON form, serialised once (the document's id is a digest of
+    that form, and serialising a large result twice costs seconds)."""
     scan, report = doc["scan"], doc["report"]
     start = aware(scan["started_at"]) or aware(scan["finished_at"])
     end = aware(scan["finished_at"]) or start
@@ -318,27 +325,30 @@ def assessment_results(doc: ReportDocument) -> m.Document:
             f"the configuration (sha256 {scan['config_hash'] or 'not recorded'}) are the plan."
         ),
     )
-    body = {"metadata": metadata, "import_ap": import_ap, "results": [result]}
-    digest = sha256_text(
-        dumps({k: _dump(v) for k, v in body.items()})
-    )  # the document's id is its content's
-    return m.Document(
+    parts = {
+        "metadata": _dump(metadata),
+        "import-ap": _dump(import_ap),
+        "results": [_dump(result)],
+    }
+    # The document's id is its content's.
+    doc_uuid = uuid5("assessment-results", sha256_text(canonical_json(parts)))
+    model = m.Document(
         assessment_results=m.AssessmentResults(
-            uuid=uuid5("assessment-results", digest), metadata=metadata, import_ap=import_ap,
-            results=[result],
+            uuid=doc_uuid, metadata=metadata, import_ap=import_ap, results=[result]
         )
-    )  # fmt: skip
+    )
+    return model, {"assessment-results": {"uuid": doc_uuid, **parts}}
 
 
 def _dump(v: Any) -> Any:
-    if isinstance(v, list):
-        return [_dump(x) for x in v]
     return v.model_dump(by_alias=True, exclude_none=True, mode="json")
 
 
 def render_oscal(doc: ReportDocument) -> str:
-    """assessment-results.oscal.json: sorted JSON, byte-identical for identical documents."""
-    return dumps(_dump(assessment_results(doc))) + "\n"
+    """assessment-results.oscal.json: sorted, indented JSON; byte-identical for identical
+    documents (orjson: the standard library's indenting encoder takes seconds on large ones)."""
+    data = _build(doc)[1]
+    return orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"
 
 
 def _render(doc: ReportDocument, ctx: RenderContext) -> dict[str, str | bytes]:
