@@ -199,12 +199,17 @@ def compare(
             v_status.append("changed" if changes else ("not_assessed" if dropped else "ok"))
             v_changes.append(canonical_json(changes))
         verdicts = pa.table([v_ids, v_keys, v_status, v_changes], schema=sd.VERDICT_SCHEMA)
+        untracked: set[str] = set()
+        for p in registry():
+            if p.untracked is not None:
+                untracked |= p.untracked(session.declared_keys(p.type), session.undeclared(p.type))
         session.save(
             verdicts,
             presence_only=canonical_json(desired.presence_only),
             skipped=canonical_json(desired.skipped),
             files=canonical_json(desired.files),
             diffed_at=datetime.now(UTC),
+            untracked=sorted(untracked),
         )
     finally:
         session.close()

@@ -126,6 +126,10 @@ class Provider:
     # Declared paths under facts the collector recorded as unread (declaration, live document
     # → path prefixes): a change under them is not assessed, never drift.
     unassessed_paths: Callable[[Any, dict[str, Any]], list[str]] | None = None
+    # Of the provider's live resources that no declaration names — called with its declared
+    # keys and those resources' (key, type, attrs) — the keys that are not unmanaged drift:
+    # owned by another object, or outside what the declarations cover. None: all are.
+    untracked: Callable[[list[str], list[tuple[str, str, dict[str, Any]]]], set[str]] | None = None
     # "module:ATTR" of a driftscan.desired.tfmap.TerraformMappings, loaded with the first state.
     terraform: str | None = None
     # "module:ATTR" of the loader of this provider's own `desired:` entries, written

@@ -401,16 +401,46 @@ class DriftSession:
         ).fetchall()
         return [Candidate(*r) for r in rows]
 
+    def declared_keys(self, provider: str) -> list[str]:
+        """The keys this provider's declarations resolved to."""
+        rows = self.con.execute(
+            "SELECT DISTINCT s.key FROM _st s JOIN _decl d ON d.decl_id = s.decl_id "
+            "WHERE s.resolved AND d.provider = $p ORDER BY 1",
+            {"p": provider},
+        ).fetchall()
+        return [str(r[0]) for r in rows]
+
+    def undeclared(self, provider: str) -> list[tuple[str, str, dict[str, Any]]]:
+        """(key, type, attrs) of the provider's assessed live resources no declaration names:
+        the unmanaged candidates a provider's Provider.untracked hook may set aside."""
+        rows = self.con.execute(
+            """
+            SELECT l.key, l.type, v.attrs::VARCHAR
+            FROM _live l JOIN version v ON v.doc_hash = l.doc_hash
+            ANTI JOIN (SELECT key FROM _st WHERE resolved) m ON m.key = l.key
+            WHERE l.assessed AND l.provider = $p ORDER BY l.key
+            """,
+            {"p": provider},
+        ).fetchall()
+        return [(str(k), str(t), json.loads(a) if a else {}) for k, t, a in rows]
+
     def save(self, verdicts: pa.Table, *, presence_only: str, skipped: str, files: str,
-             diffed_at: datetime) -> None:  # fmt: skip
-        """Write this scan's declarations, drift and coverage in one transaction."""
+             diffed_at: datetime, untracked: Sequence[str] = ()) -> None:  # fmt: skip
+        """Write this scan's declarations, drift and coverage in one transaction. `untracked`
+        live keys are neither managed nor unmanaged (owned by another object, or outside what
+        the declarations cover): no drift, and not counted in coverage."""
         con = self.con
         p = {"n": self.n}
         con.register("_verdict_in", verdicts)
+        con.register(
+            "_untracked_in", pa.table({"key": pa.array(sorted(set(untracked)), pa.string())})
+        )
         try:
             con.execute("CREATE OR REPLACE TEMP TABLE _verdict AS SELECT * FROM _verdict_in")
+            con.execute("CREATE OR REPLACE TEMP TABLE _untracked AS SELECT * FROM _untracked_in")
         finally:
             con.unregister("_verdict_in")
+            con.unregister("_untracked_in")
         with self.store.transaction():
             for table in ("desired_verdict", "drift_result", "drift_coverage", "drift_run"):
                 con.execute(f"DELETE FROM {table} WHERE scan_id = $n", p)
@@ -458,6 +488,7 @@ class DriftSession:
                 SELECT $n, l.key, l.type, l.provider, l.source, l.account, l.region,
                        'unmanaged', NULL, '[]'
                 FROM _live l ANTI JOIN (SELECT key FROM _st WHERE resolved) m ON m.key = l.key
+                ANTI JOIN _untracked u ON u.key = l.key
                 WHERE l.assessed
                 """,
                 p,
@@ -472,7 +503,8 @@ class DriftSession:
                             ELSE round(100.0 * count(*) FILTER (WHERE assessed AND managed)
                                        / count(*) FILTER (WHERE assessed), 1) END
                 FROM (SELECT l.*, m.key IS NOT NULL AS managed FROM _live l
-                      LEFT JOIN (SELECT DISTINCT key FROM _st WHERE resolved) m ON m.key = l.key)
+                      LEFT JOIN (SELECT DISTINCT key FROM _st WHERE resolved) m ON m.key = l.key
+                      ANTI JOIN _untracked u ON u.key = l.key)
                 GROUP BY provider, source
                 """,
                 p,
@@ -488,7 +520,7 @@ class DriftSession:
         self.con.execute(f"SET memory_limit = '{self._memory_limit}'")
         for name in self._registered:
             self.con.unregister(name)
-        for t in ("_live", "_st", "_cand", "_verdict"):
+        for t in ("_live", "_st", "_cand", "_verdict", "_untracked"):
             self.con.execute(f"DROP TABLE IF EXISTS {t}")
 
 

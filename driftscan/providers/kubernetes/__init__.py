@@ -7,6 +7,7 @@ from driftscan.providers import Provider, ScopeDimension
 from driftscan.providers.kubernetes.keys import identify
 from driftscan.providers.kubernetes.kinds import owns_type
 from driftscan.providers.kubernetes.source import KubernetesSource
+from driftscan.providers.kubernetes.tracking import untracked
 
 PROVIDER = Provider(
     type="kubernetes",
@@ -21,6 +22,7 @@ PROVIDER = Provider(
         ScopeDimension("clusters", ("region",)),
     ),
     desired="driftscan.providers.kubernetes.manifests:load",
+    untracked=untracked,
     sandbox="driftscan.sandbox.k8s:KubeEmulator",
     owns_type=owns_type,
     demo="driftscan.sandbox.k8s.demo:start",
