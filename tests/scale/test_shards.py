@@ -106,8 +106,18 @@ def test_two_shards_and_an_ingest_equal_one_scan(fleet: Fleet, tmp_path: Path) -
     two = write_config(tmp_path / "two", fleet)
     stage = tmp_path / "stage"
     for k in (1, 2):
-        res = cli("scan", "-c", str(two), "-q", "--shard", f"{k}/2", "--stage", str(stage),
-                  "--run-id", "night-1")  # fmt: skip
+        res = cli(
+            "scan",
+            "-c",
+            str(two),
+            "-q",
+            "--shard",
+            f"{k}/2",
+            "--stage",
+            str(stage),
+            "--run-id",
+            "night-1",
+        )
         assert res.exit_code == 0, res.output
     assert not (tmp_path / "two" / "s.duckdb").exists()  # shard workers write no store
     bundles = sorted(p.parent.name for p in stage.glob("night-1/*/manifest.json"))
@@ -135,8 +145,18 @@ def test_the_same_bundles_twice_write_one_scan(fleet: Fleet, tmp_path: Path) -> 
 
 def _shards(cfg: Path, stage: Path, n: int) -> None:
     for k in range(1, n + 1):
-        res = cli("scan", "-c", str(cfg), "-q", "--shard", f"{k}/{n}", "--stage", str(stage),
-                  "--run-id", "r1")  # fmt: skip
+        res = cli(
+            "scan",
+            "-c",
+            str(cfg),
+            "-q",
+            "--shard",
+            f"{k}/{n}",
+            "--stage",
+            str(stage),
+            "--run-id",
+            "r1",
+        )
         assert res.exit_code == 0, res.output
 
 
@@ -195,8 +215,9 @@ def test_bundles_of_two_runs_need_a_run_id(fleet: Fleet, tmp_path: Path) -> None
     cfg = write_config(tmp_path / "c", fleet)
     stage = tmp_path / "stage"
     for rid in ("a1", "b2"):
-        res = cli("scan", "-c", str(cfg), "-q", "--shard", "1/1", "--stage", str(stage),
-                  "--run-id", rid)  # fmt: skip
+        res = cli(
+            "scan", "-c", str(cfg), "-q", "--shard", "1/1", "--stage", str(stage), "--run-id", rid
+        )
         assert res.exit_code == 0
     res = cli("ingest", str(stage), "-c", str(cfg))
     assert res.exit_code == 2
@@ -211,3 +232,23 @@ def test_shard_needs_a_stage_and_a_valid_number(fleet: Fleet, tmp_path: Path) ->
     assert res.exit_code == 2 and "--stage" in res.output
     res = cli("scan", "-c", str(cfg), "--shard", "3/2", "--stage", str(tmp_path / "s"))
     assert res.exit_code == 2 and "--shard '3/2'" in res.output
+
+
+def test_listed_aws_accounts_are_units_and_an_organisation_is_one() -> None:
+    """An AWS source with listed accounts splits by account (each shard's source lists only
+    its accounts, the excluded one in none); `accounts: organization` is one whole unit."""
+    from driftscan.providers.aws import AwsSource
+
+    ids = [f"{111111111111 + i:012d}" for i in range(12)]
+    src = AwsSource(
+        name="org", type="aws", role_name="audit", accounts=ids, exclude_accounts=[ids[0]]
+    )
+    plans = [plan_shard([src], parse_shard(f"{k}/3")) for k in (1, 2, 3)]
+    read = [a for p in plans for s in p.sources for a in s.accounts]
+    assert sorted(read) == sorted(read_set := set(ids) - {ids[0]}) and len(read) == len(read_set)
+    for k, p in enumerate(plans, start=1):
+        assert all(unit_shard("org", a, 3) == k for s in p.sources for a in s.accounts)
+    org = AwsSource(name="org", type="aws", role_name="audit", accounts="organization")
+    owners = [k for k in (1, 2, 3) if plan_shard([org], parse_shard(f"{k}/3")).sources]
+    assert len(owners) == 1
+    assert plan_shard([org], parse_shard(f"{owners[0]}/3")).sources == [org]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from driftscan.providers import Provider, ScopeDimension
 from driftscan.providers.aws.keys import declared_key, identify, owns_type
-from driftscan.providers.aws.source import AwsSource
+from driftscan.providers.aws.source import AwsSource, narrow, units
 
 PROVIDER = Provider(
     type="aws",
@@ -17,6 +17,8 @@ PROVIDER = Provider(
     scope_dimensions=(ScopeDimension("accounts", ("account",)),),
     terraform="driftscan.providers.aws.terraform:MAPPINGS",
     sandbox="driftscan.sandbox.aws:AwsSandbox",
+    units=units,
+    narrow=narrow,
 )
 
 __all__ = ["PROVIDER", "AwsSource"]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, ValidationInfo, field_validator
 
-from driftscan.providers import SourceModel
+from driftscan.providers import SourceModel, WorkUnit
 
 _ACCOUNT_ID = re.compile(r"\d{12}")
 
@@ -94,3 +95,19 @@ class AwsSource(SourceModel):
                 "exclude_accounts needs a valid accounts (organization or account ids)"
             )
         return v
+
+
+def units(source: Any) -> list[WorkUnit]:
+    """A listed account is a work unit (`scan --shard`); an organisation's members are only
+    known once it is read, so such a source (and a single account) is one unit."""
+    if not isinstance(source, AwsSource) or not isinstance(source.accounts, list):
+        return []
+    skip = set(source.exclude_accounts)
+    return [WorkUnit(a, account=a) for a in source.accounts if a not in skip]
+
+
+def narrow(source: AwsSource, ids: Sequence[str]) -> AwsSource:
+    """The source reading only the listed accounts named."""
+    keep = set(ids)
+    accounts = [a for a in source.accounts or [] if a in keep]
+    return source.model_copy(update={"accounts": accounts})
