@@ -25,7 +25,7 @@ import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import jinja2
 from markupsafe import Markup, escape
@@ -46,6 +46,17 @@ from driftscan.report.document import (
 from driftscan.report.renderer import FormatUnavailable, RenderContext, Renderer
 
 PDF_TIMEOUT_S = 600
+# Resource keys named per requirement in the framework tables (report.json holds them all).
+RESOURCES_PER_ROW = 5
+# A requirement status's badge: failing and evidence-lacking ones read as bad.
+REQUIREMENT_BADGE = {
+    "failed": "failed",
+    "not_assessed": "not_assessed",
+    "attestation_expired": "failed",
+    "attestation_missing": "missing",
+    "attested": "ok",
+    "passed": "ok",
+}
 # Items of each "what changed" list printed in the PDF; the lists repeat rows that the controls
 # section already lists in full, and every item stays in report.html and report.json.
 CHANGES_IN_PDF = 100
@@ -160,6 +171,31 @@ def environment() -> jinja2.Environment:
     return env
 
 
+def framework_sections(doc: ReportDocument) -> list[dict[str, Any]]:
+    """Each framework of the document as the report's table: the requirements that fail or
+    lack evidence first (then by catalogue order), with a count per status."""
+    from driftscan.compliance.frameworks import STATUSES as REQ_STATUSES
+
+    rank = {s: i for i, s in enumerate(REQ_STATUSES)}
+    out = []
+    # A document written before frameworks were part of it has none.
+    for fw in cast(list[dict[str, Any]], doc.get("frameworks") or []):
+        reqs = list(fw["requirements"])
+        pos = {r["id"]: i for i, r in enumerate(reqs)}
+        reqs.sort(key=lambda r: (rank.get(r["status"], 0), pos[r["id"]]))
+        counts = {s: sum(1 for r in reqs if r["status"] == s) for s in REQ_STATUSES}
+        rows = []
+        for r in reqs:
+            a = r.get("attestation")
+            shown = r["resources"][:RESOURCES_PER_ROW]
+            total = r.get("resources_total", len(r["resources"]))
+            rows.append({**r, "badge": REQUIREMENT_BADGE.get(r["status"], "none"),
+                         "shown": shown, "more": total - len(shown), "att": a})  # fmt: skip
+        out.append({**fw, "rows": rows, "counts": [(s, n) for s, n in counts.items() if n],
+                    "automated_pct": round(100 * float(fw["automated_share"]))})  # fmt: skip
+    return out
+
+
 def render_html(doc: ReportDocument, *, pdf: bool = False, passing_limit: int | None = None) -> str:
     """The report page; `pdf=True` gives the paginated variant that WeasyPrint lays out."""
     tpl = environment().get_template("report.html.j2")
@@ -170,6 +206,8 @@ def render_html(doc: ReportDocument, *, pdf: bool = False, passing_limit: int | 
         changes_in_pdf=CHANGES_IN_PDF,
         controls=controls(doc, passing_limit if pdf else None),
         rule_summary=rule_summary(doc),
+        frameworks=framework_sections(doc),
+        requirement_badge=REQUIREMENT_BADGE,
         unmapped=UNMAPPED,
         trend_chart=charts.trend_svg(doc["trend"]),
         statuses=STATUSES,
