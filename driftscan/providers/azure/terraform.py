@@ -166,8 +166,7 @@ def _legacy_vm(a: Attrs, ctx: TfContext) -> Mapped:
 def _disk(a: Attrs, ctx: TfContext) -> Mapped:
     size = a.get("disk_size_gb")
     d = {"sku": {"name": a.get("storage_account_type")},
-         "properties": {"diskSizeGB": as_int(size)},
-         "encrypted": True}  # fmt: skip
+         "properties": {"diskSizeGB": as_int(size)}}  # fmt: skip
     return _az(a, "microsoft.compute/disks", d)
 
 
