@@ -677,3 +677,93 @@ def tenant_estate() -> dict[str, Any]:
         },
     }
     return estate
+
+
+# -- the CIS Azure estate (data) ---------------------------------------------------------
+
+SUB_CIS_GOOD = "55555555-5555-4555-8555-555555555555"
+SUB_CIS_BAD = "66666666-6666-4666-8666-666666666666"
+
+
+def _cis_resources(sub: str, good: bool) -> list[dict[str, Any]]:
+    """One object per CIS Azure 2.1 rule of the pack: all passing (good) or all failing."""
+    tag, where = {"cis": "good" if good else "bad"}, "westeurope"
+    p = "good" if good else "bad"
+    storage = _storage(f"acmecis{p}", where, tag, blob_public=not good,
+                       network="Deny" if good else "Allow", tls="TLS1_2" if good else "TLS1_0")  # fmt: skip
+    storage["properties"]["encryption"].update(
+        requireInfrastructureEncryption=good,
+        keySource="Microsoft.Keyvault" if good else "Microsoft.Storage",
+    )
+    if good:
+        storage["properties"]["encryption"]["keyvaultproperties"] = {
+            "keyname": "cmk-storage", "keyvaulturi": "https://acme-cis-good-kv.vault.azure.net/"
+        }  # fmt: skip
+    vault = _vault(f"acme-cis-{p}-kv", where, tag, purge=True,
+                   public="Disabled" if good else "Enabled")  # fmt: skip
+    vault["properties"]["enableRbacAuthorization"] = good
+    site = _site(f"acme-cis-{p}-app", where, tag, {"MODE": "cis"})
+    site["properties"]["siteConfig"] = {
+        "minTlsVersion": "1.2" if good else "1.0",
+        "ftpsState": "Disabled" if good else "AllAllowed",
+        "appSettings": None,
+    }
+    if good:
+        site["identity"] = {"type": "SystemAssigned", "principalId": "7d0c8f5e-cis-good",
+                            "tenantId": DEMO_TENANT}  # fmt: skip
+    else:
+        site["identity"] = {"type": "None"}
+    secure = "on" if good else "off"
+    open_rules = [("allow-https-internal", "443", "10.0.0.0/8", "Allow")]
+    if not good:
+        open_rules += [("allow-rdp", "3389", "Internet", "Allow"), ("allow-ssh", "20-25", "*", "Allow"),
+                       ("allow-http", "80", "0.0.0.0/0", "Allow")]  # fmt: skip
+    nsg = _nsg(f"cis-{p}-nsg", where, tag, open_rules)
+    if not good:
+        nsg["properties"]["securityRules"].append({"name": "allow-dns", "properties": {
+            "protocol": "Udp", "sourcePortRange": "*", "destinationPortRange": "53",
+            "sourceAddressPrefixes": ["Internet"], "destinationAddressPrefix": "*",
+            "access": "Allow", "priority": 500, "direction": "Inbound"}})  # fmt: skip
+    out = [
+        storage,
+        _flexible("PostgreSQL", f"acme-cis-{p}-pg", where, tag, public="Disabled", geo="Enabled",
+                  params={"ssl_min_protocol_version": "TLSv1.2", "require_secure_transport": secure}),
+        _flexible("MySQL", f"acme-cis-{p}-mysql", where, tag, public="Disabled", geo="Enabled",
+                  params={"tls_version": "TLSv1.2,TLSv1.3" if good else "TLSv1.1,TLSv1.2",
+                          "require_secure_transport": "ON"}),
+        vault,
+        _vm(sub, "rg-cis", f"cis-{p}-vm", where, tag, managed=good),
+        _res("Microsoft.Compute/disks", f"cis-{p}-disk", where, tag, diskSizeGB=64, diskState="Attached",
+             networkAccessPolicy="DenyAll" if good else "AllowAll",
+             publicNetworkAccess="Disabled" if good else "Enabled",
+             encryption={"type": "EncryptionAtRestWithPlatformKey"}),
+        site,
+        nsg,
+        _cosmos(f"acme-cis-{p}-cosmos", tag, ["westeurope"], public="Disabled" if good else "Enabled"),
+    ]  # fmt: skip
+    if good:
+        # Network Watcher lives in its own group in real tenants; one region, one watcher.
+        out.append(_res("Microsoft.Network/networkWatchers", f"NetworkWatcher_{where}", where, {},
+                        provisioningState="Succeeded"))  # fmt: skip
+    return out
+
+
+def cis_estate() -> dict[str, Any]:
+    """Two subscriptions for the CIS Microsoft Azure Foundations 2.1 rules: acme-cis-good passes
+    every one (Defender on Standard, a Network Watcher in its region), acme-cis-bad fails every
+    one (Defender on Free, no Network Watcher, storage on TLS 1.0 with public blobs, RDP/SSH/HTTP
+    and UDP open to the Internet, ...)."""
+    subs: dict[str, Any] = {}
+    for sub, good in ((SUB_CIS_GOOD, True), (SUB_CIS_BAD, False)):
+        subs[sub] = {
+            "displayName": "acme-cis-good" if good else "acme-cis-bad",
+            "settings": _settings(sub, tier="Standard" if good else "Free"),
+            "resourceGroups": {
+                "rg-cis": {
+                    "location": "westeurope",
+                    "tags": {"owner": "security"},
+                    "resources": _cis_resources(sub, good),
+                }
+            },
+        }
+    return {"tenantId": DEMO_TENANT, "subscriptions": subs}
