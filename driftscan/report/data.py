@@ -19,7 +19,7 @@ from driftscan.compliance.frameworks import FrameworkView, framework_views
 from driftscan.config import Config
 from driftscan.errors import DriftscanError
 from driftscan.model import Drift, Finding, ScanRecord, Slice
-from driftscan.store import Store, reads
+from driftscan.store import Store, reads, rule_types
 from driftscan.store.reads import ResourceRef, SourceCoverage, TrendPoint
 
 TREND_SCANS = reads.TREND_SCANS
@@ -95,6 +95,8 @@ class ReportData:
     requirements: list[Requirement] = field(default_factory=list)
     # Every loaded framework's requirements with their status in this scan (design §6.6).
     frameworks: list[FrameworkView] = field(default_factory=list)
+    # Per rule, how many resources of which type it gave a verdict on in this scan.
+    evaluated: dict[str, dict[str, int]] = field(default_factory=dict)
     trend: list[TrendPoint] = field(default_factory=list)
     params: dict[str, Any] = field(default_factory=dict)
     scopes: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -229,6 +231,7 @@ def build_report_data(
         rules=rules,
         requirements=reqs,
         frameworks=views,
+        evaluated=rule_types.evaluated_types(store, rec.scan_id) if findings is not None else {},
         trend=trend,
         params=dict(config.params),
         scopes={k: v.model_dump() for k, v in sorted(config.scopes.items())},

@@ -212,6 +212,8 @@ class RuleDoc(TypedDict):
     description: str
     risk: str
     remediation: str
+    # How many resources of which type the rule gave a verdict on in the scan.
+    evaluated: dict[str, int]
 
 
 class RequirementDoc(TypedDict):
@@ -643,6 +645,7 @@ def rule_summary(doc: ReportDocument) -> list[dict[str, Any]]:
                 "id": rid,
                 "title": meta["title"] if meta else "",
                 "severity": meta["severity"] if meta else "",
+                "evaluated": dict(meta.get("evaluated") or {}) if meta else {},
                 "counts": {s: counts[s] for s in STATUSES},
                 "waived": waived[rid],
                 "total": sum(counts.values()),
@@ -675,6 +678,7 @@ def document(data: ReportData) -> ReportDocument:
             "description": m.description,
             "risk": m.risk,
             "remediation": m.remediation,
+            "evaluated": dict(sorted(data.evaluated.get(rid, {}).items())),
         }
         for rid, m in sorted(data.rules.items())
     }

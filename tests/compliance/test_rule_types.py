@@ -179,3 +179,21 @@ class TestCheckJson:
         res = CliRunner().invoke(app, ["check", "-c", str(cfg), "--format", "json"])
         doc = json.loads(res.stdout)
         assert res.exit_code == 1 and doc["evaluated"] == {"buckets": {"AWS::S3::Bucket": 2}}
+
+
+class TestReport:
+    def test_report_says_what_each_rule_judged(self, tmp_path: Path, store: Store) -> None:
+        """The report data and report.json's rules carry the per-type counts of each rule."""
+        from driftscan.report import build_report_data
+        from driftscan.report.document import document, rule_summary
+
+        b = [aws("AWS::S3::Bucket", n, public=False) for n in ("a", "b", "c")]
+        scan_with(store, [aws_run(b, aws_slice(["AWS::S3::Bucket"]))])
+        pack = pack_of(tmp_path, buckets=(BUCKETS, ["AWS::S3::Bucket"]))
+        cfg = config(reports={"dir": str(tmp_path / "out")})
+        evaluate(cfg, store, pack=pack)  # type: ignore[arg-type]
+        data = build_report_data(cfg, store, pack=pack, verify_chain=False)  # type: ignore[arg-type]
+        assert data.evaluated == {"buckets": {"AWS::S3::Bucket": 3}}
+        doc = document(data)
+        assert doc["rules"]["buckets"]["evaluated"] == {"AWS::S3::Bucket": 3}
+        assert rule_summary(doc)[0]["evaluated"] == {"AWS::S3::Bucket": 3}
