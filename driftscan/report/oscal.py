@@ -118,10 +118,10 @@ def _finding_observation(
         ],
         relevant_evidence=[
             m.RelevantEvidence(
-                href="report.json",
                 description=(
-                    "The rule's evidence columns for this resource (report.json, the finding's "
-                    "`evidence`); evidence-sha256 is the sha256 of their canonical JSON."
+                    "The rule's evidence columns for this resource (the finding's `evidence` in "
+                    "report.json and findings.csv); evidence-sha256 is the sha256 of their "
+                    "canonical JSON, scan-content-hash the scan's."
                 ),
                 props=_props(
                     evidence_sha256=sha256_text(evidence),
