@@ -153,7 +153,7 @@ class TestBadInput:
             ),
             ({"path": "bad/no_identity.yaml"}, "bad/no_identity.yaml:3", "resources[1]"),
             ({"terraform": "tf/truncated.tfstate"}, "tf/truncated.tfstate:34", None),
-            ({"terraform": "tf/v3.tfstate"}, "tf/v3.tfstate:2", "version"),
+            ({"terraform": "tf/v2.tfstate"}, "tf/v2.tfstate:2", "version"),
             ({"terraform": "tf/unknown_key.tfstate"}, "tf/unknown_key.tfstate:9", "workspace"),
         ],
     )
