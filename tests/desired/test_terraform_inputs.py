@@ -249,3 +249,25 @@ class TestFlatmap:
         }
         data = next(r for r in state.resources if r.type == "aws_region")
         assert data.mode == "data"
+
+
+def test_diff_with_an_unreadable_state_is_incomplete_not_clean(tmp_path: Path) -> None:
+    """A glob's unreadable state makes `diff` exit 3, naming it; the others are still diffed."""
+    from driftscan.store import Store
+    from tests.conftest import make_resources, make_run, write
+
+    TestGlobs()._estate(tmp_path)
+    with Store(tmp_path / "store.duckdb") as st:
+        write(st, [make_run(make_resources(3))])
+    cfg = tmp_path / "driftscan.yaml"
+    cfg.write_text("store: store.duckdb\ndesired:\n  - terraform: '*/terraform.tfstate'\n")
+    res = CliRunner().invoke(app, ["diff", "-c", str(cfg), "--format", "json"])
+    assert res.exit_code == 3, res.output
+    cov = json.loads(res.stdout)["coverage"]
+    assert cov["scan_status"] == "complete"  # the scan itself was whole: the declared side was not
+    assert (
+        len(cov["desired_failed"]) == 1 and "broken/terraform.tfstate" in cov["desired_failed"][0]
+    )
+    assert cov["declared"] >= 2
+    table = CliRunner().invoke(app, ["diff", "-c", str(cfg), "--format", "table"])
+    assert table.exit_code == 3 and "declared state not read" in table.output
