@@ -5,7 +5,10 @@ in the suite of each framework its rule evidences; findings of rules in no frame
 `unmapped`, and the `drift` suite holds one testcase per drifted resource. An unwaived alarm
 is a <failure>, `not_assessed` and `error` are <error>s, a waived alarm is <skipped> with the
 waiver (owner, ticket, expiry, reason) in its message, `skip` is <skipped>, `ok` passes.
-Controls or drift that were not evaluated are one <error> each, never an empty, green suite.
+The manual part of a framework is there too: a testcase (classname `attestation`) per
+requirement that is attested (passes), whose attestation expired (<failure>) or is missing
+(<error>). Controls or drift that were not evaluated are one <error> each, never an empty,
+green suite.
 Times are UTC without a zone (the JUnit schema's timestamp has none); `time` is 0 throughout,
 as a finding has no duration.
 """
@@ -17,12 +20,18 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 from driftscan.report.document import FindingDoc, ReportDocument
-from driftscan.report.interchange import aware, rule_frameworks, xml_text
+from driftscan.report.interchange import aware, framework_statuses, rule_frameworks, xml_text
 from driftscan.report.renderer import RenderContext, Renderer
 
 FILE = "junit.xml"
 DRIFT_SUITE = "drift"
 UNMAPPED_SUITE = "unmapped"
+# A manual requirement's attestation state as a testcase outcome (None passes) and its type.
+ATTESTATION_OUTCOMES: dict[str, tuple[str | None, str]] = {
+    "attested": (None, ""),
+    "attestation_expired": ("failure", "attestation_expired"),
+    "attestation_missing": ("error", "attestation_missing"),
+}
 
 
 class _Suite:
@@ -108,6 +117,28 @@ def _suites(doc: ReportDocument) -> list[_Suite]:
                 title = "Rules in no framework" if fw == UNMAPPED_SUITE else titles.get(fw, fw)
                 suite = suites[fw] = _Suite(fw, title)
             _finding_case(suite, f, sorted(fws[fw]), doc)
+    # The manual part of a framework: its attestations are evidence too, and a missing or
+    # expired one must not leave the suite green.
+    for view in framework_statuses(doc):
+        for req in view.requirements:
+            if req.status not in ATTESTATION_OUTCOMES:
+                continue
+            suite = suites.get(view.framework)
+            if suite is None:
+                suite = suites[view.framework] = _Suite(view.framework, view.title)
+            outcome, kind = ATTESTATION_OUTCOMES[req.status]
+            a = req.attestation or {}
+            lines = [f"requirement: {req.id}" + (f" ({req.title})" if req.title else ""),
+                     f"status: {req.status}"]  # fmt: skip
+            lines += [f"{k}: {a[k]}" for k in ("owner", "statement", "evidence", "sha256",
+                                                "date", "expires") if a.get(k)]  # fmt: skip
+            name = f"{req.id} {req.title}".strip()
+            if outcome is None:
+                suite.case("attestation", name)
+            else:
+                why = req.reason or req.status.replace("_", " ")
+                suite.case("attestation", name, outcome, message=why, type=kind,
+                           text="\n".join(lines))  # fmt: skip
     drift = _Suite(DRIFT_SUITE, "Drift from the declared state")
     if doc["drift"] is None:
         drift.case("driftscan", "drift", "error", message="drift not evaluated", type="not_evaluated",

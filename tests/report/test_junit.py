@@ -86,6 +86,32 @@ def test_not_evaluated_is_an_error_never_an_empty_suite() -> None:
     assert all(s.tests >= 1 for s in suites.values())
 
 
+def test_attestations_are_cases_of_their_framework() -> None:
+    """Attested passes, an expired attestation fails, a missing one is an error."""
+    from driftscan.compliance.frameworks import FrameworkView, RequirementView
+
+    data = make_report_data(10)
+    att = {"owner": "bob", "statement": "reviewed", "evidence": "review.pdf",
+           "sha256": "cd" * 32, "date": "2026-01-01", "expires": "2026-06-01"}  # fmt: skip
+    data.frameworks = [
+        FrameworkView("soc2", "SOC 2", None, 42, 0.0, [
+            RequirementView("CC1.1", "Integrity", "attested", [], [], att),
+            RequirementView("CC1.2", "Board", "attestation_expired", [], [], att,
+                            reason="manual part: attestation expired 2026-06-01"),
+            RequirementView("CC1.3", "Structure", "attestation_missing", [], [], None),
+        ]),
+    ]  # fmt: skip
+    suite = _suites(render_junit(document(data)))["soc2"]
+    cases = {c.name: c for c in suite}
+    assert [type(r) for r in cases["CC1.1 Integrity"].result] == []
+    (expired,) = cases["CC1.2 Board"].result
+    assert isinstance(expired, Failure) and "expired 2026-06-01" in expired.message
+    assert "owner: bob" in (expired.text or "")
+    (missing,) = cases["CC1.3 Structure"].result
+    assert isinstance(missing, Error) and missing.type == "attestation_missing"
+    assert (suite.tests, suite.failures, suite.errors) == (3, 1, 1)
+
+
 def test_clean_drift_is_one_passing_case() -> None:
     """Drift evaluated with nothing drifted reads as one passing case."""
     data = make_report_data(10)
