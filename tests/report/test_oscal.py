@@ -231,6 +231,24 @@ def test_hostile_requirement_ids_become_tokens_and_unevaluated_scans_validate() 
     assert "observations" not in result and "not evaluated" in result["remarks"]
 
 
+def test_hostile_keys_and_reasons_stay_valid() -> None:
+    """A resource key or reason with newlines, markup and control characters still gives a
+    document trestle accepts, the key kept whole in the inventory."""
+    from driftscan.model import Finding
+
+    data = make_report_data(5)
+    assert data.findings is not None
+    key = "arn:aws:s3:::x\n<script>\x07 "
+    data.findings.append(
+        Finding("rule_00", key, "alarm", "  line one\nline two\x00 ", "high",
+                frameworks={"pci-dss-4.0": ["3.1"]})
+    )  # fmt: skip
+    text = render_oscal(document(data))
+    _trestle(text)
+    items = _ar(text)["results"][0]["local-definitions"]["inventory-items"]
+    assert any(i["description"].startswith(key) for i in items)
+
+
 def test_registered_written_and_sealed(tmp_path: Path) -> None:
     """`oscal` is registered; its file is in the manifest and tampering is named."""
     assert "oscal" in renderer.names()
