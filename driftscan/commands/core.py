@@ -40,6 +40,7 @@ def scan(
         str | None,
         typer.Option(
             "--shard",
+            metavar="<K/N>",
             help="Collect only the K-th of N parts of the work (K/N); needs --stage",
             show_default=False,
         ),
@@ -48,6 +49,7 @@ def scan(
         str | None,
         typer.Option(
             "--stage",
+            metavar="<dir|s3://bucket/prefix>",
             help="Write the bundle under this folder or s3://bucket/prefix instead of the "
             "store, for `driftscan ingest`",
             show_default=False,
@@ -57,6 +59,7 @@ def scan(
         str | None,
         typer.Option(
             "--run-id",
+            metavar="<id>",
             help="The run a staged shard belongs to (default: UTC date + config hash)",
             show_default=False,
         ),

@@ -74,6 +74,8 @@ def stage_only(
         )
         where = str(Path(stage) / relative)
     status = "complete" if out.complete else "incomplete"
+    if not out.units:
+        err.print(f"no work unit hashes to shard {shard}: its bundle holds none")
     if fmt is Format.table:
         emit(
             RUN_COLUMNS,
@@ -141,7 +143,9 @@ def ingest(
     config: ConfigOpt = None,
     run_id: Annotated[
         str | None,
-        typer.Option("--run-id", help="The run to ingest, when the folders hold several"),
+        typer.Option(
+            "--run-id", metavar="<id>", help="The run to ingest, when the folders hold several"
+        ),
     ] = None,
     fmt: FormatOpt = None,
     wait: WaitOpt = 120.0,

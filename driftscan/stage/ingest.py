@@ -141,11 +141,13 @@ def assemble(
         for r in b.runs():
             _merge(runs, r)
     # Every unit of a shard that was not accepted is not assessed.
+    covered: set[int] = set()
     for src in sources:
         for u in units_of(src):
             k = unit_shard(src.name, u.id, n)
             if k in accepted:
                 continue
+            covered.add(k)
             why = "missing" if k not in by_k else "rejected"
             s = Slice(
                 src.name,
@@ -158,6 +160,20 @@ def assemble(
                 region=u.region,
                 types=list(u.types),
                 keys=list(u.keys),
+            )
+            _merge(runs, SourceRun(src.name, src.type, slices=[s]))
+    # A shard that held no unit by this config still counts: its worker may have seen more
+    # (an organisation's accounts), so the scan is incomplete, though no resource is unread.
+    for k in sorted(set(range(1, n + 1)) - set(accepted) - covered):
+        for src in sources:
+            s = Slice(
+                src.name,
+                src.type,
+                f"shard {Shard(k, n)}",
+                "failed",
+                reason="unstaged",
+                detail=f"shard {Shard(k, n)} not ingested; by this config it held no units",
+                keys=[f"shard:{Shard(k, n)}"],
             )
             _merge(runs, SourceRun(src.name, src.type, slices=[s]))
     ordered = [runs[s.name] for s in sources if s.name in runs]

@@ -252,3 +252,23 @@ def test_listed_aws_accounts_are_units_and_an_organisation_is_one() -> None:
     owners = [k for k in (1, 2, 3) if plan_shard([org], parse_shard(f"{k}/3")).sources]
     assert len(owners) == 1
     assert plan_shard([org], parse_shard(f"{owners[0]}/3")).sources == [org]
+
+
+def test_a_missing_shard_without_units_still_makes_the_scan_incomplete(
+    fleet: Fleet, tmp_path: Path
+) -> None:
+    """Six hosts in 8 shards leave some shard without a host; that shard missing still makes
+    the scan incomplete (exit 3): a slice names it, and every host stays assessed."""
+    cfg = write_config(tmp_path / "c", fleet)
+    stage = tmp_path / "stage"
+    _shards(cfg, stage, 8)
+    empty = [p.parent for p in stage.glob("r1/*/manifest.json") if not _hosts_of(p.parent)]
+    assert empty
+    shutil.rmtree(empty[0])
+    res = cli("ingest", str(stage), "-c", str(cfg), "--format", "json")
+    assert res.exit_code == 3, res.output
+    k = empty[0].name.split("-")[1]
+    failed = rows(cfg, "select name, reason from slices where status = 'failed'")
+    assert failed == [{"name": f"shard {k}/8", "reason": "unstaged"}]
+    assert all(r["assessed"] for r in rows(cfg, "select assessed from resources"))
+    assert len(rows(cfg, "select key from resources")) == HOSTS
