@@ -219,10 +219,14 @@ def _subnet_nsg(a: Attrs, ctx: TfContext) -> Mapped | None:
 @MAPPINGS.mapping("azurerm_subnet_route_table_association",
                   "azurerm_subnet_nat_gateway_association")  # fmt: skip
 def _subnet_assoc(a: Attrs, ctx: TfContext) -> Mapped | None:
+    # ARM's subnet document names its route table and NAT gateway by id.
     subnet = a.get("subnet_id")
-    if not isinstance(subnet, str):
+    ref = a.get("route_table_id") or a.get("nat_gateway_id")
+    if not isinstance(subnet, str) or not isinstance(ref, str):
         return None
-    return _az(a, "microsoft.network/virtualnetworks/subnets", {}, rid=subnet, part=True)
+    field_name = "routeTable" if a.get("route_table_id") else "natGateway"
+    d = {"properties": {field_name: {"id": ref}}}
+    return _az(a, "microsoft.network/virtualnetworks/subnets", d, rid=subnet, part=True)
 
 
 @MAPPINGS.mapping("azurerm_subnet")
