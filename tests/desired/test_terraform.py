@@ -215,3 +215,26 @@ class TestS3:
                 _config({"terraform": "s3://tf-state/old.tfstate", "endpoint_url": moto_s3})
             )
         assert exc.value.key == "version" and exc.value.line == 2
+
+
+def test_keys_without_an_arn_take_the_region_of_what_they_name() -> None:
+    """A NAT gateway keys in its subnet's region; others in the state's most common one."""
+    from driftscan.desired.terraform import TfLoad, TfState, declarations
+
+    def inst(t: str, a: dict[str, Any]) -> dict[str, Any]:
+        return {"mode": "managed", "type": t, "name": a["id"], "provider": "provider.aws",
+                "instances": [{"attributes": a}]}  # fmt: skip
+
+    east, west = "us-east-1", "eu-west-1"
+    resources = [
+        inst("aws_acm_certificate", {"id": "c", "arn": f"arn:aws:acm:{east}:{A}:certificate/c"}),
+        inst("aws_subnet", {"id": "subnet-e", "arn": f"arn:aws:ec2:{east}:{A}:subnet/subnet-e"}),
+        *(inst("aws_sqs_queue", {"id": f"q{i}", "arn": f"arn:aws:sqs:{west}:{A}:q{i}"}) for i in range(3)),
+        inst("aws_nat_gateway", {"id": "nat-1", "subnet_id": "subnet-e"}),
+        inst("aws_ebs_encryption_by_default", {"id": "ebs", "enabled": True}),
+    ]  # fmt: skip
+    out = TfLoad()
+    declarations(TfState.model_validate({"version": 4, "resources": resources}), "s", out)
+    keys = {d.key for d in out.declarations}
+    assert f"arn:aws:ec2:{east}:{A}:natgateway/nat-1" in keys
+    assert f"arn:aws:ec2:{west}:{A}:ebs-encryption-by-default" in keys

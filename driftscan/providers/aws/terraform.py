@@ -38,7 +38,8 @@ _RT_ARNS = "aws_route_table"
 _ROLE_ARNS = "aws_iam_role"
 _USER_ARNS = "aws_iam_user"
 _GROUP_ARNS = "aws_iam_group"
-_WHERE = "aws_where"  # "account" / "region": the state's most common, from its ARNs
+_WHERE = "aws_where"  # ":account" / ":region": value → how many ARNs of the state name it
+_REGION_OF = "aws_region_of"  # id → the region of its ARN
 _BY_ID = {
     "aws_security_group": _SG_ARNS,
     "aws_default_security_group": _SG_ARNS,
@@ -83,10 +84,14 @@ def _observe(tf_type: str, attrs: Attrs, ctx: TfContext) -> None:
         ctx.index.setdefault(_BY_NAME[tf_type], {})[str(attrs["name"])] = arn
     parts = arn.split(":", 5)
     if len(parts) == 6:
-        seen = ctx.index.setdefault(_WHERE, {})
+        # The state's most common account and region (a CloudFront certificate in us-east-1
+        # does not move a eu-central-1 state); and each id's region, for its dependants.
         for field_name, value in (("account", parts[4]), ("region", parts[3])):
-            if value and field_name not in seen:
-                seen[field_name] = value  # the first wins: a state is one account, mostly
+            if value:
+                seen = ctx.index.setdefault(f"{_WHERE}:{field_name}", {})
+                seen[value] = str(int(seen.get(value, "0")) + 1)
+        if parts[3] and attrs.get("id"):
+            ctx.index.setdefault(_REGION_OF, {})[str(attrs["id"])] = parts[3]
 
 
 def _fallback_key(attrs: Attrs) -> str | None:
@@ -107,12 +112,19 @@ def _aws(arn: str, typ: str, name: str | None, declared: dict[str, Any], *, part
     )  # fmt: skip
 
 
-def _where(ctx: TfContext, a: Attrs) -> tuple[str, str, str]:
+def _most(ctx: TfContext, field_name: str) -> str:
+    seen = ctx.index.get(f"{_WHERE}:{field_name}", {})
+    return max(sorted(seen), key=lambda k: int(seen[k]), default="")
+
+
+def _where(ctx: TfContext, a: Attrs, *via: str) -> tuple[str, str, str]:
     """(partition, region, account) for keys the state does not write: the instance's own
-    `region` (provider 6) else the state's, and the account its other ARNs name."""
-    seen = ctx.index.get(_WHERE, {})
+    `region` (provider 6), else that of a resource it names (`via`: its subnet), else the
+    state's most common; the account its ARNs name most."""
     region = a.get("region") if isinstance(a.get("region"), str) and a.get("region") else None
-    return "aws", str(region or seen.get("region") or ""), str(seen.get("account") or "")
+    of = ctx.index.get(_REGION_OF, {})
+    region = region or next((of[str(a[v])] for v in via if str(a.get(v)) in of), None)
+    return "aws", str(region or _most(ctx, "region")), _most(ctx, "account")
 
 
 def _tag_name(a: Attrs) -> str | None:
@@ -512,7 +524,7 @@ simple(("aws_internet_gateway",), "AWS::EC2::InternetGateway",
 
 def _nat_key(a: Attrs, ctx: TfContext) -> str | None:
     # The provider writes no ARN for a NAT gateway; the collector builds it from the id.
-    _, region, account = _where(ctx, a)
+    _, region, account = _where(ctx, a, "subnet_id")
     return f"arn:aws:ec2:{region}:{account}:natgateway/{a['id']}" if region and account else None
 
 
@@ -540,8 +552,8 @@ def _eip_key(a: Attrs, ctx: TfContext) -> str | None:
     arn = a.get("arn")
     if isinstance(arn, str) and arn.startswith("arn:"):
         return arn
-    _, region, account = _where(ctx, a)
     ident = a.get("allocation_id") or a.get("id") or a.get("public_ip")
+    _, region, account = _where(ctx, a, "instance", "network_interface")
     return f"arn:aws:ec2:{region}:{account}:elastic-ip/{ident}" if region and account else None
 
 
@@ -952,7 +964,7 @@ simple(("aws_cloudwatch_log_group",), "AWS::Logs::LogGroup",
 
 
 def _metric_filter_key(a: Attrs, ctx: TfContext) -> str | None:
-    _, region, account = _where(ctx, a)
+    _, region, account = _where(ctx, a, "log_group_name")
     if not (region and account and a.get("log_group_name") and a.get("name")):
         return None
     return f"arn:aws:logs:{region}:{account}:metric-filter:{a['log_group_name']}:{a['name']}"
