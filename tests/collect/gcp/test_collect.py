@@ -147,7 +147,8 @@ def test_throttling_that_does_not_end_is_a_throttled_slice(
     s = _slices(run)
     assert s[f"projects/{HEALTH}"] == ("failed", "throttled")
     assert s[f"projects/{PAYMENTS}"] == ("ok", None)
-    assert len(_searches(gcp, HEALTH)) == 3
+    # The first request for the project (its IAM search), tried three times, then no more.
+    assert len([t for _, t in gcp.requests if t.startswith(f"/v1/projects/{HEALTH}:")]) == 3
     assert not any(r.account == HEALTH for r in run.resources)
 
 
@@ -283,3 +284,31 @@ def test_the_write_trap_records_writes(gcp: AssetEmulator) -> None:
     assert resp.status_code == 405 and resp.json()["error"]["status"] == "METHOD_NOT_ALLOWED"
     assert gcp.writes() == [("POST", f"/v1/projects/{HEALTH}:searchAllResources")]
     gcp.requests.clear()
+
+
+def test_a_page_the_client_cannot_parse_fails_its_project(
+    gcp: AssetEmulator, source: Callable[..., GcpSource]
+) -> None:
+    """A result the client cannot parse (labels that are not strings) makes its project a
+    parse failure; the project's other pages are not kept and other projects are read."""
+    estate = demo_estate()
+    p = next(x for x in estate.projects if x.id == HEALTH)
+    from driftscan.sandbox.gcp.estate import bucket
+
+    row = bucket(p, "acme-health-bad", "us-central1")
+    row["labels"] = {"owner": {"nested": True}}
+    gcp.add(row)
+    run = collect(source())
+    s = _slices(run)
+    assert s[f"projects/{HEALTH}"] == ("failed", "parse")
+    assert s[f"projects/{PAYMENTS}"] == ("ok", None)
+    assert not any(r.account == HEALTH for r in run.resources)
+
+
+def test_identity_names_how_the_scan_authenticated(
+    gcp: AssetEmulator, source: Callable[..., GcpSource]
+) -> None:
+    """The run's identity says where the token came from and the scope, never the token."""
+    run = collect(source(scope=f"projects/{HEALTH}"))
+    assert run.identity == f"token from $GCP_ACCESS_TOKEN on projects/{HEALTH}"
+    assert "sandbox-gcp-token" not in (run.identity or "")

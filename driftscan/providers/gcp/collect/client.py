@@ -142,7 +142,18 @@ class AssetClient:
         self.cfg = cfg
         self._on_request = on_request
         host = cfg.endpoint or PUBLIC_ENDPOINT
-        transport = AssetServiceRestTransport(credentials=_credentials(cfg), host=host)
+        creds = _credentials(cfg)
+        # Who the scan reads as, for the ledger: a service account's email where the
+        # credentials name one, else how they were obtained (never the token).
+        email = getattr(creds, "service_account_email", None)
+        self.identity = (
+            email
+            if isinstance(email, str) and "@" in email
+            else {"token_env": f"token from ${cfg.token_env_var}"}.get(
+                cfg.credential, cfg.credential
+            )
+        )
+        transport = AssetServiceRestTransport(credentials=creds, host=host)
         # The REST transport's requests session (google.auth's AuthorizedSession) is the one
         # place a CA bundle can go: `verify` on the session, for this client only, rather than
         # REQUESTS_CA_BUNDLE for the whole process. The environment is read once for the

@@ -69,7 +69,7 @@ class GcpCollector:
         cfg = self.config
         client = AssetClient(cfg, on_request=self._on_request)
         try:
-            ctx.run.identity = f"{cfg.credential}@{cfg.scope}"
+            ctx.run.identity = f"{client.identity} on {cfg.scope}"
             self._collect(ctx, client)
         finally:
             client.close()
@@ -119,15 +119,20 @@ class GcpCollector:
     ) -> _Read:
         scope = f"projects/{project}"
         buckets = self._buckets(ctx, project)
+        out: list[Resource] = []
         try:
-            results: list[dict[str, Any]] = []
-            for page in client.resources(scope, types, buckets):
-                results.extend(page)
+            # The public bindings first (a few), so each page of resources becomes Resources
+            # as it arrives and a large project's search results are never all held at once.
             public = client.public_policies(scope, buckets)
+            for page in client.resources(scope, types, buckets):
+                for r in page:
+                    res = self._resource(ctx.fingerprint, project, r, public)
+                    if res is not None:
+                        out.append(res)
         except SourceError as exc:
+            # A project whose listing failed midway keeps nothing: a partial project would
+            # read as resources gone.
             return _Read(project, failure=exc)
-        built = (self._resource(ctx.fingerprint, project, r, public) for r in results)
-        out = [r for r in built if r is not None]
         out.sort(key=lambda r: r.key)
         return _Read(project, out)
 
