@@ -123,3 +123,34 @@ class TestFormat3:
         ]
         assert alb.declared["public"] is True
         assert alb.declared["tags"]["Name"] == "prod-alb"
+
+
+def test_no_secret_from_a_state_reaches_the_store(tmp_path: Path) -> None:
+    """After a diff against states holding passwords, keys and tokens, the store holds none."""
+    import shutil
+
+    from typer.testing import CliRunner
+
+    import driftscan.cli  # noqa: F401 - registers every command
+    from driftscan.clikit import app
+    from driftscan.store import Store
+    from tests.conftest import make_resources, make_run, write
+
+    for name in ("azure-landing-zone", "aws-serverless-staging", "aws-app-prod", "azure-aks"):
+        shutil.copy(CORPUS / f"{name}.tfstate", tmp_path)
+    shutil.copy(CORPUS / "v3-azure-landing-zone.tfstate", tmp_path)
+    with Store(tmp_path / "store.duckdb") as st:
+        write(st, [make_run(make_resources(3))])
+    cfg = tmp_path / "driftscan.yaml"
+    cfg.write_text("store: store.duckdb\ndesired:\n  - terraform: '*.tfstate'\n")
+    res = CliRunner().invoke(app, ["diff", "-c", str(cfg), "--format", "json"])
+    assert res.exit_code in (1, 3), res.output
+    assert json.loads(res.stdout)["coverage"]["declared"] > 50
+    data = (tmp_path / "store.duckdb").read_bytes()
+    for secret in SECRETS:
+        assert secret.encode() not in data and secret not in res.output
+    with Store(tmp_path / "store.duckdb", read_only=True) as st:
+        _, rows = st.query("SELECT value FROM desired_attr")
+    values = json.dumps([list(r) for r in rows], default=str)
+    assert len(rows) > 200 and not any(s in values for s in SECRETS)
+    assert "hmac-sha256:" in values  # the Lambda environment, as fingerprints
