@@ -4,9 +4,10 @@ transport calls, with paging, a denied project, throttling bursts and a write tr
 What it serves: `GET /v1/{scope}:searchAllResources` and `GET /v1/{scope}:searchAllIamPolicies`
 for `organizations/N`, `folders/N` and `projects/ID|NUMBER`, with `assetTypes`, `pageSize`
 (at most 500, and at most `max_page` when set), `pageToken` and `readMask` (the versioned
-resource documents come only when the mask names them, as the API does), and the IAM query
-`policy:(allUsers OR allAuthenticatedUsers)`. Errors are the API's JSON error body. Anything
-but a GET is logged and answered 405: `writes()` is the write trap tests assert empty.
+resource documents come only when the mask names them, as the API does), and the IAM queries
+`memberTypes=allUsers OR memberTypes=allAuthenticatedUsers` and `policy:(a OR b)`. Errors are
+the API's JSON error body. Anything but a GET is logged and answered 405: `writes()` is the
+write trap tests assert empty.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ _PATH = re.compile(
     r"^/v1/(?P<scope>(?:organizations|folders|projects)/[^/:]+):(?P<method>searchAllResources|searchAllIamPolicies)$"
 )
 _POLICY_QUERY = re.compile(r"^policy:\(?(?P<members>[^()]*)\)?$")
+_MEMBER_TYPES = re.compile(r"^memberTypes[=:](?P<t>\w+)$")
 
 
 @dataclass
@@ -277,9 +279,15 @@ class AssetEmulator(HttpsEmulator):
         wanted: set[str] | None = None
         if q:
             m = _POLICY_QUERY.match(q)
-            if m is None:
-                return None
-            wanted = {w.strip() for w in m["members"].split(" OR ") if w.strip()}
+            if m is not None:
+                wanted = {w.strip() for w in m["members"].split(" OR ") if w.strip()}
+            else:
+                # `memberTypes=allUsers OR memberTypes=allAuthenticatedUsers`: the two public
+                # principal types are their own member names.
+                types = [_MEMBER_TYPES.match(part.strip()) for part in q.split(" OR ")]
+                if not all(types):
+                    return None
+                wanted = {t["t"] for t in types if t is not None}
         out = []
         for pol in self.policies:
             if not self._in_scope(pol, kind, ident):

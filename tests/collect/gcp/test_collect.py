@@ -101,7 +101,7 @@ def test_public_access_comes_from_iam_policies(
     assert pub.public is True and pub.attrs["iam_public_members"] == ["allUsers"]
     assert got[BUCKETS + PHI_BUCKET].public is False
     iam = _searches(gcp, "acme-sandbox", "searchAllIamPolicies")
-    assert iam and "policy:(allUsers+OR+allAuthenticatedUsers)" in iam[0]
+    assert iam and "query=memberTypes=allUsers+OR+memberTypes=allAuthenticatedUsers" in iam[0]
 
 
 def test_multi_region_lists_member_regions(

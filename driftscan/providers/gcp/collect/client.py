@@ -33,7 +33,9 @@ READ_MASK = (
     "parent_full_resource_name", "parent_asset_type", "kms_keys", "additional_attributes",
     "versioned_resources",
 )  # fmt: skip
-PUBLIC_QUERY = "policy:(allUsers OR allAuthenticatedUsers)"
+# The documented principal-type filter of the IAM search (Cloud Asset Inventory, "Search for IAM
+# allow policies": memberTypes).
+PUBLIC_QUERY = "memberTypes=allUsers OR memberTypes=allAuthenticatedUsers"
 
 
 def _backoff() -> tuple[float, float]:
