@@ -25,6 +25,7 @@ from driftscan.sandbox.armestate import (
     DEMO_TOKEN,
     SUB_DEV,
     SUB_PROD,
+    cis_estate,
     demo_estate,
     resource_id,
     tenant_estate,
@@ -844,9 +845,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=main.__doc__)
     ap.add_argument("--port", type=int, default=8443)
     ap.add_argument("--page-size", type=int, default=100)
-    ap.add_argument("--estate", choices=["demo", "tenant"], default="demo")
+    ap.add_argument("--estate", choices=["demo", "tenant", "cis"], default="demo")
     args = ap.parse_args()
-    estate = tenant_estate() if args.estate == "tenant" else demo_estate()
+    estates = {"demo": demo_estate, "tenant": tenant_estate, "cis": cis_estate}
+    estate = estates[args.estate]()
     # SIGTERM exits through the context manager too, so the throwaway CA folder is removed.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     with ArmEmulator(estate, port=args.port, page_size=args.page_size) as arm:
