@@ -133,3 +133,30 @@ def test_pci_rules_cover_gcp_types(findings: dict[str, dict[str, Finding]]) -> N
     )
     # Outside the PCI scope nothing is judged by the PCI rules.
     assert BUCKETS + PHI_BUCKET not in enc
+
+
+def test_a_project_denied_later_is_not_assessed_not_resolved(
+    gcp_server: AssetEmulator,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A project read in one scan and denied in the next: its alarms become not_assessed,
+    never resolved, and its resources are not reported gone."""
+    monkeypatch.setenv("GCP_ACCESS_TOKEN", DEMO_TOKEN)
+    gcp_server.clear()
+    gcp_server.assets, gcp_server.policies = copy.deepcopy(gcp_server.seed)  # type: ignore[attr-defined]
+    src = GcpSource(name="gcp-test", type="gcp", scope=ORG, credential="token_env",
+                    endpoint=gcp_server.url, ca_bundle=gcp_server.ca_path)  # fmt: skip
+    sql = next(i.key for i in ESTATE.incidents if i.rule == "gcp_sql_ssl_required")
+    cfg = config(params={"residency": {"phi": BAA_REGIONS}})
+    with Store(tmp_path / "store.duckdb") as store:
+        store.write_scan([collect(src)], started_at=T0, finished_at=T0, tool_version="test")
+        first = by_resource(check(store, cfg), "gcp_sql_ssl_required")
+        assert first[sql].status == "alarm"
+        gcp_server.deny_project(PAYMENTS)
+        later = T0.replace(day=2)
+        store.write_scan([collect(src)], started_at=later, finished_at=later, tool_version="test")
+        second = by_resource(check(store, cfg), "gcp_sql_ssl_required")
+    gcp_server.clear()
+    assert second[sql].status == "not_assessed" and second[sql].lifecycle != "resolved"
+    assert "denied" in second[sql].reason
