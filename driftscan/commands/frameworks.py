@@ -30,9 +30,12 @@ _COLUMNS = ["id", "status", "title", "rules", "resources", "attestation", "reaso
 # Two fields per cell so the table reads at 80 columns; failing and evidence-lacking rows first.
 _TABLE = [
     Col("requirement\nstatus", "fixed", sub_style="dim"),
-    Col("title\nrules", "wrap", min=20, sub_style="dim"),
-    Col("why\nevidence", "wrap", min=24, sub_style="dim"),
+    Col("title\nwhy", "wrap", min=24, sub_style="dim"),
+    # One rule, resource key or evidence per line, shortened in the middle to fit.
+    Col("rules\nresources, evidence", "key", min=22, sub_style="dim"),
 ]
+# Rules and resources shown per requirement in the table; JSON and CSV hold them all.
+_SHOWN = 2
 _LIST_TABLE = [
     Col("framework\nversion", "wrap", min=25, sub_style="dim"),
     Col("title", "wrap", min=16),
@@ -48,13 +51,10 @@ _STYLE = {
 }
 
 
-def _attestation_text(a: dict[str, Any] | None, *, short: bool = False) -> str:
+def _attestation_text(a: dict[str, Any] | None) -> str:
     if not a:
         return ""
-    sha = a.get("sha256")
-    digest = f" sha256 {sha[:12] + '…' if short else sha}" if sha else ""
-    if short:
-        return f"evidence {a['evidence']}{digest}"
+    digest = f" sha256 {a['sha256']}" if a.get("sha256") else ""
     return f"{a['state']}: {a['owner']} {a['date']}..{a['expires']}, {a['evidence']}{digest}"
 
 
@@ -180,6 +180,11 @@ def frameworks_show(
     raise typer.Exit(exit_code(view, status))
 
 
+def _some(items: list[str], what: str) -> list[str]:
+    more = len(items) - _SHOWN
+    return items[:_SHOWN] + ([f"+{more} more {what}"] if more > 0 else [])
+
+
 def _emit(view: FrameworkView, fmt: Format, scan_status: str) -> None:
     if fmt is Format.json:
         emit([], [], fmt, doc=view.doc())
@@ -200,13 +205,12 @@ def _emit(view: FrameworkView, fmt: Format, scan_status: str) -> None:
     )
     rows = []
     for r in reqs:
-        behind = _attestation_text(r.attestation, short=True)
-        if r.resources:
-            more = f" +{len(r.resources) - 3} more" if len(r.resources) > 3 else ""
-            behind = "; ".join([*([behind] if behind else []), ", ".join(r.resources[:3]) + more])
-        rules = " ".join(r.rules[:3]) + (f" +{len(r.rules) - 3} more" if len(r.rules) > 3 else "")
-        rows.append([f"{r.id}\n{r.status}", "\n".join(x for x in (r.title, rules) if x),
-                     "\n".join(x for x in (r.reason, behind) if x)])  # fmt: skip
+        behind = [*_some(r.rules, "rules"), *_some(r.resources, "resources")]
+        if r.attestation:
+            a = r.attestation
+            behind += [str(a["evidence"]), *([f"sha256 {a['sha256']}"] if a.get("sha256") else [])]
+        rows.append([f"{r.id}\n{r.status}", "\n".join(x for x in (r.title, r.reason) if x),
+                     "\n".join(behind)])  # fmt: skip
     print_table(_TABLE, rows, title=title, console=console)
     for status, n in view.counts().items():
         if n:

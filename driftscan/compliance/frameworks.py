@@ -135,10 +135,13 @@ def requirement_view(
             return view("not_assessed", "the scan's controls were not evaluated")
         alarms = [f for f in found if f.status == "alarm" and f.waiver is None]
         if alarms:
-            return view("failed", f"{len(alarms)} alarm(s) from {_rules_of(alarms)}")
+            return view("failed", f"{_n(len(alarms), 'alarm')} from {_rules_of(alarms)}")
         unread = [f for f in found if f.status in ("not_assessed", "error")]
         if unread:
-            return view("not_assessed", f"{len(unread)} not assessed by {_rules_of(unread)}")
+            return view(
+                "not_assessed",
+                f"{_n(len(unread), 'finding')} not assessed, from {_rules_of(unread)}",
+            )
         silent = [rid for rid in rules if not any(f.status != "skip" for f in by_rule.get(rid, []))]
         if len(silent) == len(rules):
             return view("not_assessed", "its rules evaluated no resource in this scan")
@@ -162,8 +165,15 @@ def requirement_view(
     )
 
 
+def _n(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def _rules_of(fs: Sequence[Finding]) -> str:
-    return ", ".join(sorted({f.rule for f in fs}))
+    # A requirement over many rules names the first few; `rules` and the findings hold all.
+    ids = sorted({f.rule for f in fs})
+    more = f" and {len(ids) - 3} more" if len(ids) > 3 else ""
+    return ", ".join(ids[:3]) + more
 
 
 def framework_view(

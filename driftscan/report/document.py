@@ -585,6 +585,7 @@ def controls(doc: ReportDocument, passing_limit: int | None = None) -> list[dict
                 "description": "",
                 "risk": "",
                 "remediation": "",
+                "evaluated": {},
             }
             entry: dict[str, Any] = {
                 "id": rid,

@@ -237,6 +237,39 @@ def _desired(
     return {"resources": resources, "hosts": hosts}
 
 
+# The manual PCI DSS requirements the demo attests: one in force, with an evidence file the
+# demo writes beside the config (hashed at scan time), and one whose attestation lapsed.
+ATTESTED = ("pci-dss-4.0.1", "12.1.1")
+EXPIRED = ("pci-dss-4.0.1", "12.10.2")
+POLICY_EVIDENCE = "evidence/information-security-policy.md"
+
+
+def _attestations(workdir: Path) -> list[dict[str, Any]]:
+    """The demo's attestations, dated from today so one stays in force and one has expired."""
+    from datetime import date, timedelta
+
+    evidence = workdir / POLICY_EVIDENCE
+    evidence.parent.mkdir(parents=True, exist_ok=True)
+    evidence.write_text(
+        "# ACME Payments information security policy (sandbox)\n\n"
+        "Approved by the security committee; published on the intranet; read and acknowledged "
+        "by every member of staff at onboarding and yearly.\n"
+    )
+    today = date.today()
+    return [
+        {"framework": ATTESTED[0], "requirement": ATTESTED[1], "owner": "security-team",
+         "statement": "The information security policy is approved, published and acknowledged "
+                      "by all staff.", "evidence": POLICY_EVIDENCE,
+         "date": (today - timedelta(days=30)).isoformat(),
+         "expires": (today + timedelta(days=335)).isoformat()},
+        {"framework": EXPIRED[0], "requirement": EXPIRED[1], "owner": "incident-response",
+         "statement": "The incident response plan was reviewed and tested in a tabletop exercise.",
+         "evidence": "https://wiki.acme.example/security/ir-tabletop",
+         "date": (today - timedelta(days=400)).isoformat(),
+         "expires": (today - timedelta(days=35)).isoformat()},
+    ]  # fmt: skip
+
+
 def start(workdir: Path, reports_dir: Path) -> DemoEstate:
     """Start the sandbox estate, seed the incidents and write driftscan.yaml + desired state."""
     workdir.mkdir(parents=True, exist_ok=True)
@@ -292,6 +325,7 @@ def start(workdir: Path, reports_dir: Path) -> DemoEstate:
                 "residency": {"eu-personal": ["eu-west-1", "eu-central-1", "westeurope", "northeurope"]},
             }, parts),
             "scopes": {"pci": {"tags": {"pci": "true"}}},
+            "attestations": _attestations(workdir),
             "reports": {"dir": str(reports_dir), "formats": ["html", "pdf", "json", "csv"]},
         }  # fmt: skip
         config_path = workdir / "driftscan.yaml"

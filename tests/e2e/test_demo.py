@@ -79,3 +79,40 @@ def test_demo_finds_every_seeded_incident(demo_dir: Path) -> None:
         capture_output=True, text=True, env=env, timeout=60,
     )  # fmt: skip
     assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+@pytest.mark.slow
+def test_demo_frameworks_show_every_pci_requirement(demo_dir: Path) -> None:
+    """`frameworks show pci-dss-4.0.1` on the demo gives every requirement of the catalogue a
+    status; the attested requirement carries its evidence file's SHA-256, the lapsed one reads
+    attestation_expired, and the scan's exit code says evidence is lacking (3)."""
+    import hashlib
+
+    import yaml
+
+    from driftscan.assets import rules_dir
+    from driftscan.sandbox.demo import ATTESTED, EXPIRED, POLICY_EVIDENCE
+
+    summary = json.loads((demo_dir / ".driftscan-demo" / "summary.json").read_text())
+    proc = subprocess.run(
+        [sys.executable, "-m", "driftscan", "frameworks", "show", ATTESTED[0], "-c",
+         summary["config"], "--format", "json"],
+        capture_output=True, text=True, env=demo_env(), timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 3, proc.stderr
+    doc = json.loads(proc.stdout)
+    catalogue = yaml.safe_load((rules_dir() / "frameworks" / f"{ATTESTED[0]}.yaml").read_text())
+    reqs = {r["id"]: r for r in doc["requirements"]}
+    assert set(reqs) == {str(k) for k in catalogue["requirements"]}
+    assert {r["status"] for r in reqs.values()} <= {
+        "passed", "failed", "not_assessed", "attested", "attestation_missing", "attestation_expired"
+    }  # fmt: skip
+    assert "failed" in {r["status"] for r in reqs.values()}  # the seeded incidents fail some
+    evidence = Path(summary["config"]).parent / POLICY_EVIDENCE
+    attested = reqs[ATTESTED[1]]
+    assert attested["status"] == "attested"
+    assert attested["attestation"]["sha256"] == hashlib.sha256(evidence.read_bytes()).hexdigest()
+    expired = reqs[EXPIRED[1]]
+    assert expired["status"] == "attestation_expired"
+    assert expired["attestation"]["state"] == "expired"
+    assert 0 < doc["automated_share"] < 1
