@@ -267,6 +267,52 @@ def _vault_item(a: Attrs, ctx: TfContext) -> Mapped | None:
     return _az({**a, "id": rid}, str(typ), {})
 
 
+@MAPPINGS.mapping("azurerm_kubernetes_cluster")
+def _aks(a: Attrs, ctx: TfContext) -> Mapped:
+    api = first_block(a.get("api_server_access_profile"))
+    ranges = as_list(api.get("authorized_ip_ranges") or a.get("api_server_authorized_ip_ranges"))
+    private = as_bool(a.get("private_cluster_enabled"))
+    d: dict[str, Any] = {
+        "rbac": as_bool(a.get("role_based_access_control_enabled")),
+        "privateCluster": private,
+        "localAccountsDisabled": as_bool(a.get("local_account_disabled")),
+        "networkPolicy": first_block(a.get("network_profile")).get("network_policy") or None,
+    }
+    if private is not None:
+        d["public"] = False if private else not ranges  # the collector's rule
+    return _az(a, "microsoft.containerservice/managedclusters", d)
+
+
+@MAPPINGS.mapping("azurerm_container_registry")
+def _registry(a: Attrs, ctx: TfContext) -> Mapped:
+    d: dict[str, Any] = {
+        "adminUserEnabled": as_bool(a.get("admin_enabled")),
+        "anonymousPullEnabled": as_bool(a.get("anonymous_pull_enabled")),
+    }
+    rules = first_block(a.get("network_rule_set"))
+    if (
+        as_bool(a.get("public_network_access_enabled")) is False
+        or rules.get("default_action") == "Deny"
+    ):
+        d["public"] = False
+    elif as_bool(a.get("public_network_access_enabled")) is True:
+        d["public"] = True
+    return _az(a, "microsoft.containerregistry/registries", d)
+
+
+@MAPPINGS.mapping("azurerm_linux_web_app", "azurerm_windows_web_app", "azurerm_app_service")
+def _web_app(a: Attrs, ctx: TfContext) -> Mapped:
+    site = first_block(a.get("site_config"))
+    d: dict[str, Any] = {
+        "httpsOnly": as_bool(a.get("https_only")),
+        "minimumTlsVersion": site.get("minimum_tls_version") or site.get("min_tls_version") or None,
+        "ftpsState": site.get("ftps_state") or None,
+    }
+    if as_bool(a.get("public_network_access_enabled")) is not None:
+        d["public"] = bool(as_bool(a.get("public_network_access_enabled")))
+    return _az(a, "microsoft.web/sites", d)
+
+
 @MAPPINGS.mapping("azurerm_mssql_server", "azurerm_sql_server")
 def _sql_server(a: Attrs, ctx: TfContext) -> Mapped:
     d: dict[str, Any] = {
