@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -88,6 +89,10 @@ def test_the_demo_in_four_interchange_formats(demo_dir: Path, tmp_path: Path) ->
     assert again != folder
     for name in FILES:
         assert (again / name).read_bytes() == (folder / name).read_bytes(), name
-    (folder / FILES[2]).write_text((folder / FILES[2]).read_text().replace('"fail"', '"pass"'))
+    # Tamper with a copy: the store records the folder, and `verify` of the demo reads it.
+    copy = tmp_path / "copy" / folder.name
+    shutil.copytree(folder, copy)
+    (copy / FILES[2]).write_text((copy / FILES[2]).read_text().replace('"fail"', '"pass"'))
+    verify[-1] = str(copy)
     bad = subprocess.run(verify, capture_output=True, text=True, env=demo_env(), timeout=60)
     assert bad.returncode != 0 and "report.sarif" in bad.stdout + bad.stderr
