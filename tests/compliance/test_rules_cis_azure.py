@@ -411,6 +411,23 @@ def test_defender_plans(store: Store, rule: str) -> None:
     assert reasons(store, rule)["s-free"].endswith(f"({plan}) is on tier Free")
 
 
+def test_malformed_properties_fail_closed(store: Store) -> None:
+    """Shapes ARM would not return (a junk security rule beside a real one, properties that are
+    not an object, a tier that is not a string) neither pass by accident nor break a rule."""
+    nsg = az(NSG, "mixed", {"securityRules": ["junk", 7, rule_("rdp", "3389", "*")]})
+    weird = az(ST, "weird")
+    weird.attrs["properties"] = "not an object"
+    sub = az(SUBSCRIPTION, SUB, region="", top={"settings": {"defenderPlans": [
+        {"plan": "VirtualMachines", "tier": ["Standard"]}, "junk"]}})  # fmt: skip
+    write_scan(store, [nsg, weird, sub])
+    res = check(store, config(), rules=list(CIS_AZURE))
+    got = {(f.rule, f.resource.rsplit("/", 1)[-1]): f.status for f in res.findings}
+    assert got[("azure_nsg_rdp_from_internet", "mixed")] == "alarm"
+    assert got[("azure_storage_min_tls12", "weird")] == "not_assessed"
+    assert got[("azure_defender_plan_servers", SUB)] == "alarm"
+    assert [k for k, v in got.items() if v == "error"] == []
+
+
 # -- the pack ----------------------------------------------------------------------------------
 
 

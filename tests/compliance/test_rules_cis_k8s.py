@@ -432,6 +432,29 @@ def test_default_namespace_used(store: Store, tmp_path: Path) -> None:
     assert f[key].reason.startswith("3 object(s) in default: Deployment legacy, Pod legacy-")
 
 
+def test_malformed_objects_fail_closed(store: Store) -> None:
+    """Shapes no API server would return (rules as a mapping, containers without names or as a
+    string) neither pass by accident nor break a rule: they alarm, and no rule errors."""
+    odd = o.role("shop", "odd", [])
+    odd["rules"] = {"x": {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]}}
+    nameless = spec(container())
+    nameless["containers"] = [{"image": IMAGE}]
+    stringy = spec()
+    stringy["containers"] = "oops"
+    objs = [*ns_objs("shop"), odd, o.deployment("shop", "nameless", IMAGE, spec=nameless),
+            o.deployment("shop", "stringy", IMAGE, spec=stringy)]  # fmt: skip
+    found = scan(store, objs)
+    assert (
+        found["k8s_rbac_secrets_access"][f"{P}/shop/Role/odd"].reason
+        == "rule x grants get on secrets"
+    )
+    nonroot = found["k8s_pod_run_as_non_root"]
+    assert nonroot[dkey("shop", "nameless")].reason == "0: runAsNonRoot not set, may run as root"
+    assert nonroot[dkey("shop", "stringy")].status == "alarm"
+    errors = [(r, k) for r in CIS_K8S for k, f in found.get(r, {}).items() if f.status == "error"]
+    assert errors == []
+
+
 # -- the pack ----------------------------------------------------------------------------------
 
 
