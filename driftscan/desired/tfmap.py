@@ -72,6 +72,7 @@ class TerraformMappings:
     # A mapping for every type of a provider's prefix (`azurerm_`) that has none of its own.
     prefix_mappers: dict[str, Mapper] = field(default_factory=dict)
     redacting: set[str] = field(default_factory=set)  # merged: the types that redact
+    _redacts: dict[str, bool] = field(default_factory=dict, repr=False)  # by type, as asked
 
     def mapping(self, *tf_types: str) -> Callable[[Mapper], Mapper]:
         """Register a mapping for one or more Terraform resource types."""
@@ -109,9 +110,12 @@ class TerraformMappings:
 
     def redacts(self, tf_type: str) -> bool:
         """Whether this type's declarations are redacted as its collector's resources are."""
-        if tf_type in self.redacting:
-            return True
-        return any(p.endswith("*") and tf_type.startswith(p[:-1]) for p in self.redacting)
+        known = self._redacts.get(tf_type)
+        if known is None:
+            known = self._redacts[tf_type] = tf_type in self.redacting or any(
+                p.endswith("*") and tf_type.startswith(p[:-1]) for p in self.redacting
+            )
+        return known
 
     def mapper(self, tf_type: str) -> Mapper | None:
         """The type's own mapping, else its provider prefix's, else None."""

@@ -238,3 +238,29 @@ def test_keys_without_an_arn_take_the_region_of_what_they_name() -> None:
     keys = {d.key for d in out.declarations}
     assert f"arn:aws:ec2:{east}:{A}:natgateway/nat-1" in keys
     assert f"arn:aws:ec2:{west}:{A}:ebs-encryption-by-default" in keys
+
+
+def test_known_wrong_keys_are_gone() -> None:
+    """An azapi action and a NIC/NSG association are never keyed as resources of their own."""
+    from driftscan.desired.terraform import TfLoad, TfState, declarations
+
+    sub = "/subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/rg/providers"
+    nic, nsg = (
+        f"{sub}/Microsoft.Network/networkInterfaces/nic",
+        f"{sub}/Microsoft.Network/networkSecurityGroups/nsg",
+    )
+    resources = [
+        {"mode": "managed", "type": "azapi_resource_action", "name": "restart",
+         "provider": 'provider["registry.terraform.io/azure/azapi"]',
+         "instances": [{"attributes": {"id": f"{sub}/Microsoft.Web/sites/app/restart", "action": "restart"}}]},
+        {"mode": "managed", "type": "azurerm_network_interface_security_group_association", "name": "a",
+         "provider": 'provider["registry.terraform.io/hashicorp/azurerm"]',
+         "instances": [{"attributes": {"id": f"{nic}|{nsg}", "network_interface_id": nic,
+                                       "network_security_group_id": nsg}}]},
+    ]  # fmt: skip
+    out = TfLoad()
+    declarations(TfState.model_validate({"version": 4, "resources": resources}), "s", out)
+    assert out.skipped == {"azapi_resource_action": 1}
+    [nic_decl] = out.declarations
+    assert (nic_decl.key, nic_decl.type) == (nic.lower(), "microsoft.network/networkinterfaces")
+    assert nic_decl.declared == {"networkSecurityGroup": nsg}
