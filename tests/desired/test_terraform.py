@@ -240,6 +240,25 @@ def test_keys_without_an_arn_take_the_region_of_what_they_name() -> None:
     assert f"arn:aws:ec2:{west}:{A}:ebs-encryption-by-default" in keys
 
 
+def test_unmapped_arns_of_collected_types_are_never_keyed() -> None:
+    """A GuardDuty filter's or a stream consumer's ARN reads like its parent's: skipped, not keyed."""
+    from driftscan.desired.terraform import TfLoad, TfState, declarations
+
+    det = f"arn:aws:guardduty:{R}:{A}:detector/d1"
+    resources = [
+        {"mode": "managed", "type": t, "name": "x", "provider": "provider.aws",
+         "instances": [{"attributes": {"id": "x", "arn": arn}}]}
+        for t, arn in (("aws_guardduty_filter", f"{det}/filter/f"),
+                       ("aws_kinesis_stream_consumer", f"arn:aws:kinesis:{R}:{A}:stream/s/consumer/c:1"),
+                       ("aws_eks_node_group", f"arn:aws:eks:{R}:{A}:nodegroup/c/ng/1"))
+    ]  # fmt: skip
+    out = TfLoad()
+    declarations(TfState.model_validate({"version": 4, "resources": resources}), "s", out)
+    assert out.skipped == {"aws_guardduty_filter": 1, "aws_kinesis_stream_consumer": 1}
+    assert out.presence_only == {"aws_eks_node_group": 1}
+    assert [d.type for d in out.declarations] == [None]
+
+
 def test_known_wrong_keys_are_gone() -> None:
     """An azapi action and a NIC/NSG association are never keyed as resources of their own."""
     from driftscan.desired.terraform import TfLoad, TfState, declarations

@@ -95,8 +95,15 @@ def _observe(tf_type: str, attrs: Attrs, ctx: TfContext) -> None:
 
 
 def _fallback_key(attrs: Attrs) -> str | None:
+    # Every type the collector reads has a mapping: an unmapped type whose ARN reads like one
+    # of them is something inside it (a GuardDuty filter under its detector, a stream's
+    # consumer, an S3 access point) and would be a false "missing". Only ARNs of types no
+    # collector reads are kept, for presence.
     arn = attrs.get("arn")
-    return arn if isinstance(arn, str) and arn.startswith("arn:") else None
+    if not isinstance(arn, str) or not arn.startswith("arn:"):
+        return None
+    ident = identify(arn)
+    return arn if ident is None or ident.type is None else None
 
 
 MAPPINGS.observers.append(_observe)
