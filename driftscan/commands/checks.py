@@ -270,7 +270,8 @@ def rules_list(config: ConfigOpt = None, fmt: FormatOpt = None) -> None:
         "rules_hash": pack.hash,
         "rules": [
             {"id": r.id, "title": r.spec.title, "severity": r.severity, "scope": r.spec.scope,
-             "frameworks": r.frameworks, "file": r.file, "params": r.spec.params}
+             "frameworks": r.frameworks, "file": r.file, "params": r.spec.params,
+             "types": r.spec.types}
             for r in pack.select()
         ],
     }  # fmt: skip

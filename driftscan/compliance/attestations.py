@@ -24,6 +24,8 @@ FOLDER = "attestations"
 MAX_EVIDENCE_BYTES = 64 * 1024 * 1024
 MAX_FILES = 1_000
 MAX_ENTRIES = 10_000
+# All evidence hashed in one scan: a file named by many attestations is hashed once.
+MAX_TOTAL_EVIDENCE_BYTES = 1024 * 1024 * 1024
 _CHUNK = 1024 * 1024
 
 _ENTRIES: TypeAdapter[list[Attestation]] = TypeAdapter(list[Attestation])
@@ -204,6 +206,8 @@ def load_attestations(
     regular file or too large.
     """
     out: list[AttestationRecord] = []
+    hashed: dict[Path, str] = {}
+    total = 0
     seen: dict[tuple[str, str, date], str] = {}
     for e in _entries(config):
         a = e.spec
@@ -231,7 +235,15 @@ def load_attestations(
             if not path.is_absolute():
                 path = e.file.parent / path  # relative to the file that names it
             try:
-                digest = hash_evidence(path)
+                key = path.resolve()
+                digest = hashed.get(key)
+                if digest is None:
+                    total += path.stat().st_size
+                    if total > MAX_TOTAL_EVIDENCE_BYTES:
+                        raise ValueError(
+                            f"takes the evidence of one scan past {MAX_TOTAL_EVIDENCE_BYTES:,} bytes"
+                        )
+                    digest = hashed[key] = hash_evidence(path)
             except FileNotFoundError:
                 raise _error(e, "evidence", f"evidence file {path} does not exist") from None
             except (OSError, ValueError) as exc:

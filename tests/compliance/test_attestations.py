@@ -146,6 +146,18 @@ class TestErrors:
         e = error(write_config(tmp_path, [entry()]), pack)
         assert "at most 4" in e.message
 
+    def test_evidence_of_one_scan_is_bounded_in_total(
+        self, tmp_path: Path, pack: RulePack, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """One file named twice is hashed once; distinct files past the total bound are refused."""
+        (tmp_path / "evidence" / "other.txt").write_bytes(b"other evidence\n")
+        monkeypatch.setattr(am, "MAX_TOTAL_EVIDENCE_BYTES", 12)
+        got = load(write_config(tmp_path, [entry(), entry(requirement="1.3")]), pack)
+        assert got[0].sha256 == got[1].sha256
+        e = error(write_config(tmp_path, [entry(), entry(requirement="1.3",
+                                                         evidence="evidence/other.txt")]), pack)  # fmt: skip
+        assert e.key == "attestations[1].evidence" and "past 12 bytes" in e.message
+
     def test_same_requirement_attested_twice_on_one_day(
         self, tmp_path: Path, pack: RulePack
     ) -> None:

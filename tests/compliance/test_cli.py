@@ -122,6 +122,7 @@ class TestRulesCommands:
         assert code == 0 and len(doc["rules_hash"]) == 64
         clock = next(r for r in doc["rules"] if r["id"] == "host_clock_offset")
         assert "10.6.1" in clock["frameworks"]["pci-dss-4.0.1"]
+        assert clock["types"] == ["host"]
 
     @pytest.mark.parametrize("broken", [False, True])
     def test_validate(self, tmp_path: Path, broken: bool) -> None:
