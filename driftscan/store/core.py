@@ -477,31 +477,43 @@ class Store:
     @staticmethod
     def _write_staged(con: duckdb.DuckDBPyConnection, n: int, files: Sequence[Path]) -> int:
         """The resources of staged Parquet files (version rows with their doc_hash and the
-        per-scan `observed` text), one per key (first file, first row wins); returns how many."""
-        con.execute(
-            "CREATE TEMP TABLE _staged AS SELECT * EXCLUDE (filename, file_row_number) "
-            "FROM read_parquet(?, filename = true, file_row_number = true) "
-            "QUALIFY row_number() OVER (PARTITION BY key ORDER BY list_position(?, filename), "
-            "file_row_number) = 1",
-            [[str(f) for f in files], [str(f) for f in files]],
-        )
+        per-scan `observed` text), one per key (first file, first row wins); returns how many.
+
+        The files are read in place (a view, re-read by each statement: cheaper than holding
+        a million rows in memory); only a run whose bundles repeat a key is de-duplicated
+        into a table, and only documents new to the store are held, to check their hashes.
+        """
+        listed = "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in files) + "]"
         cols = ", ".join(_VERSION_SCHEMA.names)
         try:
+            con.execute(f"CREATE TEMP VIEW _staged AS SELECT * FROM read_parquet({listed})")
+            dup = _one(con, "SELECT count(*) - count(DISTINCT key) FROM _staged")
+            if dup and dup[0]:
+                con.execute("DROP VIEW _staged")
+                con.execute(
+                    "CREATE TEMP TABLE _staged AS SELECT * EXCLUDE (filename, file_row_number) "
+                    f"FROM read_parquet({listed}, filename = true, file_row_number = true) "
+                    f"QUALIFY row_number() OVER (PARTITION BY key ORDER BY "
+                    f"list_position({listed}, filename), file_row_number) = 1"
+                )
             con.execute(f"CREATE TEMP VIEW _in AS SELECT {cols} FROM _staged")
+            con.execute(
+                "CREATE TEMP TABLE _new AS SELECT i.* FROM _in i "
+                "ANTI JOIN (SELECT doc_hash FROM version) v USING (doc_hash)"
+            )
             # A bundle is sealed by its manifest, but its hashes were computed by the worker:
             # a new document whose hash is not its content's would be a forged version.
             bad = _one(
                 con,
-                "SELECT key FROM _in ANTI JOIN (SELECT DISTINCT doc_hash FROM version) v "
-                "USING (doc_hash) WHERE doc_hash IS DISTINCT FROM version_hash(key, provider, "
-                "source, account, region, type, name, tags, attrs, encrypted, public, error) "
-                "LIMIT 1",
+                "SELECT key FROM _new WHERE doc_hash IS DISTINCT FROM version_hash(key, "
+                "provider, source, account, region, type, name, tags, attrs, encrypted, public, "
+                "error) LIMIT 1",
             )
             if bad is not None:
                 raise StoreError(
                     f"staged resource '{bad[0]}': its stored hash does not match its content"
                 )
-            Store._apply_incoming(con, n)
+            Store._apply_incoming(con, n, new="_new")
             con.execute(
                 "INSERT INTO observation SELECT ?, key, observed FROM _staged "
                 "WHERE observed IS NOT NULL",
@@ -511,17 +523,24 @@ class Store:
             return int(got[0]) if got else 0
         finally:
             with suppress(duckdb.Error):  # a failed transaction drops them with its rollback
+                con.execute("DROP TABLE IF EXISTS _new")
                 con.execute("DROP VIEW IF EXISTS _in")
+                con.execute("DROP VIEW IF EXISTS _staged")
+            with suppress(duckdb.Error):
                 con.execute("DROP TABLE IF EXISTS _staged")
 
     @staticmethod
-    def _apply_incoming(con: duckdb.DuckDBPyConnection, n: int) -> None:
-        """Version rows in `_in` (a registered table or a view) become scan `n`'s resources."""
+    def _apply_incoming(con: duckdb.DuckDBPyConnection, n: int, *, new: str | None = None) -> None:
+        """Version rows in `_in` (a registered table or a view) become scan `n`'s resources;
+        `new` names a relation already holding just the documents new to the store."""
         # New documents only: an unchanged resource adds nothing.
-        con.execute(
-            "INSERT INTO version SELECT i.* FROM _in i "
-            "ANTI JOIN (SELECT DISTINCT doc_hash FROM version) v USING (doc_hash)"
-        )
+        if new is not None:
+            con.execute(f"INSERT INTO version SELECT * FROM {new}")
+        else:
+            con.execute(
+                "INSERT INTO version SELECT i.* FROM _in i "
+                "ANTI JOIN (SELECT DISTINCT doc_hash FROM version) v USING (doc_hash)"
+            )
         # Close intervals whose key now has another version, or has gone from a slice
         # that was read; a key in an unread slice keeps its last known version.
         con.execute(
