@@ -66,7 +66,7 @@ def make_findings(n: int, *, scan_id: int = 42) -> list[Finding]:
                     "skip": "not in scope",
                 }[status],
                 severity=("critical", "high", "medium", "low", "info")[i % 5],  # type: ignore[arg-type]
-                frameworks={"pci-dss-4.0": [f"3.{i % 4 + 1}"]} if i % 40 < 30 else {},
+                frameworks={"pci-dss-4.0.1": [f"3.{i % 4 + 1}"]} if i % 40 < 30 else {},
                 lifecycle="new" if status == "alarm" else None,
                 waiver=waiver,
                 evidence={
@@ -91,7 +91,7 @@ def make_report_data(n_findings: int = 60, *, scan_id: int = 42, trend: int = 30
             status="alarm",
             reason=f"tag owner is {XSS_IMG}",
             severity="critical",
-            frameworks={"pci-dss-4.0": ["3.1"]},
+            frameworks={"pci-dss-4.0.1": ["3.1"]},
             lifecycle="new",
             evidence={"tag": '=HYPERLINK("http://evil")', "password": "hunter2"},
         )
@@ -191,11 +191,11 @@ def make_report_data(n_findings: int = 60, *, scan_id: int = 42, trend: int = 30
     }
     reqs = [
         Requirement(
-            "pci-dss-4.0",
+            "pci-dss-4.0.1",
             f"3.{k}",
             tuple(r for j, r in enumerate(RULES) if j % 4 == k - 1 and j < 30),
             title=f"Protect stored account data {k}",
-            framework_title="PCI DSS v4.0",
+            framework_title="PCI DSS v4.0.1",
         )
         for k in range(1, 5)
     ]

@@ -29,10 +29,10 @@ def doc() -> ReportDocument:
 def test_a_suite_per_framework_plus_drift_and_unmapped(doc: ReportDocument) -> None:
     """Frameworks, `drift` and `unmapped` are the suites, and every finding is a testcase."""
     suites = _suites(render_junit(doc))
-    assert set(suites) == {"pci-dss-4.0", "drift", "unmapped"}
+    assert set(suites) == {"pci-dss-4.0.1", "drift", "unmapped"}
     findings = doc["findings"] or []
     mapped = [f for f in findings if f["frameworks"]]
-    assert suites["pci-dss-4.0"].tests == len(mapped)
+    assert suites["pci-dss-4.0.1"].tests == len(mapped)
     assert suites["unmapped"].tests == len(findings) - len(mapped)
     assert suites["drift"].tests == len(doc["drift"] or [])
 
@@ -42,7 +42,7 @@ def test_outcomes_follow_the_finding_status(doc: ReportDocument) -> None:
     its waiver; the suite counts agree with the cases."""
     suites = _suites(render_junit(doc))
     by_case = {}
-    for name in ("pci-dss-4.0", "unmapped"):
+    for name in ("pci-dss-4.0.1", "unmapped"):
         for case in suites[name]:
             by_case[(case.classname, case.name)] = case
     for f in doc["findings"] or []:
@@ -82,7 +82,7 @@ def test_not_evaluated_is_an_error_never_an_empty_suite() -> None:
     data = make_report_data(10)
     data.findings, data.drift = None, None
     suites = _suites(render_junit(document(data)))
-    assert suites["drift"].errors == 1 and suites["pci-dss-4.0"].errors == 1
+    assert suites["drift"].errors == 1 and suites["pci-dss-4.0.1"].errors == 1
     assert all(s.tests >= 1 for s in suites.values())
 
 

@@ -71,9 +71,9 @@ def test_status_severity_and_compliance_follow_the_finding(events: list[dict[str
             assert e["status"] == ("Suppressed" if f.waiver else "New")
             assert (e["unmapped"]["waiver"] is not None) == bool(f.waiver)
         if f.frameworks:
-            assert e["compliance"]["standards"] == ["pci-dss-4.0"]
+            assert e["compliance"]["standards"] == ["pci-dss-4.0.1"]
             assert e["compliance"]["requirements"] == [
-                f"pci-dss-4.0:{r}" for r in f.frameworks["pci-dss-4.0"]
+                f"pci-dss-4.0.1:{r}" for r in f.frameworks["pci-dss-4.0.1"]
             ]
 
 

@@ -241,7 +241,7 @@ def test_hostile_keys_and_reasons_stay_valid() -> None:
     key = "arn:aws:s3:::x\n<script>\x07 "
     data.findings.append(
         Finding("rule_00", key, "alarm", "  line one\nline two\x00 ", "high",
-                frameworks={"pci-dss-4.0": ["3.1"]})
+                frameworks={"pci-dss-4.0.1": ["3.1"]})
     )  # fmt: skip
     text = render_oscal(document(data))
     _trestle(text)

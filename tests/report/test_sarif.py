@@ -271,8 +271,8 @@ def test_rules_are_descriptors_with_help_and_frameworks(doc: ReportDocument) -> 
     r0 = rules["rule_00"]
     assert r0["shortDescription"]["text"] == "Storage encrypted (rule_00)"
     assert "Enable default encryption" in r0["help"]["text"]
-    assert r0["properties"]["frameworks"] == {"pci-dss-4.0": ["3.1"]}
-    assert "pci-dss-4.0:3.1" in r0["properties"]["tags"]
+    assert r0["properties"]["frameworks"] == {"pci-dss-4.0.1": ["3.1"]}
+    assert "pci-dss-4.0.1:3.1" in r0["properties"]["tags"]
     assert rules["rule_39"]["properties"]["frameworks"] == {}
 
 
