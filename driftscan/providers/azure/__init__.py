@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from driftscan.providers import Provider, ScopeDimension
 from driftscan.providers.azure.keys import azure_type, identify, owns_type
-from driftscan.providers.azure.source import AzureSource
+from driftscan.providers.azure.source import AzureSource, narrow, units
 
 PROVIDER = Provider(
     type="azure",
@@ -18,6 +18,8 @@ PROVIDER = Provider(
     terraform="driftscan.providers.azure.terraform:MAPPINGS",
     sandbox="driftscan.sandbox.arm:ArmEmulator",
     owns_type=owns_type,
+    units=units,
+    narrow=narrow,
 )
 
 __all__ = ["PROVIDER", "AzureSource", "azure_type"]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from driftscan.providers import SourceModel
+from driftscan.providers import SourceModel, WorkUnit
 
 _GROUP_ID = re.compile(r"^[A-Za-z0-9_().-]{1,90}$")
 
@@ -46,3 +47,21 @@ class AzureSource(SourceModel):
                 "subscriptions (or give [all]) when it is set"
             )
         return v
+
+
+def units(source: Any) -> list[WorkUnit]:
+    """A listed subscription is a work unit (`scan --shard`); `all` and a management group
+    are only resolved by reading, so such a source is one unit."""
+    if not isinstance(source, AzureSource) or source.management_group:
+        return []
+    wanted = [s.strip().lower() for s in source.subscriptions]
+    if "all" in wanted:
+        return []
+    return [WorkUnit(s, account=s) for s in dict.fromkeys(wanted)]
+
+
+def narrow(source: AzureSource, ids: Sequence[str]) -> AzureSource:
+    """The source reading only the listed subscriptions named."""
+    keep = set(ids)
+    subs = [s for s in source.subscriptions if s.strip().lower() in keep]
+    return source.model_copy(update={"subscriptions": subs})
