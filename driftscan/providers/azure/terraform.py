@@ -231,7 +231,30 @@ def _subnet_assoc(a: Attrs, ctx: TfContext) -> Mapped | None:
 
 @MAPPINGS.mapping("azurerm_subnet")
 def _subnet(a: Attrs, ctx: TfContext) -> Mapped:
-    return _az(a, "microsoft.network/virtualnetworks/subnets", {})
+    # ARM writes one prefix as addressPrefix, several as addressPrefixes.
+    prefixes = [str(x) for x in as_list(a.get("address_prefixes"))]
+    if not prefixes and a.get("address_prefix"):
+        prefixes = [str(a["address_prefix"])]
+    props: dict[str, Any] = {}
+    if len(prefixes) == 1:
+        props["addressPrefix"] = prefixes[0]
+    elif prefixes:
+        props["addressPrefixes"] = prefixes
+    return _az(a, "microsoft.network/virtualnetworks/subnets", {"properties": props})
+
+
+@MAPPINGS.mapping("azurerm_postgresql_flexible_server", "azurerm_mysql_flexible_server")
+def _flexible(a: Attrs, ctx: TfContext) -> Mapped:
+    # Storage of flexible servers is always encrypted; public as their network access says.
+    rid = str(a.get("id", "")).lower()
+    typ = str(azure_type(rid) or "microsoft.dbforpostgresql/flexibleservers")
+    d: dict[str, Any] = {"encrypted": True}
+    if as_bool(a.get("public_network_access_enabled")) is not None:
+        d["public"] = bool(as_bool(a.get("public_network_access_enabled")))
+    backup = as_bool(a.get("geo_redundant_backup_enabled"))
+    if backup is not None:
+        d["geoRedundantBackup"] = backup
+    return _az(a, typ, d)
 
 
 @MAPPINGS.mapping("azurerm_virtual_network")
