@@ -675,7 +675,9 @@ def _insights(a: Attrs) -> str | None:
 simple(("aws_ecs_cluster",), "AWS::ECS::Cluster", {"container_insights": _insights})  # fmt: skip
 # desired_count is left out: service auto scaling moves it. The provider's id is the ARN.
 simple(("aws_ecs_service",), "AWS::ECS::Service",
-       {"cluster": s("cluster"), "launch_type": s("launch_type"),
+       # the cluster as an ARN (the collector's); a cluster named by name is not compared
+       {"cluster": lambda a: a["cluster"] if str(a.get("cluster", "")).startswith("arn:") else None,
+        "launch_type": s("launch_type"),
         "scheduling_strategy": s("scheduling_strategy")},
        key=lambda a, ctx: a.get("arn") or a.get("id"))  # fmt: skip
 simple(("aws_ecs_task_definition",), "AWS::ECS::TaskDefinition",
