@@ -271,3 +271,9 @@ def test_diff_with_an_unreadable_state_is_incomplete_not_clean(tmp_path: Path) -
     assert cov["declared"] >= 2
     table = CliRunner().invoke(app, ["diff", "-c", str(cfg), "--format", "table"])
     assert table.exit_code == 3 and "declared state not read" in table.output
+
+
+def test_an_empty_v3_state_declares_nothing() -> None:
+    """A format 3 state without resources (Terraform 0.11 after destroy) loads as empty."""
+    ds = load_desired(_config(DATA, {"terraform": "desired_tf/v3.tfstate"}))
+    assert len(ds) == 0 and ds.terraform is not None and not ds.terraform.skipped
