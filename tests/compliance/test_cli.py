@@ -17,6 +17,15 @@ from driftscan.store import Store
 from tests.compliance.conftest import ACCOUNT, aws, failed_slice, write_rule, write_scan
 
 runner = CliRunner()
+# Every fact the bucket rules read, so the one bucket is assessed by each of them.
+BUCKET_ATTRS = {
+    "tls_only": True,
+    "versioning": "Enabled",
+    "mfa_delete": "Enabled",
+    "public_access_block": dict.fromkeys(
+        ["BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"], True
+    ),
+}
 
 
 def setup(tmp_path: Path, *, public: bool, failed: bool = False, **extra: object) -> Path:
@@ -26,7 +35,7 @@ def setup(tmp_path: Path, *, public: bool, failed: bool = False, **extra: object
                                    **extra}))  # fmt: skip
     with Store(tmp_path / "store.duckdb") as st:
         write_scan(st, [aws("AWS::S3::Bucket", "b", tags={"pci": "true"}, public=public, encrypted=True,
-                               attrs={"tls_only": True})],
+                               attrs=BUCKET_ATTRS)],
                    failed=[failed_slice("aws-prod", "us", account=ACCOUNT, region="us-east-1")] if failed else None)  # fmt: skip
     return cfg
 
