@@ -8,8 +8,8 @@ the waiver as an accepted external suppression; `not_assessed` and `error` findi
 `kind: open` ("could not determine"), which SARIF requires to be `level: none`. So that an
 unread source is never silent, the run's invocation is unsuccessful when the scan is
 incomplete or controls were not evaluated, with one error notification per unread slice.
-The resource is the result's logical location (kind `resource`, its key as the fully
-qualified name). partialFingerprints (rule and resource) let a dashboard follow a finding
+The resource is the result's logical location (kind `resource`, its name, and its key as
+the fully qualified name). partialFingerprints (rule and resource) let a dashboard follow a finding
 from scan to scan.
 """
 
@@ -63,7 +63,7 @@ def _descriptor(rid: str, doc: ReportDocument, fws: dict[str, list[str]]) -> dic
     return d
 
 
-def _result(f: FindingDoc, index: int) -> dict[str, Any]:
+def _result(f: FindingDoc, index: int, name: str | None = None) -> dict[str, Any]:
     status = f["status"]
     r: dict[str, Any] = {"ruleId": f["rule"], "ruleIndex": index}
     if status == "alarm":
@@ -76,7 +76,11 @@ def _result(f: FindingDoc, index: int) -> dict[str, Any]:
     r["locations"] = [
         {
             "logicalLocations": [
-                {"name": f["resource"], "fullyQualifiedName": f["resource"], "kind": "resource"}
+                {
+                    "name": name or f["resource"],
+                    "fullyQualifiedName": f["resource"],
+                    "kind": "resource",
+                }
             ]
         }
     ]
@@ -111,7 +115,12 @@ def sarif_log(doc: ReportDocument) -> dict[str, Any]:
     named = {f["rule"] for f in doc["findings"] or []}
     rule_ids = sorted(set(doc["rules"]) | named)
     index = {rid: i for i, rid in enumerate(rule_ids)}
-    results = [_result(f, index[f["rule"]]) for f in doc["findings"] or [] if f["status"] in SHOWN]
+    names = {k: r["name"] for k, r in doc["resources"].items() if r["name"]}
+    results = [
+        _result(f, index[f["rule"]], names.get(f["resource"]))
+        for f in doc["findings"] or []
+        if f["status"] in SHOWN
+    ]
     scan, report = doc["scan"], doc["report"]
     notes: list[dict[str, Any]] = []
     if doc["findings"] is None:

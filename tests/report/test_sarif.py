@@ -290,6 +290,20 @@ def test_an_incomplete_scan_is_an_unsuccessful_invocation(doc: ReportDocument) -
     assert any("controls not evaluated" in n["message"]["text"] for n in notes)
 
 
+def test_a_known_resource_is_located_by_name_and_key() -> None:
+    """A resource of the scan is named by its name, and fully by its key."""
+    from driftscan.report.data import ResourceRef
+
+    data = make_report_data(40)
+    key = "arn:aws:s3:::bucket-000015"
+    data.resources = {key: ResourceRef(key, "aws", "AWS::S3::Bucket", name="bucket-000015")}
+    run = sarif_log(document(data))["runs"][0]
+    locs = [r["locations"][0]["logicalLocations"][0] for r in run["results"]]
+    mine = next(x for x in locs if x["fullyQualifiedName"] == key)
+    assert mine["name"] == "bucket-000015"
+    assert all(x["name"] == x["fullyQualifiedName"] for x in locs if x is not mine)
+
+
 def test_identical_documents_give_identical_bytes(doc: ReportDocument) -> None:
     """Two renders of equal documents are byte-identical."""
     assert render_sarif(doc) == render_sarif(document(make_report_data(80)))
