@@ -8,6 +8,7 @@ says "not evaluated" rather than showing an empty, green-looking list (design §
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -174,10 +175,8 @@ def build_report_data(
     if findings is None:
         notes.append("controls not evaluated: no rule evaluation is recorded for this scan")
     if pack is None:
-        try:
+        with suppress(DriftscanError):  # _rule_pack says so in the notes
             pack = load_pack(config)
-        except DriftscanError:
-            pass  # _rule_pack says so in the notes
     rules, reqs, pack_hash, note = _rule_pack(config, pack)
     views = framework_views(store, pack, rec.scan_id) if pack is not None else []
     if note:
