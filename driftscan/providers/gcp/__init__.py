@@ -17,6 +17,7 @@ PROVIDER = Provider(
     path_fields=("ca_bundle",),
     # `scopes: {pci: {projects: [payments-prod]}}`; labels select as tags.
     scope_dimensions=(ScopeDimension("projects", ("account",)),),
+    terraform="driftscan.providers.gcp.terraform:MAPPINGS",
     sandbox="driftscan.sandbox.gcp:AssetEmulator",
     demo="driftscan.sandbox.gcp.demo:start",
 )
