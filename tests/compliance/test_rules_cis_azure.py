@@ -441,9 +441,12 @@ def test_rule_declares_its_types(rule: str) -> None:
 # -- the emulator's CIS estate, read by the real collector --------------------------------------
 
 
-@pytest.fixture(scope="module")
-def estate_findings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, list[Finding]]]:
-    """The CIS estate's two subscriptions, collected over HTTPS and checked once."""
+@pytest.fixture(scope="module", params=["arm", "resource-graph"])
+def estate_findings(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, list[Finding]]]:
+    """The CIS estate's two subscriptions, collected over HTTPS (resource by resource, and
+    through Resource Graph) and checked once per mode."""
     with (
         pytest.MonkeyPatch.context() as mp,
         ArmEmulator(cis_estate(), page_size=4, graph_quota=TEST_QUOTA) as arm,
@@ -451,7 +454,9 @@ def estate_findings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[s
         mp.setenv("AZURE_ACCESS_TOKEN", arm.token)
         mp.setenv("DRIFTSCAN_AZURE_PACE_S", "0.0")
         run = SourceRun("azure-cis", "azure")
-        src = make_source(arm, name="azure-cis", subscriptions=[SUB_CIS_GOOD, SUB_CIS_BAD])
+        src = make_source(
+            arm, name="azure-cis", subscriptions=[SUB_CIS_GOOD, SUB_CIS_BAD], mode=request.param
+        )
         AzureCollector(src).collect(CollectContext(run, fingerprint=TEST_FP))
         run.finish()
     assert run.status == "ok", run.slices

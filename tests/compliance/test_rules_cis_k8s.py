@@ -487,14 +487,17 @@ ONE_VERDICT = {
 }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=["cluster-reader", "namespaced-reader"])
 def cluster_findings(
-    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, list[Finding]]]:
-    """The demo cluster plus the CIS objects, collected over HTTPS and checked once."""
+    """The demo cluster plus the CIS objects, collected over HTTPS and checked once: by a
+    cluster-wide reader, and by one bound per namespace (every kind listed namespace by
+    namespace)."""
     objs = [*demo_cluster()[0], *cis_objects()]
     tmp = tmp_path_factory.mktemp("cis-k8s")
     with KubeEmulator(objs, ca_dir=tmp / "ca") as kube:
+        kube.namespaced_reader = request.param == "namespaced-reader"
         src = KubernetesSource(name="k8s-cis", type="kubernetes",
                                kubeconfig=str(kube.kubeconfig(tmp / "kubeconfig")))  # fmt: skip
         run = collect(src)
