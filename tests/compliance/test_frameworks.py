@@ -302,3 +302,27 @@ class TestListAndValidate:
         res = CliRunner().invoke(app, ["frameworks", "validate", "-c", str(cfg)])
         assert res.exit_code == 2
         assert re.search(r"driftscan\.yaml:\d+, key 'attestations\[0\]\.requirement'", res.output)
+
+
+class TestReportSection:
+    def test_html_and_pdf_sections_lead_with_failing(self, tmp_path: Path) -> None:
+        """The report has a section per framework: failing and evidence-lacking requirements
+        first, the attestation with its evidence's SHA-256; the PDF variant has the same rows."""
+        from driftscan.report import build_report_data
+        from driftscan.report.document import document
+        from driftscan.report.formats import render_html
+
+        pack = make_pack(tmp_path)
+        cfg = config(reports={"dir": str(tmp_path / "out")})
+        with Store(tmp_path / "s.duckdb") as st:
+            n = scan_buckets(st, public=True)
+            write_attestations(st, n, [att("1.2", *IN_FORCE).row()])
+            evaluate(cfg, st, pack=pack)
+            doc = document(build_report_data(cfg, st, pack=pack, verify_chain=False))
+        for pdf in (False, True):
+            html = render_html(doc, pdf=pdf, passing_limit=10)
+            section = html[html.index('<section id="frameworks">') : html.index('id="controls"')]
+            assert "Test framework" in section and "75 % automated" in section
+            ids = re.findall(r"<b[^>]*>(\d\.\d)</b>", section)
+            assert ids == ["1.1", "1.3", "2.1", "1.2"]  # failed, failed, not assessed, attested
+            assert "ab" * 32 in section and "alice" in section
