@@ -121,6 +121,13 @@ class Attestation(_Strict):
     attested_on: date = Field(alias="date")
     expires: date
 
+    @field_validator("requirement", mode="before")
+    @classmethod
+    def _quoted(cls, v: Any) -> Any:
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            raise ValueError(f"quote the requirement id ('{v}'): YAML reads 1.10 as the number 1.1")
+        return v
+
     @field_validator("evidence")
     @classmethod
     def _path_or_https(cls, v: str) -> str:

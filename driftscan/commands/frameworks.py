@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from driftscan.clikit import ConfigOpt, FormatOpt, StoreOpt, app, command, err
-from driftscan.errors import ExitCode, NoStore
+from driftscan.errors import ExitCode, NoStore, StoreError
 from driftscan.output import Col, Format, default_format, emit, print_table
 
 # The pipeline, config, compliance and store are imported by the commands that use them
@@ -168,6 +168,10 @@ def frameworks_show(
     with Store(path, read_only=True, wait_s=30.0) as st:
         rec = st.scan(scan)
         checked = reads.checked(st, rec.scan_id)
+    if rec.pruned:
+        raise StoreError(
+            f"scan {rec.scan_id} was pruned by retention: its findings and attestations are gone"
+        )
     if not checked:
         # Like make (design §6.3): a scan never checked is checked first, then shown.
         err.print(f"scan {rec.scan_id} was never checked: evaluating the rules first")

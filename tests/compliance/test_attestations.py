@@ -130,6 +130,10 @@ class TestErrors:
             load_config(write_config(tmp_path, [entry(evidence="http://wiki.example/p")]))
         with pytest.raises(ConfigError, match="expires is before"):
             load_config(write_config(tmp_path, [entry(expires="2025-01-01")]))
+        cfg = tmp_path / "driftscan.yaml"
+        cfg.write_text(write_config(tmp_path, [entry()]).read_text().replace("'1.2'", "1.2"))
+        with pytest.raises(ConfigError, match="quote the requirement id"):
+            load_config(cfg)
 
     def test_evidence_must_be_a_bounded_regular_file(
         self, tmp_path: Path, pack: RulePack, monkeypatch: pytest.MonkeyPatch

@@ -271,6 +271,14 @@ class TestShowCommand:
         assert order == ["1.1", "1.3", "2.1", "1.2"]  # failed, failed, not assessed, missing
         assert "attestation_missing" in out and code == 3
 
+    def test_pruned_scan_is_refused(self, tmp_path: Path) -> None:
+        """A scan whose content retention dropped is not shown as if it had no findings."""
+        cfg = setup_cli(tmp_path, public=False)
+        with Store(tmp_path / "s.duckdb") as st:
+            st.con.execute("UPDATE scan_ledger SET pruned = true")
+        res = CliRunner().invoke(app, ["frameworks", "show", "fw", "-c", str(cfg)])
+        assert res.exit_code == 2 and "pruned" in res.output
+
     def test_unknown_framework_is_a_usage_error(self, tmp_path: Path) -> None:
         """A typo in the framework id exits 2 and names the loaded ones."""
         cfg = setup_cli(tmp_path, public=False)
