@@ -497,23 +497,28 @@ class Store:
                     f"list_position({listed}, filename), file_row_number) = 1"
                 )
             con.execute(f"CREATE TEMP VIEW _in AS SELECT {cols} FROM _staged")
+            # Only the hashes of documents new to the store are held (not their text).
             con.execute(
-                "CREATE TEMP TABLE _new AS SELECT i.* FROM _in i "
+                "CREATE TEMP TABLE _new AS SELECT doc_hash FROM _in "
                 "ANTI JOIN (SELECT doc_hash FROM version) v USING (doc_hash)"
             )
+            Store._apply_incoming(con, n, new="_in SEMI JOIN _new USING (doc_hash)")
             # A bundle is sealed by its manifest, but its hashes were computed by the worker:
-            # a new document whose hash is not its content's would be a forged version.
+            # a new document whose hash is not its content's would be a forged version (the
+            # transaction is rolled back).
+            # The predicate names both sides of the join so that it is evaluated on the new
+            # documents only, not pushed down onto every version in the store.
             bad = _one(
                 con,
-                "SELECT key FROM _new WHERE doc_hash IS DISTINCT FROM version_hash(key, "
-                "provider, source, account, region, type, name, tags, attrs, encrypted, public, "
-                "error) LIMIT 1",
+                "SELECT v.key FROM version v JOIN _new n ON v.doc_hash = n.doc_hash "
+                "WHERE n.doc_hash IS DISTINCT FROM version_hash(v.key, v.provider, v.source, "
+                "v.account, v.region, v.type, v.name, v.tags, v.attrs, v.encrypted, v.public, "
+                "v.error) LIMIT 1",
             )
             if bad is not None:
                 raise StoreError(
                     f"staged resource '{bad[0]}': its stored hash does not match its content"
                 )
-            Store._apply_incoming(con, n, new="_new")
             con.execute(
                 "INSERT INTO observation SELECT ?, key, observed FROM _staged "
                 "WHERE observed IS NOT NULL",
