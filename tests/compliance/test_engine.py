@@ -26,9 +26,13 @@ PCI_TAG = {"pci": "true"}
 
 
 def bucket(name: str, *, public: bool, region: str = "eu-west-1") -> Resource:
-    """An in-scope bucket, encrypted and TLS-only: only `public` can fail it."""
+    """An in-scope bucket, encrypted, TLS-only, MFA Delete and its public access block on (the
+    CIS S3 rules assess it): only `public` can fail it."""
+    pab = dict.fromkeys(["BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy",
+                         "RestrictPublicBuckets"], True)  # fmt: skip
     return aws("AWS::S3::Bucket", name, region=region, tags=PCI_TAG, public=public, encrypted=True,
-               attrs={"tls_only": True})  # fmt: skip
+               attrs={"tls_only": True, "versioning": "Enabled", "mfa_delete": "Enabled",
+                      "public_access_block": pab})  # fmt: skip
 
 
 class TestPerScan:
