@@ -462,12 +462,11 @@ def seed_organization(
         # The CIS account-level controls: prod passes them, dev fails them (awsestate/cis.py).
         seed_cis = {"prod": cis.seed_compliant, "dev": cis.seed_failing}.get(name)
         if seed_cis is not None:
-            seed_cis(
-                lambda svc, region, c=creds: _member_client(svc, endpoint_url, region, c),
-                account,
-                tuple(regions),
-                keys,
-            )
+
+            def client_for(svc: str, region: str, c: dict[str, str] = creds) -> Any:
+                return _member_client(svc, endpoint_url, region, c)
+
+            seed_cis(client_for, account, tuple(regions), keys)
     return out
 
 
