@@ -34,6 +34,10 @@ _HEX64 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 _NAME = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")]
 
 
+# The columns of resources.parquet: the store's version rows, then the per-scan measurements.
+COLUMNS = [*encode_versions([]).schema.names, "observed"]
+
+
 def _observed(rs: Sequence[Resource]) -> pa.Array:
     return pa.array([canonical_json(r.observed) if r.observed else None for r in rs], pa.string())
 
@@ -91,6 +95,13 @@ class BundleWriter:
             "rows": self.rows,
             "bytes": self.path.stat().st_size,
         }
+
+
+def _columns(path: Path) -> list[str] | str:
+    try:
+        return list(pq.read_schema(path).names)
+    except (OSError, pa.ArrowException) as exc:
+        return f"unreadable ({exc})"
 
 
 def file_sha256(path: Path) -> str:
@@ -300,4 +311,6 @@ def read_bundle(folder: Path, fingerprint: Fingerprinter, *, check_files: bool =
                 out.problems.append(f"{p}: missing from the bundle")
             elif file_sha256(p) != f.sha256:
                 out.problems.append(f"{p}: altered (SHA-256 differs from the manifest's)")
+            elif (names := _columns(p)) != COLUMNS:
+                out.problems.append(f"{p}: columns {names} are not a bundle's ({COLUMNS})")
     return out

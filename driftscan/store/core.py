@@ -526,6 +526,10 @@ class Store:
             )
             got = _one(con, "SELECT count(*) FROM _staged")
             return int(got[0]) if got else 0
+        except (duckdb.BinderException, duckdb.ConversionException,
+                duckdb.InvalidInputException) as exc:  # fmt: skip
+            first = str(exc).strip().splitlines()[0]
+            raise StoreError(f"staged files are not a bundle's resources: {first}") from None
         finally:
             with suppress(duckdb.Error):  # a failed transaction drops them with its rollback
                 con.execute("DROP TABLE IF EXISTS _new")

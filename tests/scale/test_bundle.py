@@ -149,3 +149,39 @@ def test_a_sealed_bundle_whose_hashes_lie_is_refused_and_nothing_is_stored(
             )
         assert st.scans() == []
         assert st.rows("select count(*) n from version") == [{"n": 0}]
+
+
+def test_a_sealed_bundle_of_foreign_columns_is_refused(tmp_path: Path) -> None:
+    """A sealed, hashed file that is not resource rows (other columns): read_bundle says so,
+    and the store refuses it with a StoreError rather than an internal error."""
+    import pyarrow as pa
+
+    from driftscan.errors import StoreError
+
+    folder = tmp_path / "b"
+    folder.mkdir()
+    pq.write_table(pa.table({"key": ["k"], "x": [1]}), folder / RESOURCES)
+    entry = {
+        "path": RESOURCES,
+        "sha256": file_sha256(folder / RESOURCES),
+        "rows": 1,
+        "bytes": (folder / RESOURCES).stat().st_size,
+    }
+    now = datetime.now(UTC)
+    write_manifest(
+        folder,
+        run_id="r",
+        shard=(1, 1),
+        config_hash="c",
+        tool_version="t",
+        started_at=now,
+        finished_at=now,
+        units=[],
+        runs=[],
+        files=[entry],
+        fingerprint=KEY,
+    )
+    b = read_bundle(folder, KEY)
+    assert any("are not a bundle's" in p for p in b.problems), b.problems
+    with Store(tmp_path / "s.duckdb") as st, pytest.raises(StoreError, match="not a bundle"):
+        st.write_scan([], started_at=now, finished_at=now, tool_version="t", staged=b.files)
