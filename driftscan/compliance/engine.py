@@ -196,12 +196,17 @@ def evaluate(
             present.append(rt.scan_types(store, n))
         return present[0]
 
+    # A declared state that could not be read leaves the drift the rules read incomplete: each
+    # rule over the drift views says so (not assessed), so the gap never reads as clean.
+    unread_states = rc.declared_failures(store, n)
     with sandbox:
         for rule in selected:
             unread = types_not_read(rule, cover, scan_types)
             if unread is not None:
                 found.append(unread)
                 continue
+            if unread_states and any(v in rule.spec.query for v in rc.FROM_DIFF):
+                found.extend(_unread_state(rule, file, error) for file, error in unread_states)
             out = _run(sandbox, config, rule, missing)
             if out is not None:
                 found.extend(out)
@@ -228,6 +233,18 @@ def evaluate(
         n, record.status, pack.hash, final, [r.id for r in selected], framework, missing,
         evaluated,
     )  # fmt: skip
+
+
+def _unread_state(rule: Rule, file: str, error: str) -> Finding:
+    return Finding(
+        rule=rule.id,
+        resource=f"desired:{file}",
+        status="not_assessed",
+        reason=f"declared state {file} could not be read ({error}): its declarations were "
+        "not compared",
+        severity=rule.severity,
+        frameworks=rule.frameworks,
+    )
 
 
 def _matches(pattern: str, typ: str) -> bool:

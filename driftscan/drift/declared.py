@@ -210,6 +210,9 @@ def compare(
             files=canonical_json(desired.files),
             diffed_at=datetime.now(UTC),
             untracked=sorted(untracked),
+            failed=canonical_json(
+                [{"file": e.file or "", "error": e.message} for e in desired.failed]
+            ),
         )
     finally:
         session.close()

@@ -10,7 +10,8 @@ Tables (one set of rows per diffed scan; a re-diff of a scan replaces its rows):
                       kind (missing|unmanaged|changed), desired_source, changes (JSON list of
                       {path, desired, actual, op})
     drift_coverage    scan_id, provider, source, live, assessed, managed, unmanaged, managed_pct
-    drift_run         scan_id, set_hash, diffed_at, declarations, presence_only (JSON), skipped (JSON), files (JSON)
+    drift_run         scan_id, set_hash, diffed_at, declarations, presence_only (JSON), skipped (JSON), files (JSON),
+                      failed (JSON: the declared inputs that could not be read)
 
 Views over the latest scan, and table macros for scan N:
 
@@ -104,6 +105,9 @@ CREATE TABLE IF NOT EXISTS drift_run (
     skipped JSON NOT NULL,
     files JSON NOT NULL
 );
+-- Declared-state inputs that could not be read in this diff ({file, error}): drift is then
+-- not assessed, never clean (a column added within schema 3, so existing files gain it).
+ALTER TABLE drift_run ADD COLUMN IF NOT EXISTS failed JSON DEFAULT '[]';
 
 CREATE OR REPLACE MACRO drift_at(n) AS TABLE
     SELECT * FROM drift_result WHERE scan_id = n;
@@ -425,7 +429,8 @@ class DriftSession:
         return [(str(k), str(t), json.loads(a) if a else {}) for k, t, a in rows]
 
     def save(self, verdicts: pa.Table, *, presence_only: str, skipped: str, files: str,
-             diffed_at: datetime, untracked: Sequence[str] = ()) -> None:  # fmt: skip
+             diffed_at: datetime, untracked: Sequence[str] = (),
+             failed: str = "[]") -> None:  # fmt: skip
         """Write this scan's declarations, drift and coverage in one transaction. `untracked`
         live keys are neither managed nor unmanaged (owned by another object, or outside what
         the declarations cover): no drift, and not counted in coverage."""
@@ -510,9 +515,10 @@ class DriftSession:
                 p,
             )
             con.execute(
-                "INSERT INTO drift_run VALUES ($n, $h, $at, (SELECT count(*) FROM _decl), $po, $sk, $files)",
+                "INSERT INTO drift_run (scan_id, set_hash, diffed_at, declarations, presence_only, skipped, files, failed) "
+                "VALUES ($n, $h, $at, (SELECT count(*) FROM _decl), $po, $sk, $files, $failed)",
                 {**p, "h": self.set_hash, "at": diffed_at.replace(tzinfo=None), "po": presence_only,
-                 "sk": skipped, "files": files},
+                 "sk": skipped, "files": files, "failed": failed},
             )  # fmt: skip
             seal_result(con, self.n, "drift")
 
@@ -667,7 +673,7 @@ def record(
                 "INSERT INTO desired_verdict VALUES (?, ?, ?, 'not_assessed')", [scan_id, ids[k], k]
             )
         con.execute(
-            "INSERT INTO drift_run VALUES (?, ?, now(), ?, '{}', '{}', '[]')",
+            "INSERT INTO drift_run (scan_id, set_hash, diffed_at, declarations, presence_only, skipped, files) VALUES (?, ?, now(), ?, '{}', '{}', '[]')",
             [scan_id, set_hash, len(keys)],
         )
         seal_result(con, scan_id, "drift")

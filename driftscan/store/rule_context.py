@@ -38,8 +38,9 @@ CONTEXT_DOCS = {
     "json_pointer(k)": "one JSON-pointer step for a key that may hold '/' or '.', e.g. a file path",
 }
 
-_FROM_DIFF = ("drift", "drift_changes", "desired", "desired_attrs")
-_PER_SCAN = ("slices", "source_runs", *_FROM_DIFF)
+FROM_DIFF = ("drift", "drift_changes", "desired", "desired_attrs")
+
+_PER_SCAN = ("slices", "source_runs", *FROM_DIFF)
 
 
 # Resource columns a provider's scope dimension may match (spliced into SQL: a fixed list).
@@ -142,7 +143,7 @@ def prepare_context(
     missing = []
     for name in _PER_SCAN:
         _drop_temp(con, name)
-        if name in _FROM_DIFF and require_diff and not diffed:
+        if name in FROM_DIFF and require_diff and not diffed:
             missing.append(name)
             if f"{name}_at" in macros or name in main:
                 # Shadow the store-wide view (the latest scan's rows) with one that fails when
@@ -456,3 +457,18 @@ def unassessed(store: Store) -> dict[str, str]:
         str(k): str(r)
         for k, r in store.con.execute("SELECT key, reason FROM unassessed").fetchall()
     }
+
+
+def declared_failures(store: Store, scan_id: int) -> list[tuple[str, str]]:
+    """(file, error) of the declared-state inputs scan `scan_id`'s diff could not read."""
+    try:
+        rows = store.con.execute(
+            "SELECT failed::VARCHAR FROM main.drift_run WHERE scan_id = $n", {"n": scan_id}
+        ).fetchall()
+    except duckdb.Error:  # a store from before the column: nothing was recorded as failed
+        return []
+    out: list[tuple[str, str]] = []
+    for (text,) in rows:
+        for item in json.loads(text or "[]"):
+            out.append((str(item.get("file", "")), str(item.get("error", ""))))
+    return out
