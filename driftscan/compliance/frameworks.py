@@ -189,7 +189,12 @@ def framework_view(
         by_rule = {}
         for f in findings:
             by_rule.setdefault(f.rule, []).append(f)
-    reqs = [requirement_view(fw, r, by_rule, attestations, scan_date) for r in fw.requirements]
+    # Grouped once: a catalogue of hundreds of requirements against thousands of attestations.
+    by_req: dict[str, list[AttestationRecord]] = {}
+    for a in attestations:
+        if a.framework == fw.name:
+            by_req.setdefault(a.requirement, []).append(a)
+    reqs = [requirement_view(fw, r, by_rule, by_req.get(r, []), scan_date) for r in fw.requirements]
     automated = sum(1 for r in fw.requirements.values() if r)
     return FrameworkView(
         framework=fw.name,
