@@ -131,7 +131,12 @@ def test_every_declared_key_and_type_is_the_collectors(
     assert set(wanted) == set(live) - {UNMANAGED}
     for k, d in wanted.items():
         r = live[k]
-        assert (d.type, d.provider, d.account, d.region) == (r.type, r.provider, r.account, r.region), k
+        assert (d.type, d.provider, d.account, d.region) == (
+            r.type,
+            r.provider,
+            r.account,
+            r.region,
+        ), k
         assert not d.presence_only, k
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from driftscan.providers import Provider, ScopeDimension
 from driftscan.providers.gcp.keys import declared_key, identify, owns_type
 from driftscan.providers.gcp.source import GcpSource
+from driftscan.providers.gcp.units import narrow, units
 
 PROVIDER = Provider(
     type="gcp",
@@ -20,6 +21,9 @@ PROVIDER = Provider(
     terraform="driftscan.providers.gcp.terraform:MAPPINGS",
     sandbox="driftscan.sandbox.gcp:AssetEmulator",
     demo="driftscan.sandbox.gcp.demo:start",
+    # A project scope is one shard unit; an organisation or folder is read whole (units.py).
+    units=units,
+    narrow=narrow,
 )
 
 __all__ = ["PROVIDER", "GcpSource"]

@@ -8,6 +8,7 @@ from driftscan.providers.kubernetes.keys import identify
 from driftscan.providers.kubernetes.kinds import owns_type
 from driftscan.providers.kubernetes.source import KubernetesSource
 from driftscan.providers.kubernetes.tracking import untracked
+from driftscan.providers.kubernetes.units import narrow, units
 
 PROVIDER = Provider(
     type="kubernetes",
@@ -25,6 +26,9 @@ PROVIDER = Provider(
     untracked=untracked,
     sandbox="driftscan.sandbox.k8s:KubeEmulator",
     owns_type=owns_type,
+    # A listed namespace is a shard unit, and so are the cluster-scoped objects.
+    units=units,
+    narrow=narrow,
     demo="driftscan.sandbox.k8s.demo:start",
 )
 

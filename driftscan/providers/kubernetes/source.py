@@ -20,6 +20,9 @@ class KubernetesSource(SourceModel):
     # `[all]`, or the namespaces to read; cluster-scoped objects are read either way.
     namespaces: list[str] = Field(default_factory=lambda: ["all"], min_length=1)
     ca_bundle: str | None = None
+    # Whether the cluster-scoped kinds are read; `scan --shard` sets it false for a shard that
+    # reads some namespaces while another reads the cluster scope (unit `_cluster`).
+    cluster_scoped: bool = True
     # The cluster's name (the resources' region); default: the context's cluster name.
     cluster: str | None = None
     concurrency: int = Field(default=8, ge=1, le=64)

@@ -122,16 +122,18 @@ class KubernetesCollector:
         workers = cfg.concurrency
         wanted = None if cfg.namespaces == ["all"] else list(dict.fromkeys(cfg.namespaces))
 
+        # A shard reading some namespaces leaves the cluster scope to the shard of `_cluster`.
+        cluster_kinds = CLUSTER_KINDS if cfg.cluster_scoped or wanted is None else ()
         cluster_lists = list(
-            bounded_map(lambda k: self._list(client, k, None), CLUSTER_KINDS, workers)
+            bounded_map(lambda k: self._list(client, k, None), cluster_kinds, workers)
         )
-        ns_list = next(x for x in cluster_lists if x.kind.kind == "Namespace")
-        known_ns = sorted({n for n in map(_name_of, ns_list.items) if n})
 
         listed: list[_Listed] = []
         per_ns_kinds: list[Kind] = list(NAMESPACED_KINDS)
         whole_kind_failed: dict[str, SourceError] = {}
         if wanted is None:
+            ns_list = next(x for x in cluster_lists if x.kind.kind == "Namespace")
+            known_ns = sorted({n for n in map(_name_of, ns_list.items) if n})
             # Cluster-wide first: one list per kind. Where that is forbidden (a reader bound per
             # namespace), the kind is listed namespace by namespace instead.
             wide = list(
