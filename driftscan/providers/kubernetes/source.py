@@ -21,7 +21,8 @@ class KubernetesSource(SourceModel):
     namespaces: list[str] = Field(default_factory=lambda: ["all"], min_length=1)
     ca_bundle: str | None = None
     # Whether the cluster-scoped kinds are read; `scan --shard` sets it false for a shard that
-    # reads some namespaces while another reads the cluster scope (unit `_cluster`).
+    # reads some namespaces while another reads the cluster scope (unit `_cluster`). With
+    # `namespaces: [all]` they are always read (the namespaces are found through them).
     cluster_scoped: bool = True
     # The cluster's name (the resources' region); default: the context's cluster name.
     cluster: str | None = None
