@@ -5,6 +5,7 @@ and unmanaged exactly where the two differ."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 from collections.abc import Iterator
@@ -31,6 +32,8 @@ from driftscan.sandbox.gcp import estate as E
 from tests.conftest import TEST_FP
 
 STATE = Path(__file__).parent.parent / "data" / "tfcorpus_gcp" / "tfco-prod.tfstate"
+# The corpus's own v4 → v3 writer (flatmaps as Terraform 0.11 and terraformer write them).
+CORPUS_GENERATOR = Path(__file__).parent.parent / "data" / "tfcorpus" / "generate.py"
 P = Project("tfco-prod", "310000000001", "456789")
 LABELS = {"env": "prod", "team": "platform"}
 EFF = {**LABELS, "goog-terraform-provisioned": "true"}
@@ -42,7 +45,10 @@ CHANGED = BUCKET + "tfco-prod-exports"
 MISSING = BUCKET + "tfco-prod-archive"
 UNMANAGED = f"//compute.googleapis.com/projects/{P.id}/global/firewalls/allow-ssh-debug"
 # Types whose mapping declares the key and type only: nothing both sides know to compare.
-KEY_ONLY = {"compute.googleapis.com/Network", "cloudkms.googleapis.com/KeyRing"}
+KEY_ONLY = {
+    "compute.googleapis.com/Network", "compute.googleapis.com/Subnetwork",
+    "compute.googleapis.com/Address", "cloudkms.googleapis.com/KeyRing",
+}  # fmt: skip
 # Secrets the state holds (a SQL user's password, a service account's private key).
 SECRETS = ("tfco-canary-sql-password-7c1e", "dGZjby1jYW5hcnktcHJpdmF0ZS1rZXktOWEzYg==")
 
@@ -64,6 +70,25 @@ def _assets() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
                   {"name": "tfco-vpc", "autoCreateSubnetworks": False,
                    "routingConfig": {"routingMode": "REGIONAL"}})  # fmt: skip
     key = E.sa_key(P, "tfco-ci", KEY_ID, user_managed=True, created="2026-11-20T08:00:00Z")
+    compute = f"//compute.googleapis.com/projects/{P.id}"
+    others = [
+        E.asset(P, "compute.googleapis.com/Subnetwork", f"{compute}/regions/us-east1/subnetworks/tfco-app",
+                "us-east1", {"name": "tfco-app", "ipCidrRange": "10.10.0.0/20"}),
+        E.asset(P, "compute.googleapis.com/Address", f"{compute}/regions/us-east1/addresses/tfco-nat",
+                "us-east1", {"name": "tfco-nat", "address": "203.0.113.20", "addressType": "EXTERNAL"}),
+        E.asset(P, "compute.googleapis.com/RegionDisk", f"{compute}/regions/us-east1/disks/tfco-shared",
+                "us-east1", {"name": "tfco-shared", "sizeGb": "200"}, labels=EFF),
+        E.dataset(P, "tfco_shared", "us", public=True, labels=EFF),
+        E.asset(P, "pubsub.googleapis.com/Topic", f"//pubsub.googleapis.com/projects/{P.id}/topics/tfco-events",
+                "global", {"name": f"projects/{P.id}/topics/tfco-events"}, labels=EFF),
+        E.asset(P, "pubsub.googleapis.com/Subscription",
+                f"//pubsub.googleapis.com/projects/{P.id}/subscriptions/tfco-events-worker", "global",
+                {"name": f"projects/{P.id}/subscriptions/tfco-events-worker"}, labels=EFF),
+        E.asset(P, "run.googleapis.com/Service",
+                f"//run.googleapis.com/projects/{P.id}/locations/us-east1/services/tfco-api", "us-east1",
+                {"name": f"projects/{P.id}/locations/us-east1/services/tfco-api",
+                 "ingress": "INGRESS_TRAFFIC_INTERNAL_ONLY"}, labels=EFF),
+    ]  # fmt: skip
     assets = [
         E.project_asset(P, {"env": "prod"}),
         E.bucket(P, "tfco-prod-logs", "us-east1", retention_s=86400 * 7, labels=EFF),
@@ -84,6 +109,7 @@ def _assets() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         E.cluster(P, "tfco-gke", "us-east1", private=True, abac=False, labels=EFF),
         sa,
         key,
+        *others,
     ]  # fmt: skip
     return assets, [E.public_policy(P, public)]
 
@@ -193,6 +219,24 @@ def test_what_cai_never_lists_is_skipped(declared: tuple[dict[str, Declaration],
     assert load.presence_only == {}
     text = json.dumps([d.declared for d in decls.values()])
     assert not any(s in text for s in SECRETS)
+
+
+def test_a_v3_state_of_the_project_declares_the_same(
+    declared: tuple[dict[str, Declaration], TfLoad],
+) -> None:
+    """The same state written as format 3 (v3's flatmap of strings, `#` and `%` counts) gives
+    the same declarations: keys, types and declared values."""
+    spec = importlib.util.spec_from_file_location("tfgen", CORPUS_GENERATOR)
+    assert spec is not None and spec.loader is not None
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    v3 = gen.to_v3(json.loads(STATE.read_text()), "0.11.14", frozenset({"source_ranges"}))
+    out = TfLoad(fingerprint=TEST_FP)
+    declarations(parse_state(json.dumps(v3), "v3.tfstate"), "v3.tfstate", out)
+    got = {str(d.key): (d.type, d.declared) for d in out.declarations}
+    decls, load = declared
+    assert got == {k: (d.type, d.declared) for k, d in decls.items()}
+    assert out.skipped == load.skipped and out.mapped == load.mapped
 
 
 def test_compute_paths_outside_the_table_are_never_keyed() -> None:

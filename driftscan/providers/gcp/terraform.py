@@ -233,9 +233,8 @@ def _sql(a: Attrs, ctx: TfContext) -> Mapped | None:
         "cmek": bool(a.get("encryption_key_name")),
         "database_version": _str(a.get("database_version")),
     }
-    if settings:
-        # The API's order of authorised networks is the configuration's; the state keeps it.
-        d["authorized_networks"] = nets
+    # authorized_networks is a set in the provider's schema, held in the state in no order
+    # the API keeps: it is compared through `public` (0.0.0.0/0 with a public IP) only.
     key = f"//cloudsql.googleapis.com/projects/{project}/instances/{name}"
     user_labels = settings.get("user_labels")
     b = dict(a)
@@ -350,8 +349,10 @@ def _instance(a: Attrs, ctx: TfContext) -> Mapped | None:
     return _compute(a, d)
 
 
-@MAPPINGS.mapping("google_compute_disk", "google_compute_region_disk")
+@MAPPINGS.mapping("google_compute_disk")
 def _disk(a: Attrs, ctx: TfContext) -> Mapped | None:
+    # Zonal disks only: the collector builds no facets for RegionDisk (key, type and labels
+    # are compared for it, by the generic Compute mapping).
     key = first_block(a.get("disk_encryption_key"))
     d = {"encrypted": True, "cmek": bool(key.get("kms_key_self_link") or key.get("kms_key_name")),
          "csek": bool(key.get("sha256"))}  # fmt: skip
@@ -427,8 +428,21 @@ def _dataset_access(a: Attrs, ctx: TfContext) -> Mapped | None:
     key = _dataset_key(a)
     if key is None:
         return None
-    d = {"public": True} if _access_public([a]) else {}
-    return _gcp(key, DATASET, a, d, project=None, part=True)
+    public = _access_public([a])
+    m = _gcp(key, DATASET, a, {"public": True} if public else {}, project=None, part=True)
+    if public:
+        # One more entry of the dataset's access list (the dataset's own read-back of the
+        # list may hold it already: the finaliser keeps each member once).
+        m.merge_lists["public_members"] = public
+    return m
+
+
+def _finalize_dataset(d: dict[str, Any]) -> None:
+    if isinstance(d.get("public_members"), list):
+        d["public_members"] = sorted({str(x) for x in d["public_members"]})
+
+
+MAPPINGS.finalize[DATASET] = _finalize_dataset
 
 
 _register_iam("google_bigquery_dataset", DATASET, _dataset_key)
@@ -483,9 +497,14 @@ def _crypto_key(a: Attrs, ctx: TfContext) -> Mapped | None:
 
 
 def _crypto_key_of(a: Attrs) -> str | None:
-    rid = _str(a.get("crypto_key_id"))
-    if rid and re.match(r"^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$", rid):
+    """The key an IAM resource names: its path, or the provider's short `P/L/RING/KEY`."""
+    rid = _str(a.get("crypto_key_id")) or ""
+    if re.match(r"^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$", rid):
         return f"//cloudkms.googleapis.com/{rid}"
+    parts = rid.split("/")
+    if len(parts) == 4 and all(parts):
+        p, loc, ring, key = parts
+        return f"//cloudkms.googleapis.com/projects/{p}/locations/{loc}/keyRings/{ring}/cryptoKeys/{key}"
     return None
 
 
@@ -557,7 +576,7 @@ def _project_res(a: Attrs, ctx: TfContext) -> Mapped | None:
     if number is None or not number.isdigit():
         return None
     key = f"//cloudresourcemanager.googleapis.com/projects/{number}"
-    d = {"resource": {"projectId": pid, "projectNumber": number}}
+    d = {"resource": {"projectId": pid}}  # the number is in the key (v3 documents omit it)
     return _gcp(key, "cloudresourcemanager.googleapis.com/Project", a, d, project=pid,
                 location="global", name=pid)  # fmt: skip
 
@@ -583,8 +602,9 @@ def _by_path(tf_type: str) -> Any:
         if rid is None or not shape.match(rid):
             return None
         loc = re.search(r"/locations/([^/]+)/", rid)
+        # A resource without a location in its name is global in CAI (Pub/Sub).
         return _gcp(f"//{service}/{rid}", f"{service}/{kind}", a, {}, project=_project(a, rid),
-                    location=loc.group(1) if loc else None)  # fmt: skip
+                    location=loc.group(1) if loc else "global")  # fmt: skip
 
     return fn
 
