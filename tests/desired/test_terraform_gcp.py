@@ -239,6 +239,43 @@ def test_a_v3_state_of_the_project_declares_the_same(
     assert out.skipped == load.skipped and out.mapped == load.mapped
 
 
+def _one_state(*instances: tuple[str, dict[str, Any]]) -> dict[str, Declaration]:
+    provider = 'provider["registry.terraform.io/hashicorp/google"]'
+    doc = {"version": 4, "resources": [
+        {"mode": "managed", "type": t, "name": f"r{i}", "provider": provider,
+         "instances": [{"attributes": a}]} for i, (t, a) in enumerate(instances)]}  # fmt: skip
+    out = TfLoad(fingerprint=TEST_FP)
+    declarations(parse_state(json.dumps(doc), "t.tfstate"), "t.tfstate", out)
+    return {str(d.key): d for d in out.declarations}
+
+
+@pytest.mark.parametrize(
+    ("members", "public"),
+    [(["allUsers"], True), (["group:sre@tfco.example"], False), (["allAuthenticatedUsers"], True)],
+)
+def test_an_authoritative_bucket_policy_settles_public(members: list[str], public: bool) -> None:
+    """A bucket's `google_storage_bucket_iam_policy` is the whole policy: it declares the bucket
+    public exactly when a binding grants allUsers or allAuthenticatedUsers."""
+    policy = json.dumps({"bindings": [{"role": "roles/storage.objectViewer", "members": members}]})
+    decls = _one_state(
+        ("google_storage_bucket", {"name": "b1", "project": "p1", "location": "US"}),
+        ("google_storage_bucket_iam_policy", {"bucket": "b/b1", "policy_data": policy}),
+    )
+    assert decls[BUCKET + "b1"].declared["public"] is public
+
+
+def test_public_grants_on_keys_and_datasets_fold_in() -> None:
+    """An IAM member granting allUsers on a KMS key or a dataset makes it declared public."""
+    key = "projects/p1/locations/us/keyRings/r/cryptoKeys/k"
+    decls = _one_state(
+        ("google_kms_crypto_key_iam_member", {"crypto_key_id": key, "member": "allUsers"}),
+        ("google_bigquery_dataset_iam_binding",
+         {"dataset_id": "d1", "project": "p1", "members": ["allAuthenticatedUsers"]}),
+    )  # fmt: skip
+    assert decls[f"//cloudkms.googleapis.com/{key}"].declared == {"public": True}
+    assert decls["//bigquery.googleapis.com/projects/p1/datasets/d1"].declared == {"public": True}
+
+
 def test_compute_paths_outside_the_table_are_never_keyed() -> None:
     """A Compute id of a collection no CAI kind is known for gives no key (no false missing);
     a self link gives the same key as the id."""

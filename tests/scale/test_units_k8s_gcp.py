@@ -21,6 +21,7 @@ from driftscan.providers.gcp import GcpSource
 from driftscan.providers.kubernetes import KubernetesSource
 from driftscan.providers.kubernetes import keys as K
 from driftscan.providers.kubernetes.collect import KubernetesCollector
+from driftscan.providers.kubernetes.units import narrow
 from driftscan.sandbox.gcp import DEMO_TOKEN as GCP_TOKEN
 from driftscan.sandbox.gcp import HEALTH, ORGANIZATION, PAYMENTS, AssetEmulator
 from driftscan.sandbox.gcp import serve as serve_gcp
@@ -106,6 +107,18 @@ def test_two_shards_read_disjoint_namespaces_whose_union_is_one_scan(kubeconfig:
     assert sorted(s.name for run in runs for s in run.slices) == sorted(
         s.name for s in whole.slices
     )
+
+
+def test_the_cluster_unit_alone_reads_only_cluster_scoped_objects(kubeconfig: Path) -> None:
+    """A shard that owns only `_cluster` lists no namespace; one that owns only a namespace
+    lists no cluster-scoped kind."""
+    src = k8s_source(kubeconfig, NAMESPACES)
+    cluster = collect(narrow(src, [K.CLUSTER]))
+    assert cluster.resources and {K.split(r.key)[1] for r in cluster.resources} == {None}  # type: ignore[index]
+    assert all(s.name.startswith(f"{K.CLUSTER}/") for s in cluster.slices)
+    pay = collect(narrow(src, ["payments"]))
+    assert {K.split(r.key)[1] for r in pay.resources} == {"payments"}  # type: ignore[index]
+    assert [s.name for s in pay.slices] == ["payments"]
 
 
 def _k8s_config(folder: Path, kubeconfig: Path) -> Path:
