@@ -125,13 +125,18 @@ def _slice(account: str, region: str, n: int) -> Any:
 
 
 def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """(wall seconds, peak RSS MB, stdout) of one command in a fresh process."""
+    """(wall seconds, peak RSS MB, stdout) of one command in a fresh process; its CPU time
+    (user + system, less sensitive than wall time to a shared machine) is printed."""
     start = time.monotonic()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
     assert proc.stdout is not None and proc.stderr is not None
     out, errs = proc.stdout.read(), proc.stderr.read()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.monotonic() - start
+    print(
+        f"           ({cmd[3]}: CPU {usage.ru_utime + usage.ru_stime:.1f} s, "
+        f"wall {wall:.1f} s, load average {os.getloadavg()[0]:.1f})"
+    )
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         raise SystemExit(f"{' '.join(cmd[2:4])} exited {code}: {errs.strip()[-2000:]}")
