@@ -192,6 +192,20 @@ def test_virtual_mfa_listing_denied_is_unknown(
     assert summary.attrs["root_virtual_mfa"] is None and summary.attrs["users"] >= 2
 
 
+def test_root_virtual_mfa_device_is_recognised(source: Any, on_session: Any) -> None:
+    """An assigned virtual device whose user is root (moto cannot assign one) reads as virtual."""
+    root = {"SerialNumber": f"arn:aws:iam::{ACCOUNT}:mfa/root-account-mfa-device",
+            "User": {"Arn": f"arn:aws:iam::{ACCOUNT}:root", "UserName": "root", "UserId": ACCOUNT,
+                     "Path": "/", "CreateDate": T0}, "EnableDate": T0}  # fmt: skip
+    other = {"SerialNumber": f"arn:aws:iam::{ACCOUNT}:mfa/ops-bob",
+             "User": {"Arn": f"arn:aws:iam::{ACCOUNT}:user/ops-bob"}}  # fmt: skip
+    answer = {"VirtualMFADevices": [other, root], "IsTruncated": False}
+    on_session("before-call.iam.ListVirtualMFADevices", canned("ListVirtualMFADevices", answer))
+    got = run_source(source(regions=["us-east-1"]), fingerprint=TEST_FP)
+    [summary] = [r for r in got.resources if r.type == "AWS::IAM::AccountSummary"]
+    assert summary.attrs["root_virtual_mfa"] is True
+
+
 @pytest.mark.parametrize("rule", CIS_RULES)
 def test_sandbox_passes_and_fails_each_rule(result: CheckResult, rule: str) -> None:
     """Each CIS rule finds at least one ok and one alarm in the sandbox organisation, except the
