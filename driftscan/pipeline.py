@@ -88,17 +88,42 @@ def scan(
     sealed into the chain. `store` is an open store, or a function that opens it: then it
     is opened (and closed) only for that transaction, after collection and the bundle's
     checks, so readers work while the scan collects (`driftscan scan`)."""
+    with collected(config, sources=sources, progress=progress) as staged:
+        if not callable(store):
+            return staged.ingest(store, rules_hash)
+        with store() as st:
+            return staged.ingest(st, rules_hash)
+
+
+@dataclass
+class Collected:
+    """One scan's sources collected into a verified staging bundle, not yet in any store."""
+
+    config: Config
+    folder: Path
+    assembled: Assembled
+    attested: list[Any] | None
+    sources: Sequence[str] | None
+
+    def ingest(self, store: Store, rules_hash: str = "") -> IngestOutcome:
+        """Write the bundle into `store` as one scan, in one transaction."""
+        return ingest(self.config, store, [self.folder], sources=self.sources,
+                      rules_hash=rules_hash, once=False, attested=self.attested,
+                      assembled=self.assembled)  # fmt: skip
+
+
+@contextmanager
+def collected(
+    config: Config, *, sources: Sequence[str] | None = None, progress: ProgressFn | None = None
+) -> Iterator[Collected]:
+    """Collect every selected source into a temporary staging bundle and verify it, touching
+    no store; the bundle is removed on leaving."""
     # Before collecting: a bad attestation or a missing evidence file fails fast (exit 2).
     attested = read_attestations(config)
     with staging() as folder:
         stage(config, folder, sources=sources, progress=progress)
         asm = assemble_bundles(config, [folder], sources=sources)
-        if not callable(store):
-            return ingest(config, store, [folder], sources=sources, rules_hash=rules_hash,
-                          once=False, attested=attested, assembled=asm)  # fmt: skip
-        with store() as st:
-            return ingest(config, st, [folder], sources=sources, rules_hash=rules_hash,
-                          once=False, attested=attested, assembled=asm)  # fmt: skip
+        yield Collected(config, folder, asm, attested, sources)
 
 
 @contextmanager
@@ -420,21 +445,41 @@ class RunOutcome:
 
 def run(
     config: Config,
-    store: Store,
+    store: Store | Callable[[], Store],
     *,
     sources: Sequence[str] | None = None,
     log: RunLog | None = None,
     with_report: bool = True,
     progress: ProgressFn | None = None,
 ) -> RunOutcome:
-    """scan → diff (when state is declared) → check → report → retention, in one locked store.
+    """scan → diff (when state is declared) → check → report → retention.
 
-    The rule pack is loaded once, first, so a broken rule file fails before a long scan."""
+    `store` is an open store, or a function that opens it: then the sources are collected
+    into a staging bundle first and the store is opened only afterwards, for the ingest and
+    the stages after it, so readers work while the run collects (`driftscan run`). The rule
+    pack is loaded once, first, so a broken rule file fails before a long scan."""
     log = log or RunLog(quiet=True)
     start = time.monotonic()
     pack = load_rules(config)
-    log.event("run.started", config=config.file, store=str(store.path), rules_hash=pack.hash)
-    scanned = scan(config, store, sources=sources, progress=progress, rules_hash=pack.hash)
+    log.event("run.started", config=config.file, store=str(config.store_path), rules_hash=pack.hash)
+    if not callable(store):
+        scanned = scan(config, store, sources=sources, progress=progress, rules_hash=pack.hash)
+        return _after_scan(config, store, scanned, pack, log, with_report, start)
+    with collected(config, sources=sources, progress=progress) as staged, store() as st:
+        scanned = staged.ingest(st, pack.hash)
+        return _after_scan(config, st, scanned, pack, log, with_report, start)
+
+
+def _after_scan(
+    config: Config,
+    store: Store,
+    scanned: ScanOutcome,
+    pack: RulePack,
+    log: RunLog,
+    with_report: bool,
+    start: float,
+) -> RunOutcome:
+    """The stages of a run after its scan is stored: diff, check, report, retention, notify."""
     rec = scanned.record
     for r in scanned.runs:
         log.event("source.finished", source=r.source, status=r.status, reason=r.reason,

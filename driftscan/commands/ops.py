@@ -31,11 +31,12 @@ def run(
     ] = False,
     wait: WaitOpt = 120.0,
 ) -> None:
-    """Scan, diff, check and report in one locked run: the command for cron and systemd timers.
+    """Scan, diff, check and report in one run: the command for cron and systemd timers.
 
-    Holds the store's lock for the whole run; a second run started meanwhile exits at once
-    with code 4. A reader (`query`, `report`) holding the file is waited for up to --wait
-    seconds. Old scans are pruned when `store.keep_days` is set; the `notify:` targets get a
+    Collects into a staging bundle first, without the store, so `query`, `report` and the
+    other readers work meanwhile; then takes the store for the ingest and the stages after
+    it. A second run started meanwhile exits at once with code 4. A reader holding the file
+    when the ingest begins is waited for up to --wait seconds. Old scans are pruned when `store.keep_days` is set; the `notify:` targets get a
     summary (a failed notification is logged, never the exit code). Exit 0 clean; 1 drift or
     failing controls; 3 something could not be assessed (takes precedence); 4 locked.
 
@@ -45,7 +46,7 @@ def run(
     from driftscan.config import load_config
     from driftscan.metrics import write_metrics
     from driftscan.runlog import RunLog
-    from driftscan.store import Store
+    from driftscan.store import Store, run_lock
 
     cfg = load_config(config)
     if not no_report and cfg.reports.formats:
@@ -55,8 +56,10 @@ def run(
         check_reports_root(cfg.resolve(cfg.reports.dir))
     log = RunLog(log_file, quiet=quiet)
     try:
-        with Store(cfg.store_path, wait_s=wait) as store:
-            out = pipeline.run(cfg, store, sources=source, log=log, with_report=not no_report)
+        # Collected before the store is opened: readers work while the run collects.
+        with run_lock(cfg.store_path):
+            out = pipeline.run(cfg, lambda: Store(cfg.store_path, wait_s=wait), sources=source,
+                               log=log, with_report=not no_report)  # fmt: skip
         if metrics_file is not None:
             try:
                 write_metrics(metrics_file, out)

@@ -1,6 +1,14 @@
 """The embedded DuckDB store; the only package that imports duckdb."""
 
-from driftscan.store.core import GENESIS, HistoryEntry, Store, VerifyResult, chain_link, scan_status
+from driftscan.store.core import (
+    GENESIS,
+    HistoryEntry,
+    Store,
+    VerifyResult,
+    chain_link,
+    run_lock,
+    scan_status,
+)
 from driftscan.store.schema import VIEW_DOCS, view_docs
 
 __all__ = [
@@ -10,6 +18,7 @@ __all__ = [
     "Store",
     "VerifyResult",
     "chain_link",
+    "run_lock",
     "scan_status",
     "view_docs",
 ]

@@ -876,6 +876,30 @@ def _acquire_lock(db: Path) -> IO[str]:
     return f
 
 
+@contextmanager
+def run_lock(db: Path) -> Iterator[None]:
+    """One `driftscan run` per store at a time: held for the whole run, beside the store's own
+    lock (which a run takes only for its ingest and the stages after it). A second run, or a
+    writer holding the store when the run starts, is LockHeld at once, before any collecting."""
+    if not db.parent.is_dir():
+        yield  # no store yet, nor its folder: the store's own lock, when it is made, is enough
+        return
+    path = db.with_name(db.name + ".run.lock")
+    with open(path, "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise LockHeld(f"{db}: another driftscan run is in progress ({path})") from None
+        try:
+            if db.exists():
+                # Taken and released at once: is a writer (`scan`, `ingest`) in the store now?
+                _acquire_lock(db).close()
+            yield
+        finally:
+            if not db.exists():  # the run made no store: it leaves nothing behind either
+                path.unlink(missing_ok=True)
+
+
 _DUMPS = orjson.dumps
 _CANON = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS  # canonical_json's options
 # An escaped backslash, or a \u00XX escape: orjson spells the hex digits in lower case,
