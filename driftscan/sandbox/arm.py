@@ -8,13 +8,11 @@ import copy
 import json
 import re
 import signal
-import ssl
 import sys
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
@@ -30,7 +28,7 @@ from driftscan.sandbox.armestate import (
     resource_id,
     tenant_estate,
 )
-from driftscan.sandbox.https import HttpsEmulator, TLSServer
+from driftscan.sandbox.https import HttpsEmulator, Reply
 
 __all__ = [
     "DEMO_SECRET_CANARY",
@@ -176,6 +174,7 @@ class ArmEmulator(HttpsEmulator):
     """
 
     name = "arm"
+    content_type = "application/json; charset=utf-8"
 
     def __init__(
         self,
@@ -309,9 +308,6 @@ class ArmEmulator(HttpsEmulator):
 
     # -- lifecycle ----------------------------------------------------------------------
 
-    def _make_server(self, addr: tuple[str, int], ctx: ssl.SSLContext) -> TLSServer:
-        return _TLSServer(addr, _Handler, ctx, self)
-
     # -- fault injection ----------------------------------------------------------------
 
     def add_fault(self, fault: Fault | None = None, **kw: Any) -> Fault:
@@ -365,7 +361,11 @@ class ArmEmulator(HttpsEmulator):
                     return f
         return None
 
-    def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> _Reply:
+    def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Reply:
+        reply = self._answer(method, target, headers, body)
+        return reply.with_header("x-ms-request-id", f"sandbox-{id(reply):x}")
+
+    def _answer(self, method: str, target: str, headers: dict[str, str], body: bytes) -> _Reply:
         if self.log_requests:
             with self._lock:
                 self.requests.append((method, target))
@@ -777,64 +777,14 @@ _EMPTY_LISTS: dict[str, tuple[str, ...]] = {
 }
 
 
-@dataclass
-class _Reply:
-    status: int
-    body: bytes | None
-    headers: dict[str, str] = field(default_factory=dict)
-
+class _Reply(Reply):
     @classmethod
     def json(cls, doc: Any, status: int = 200) -> _Reply:
         return cls(status, json.dumps(doc).encode())
 
-    def with_header(self, name: str, value: str) -> _Reply:
-        self.headers[name] = value
-        return self
-
 
 def _error(status: int, code: str, message: str) -> _Reply:
     return _Reply.json({"error": {"code": code, "message": message}}, status)
-
-
-class _TLSServer(TLSServer):
-    def __init__(
-        self, addr: tuple[str, int], handler: type[_Handler], ctx: ssl.SSLContext, arm: ArmEmulator
-    ) -> None:
-        self.arm = arm
-        super().__init__(addr, handler, ctx)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    # One buffered write per reply (flushed by handle_one_request): headers and body in
-    # separate segments would meet Nagle and delayed ACKs and cost ~40 ms a request.
-    wbufsize = -1
-    disable_nagle_algorithm = True
-    server: _TLSServer
-
-    def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read the request log
-        return
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        reply = self.server.arm.handle(self.command, self.path, headers, body)
-        payload = reply.body or b""
-        try:
-            self.send_response(reply.status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(payload)))
-            self.send_header("x-ms-request-id", f"sandbox-{id(reply):x}")
-            for k, v in reply.headers.items():
-                self.send_header(k, v)
-            self.end_headers()
-            self.wfile.write(payload)
-        except (ConnectionError, ssl.SSLError, OSError):
-            # The client gave up (a timeout test); nothing to answer.
-            self.close_connection = True
-
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
 
 
 def main() -> None:

@@ -7,9 +7,26 @@ import socket
 import ssl
 import tempfile
 import threading
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar, Self
+
+# A request body past this is not read: the emulators take small JSON queries only.
+MAX_BODY = 1 << 20
+
+
+@dataclass
+class Reply:
+    """What an emulator answers one request with."""
+
+    status: int
+    body: bytes | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def with_header(self, name: str, value: str) -> Self:
+        self.headers[name] = value
+        return self
 
 
 class TLSServer(ThreadingHTTPServer):
@@ -31,11 +48,54 @@ class TLSServer(ThreadingHTTPServer):
         return self.ctx.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), addr
 
 
+class EmulatorServer(TLSServer):
+    """The TLS server of one emulator: every request goes to its `handle`."""
+
+    def __init__(self, addr: tuple[str, int], ctx: ssl.SSLContext, emulator: HttpsEmulator) -> None:
+        self.emulator = emulator
+        super().__init__(addr, _Handler, ctx)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    # One buffered write per reply (flushed by handle_one_request): headers and body in
+    # separate segments would meet Nagle and delayed ACKs and cost ~40 ms a request.
+    wbufsize = -1
+    disable_nagle_algorithm = True
+    server: EmulatorServer
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read the request log
+        return
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(min(length, MAX_BODY)) if length else b""
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        emulator = self.server.emulator
+        reply = emulator.handle(self.command, self.path, headers, body)
+        payload = reply.body or b""
+        try:
+            self.send_response(reply.status)
+            self.send_header("Content-Type", emulator.content_type)
+            self.send_header("Content-Length", str(len(payload)))
+            for k, v in reply.headers.items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(payload)
+        except (ConnectionError, ssl.SSLError, OSError):
+            # The client gave up (a timeout test); nothing to answer.
+            self.close_connection = True
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
+
+
 class HttpsEmulator:
     """Start and stop of an emulator served over HTTPS on loopback: a fresh CA per start,
-    its certificate written to `ca_path` (into `ca_dir`, or a folder removed on stop)."""
+    its certificate written to `ca_path` (into `ca_dir`, or a folder removed on stop).
+    A subclass answers requests in `handle`."""
 
     name: ClassVar[str]  # names the CA file, its temporary folder and the server thread
+    content_type: ClassVar[str] = "application/json"
 
     def __init__(self, host: str, port: int, ca_dir: str | Path | None) -> None:
         self.host = host
@@ -46,9 +106,13 @@ class HttpsEmulator:
         self._server: TLSServer | None = None
         self._thread: threading.Thread | None = None
 
-    def _make_server(self, addr: tuple[str, int], ctx: ssl.SSLContext) -> TLSServer:
-        """The emulator's server on `addr`, its handler bound to this emulator."""
+    def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Reply:
+        """Answer one request (headers lower-cased; the body as sent, at most MAX_BODY)."""
         raise NotImplementedError
+
+    def _make_server(self, addr: tuple[str, int], ctx: ssl.SSLContext) -> TLSServer:
+        """The emulator's server on `addr`, its requests going to `handle`."""
+        return EmulatorServer(addr, ctx, self)
 
     def start(self) -> Self:
         import trustme  # the demo extra; only needed when an emulator runs

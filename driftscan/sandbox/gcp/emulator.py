@@ -15,18 +15,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-import ssl
 import threading
 import time
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import orjson
 
-from driftscan.sandbox.https import HttpsEmulator, TLSServer
+from driftscan.sandbox.https import HttpsEmulator, Reply
 
 DEMO_TOKEN = "sandbox-gcp-token"
 MAX_PAGE = 500
@@ -66,12 +64,7 @@ class Project:
     folder: str | None = None
 
 
-@dataclass
-class _Reply:
-    status: int
-    body: bytes
-    headers: dict[str, str] = field(default_factory=dict)
-
+_Reply = Reply
 
 _STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED",
            404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 429: "RESOURCE_EXHAUSTED",
@@ -92,6 +85,7 @@ class AssetEmulator(HttpsEmulator):
     """
 
     name = "gcp"
+    content_type = "application/json; charset=UTF-8"
 
     def __init__(
         self,
@@ -163,12 +157,11 @@ class AssetEmulator(HttpsEmulator):
         with self._lock:
             return [r for r in self.requests if r[0] != "GET"]
 
-    def _make_server(self, addr: tuple[str, int], ctx: ssl.SSLContext) -> TLSServer:
-        return _TLSServer(addr, _Handler, ctx, self)
-
     # -- request handling ---------------------------------------------------------------
 
-    def handle(self, method: str, target: str, headers: dict[str, str]) -> _Reply:
+    def handle(
+        self, method: str, target: str, headers: dict[str, str], body: bytes = b""
+    ) -> _Reply:
         decoded = unquote(target)
         with self._lock:
             self.requests.append((method, decoded))
@@ -300,47 +293,6 @@ class AssetEmulator(HttpsEmulator):
             out.append({k: v for k, v in pol.items() if not k.startswith("_")})
         out.sort(key=lambda r: str(r.get("resource")))
         return out
-
-
-class _TLSServer(TLSServer):
-    def __init__(
-        self,
-        addr: tuple[str, int],
-        handler: type[_Handler],
-        ctx: ssl.SSLContext,
-        emulator: AssetEmulator,
-    ) -> None:
-        self.emulator = emulator
-        super().__init__(addr, handler, ctx)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    wbufsize = -1
-    disable_nagle_algorithm = True
-    server: _TLSServer
-
-    def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read the request log
-        return
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(min(length, 1 << 20))
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        reply = self.server.emulator.handle(self.command, self.path, headers)
-        try:
-            self.send_response(reply.status)
-            self.send_header("Content-Type", "application/json; charset=UTF-8")
-            self.send_header("Content-Length", str(len(reply.body)))
-            for k, v in reply.headers.items():
-                self.send_header(k, v)
-            self.end_headers()
-            self.wfile.write(reply.body)
-        except (ConnectionError, ssl.SSLError, OSError):
-            self.close_connection = True
-
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
 
 
 __all__ = ["DEMO_TOKEN", "MAX_PAGE", "AssetEmulator", "Fault", "Project"]

@@ -15,11 +15,9 @@ from __future__ import annotations
 import base64
 import copy
 import re
-import ssl
 import threading
 import time
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -27,7 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 import orjson
 import yaml
 
-from driftscan.sandbox.https import HttpsEmulator, TLSServer
+from driftscan.sandbox.https import HttpsEmulator, Reply
 
 DEMO_TOKEN = "sandbox-kube-token"
 DEMO_CLUSTER = "sandbox-cluster"
@@ -87,11 +85,7 @@ class Fault:
         return not self.match or re.search(self.match, target) is not None
 
 
-@dataclass
-class _Reply:
-    status: int
-    body: bytes
-    headers: dict[str, str] = field(default_factory=dict)
+_Reply = Reply
 
 
 def _status(code: int, reason: str, message: str, **details: Any) -> _Reply:
@@ -220,9 +214,6 @@ class KubeEmulator(HttpsEmulator):
 
     # -- lifecycle ----------------------------------------------------------------------
 
-    def _make_server(self, addr: tuple[str, int], ctx: ssl.SSLContext) -> TLSServer:
-        return _TLSServer(addr, _Handler, ctx, self)
-
     def kubeconfig(
         self, path: str | Path, *, context: str = "sandbox", token: str | None = None
     ) -> Path:
@@ -243,7 +234,9 @@ class KubeEmulator(HttpsEmulator):
 
     # -- request handling ---------------------------------------------------------------
 
-    def handle(self, method: str, target: str, headers: dict[str, str]) -> _Reply:
+    def handle(
+        self, method: str, target: str, headers: dict[str, str], body: bytes = b""
+    ) -> _Reply:
         with self._lock:
             self.requests.append((method, target))
         if headers.get("authorization") != f"Bearer {self.token}":
@@ -361,47 +354,6 @@ class KubeEmulator(HttpsEmulator):
             "The provided continue parameter is too old to display a consistent list result. "
             "You can start a new list without the continue parameter.",
         )  # fmt: skip
-
-
-class _TLSServer(TLSServer):
-    def __init__(
-        self,
-        addr: tuple[str, int],
-        handler: type[_Handler],
-        ctx: ssl.SSLContext,
-        kube: KubeEmulator,
-    ) -> None:
-        self.kube = kube
-        super().__init__(addr, handler, ctx)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    wbufsize = -1  # one write per reply: no Nagle / delayed-ACK stall between headers and body
-    disable_nagle_algorithm = True
-    server: _TLSServer
-
-    def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read the request log
-        return
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        reply = self.server.kube.handle(self.command, self.path, headers)
-        try:
-            self.send_response(reply.status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(reply.body)))
-            for k, v in reply.headers.items():
-                self.send_header(k, v)
-            self.end_headers()
-            self.wfile.write(reply.body)
-        except (ConnectionError, ssl.SSLError, OSError):
-            self.close_connection = True
-
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
 
 
 __all__ = ["DEMO_CLUSTER", "DEMO_TOKEN", "SERVED", "Fault", "KubeEmulator"]
