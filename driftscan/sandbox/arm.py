@@ -28,7 +28,7 @@ from driftscan.sandbox.armestate import (
     resource_id,
     tenant_estate,
 )
-from driftscan.sandbox.https import HttpsEmulator, Reply
+from driftscan.sandbox.https import HttpsEmulator, Reply, serve_until_interrupted
 
 __all__ = [
     "DEMO_SECRET_CANARY",
@@ -806,11 +806,7 @@ def main() -> None:
             f"endpoint: {arm.url}\nca_bundle: {arm.ca_path}\nAZURE_ACCESS_TOKEN={arm.token}",
             flush=True,
         )
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            pass
+        serve_until_interrupted()
 
 
 if __name__ == "__main__":

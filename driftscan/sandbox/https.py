@@ -7,6 +7,7 @@ import socket
 import ssl
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -46,6 +47,16 @@ class TLSServer(ThreadingHTTPServer):
         sock, addr = self.socket.accept()
         # The handshake runs lazily in the handler thread so a slow client never blocks accept().
         return self.ctx.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), addr
+
+
+def serve_until_interrupted() -> None:
+    """Block while an emulator serves in its thread (`python -m driftscan.sandbox.*`): until
+    Ctrl-C, or SIGTERM turned into an exit by the caller."""
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
 
 
 class EmulatorServer(TLSServer):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-import time
 
 from driftscan.sandbox.gcp import ORGANIZATION, large_estate, serve
+from driftscan.sandbox.https import serve_until_interrupted
 
 
 def main() -> None:
@@ -24,11 +24,7 @@ def main() -> None:
     with serve(estate, port=args.port, ca_dir=args.ca_dir) as emu:
         # One line a script can parse: the origin, the CA file and the organisation.
         print(f"{emu.url} {emu.ca_path} organizations/{ORGANIZATION} {len(emu.assets)}", flush=True)
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            pass
+        serve_until_interrupted()
 
 
 if __name__ == "__main__":

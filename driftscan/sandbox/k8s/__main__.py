@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-import time
 
+from driftscan.sandbox.https import serve_until_interrupted
 from driftscan.sandbox.k8s.emulator import KubeEmulator
 from driftscan.sandbox.k8s.estate import cis_objects, demo_cluster, large_cluster
 
@@ -30,11 +30,7 @@ def main() -> None:
         print(
             f"serving {len(objs)} objects at {kube.url}; kubeconfig {args.kubeconfig}", flush=True
         )
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            pass
+        serve_until_interrupted()
 
 
 if __name__ == "__main__":
