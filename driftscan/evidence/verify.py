@@ -7,12 +7,12 @@ from pathlib import Path
 
 from driftscan.config import AnchorConfig, Config
 from driftscan.evidence.anchor import Anchor, anchor_from, check_anchor
+from driftscan.model import sha256_file
 from driftscan.report.manifest import (
     LEDGER,
     MANIFEST,
     SignedRecord,
     reported_scans,
-    sha256_file,
     verify_report_dir,
 )
 from driftscan.report.signing import key_id_of

@@ -19,7 +19,6 @@ line says so (`signed`, `key_id`), so a signature stripped afterwards is named.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,7 +30,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from driftscan.errors import ReportPathError
-from driftscan.model import canonical_json
+from driftscan.model import canonical_json, sha256_file
 from driftscan.report.signing import (
     Ed25519Signer,
     Signer,
@@ -56,14 +55,6 @@ class LedgerEntry:
     summary: dict[str, Any] = field(default_factory=dict)
     signed: bool | None = None  # None: a line written before ledgers recorded signing
     key_id: str | None = None
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def read_ledger(root: Path) -> list[LedgerEntry]:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from driftscan.errors import ReportError, ReportPathError, ReportWriteError, disk_failure
+from driftscan.model import sha256_file
 from driftscan.output import dumps
 from driftscan.report import renderer
 from driftscan.report.data import ReportData
@@ -37,7 +38,6 @@ from driftscan.report.manifest import (
     ledger_lock,
     read_ledger,
     recover_ledger,
-    sha256_file,
     sign,
 )
 from driftscan.report.signing import Ed25519Signer, Signer, load_signing_key

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from driftscan.model import Resource, Slice, SourceRun, canonical_json
+from driftscan.model import Resource, Slice, SourceRun, canonical_json, sha256_file
 from driftscan.redaction import Fingerprinter
 from driftscan.store.core import encode_versions
 
@@ -91,7 +91,7 @@ class BundleWriter:
         os.replace(self._part, self.path)
         return {
             "path": RESOURCES,
-            "sha256": file_sha256(self.path),
+            "sha256": sha256_file(self.path),
             "rows": self.rows,
             "bytes": self.path.stat().st_size,
         }
@@ -102,14 +102,6 @@ def _columns(path: Path) -> list[str] | str:
         return list(pq.read_schema(path).names)
     except (OSError, pa.ArrowException) as exc:
         return f"unreadable ({exc})"
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 # -- the manifest -------------------------------------------------------------------------
@@ -309,7 +301,7 @@ def read_bundle(folder: Path, fingerprint: Fingerprinter, *, check_files: bool =
             p = folder / f.path
             if not p.is_file():
                 out.problems.append(f"{p}: missing from the bundle")
-            elif file_sha256(p) != f.sha256:
+            elif sha256_file(p) != f.sha256:
                 out.problems.append(f"{p}: altered (SHA-256 differs from the manifest's)")
             elif (names := _columns(p)) != COLUMNS:
                 out.problems.append(f"{p}: columns {names} are not a bundle's ({COLUMNS})")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -17,17 +16,25 @@ import duckdb
 
 from driftscan import __version__
 from driftscan.errors import StoreError
+from driftscan.model import sha256_file
 from driftscan.store.core import Store
 
 MANIFEST = "_manifest.json"
 FORMAT = "driftscan-export/1"
+EXPORT_MEMORY_LIMIT = "1GB"
 
 # Table → (the rows of scan {n}, its partition columns). Each table is the view a rule reads,
 # as of scan N, so a query over the export answers what a rule over scan N would.
 TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "resources": ("SELECT * FROM resources_at({n}) ORDER BY provider, key", ("scan_id", "provider")),
+    "resources": (
+        "SELECT * FROM resources_at({n}) ORDER BY provider, key",
+        ("scan_id", "provider"),
+    ),
     "drift": ("SELECT * FROM drift_at({n}) ORDER BY resource, kind", ("scan_id",)),
-    "findings": ("SELECT * FROM findings WHERE scan_id = {n} ORDER BY rule, resource", ("scan_id",)),
+    "findings": (
+        "SELECT * FROM findings WHERE scan_id = {n} ORDER BY rule, resource",
+        ("scan_id",),
+    ),
     "slices": ("SELECT * FROM slices WHERE scan_id = {n} ORDER BY source, name", ("scan_id",)),
 }
 # Types other engines read: JSON as text, every integer as BIGINT (Spark has no unsigned types).
@@ -44,14 +51,6 @@ class ExportResult:
     skipped: list[int] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)  # relative path → sha256
     rows: dict[str, int] = field(default_factory=dict)  # table → rows written now
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _read_manifest(out: Path) -> dict[str, Any]:
@@ -123,6 +122,38 @@ def export_parquet(
     todo = [n for n in wanted if n not in done]
     files: dict[str, str] = dict(manifest.get("files", {}))
     scans_doc: dict[str, Any] = dict(manifest.get("scans", {}))
+    # A partitioned COPY of a million resources holds GBs unless DuckDB is told to spill.
+    limit = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    con.execute(f"SET memory_limit = '{EXPORT_MEMORY_LIMIT}'")
+    try:
+        _export_scans(con, out, todo, ledger, files, scans_doc, result, progress)
+    finally:
+        con.execute(f"SET memory_limit = '{limit}'")
+    result.files = dict(sorted(files.items()))
+    doc = {
+        "format": FORMAT,
+        "tool_version": __version__,
+        "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "tables": {t: list(p) for t, (_, p) in TABLES.items()} | {"scans": []},
+        "scans": dict(sorted(scans_doc.items(), key=lambda kv: int(kv[0]))),
+        "files": result.files,
+    }
+    tmp_manifest = out / f"{MANIFEST}.{os.getpid()}.tmp"
+    tmp_manifest.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(tmp_manifest, out / MANIFEST)
+    return result
+
+
+def _export_scans(
+    con: duckdb.DuckDBPyConnection,
+    out: Path,
+    todo: list[int],
+    ledger: dict[int, tuple[str, bool]],
+    files: dict[str, str],
+    scans_doc: dict[str, Any],
+    result: ExportResult,
+    progress: Callable[[int, int, int], None] | None,
+) -> None:
     with tempfile.TemporaryDirectory(prefix=".export-", dir=out) as tmp:
         stage = Path(tmp)
         for i, n in enumerate(todo, 1):
@@ -139,7 +170,7 @@ def export_parquet(
                     os.replace(src, out / table / f"scan_id={n}")
             for d in _scan_dirs(out, n):
                 for f in sorted(d.rglob("*.parquet")):
-                    files[f.relative_to(out).as_posix()] = _sha256(f)
+                    files[f.relative_to(out).as_posix()] = sha256_file(f)
             scans_doc[str(n)] = {"chain_hash": ledger[n][0]}
             result.exported.append(n)
             if progress is not None:
@@ -149,20 +180,7 @@ def export_parquet(
         _copy_ledger(con, stage / "scans.parquet")
         scans_file.parent.mkdir(exist_ok=True)
         os.replace(stage / "scans.parquet", scans_file)
-        files["scans/part-0.parquet"] = _sha256(scans_file)
-    result.files = dict(sorted(files.items()))
-    doc = {
-        "format": FORMAT,
-        "tool_version": __version__,
-        "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "tables": {t: list(p) for t, (_, p) in TABLES.items()} | {"scans": []},
-        "scans": dict(sorted(scans_doc.items(), key=lambda kv: int(kv[0]))),
-        "files": result.files,
-    }
-    tmp_manifest = out / f"{MANIFEST}.{os.getpid()}.tmp"
-    tmp_manifest.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp_manifest, out / MANIFEST)
-    return result
+        files["scans/part-0.parquet"] = sha256_file(scans_file)
 
 
 def _copy_ledger(con: duckdb.DuckDBPyConnection, dest: Path) -> None:
@@ -184,7 +202,7 @@ def verify_export(out: Path) -> list[str]:
         p = out / rel
         if not p.is_file():
             problems.append(f"{rel}: missing")
-        elif _sha256(p) != sha:
+        elif sha256_file(p) != sha:
             problems.append(f"{rel}: altered (sha256 differs from the manifest)")
     for p in sorted(out.rglob("*.parquet")):
         rel = p.relative_to(out).as_posix()

@@ -9,10 +9,10 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from driftscan.model import Resource, Slice, SourceRun
+from driftscan.model import Resource, Slice, SourceRun, sha256_file
 from driftscan.redaction import Fingerprinter
 from driftscan.stage import BundleWriter, read_bundle, write_manifest
-from driftscan.stage.bundle import MANIFEST, RESOURCES, file_sha256
+from driftscan.stage.bundle import MANIFEST, RESOURCES
 from driftscan.store import Store
 
 KEY = Fingerprinter(b"k" * 32)
@@ -71,7 +71,7 @@ def test_resources_are_streamed_in_batches_with_their_observations(tmp_path: Pat
     assert all(len(r["doc_hash"]) == 64 for r in rows)
     b = read_bundle(folder, KEY)
     assert b.ok and b.manifest is not None
-    assert b.manifest.files[0].sha256 == file_sha256(folder / RESOURCES)
+    assert b.manifest.files[0].sha256 == sha256_file(folder / RESOURCES)
 
 
 @pytest.mark.parametrize(
@@ -121,7 +121,7 @@ def test_a_sealed_bundle_whose_hashes_lie_is_refused_and_nothing_is_stored(
     now = datetime.now(UTC)
     entry = {
         "path": RESOURCES,
-        "sha256": file_sha256(folder / RESOURCES),
+        "sha256": sha256_file(folder / RESOURCES),
         "rows": 3,
         "bytes": (folder / RESOURCES).stat().st_size,
     }
@@ -163,7 +163,7 @@ def test_a_sealed_bundle_of_foreign_columns_is_refused(tmp_path: Path) -> None:
     pq.write_table(pa.table({"key": ["k"], "x": [1]}), folder / RESOURCES)
     entry = {
         "path": RESOURCES,
-        "sha256": file_sha256(folder / RESOURCES),
+        "sha256": sha256_file(folder / RESOURCES),
         "rows": 1,
         "bytes": (folder / RESOURCES).stat().st_size,
     }
