@@ -21,7 +21,7 @@ from driftscan.store.core import Store
 
 MANIFEST = "_manifest.json"
 FORMAT = "driftscan-export/1"
-EXPORT_MEMORY_LIMIT = "1GB"
+EXPORT_MEMORY_LIMIT = "512MB"
 
 # Table → (the rows of scan {n}, its partition columns). Each table is the view a rule reads,
 # as of scan N, so a query over the export answers what a rule over scan N would.
