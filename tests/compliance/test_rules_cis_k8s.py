@@ -39,7 +39,7 @@ CIS_K8S = (
     "k8s_pod_privilege_escalation", "k8s_pod_run_as_non_root", "k8s_pod_added_capabilities",
     "k8s_pod_host_path", "k8s_pod_host_ports", "k8s_namespace_network_policy",
     "k8s_namespace_pod_security", "k8s_pod_secret_env", "k8s_pod_seccomp",
-    "k8s_default_namespace_used",
+    "k8s_default_namespace_used", "k8s_pod_privileged",
 )  # fmt: skip
 
 
@@ -543,3 +543,18 @@ def test_emulator_cluster_verdicts_land_on_the_seeded_objects(
         assert by[(rule, f"{k}/_cluster/Namespace/{CIS_GOOD_NAMESPACE}")] == "ok", rule
         assert by[(rule, f"{k}/_cluster/Namespace/{CIS_BAD_NAMESPACE}")] == "alarm", rule
     assert by[("k8s_default_namespace_used", f"{k}/_cluster/Namespace/default")] == "alarm"
+
+
+def test_privileged_containers_in_any_namespace(store: Store) -> None:
+    """A privileged init container alarms and names it, without any scope configured; a
+    hardened template passes; kube-system is left out."""
+    objs = [
+        *ns_objs("shop", "kube-system"),
+        *deploy("shop", "good", spec()),
+        *deploy("shop", "priv", spec(initContainers=[container("setup", privileged=True)])),
+        *deploy("kube-system", "cni", spec(container(privileged=True))),
+    ]
+    f = scan(store, objs)["k8s_pod_privileged"]
+    assert f[dkey("shop", "good")].status == "ok"
+    assert f[dkey("shop", "priv")].status == "alarm" and "setup" in f[dkey("shop", "priv")].reason
+    assert not any("/kube-system/" in k for k in f)

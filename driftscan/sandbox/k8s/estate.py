@@ -206,7 +206,8 @@ def cis_objects() -> list[dict[str, Any]]:
     )  # fmt: skip
     risky = o.pod_spec(
         [o.container("app", image, securityContext={
-            "runAsUser": 0, "capabilities": {"add": ["SYS_ADMIN"]}, "seccompProfile": {"type": "Unconfined"}},
+            "runAsUser": 0, "privileged": True, "capabilities": {"add": ["SYS_ADMIN"]},
+            "seccompProfile": {"type": "Unconfined"}},
             ports=[{"containerPort": 8080, "hostPort": 8080, "protocol": "TCP"}],
             env=[{"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}}])],
         hostPID=True, hostIPC=True, hostNetwork=True,
