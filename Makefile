@@ -25,7 +25,7 @@ demo: $(STAMP) ## run the sandbox estate (moto, ARM emulator, SSH hosts), scan i
 	$(BIN)/driftscan demo
 
 test: $(STAMP) ## run the whole test suite
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=15
 
 lint: $(STAMP) ## ruff (lint + format check), mypy strict, and the import-linter architecture contracts
 	$(BIN)/ruff check driftscan tests benchmarks
