@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable
@@ -21,7 +22,8 @@ from driftscan.store.core import Store
 
 MANIFEST = "_manifest.json"
 FORMAT = "driftscan-export/1"
-EXPORT_MEMORY_LIMIT = "512MB"
+EXPORT_MEMORY_LIMIT = "1GB"
+_PARTITION_VALUE = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 
 # Table → (the rows of scan {n}, its partition columns). Each table is the view a rule reads,
 # as of scan N, so a query over the export answers what a rule over scan N would.
@@ -66,27 +68,51 @@ def _read_manifest(out: Path) -> dict[str, Any]:
     return doc
 
 
-def _select(con: duckdb.DuckDBPyConnection, sql: str) -> str:
+def _select(con: duckdb.DuckDBPyConnection, sql: str, exclude: tuple[str, ...] = ()) -> str:
     cols = con.execute(f"DESCRIBE {sql}").fetchall()
     exprs = []
     for name, typ, *_ in cols:
+        if name in exclude:
+            continue
         target = _CASTS.get(str(typ))
         quoted = '"' + str(name).replace('"', '""') + '"'
         exprs.append(f"CAST({quoted} AS {target}) AS {quoted}" if target else quoted)
     return f"SELECT {', '.join(exprs)} FROM ({sql})"
 
 
-def _copy(con: duckdb.DuckDBPyConnection, sql: str, dest: Path, partitions: tuple[str, ...]) -> int:
-    rows = int(con.execute(f"SELECT count(*) FROM ({sql})").fetchall()[0][0])
-    if rows == 0:
-        return 0
-    target = str(dest).replace("'", "''")
-    con.execute(
-        f"COPY ({_select(con, sql)}) TO '{target}' (FORMAT parquet, COMPRESSION zstd, "
-        f"PARTITION_BY ({', '.join(partitions)}), FILENAME_PATTERN 'part-{{i}}', "
-        "OVERWRITE_OR_IGNORE)"
-    )
-    return rows
+def _copy(
+    con: duckdb.DuckDBPyConnection, sql: str, dest: Path, n: int, partitions: tuple[str, ...]
+) -> int:
+    """Write scan n's rows of one table as Hive partitions under `dest`, one plain COPY per
+    partition: a partitioned COPY buffers every partition at once and runs out of memory at a
+    million resources, a COPY of one partition streams (and spills its sort)."""
+    extra = [c for c in partitions if c != "scan_id"]
+    values: list[tuple[Any, ...]] = [()]
+    if extra:
+        values = con.execute(
+            f"SELECT DISTINCT {', '.join(extra)} FROM ({sql}) ORDER BY ALL"
+        ).fetchall()
+    total = 0
+    for vals in values:
+        folder = dest / f"scan_id={n}"
+        where = []
+        for col, v in zip(extra, vals, strict=True):
+            if not isinstance(v, str) or not _PARTITION_VALUE.match(v):
+                raise StoreError(f"cannot export {col} {v!r}: not a plain partition name")
+            folder /= f"{col}={v}"
+            where.append(f"{col} = '{v}'")
+        folder.mkdir(parents=True, exist_ok=True)
+        rows_sql = f"SELECT * FROM ({sql})" + (f" WHERE {' AND '.join(where)}" if where else "")
+        body = _select(con, rows_sql, exclude=partitions)
+        target = str(folder / "part-0.parquet").replace("'", "''")
+        written = con.execute(
+            f"COPY ({body}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)"
+        ).fetchall()
+        count = int(written[0][0]) if written else 0
+        if count == 0:
+            shutil.rmtree(folder)
+        total += count
+    return total
 
 
 def _scan_dirs(root: Path, n: int) -> Iterable[Path]:
@@ -127,6 +153,8 @@ def export_parquet(
     con.execute(f"SET memory_limit = '{EXPORT_MEMORY_LIMIT}'")
     try:
         _export_scans(con, out, todo, ledger, files, scans_doc, result, progress)
+    except duckdb.Error as exc:  # out of memory or disk: the manifest stays the last good one
+        raise StoreError(f"export to {out} failed: {str(exc).splitlines()[0]}") from None
     finally:
         con.execute(f"SET memory_limit = '{limit}'")
     result.files = dict(sorted(files.items()))
@@ -161,7 +189,7 @@ def _export_scans(
             for d in _scan_dirs(out, n):
                 shutil.rmtree(d)
             for table, (sql, parts) in TABLES.items():
-                rows = _copy(con, sql.format(n=int(n)), stage / table, parts)
+                rows = _copy(con, sql.format(n=int(n)), stage / table, n, parts)
                 result.rows[table] = result.rows.get(table, 0) + rows
             for table in TABLES:
                 src = stage / table / f"scan_id={n}"
