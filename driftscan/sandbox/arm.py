@@ -28,7 +28,7 @@ from driftscan.sandbox.armestate import (
     resource_id,
     tenant_estate,
 )
-from driftscan.sandbox.https import HttpsEmulator, Reply, serve_until_interrupted
+from driftscan.sandbox.https import HttpsEmulator, Reply, first_fault, serve_until_interrupted
 
 __all__ = [
     "DEMO_SECRET_CANARY",
@@ -353,14 +353,6 @@ class ArmEmulator(HttpsEmulator):
 
     # -- request handling ---------------------------------------------------------------
 
-    def _next_fault(self, method: str, target: str) -> Fault | None:
-        with self._lock:
-            for f in self.faults:
-                if f.applies(method, target):
-                    f.hits += 1
-                    return f
-        return None
-
     def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Reply:
         reply = self._answer(method, target, headers, body)
         return reply.with_header("x-ms-request-id", f"sandbox-{id(reply):x}")
@@ -378,7 +370,7 @@ class ArmEmulator(HttpsEmulator):
                 "WWW-Authenticate",
                 'Bearer authorization_uri="https://login.microsoftonline.com/common", error="invalid_token"',
             )
-        fault = self._next_fault(method, target) if self.faults else None
+        fault = first_fault(self.faults, self._lock, method, target) if self.faults else None
         if fault is not None:
             if fault.latency_s:
                 time.sleep(fault.latency_s)

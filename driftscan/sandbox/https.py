@@ -8,10 +8,11 @@ import ssl
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Protocol, Self, TypeVar
 
 # A request body past this is not read: the emulators take small JSON queries only.
 MAX_BODY = 1 << 20
@@ -47,6 +48,28 @@ class TLSServer(ThreadingHTTPServer):
         sock, addr = self.socket.accept()
         # The handshake runs lazily in the handler thread so a slow client never blocks accept().
         return self.ctx.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), addr
+
+
+class _Scripted(Protocol):
+    hits: int
+
+    # Each emulator's Fault decides from its own view of a request (path; method and path).
+    @property
+    def applies(self) -> Callable[..., bool]: ...
+
+
+F = TypeVar("F", bound=_Scripted)
+
+
+def first_fault(faults: list[F], lock: threading.RLock | threading.Lock, *request: str) -> F | None:
+    """The first of an emulator's scripted faults that applies to this request, its hit
+    counted (under the emulator's lock: concurrent requests must not both take a last hit)."""
+    with lock:
+        for f in faults:
+            if f.applies(*request):
+                f.hits += 1
+                return f
+    return None
 
 
 def serve_until_interrupted() -> None:

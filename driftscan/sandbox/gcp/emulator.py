@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import orjson
 
-from driftscan.sandbox.https import HttpsEmulator, Reply
+from driftscan.sandbox.https import HttpsEmulator, Reply, first_fault
 
 DEMO_TOKEN = "sandbox-gcp-token"
 MAX_PAGE = 500
@@ -172,13 +172,7 @@ class AssetEmulator(HttpsEmulator):
             return _error(401, "Request had invalid authentication credentials.")
         if method != "GET":
             return _error(405, f"the emulator is read-only: {method}")
-        fault = None
-        with self._lock:
-            for f in self.faults:
-                if f.applies(decoded):
-                    f.hits += 1
-                    fault = f
-                    break
+        fault = first_fault(self.faults, self._lock, decoded)
         if fault is not None:
             if fault.latency_s:
                 time.sleep(fault.latency_s)

@@ -25,7 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 import orjson
 import yaml
 
-from driftscan.sandbox.https import HttpsEmulator, Reply
+from driftscan.sandbox.https import HttpsEmulator, Reply, first_fault
 
 DEMO_TOKEN = "sandbox-kube-token"
 DEMO_CLUSTER = "sandbox-cluster"
@@ -243,13 +243,7 @@ class KubeEmulator(HttpsEmulator):
             return _status(401, "Unauthorized", "Unauthorized")
         if method != "GET":
             return _status(405, "MethodNotAllowed", f"the emulator is read-only: {method}")
-        fault = None
-        with self._lock:
-            for f in self.faults:
-                if f.applies(target):
-                    f.hits += 1
-                    fault = f
-                    break
+        fault = first_fault(self.faults, self._lock, target)
         if fault is not None:
             if fault.latency_s:
                 time.sleep(fault.latency_s)
