@@ -23,8 +23,32 @@ from driftscan.output import Format, cell, default_format, emit
 
 # The pipeline, config and store are imported by the commands that use them (start-up time).
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from driftscan.config import Config
+    from driftscan.model import SourceRun
     from driftscan.pipeline import ScanOutcome
+
+
+# How `scan` and `ingest` show the runs of a scan: a row per source, then what was not read.
+RUN_COLUMNS = ["source", "provider", "status", "reason", "resources", "seconds"]
+
+
+def run_rows(runs: Sequence[SourceRun]) -> list[list[Any]]:
+    return [
+        [r.source, r.provider, r.status, r.reason, r.resource_count, f"{r.duration_s:.1f}"]
+        for r in runs
+    ]
+
+
+def print_not_assessed(runs: Sequence[SourceRun]) -> None:
+    for run in runs:
+        for s in run.slices:
+            if s.status == "failed":
+                err.print(
+                    f"[red]not assessed[/red] {s.source} {s.name}: {s.reason}: {s.detail}",
+                    highlight=False,
+                )
 
 
 @command()
@@ -96,29 +120,9 @@ def scan(
         outcome, runs = _scan(cfg, source, progress.update, wait)
     rec = outcome.record
     if fmt is Format.table:
-        emit(
-            ["source", "provider", "status", "reason", "resources", "seconds"],
-            [
-                [
-                    r["source"],
-                    r["provider"],
-                    r["status"],
-                    r["reason"],
-                    r["resources"],
-                    f"{r['duration_s']:.1f}",
-                ]
-                for r in runs
-            ],
-            fmt,
-            title=f"scan {rec.scan_id}: {rec.status}",
-            console=err.console,
-        )
-        for run in outcome.runs:
-            for s in run.slices:
-                if s.status == "failed":
-                    err.print(
-                        f"[red]not assessed[/red] {s.source} {s.name}: {s.reason}: {s.detail}"
-                    )
+        emit(RUN_COLUMNS, run_rows(outcome.runs), fmt, title=f"scan {rec.scan_id}: {rec.status}",
+             console=err.console)  # fmt: skip
+        print_not_assessed(outcome.runs)
         print(rec.scan_id)
     else:
         doc = {

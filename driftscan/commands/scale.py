@@ -3,40 +3,20 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from driftscan.clikit import ConfigOpt, FormatOpt, WaitOpt, command, err
+from driftscan.commands.core import RUN_COLUMNS, print_not_assessed, run_rows
 from driftscan.errors import ConfigError, ExitCode
 from driftscan.output import Format, default_format, emit
 
 if TYPE_CHECKING:
     from driftscan.config import Config
-    from driftscan.model import SourceRun
     from driftscan.pipeline import IngestOutcome
     from driftscan.stage import Shard
-
-RUN_COLUMNS = ["source", "provider", "status", "reason", "resources", "seconds"]
-
-
-def _run_rows(runs: Sequence[SourceRun]) -> list[list[Any]]:
-    return [
-        [r.source, r.provider, r.status, r.reason, r.resource_count, f"{r.duration_s:.1f}"]
-        for r in runs
-    ]
-
-
-def _not_assessed(runs: Sequence[SourceRun]) -> None:
-    for run in runs:
-        for s in run.slices:
-            if s.status == "failed":
-                err.print(
-                    f"[red]not assessed[/red] {s.source} {s.name}: {s.reason}: {s.detail}",
-                    highlight=False,
-                )
 
 
 def stage_only(
@@ -79,12 +59,12 @@ def stage_only(
     if fmt is Format.table:
         emit(
             RUN_COLUMNS,
-            _run_rows(out.runs),
+            run_rows(out.runs),
             fmt,
             title=f"shard {shard} of run {run_id}: {status}",
             console=err.console,
         )
-        _not_assessed(out.runs)
+        print_not_assessed(out.runs)
         print(where)
     else:
         doc = {
@@ -93,7 +73,7 @@ def stage_only(
             "bundle": where,
             "status": status,
             "units": len(out.units),
-            "sources": [dict(zip(RUN_COLUMNS, r, strict=True)) for r in _run_rows(out.runs)],
+            "sources": [dict(zip(RUN_COLUMNS, r, strict=True)) for r in run_rows(out.runs)],
         }
         emit(["bundle"], [[where]], fmt, doc=doc)
     raise typer.Exit(ExitCode.OK if out.complete else ExitCode.INCOMPLETE)
@@ -111,12 +91,12 @@ def print_ingest(outcome: IngestOutcome, fmt: Format) -> None:
     if fmt is Format.table:
         emit(
             RUN_COLUMNS,
-            _run_rows(outcome.runs),
+            run_rows(outcome.runs),
             fmt,
             title=f"scan {rec.scan_id}: {rec.status}",
             console=err.console,
         )
-        _not_assessed(outcome.runs)
+        print_not_assessed(outcome.runs)
         print(rec.scan_id)
     else:
         doc = {
@@ -127,7 +107,7 @@ def print_ingest(outcome: IngestOutcome, fmt: Format) -> None:
             "shards": asm.shards if asm else None,
             "already_ingested": outcome.already,
             "problems": problems,
-            "sources": [dict(zip(RUN_COLUMNS, r, strict=True)) for r in _run_rows(outcome.runs)],
+            "sources": [dict(zip(RUN_COLUMNS, r, strict=True)) for r in run_rows(outcome.runs)],
         }
         emit(["scan"], [[rec.scan_id]], fmt, doc=doc)
     for problem in outcome.evidence_errors:
