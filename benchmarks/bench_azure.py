@@ -158,7 +158,7 @@ def serve(args: argparse.Namespace) -> None:
         seed, page_size=1000, graph_quota=_quota(args.graph_quota), log_requests=False
     ) as arm:
         print(json.dumps({"url": arm.url, "ca": arm.ca_path, "token": arm.token,
-                          "served": len(arm.resources)}), flush=True)  # fmt: skip
+                          "kv": arm.keyvault_domain, "served": len(arm.resources)}), flush=True)  # fmt: skip
         sys.stdin.read()  # until the parent closes the pipe
 
 
@@ -179,7 +179,7 @@ def measure(args: argparse.Namespace) -> int:
             d = Path(tmp)
             source = {"name": "azure-bench", "type": "azure", "management_group": GROUP,
                       "mode": "resource-graph", "credential": "token_env", "endpoint": info["url"],
-                      "ca_bundle": info["ca"]}  # fmt: skip
+                      "ca_bundle": info["ca"], "keyvault_domain": info["kv"]}  # fmt: skip
             cfg = d / "driftscan.yaml"
             cfg.write_text(json.dumps({"store": str(d / "bench.duckdb"), "sources": [source]}))
             env = {**os.environ, "AZURE_ACCESS_TOKEN": info["token"]}

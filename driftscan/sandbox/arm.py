@@ -215,6 +215,7 @@ class ArmEmulator(HttpsEmulator):
         self.settings: dict[str, dict[str, list[dict[str, Any]]]] = {}
         self._seed_denied: set[str] = set()
         self._graph_cache: dict[tuple[Any, ...], list[tuple[str, str, Any]]] = {}
+        self.vault_certs: dict[str, list[dict[str, Any]]] = {}
         for sub_id, sub in estate.get("subscriptions", {}).items():
             key = sub_id.lower()
             self.subs[key] = {
@@ -298,7 +299,10 @@ class ArmEmulator(HttpsEmulator):
                 d = copy.deepcopy(sub_doc)
                 d.setdefault("id", f"{rid}/{suffix}")
                 children[suffix.lower()] = d
-        skip = {"appSettings", "transparentDataEncryption", "children"}
+        if spec["type"].lower() == "microsoft.keyvault/vaults":
+            # The vault's data plane (its certificates), served under /keyvault/{name}/.
+            self.vault_certs[spec["name"].lower()] = copy.deepcopy(spec.get("certificates", []))
+        skip = {"appSettings", "transparentDataEncryption", "children", "certificates"}
         doc = {k: v for k, v in spec.items() if k not in skip}
         res = _Res(
             rid, key, rg_name, spec["type"], spec["name"], spec["location"], doc, children, posts
@@ -407,6 +411,10 @@ class ArmEmulator(HttpsEmulator):
     def _route(self, method: str, path: str, query: dict[str, str], body: bytes) -> _Reply:
         low = path.lower()
         api = query.get("api-version")
+        if low.startswith("/keyvault/"):
+            if method != "GET":
+                return _error(405, "MethodNotAllowed", f"the emulator is read-only: {method}")
+            return self._vault_data(low, path, query)
         if low == "/providers/microsoft.resourcegraph/resources":
             if method != "POST":
                 return _error(405, "MethodNotAllowed", "Resource Graph queries are POSTs")
@@ -571,7 +579,35 @@ class ArmEmulator(HttpsEmulator):
         doc["name"] = res.name.split("/")[-1]
         doc.setdefault("tags", {})
         doc.setdefault("properties", {})
+        if res.type.lower() == "microsoft.keyvault/vaults":
+            # Where this emulator serves the vault's data plane (ARM says {name}.vault.azure.net).
+            doc["properties"]["vaultUri"] = f"{self.url}/keyvault/{doc['name']}/"
         return doc
+
+    @property
+    def keyvault_domain(self) -> str:
+        """The source's `keyvault_domain` for this emulator's vault URIs."""
+        return f"{self.host}:{self.port}"
+
+    def _vault_data(self, low: str, path: str, query: dict[str, str]) -> _Reply:
+        """Key Vault's data plane: GET {vaultUri}certificates (metadata list items, paged)."""
+        m = re.fullmatch(r"/keyvault/([^/]+)/certificates", low)
+        if m is None or m.group(1) not in self.vault_certs:
+            return _error(404, "NotFound", f"no such vault collection: {path}")
+        if not str(query.get("api-version", "")).startswith("7."):
+            return _error(400, "BadParameter", "api-version 7.x is required")
+        base = f"{self.url}/keyvault/{m.group(1)}/certificates"
+        items = [
+            {
+                "id": f"{base}/{c['name']}",
+                "attributes": copy.deepcopy(c.get("attributes", {})),
+                "tags": copy.deepcopy(c.get("tags", {})),
+                "x5t": c.get("x5t", ""),
+                "subject": c.get("subject", ""),
+            }
+            for c in self.vault_certs[m.group(1)]
+        ]
+        return self._page(items, path, query)
 
     def _list_item(self, res: _Res, expand: set[str]) -> dict[str, Any]:
         item: dict[str, Any] = {

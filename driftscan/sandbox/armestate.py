@@ -497,6 +497,13 @@ def _data_subscription(sub: str) -> dict[str, Any]:
                 "attributes": {"enabled": True, "exp": EXPIRES_2035, "created": 1704067200}}},
         ],
     }  # fmt: skip
+    # The data plane's certificates: api-tls (backed by the secret above) and one that expired.
+    vault["certificates"] = [
+        {"name": "api-tls", "subject": "CN=api.acme.example", "x5t": "c2FuZGJveC1hcGktdGxz",
+         "attributes": {"enabled": True, "exp": EXPIRES_2035, "nbf": 1704067200, "created": 1704067200}},
+        {"name": "portal-tls", "subject": "CN=portal.acme.example", "x5t": "c2FuZGJveC1wb3J0YWw",
+         "attributes": {"enabled": True, "exp": EXPIRED_2025, "nbf": 1672531200, "created": 1672531200}},
+    ]  # fmt: skip
     gateway = _res(
         "Microsoft.Network/applicationGateways", "acme-gw", "westeurope", pci,
         sku={"name": "Standard_v2", "tier": "Standard_v2", "capacity": 2},

@@ -314,7 +314,7 @@ def start(workdir: Path, reports_dir: Path) -> DemoEstate:
             "sources": [
                 aws.source("aws-sandbox", concurrency=16),
                 {"name": "azure-sandbox", "type": "azure", "subscriptions": ["all"], "credential": "token_env",
-                 "endpoint": arm.url, "ca_bundle": arm.ca_path},
+                 "endpoint": arm.url, "ca_bundle": arm.ca_path, "keyvault_domain": arm.keyvault_domain},
                 {**ssh.model_dump(mode="json"), "type": "ssh"},
                 *(src for part in parts for src in part.sources),
             ],

@@ -132,14 +132,20 @@ class TestResourceRules:
             item("secrets", "forever", enabled=True, expiresOn=None),
             item("secrets", "cert", enabled=True, certificate=True, expiresOn="2026-03-10T00:00:00Z"),
             item("secrets", "off", enabled=False, expiresOn=None),
+            # A certificate read from the data plane, and the secret backing it (skipped).
+            item("certificates", "tls", enabled=True, certificate=True, expiresOn="2025-06-01T00:00:00Z"),
+            item("secrets", "tls", enabled=True, certificate=True, expiresOn="2025-06-01T00:00:00Z"),
         ])  # fmt: skip
         res = check(store)
+        # Keyed by name, certificates as "certificate <name>" (their backing secret shares it).
         got = {
-            k.rsplit("/", 1)[-1]: f
+            ("certificate " if "/certificates/" in k else "") + k.rsplit("/", 1)[-1]: f
             for k, f in by_resource(res, "azure_keyvault_item_expiry").items()
         }
         assert {k: f.status for k, f in got.items()} == {
-            "fresh": "ok", "expired": "alarm", "forever": "alarm", "cert": "alarm", "off": "skip"}  # fmt: skip
+            "fresh": "ok", "expired": "alarm", "forever": "alarm", "cert": "alarm", "off": "skip",
+            "certificate tls": "alarm", "tls": "skip"}  # fmt: skip
+        assert got["certificate tls"].reason == "certificate expired on 2025-06-01"
         assert got["cert"].reason.startswith("certificate expires in 9 days")
         assert got["expired"].reason == "key expired on 2025-01-01"
 

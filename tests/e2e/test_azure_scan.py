@@ -23,6 +23,7 @@ def _azure(arm: ArmEmulator) -> dict[str, Any]:
         "credential": "token_env",
         "endpoint": arm.url,
         "ca_bundle": arm.ca_path,
+        "keyvault_domain": arm.keyvault_domain,
     }
 
 

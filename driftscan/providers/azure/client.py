@@ -63,6 +63,12 @@ ALLOWED_POSTS: Mapping[str, re.Pattern[str]] = {
 }
 
 
+# The one data-plane permission (docs/azure-role.json's DataActions): the certificate list of
+# each vault (GET {vaultUri}certificates), metadata only. Vaults on access policies instead of
+# RBAC grant the same as the certificate permission "List".
+DATA_ACTIONS = ("Microsoft.KeyVault/vaults/certificates/read",)
+
+
 class ReadOnlyViolation(DriftscanError):
     """A request that is not a GET or an allow-listed POST read was about to leave driftscan."""
 
@@ -273,20 +279,39 @@ ARM_LIMITS = ApiLimits({"read": RateLimit(250, 25)})
 _SUBSCRIPTION = re.compile(r"^/subscriptions/([^/]+)", re.IGNORECASE)
 
 
-class TokenBucketPolicy(HTTPPolicy[HttpRequest, Any]):
-    """Takes a token per ARM read attempt from the collector's shared limiter, per subscription
-    (placed after the retry policy, so every retry is paced too)."""
+# Key Vault's service limit for secrets, certificates and vault reads: 4,000 transactions per
+# 10 s per vault (docs: Azure Key Vault throttling guidance).
+KEYVAULT_LIMITS = ApiLimits({"read": RateLimit(4000, 400)})
 
-    def __init__(self, limiter: Limiter, tenant: str) -> None:
+
+class TokenBucketPolicy(HTTPPolicy[HttpRequest, Any]):
+    """Takes a token per read attempt from the collector's shared limiter (placed after the
+    retry policy, so every retry is paced too): ARM's per subscription, or with `per_host`
+    Key Vault's per vault."""
+
+    def __init__(
+        self,
+        limiter: Limiter,
+        tenant: str,
+        api: str = "arm",
+        limits: ApiLimits = ARM_LIMITS,
+        per_host: bool = False,
+    ) -> None:
         super().__init__()
         self.limiter = limiter
         self.tenant = tenant
+        self.api = api
+        self.limits = limits
+        self.per_host = per_host
 
     def send(self, request: PipelineRequest[HttpRequest]) -> PipelineResponse[HttpRequest, Any]:
         url = request.http_request.url
-        if not _is_graph(url):
+        if self.per_host:
+            self.limiter.take(origin(url), self.api, "read", self.limits)
+        elif not _is_graph(url):
             m = _SUBSCRIPTION.match(urlsplit(url).path)
-            self.limiter.take(m.group(1).lower() if m else self.tenant, "arm", "read", ARM_LIMITS)
+            scope = m.group(1).lower() if m else self.tenant
+            self.limiter.take(scope, self.api, "read", self.limits)
         return self.next.send(request)
 
 
@@ -351,16 +376,42 @@ class Arm:
         tuning: Tuning,
         raw_request_hook: Callable[[PipelineRequest[HttpRequest]], None] | None = None,
     ) -> None:
-        import requests
         from azure.mgmt.resource.resources import ResourceManagementClient
-        from requests.utils import get_environ_proxies
 
         self.endpoint = config.endpoint.rstrip("/")
         self._origin = origin(self.endpoint)
+        self._config = config
+        self._credential = credential
+        self._tuning = tuning
+        self._hook = raw_request_hook
+        self._vault_lock = threading.Lock()
+        self._vault_client: Any = None
+        self.reads_certificates = config.keyvault_certificates
         scope = self.endpoint + "/.default"
         self.pacer = PacingPolicy(tuning.low_water, tuning.pace_s)
         self.quota = GraphQuotaPolicy(tuning.max_retry_after_s)
         self.buckets = TokenBucketPolicy(Limiter(), self.endpoint)
+        transport, policies = self._pipeline(scope, [self.buckets, self.quota, self.pacer])
+        self.client = ResourceManagementClient(
+            credential,
+            transport=transport,
+            subscription_id="00000000-0000-0000-0000-000000000000",  # unused: URLs are built here
+            base_url=self.endpoint,
+            credential_scopes=[scope],
+            policies=policies,
+            connection_verify=config.ca_bundle or True,
+            connection_timeout=tuning.connect_timeout_s,
+            read_timeout=tuning.read_timeout_s,
+        )
+
+    def _pipeline(
+        self, scope: str, pacing: list[Any], base: str = ""
+    ) -> tuple[RequestsTransport, list[Any]]:
+        """The transport and policies of one audience (ARM, or Key Vault's data plane)."""
+        import requests
+        from requests.utils import get_environ_proxies
+
+        config, tuning = self._config, self._tuning
         attempts = config.max_attempts - 1
         retry = ArmRetryPolicy(
             max_retry_after_s=tuning.max_retry_after_s,
@@ -380,20 +431,18 @@ class Arm:
             UserAgentPolicy(user_agent=f"driftscan/{__version__}"),
             ProxyPolicy(),
             retry,
-            BearerTokenCredentialPolicy(credential, scope),
+            BearerTokenCredentialPolicy(self._credential, scope),
             ReadOnlyPolicy(),
-            self.buckets,
-            self.quota,
-            self.pacer,
-            CustomHookPolicy(raw_request_hook=raw_request_hook) if raw_request_hook else None,
+            *pacing,
+            CustomHookPolicy(raw_request_hook=self._hook) if self._hook else None,
         ]
-        # Every request goes to this one origin (a nextLink elsewhere is refused), so the
+        # Every ARM request goes to one origin (a nextLink elsewhere is refused), so the
         # environment's proxy settings (NO_PROXY included) are resolved once, here, instead of
         # requests walking os.environ on every call (a millisecond a request). trust_env off
         # also keeps ~/.netrc credentials away from ARM.
         session = requests.Session()
         session.trust_env = False
-        session.proxies.update(get_environ_proxies(self.endpoint))
+        session.proxies.update(get_environ_proxies(base or self.endpoint))
         transport = RequestsTransport(
             session=session,
             session_owner=True,
@@ -401,20 +450,74 @@ class Arm:
             connection_timeout=tuning.connect_timeout_s,
             read_timeout=tuning.read_timeout_s,
         )
-        self.client = ResourceManagementClient(
-            credential,
-            transport=transport,
-            subscription_id="00000000-0000-0000-0000-000000000000",  # unused: URLs are built here
-            base_url=self.endpoint,
-            credential_scopes=[scope],
-            policies=[p for p in policies if p is not None],
-            connection_verify=config.ca_bundle or True,
-            connection_timeout=tuning.connect_timeout_s,
-            read_timeout=tuning.read_timeout_s,
-        )
+        return transport, [p for p in policies if p is not None]
+
+    def _vault_pipeline(self) -> Any:
+        """Key Vault's data plane: its own audience (https://vault.azure.net), GETs only."""
+        from azure.core import PipelineClient
+
+        with self._vault_lock:
+            if self._vault_client is None:
+                base = "https://" + self._config.keyvault_domain
+                scope = f"https://{self._config.keyvault_domain.split(':')[0]}/.default"
+                buckets = TokenBucketPolicy(
+                    self.buckets.limiter, base, "keyvault", KEYVAULT_LIMITS, per_host=True
+                )
+                transport, policies = self._pipeline(scope, [buckets], base)
+                self._vault_client = PipelineClient(
+                    base,
+                    transport=transport,
+                    policies=policies,
+                )
+            return self._vault_client
+
+    def vault_items(self, vault_uri: Any, collection: str, api_version: str) -> list[Any]:
+        """Every item of a Key Vault data-plane list (`{vaultUri}certificates`), all pages.
+
+        The vault URI comes from ARM's payload: it is followed only to the configured Key Vault
+        domain, over https, and its nextLinks only to the same vault (the bearer token is
+        Key Vault's; it must reach nothing else)."""
+        domain = self._config.keyvault_domain.lower()
+        parts = urlsplit(vault_uri) if isinstance(vault_uri, str) else None
+        netloc = parts.netloc.lower() if parts else ""
+        if (
+            parts is None
+            or parts.scheme.lower() != "https"
+            or "@" in netloc
+            or parts.query
+            or parts.fragment
+            or not (netloc == domain or netloc.endswith("." + domain))
+        ):
+            raise HttpFailure(
+                f"vaultUri {str(vault_uri)[:120]!r} is not a vault under https://{domain}",
+                reason="parse",
+            )
+        base = vault_uri.rstrip("/") + "/"
+        client = self._vault_pipeline()
+        items: list[Any] = []
+        url: str | None = base + collection
+        params: dict[str, str] | None = {"api-version": api_version}
+        while url:
+            doc = self._send(client, "GET", url, params=params)
+            if not isinstance(doc, dict) or not isinstance(doc.get("value"), list):
+                raise HttpFailure(
+                    f"GET {urlsplit(url).path}: list response without a 'value' array",
+                    reason="parse",
+                )
+            items.extend(doc["value"])
+            link = doc.get("nextLink")
+            if link and (not isinstance(link, str) or not link.lower().startswith(base.lower())):
+                raise HttpFailure(
+                    f"GET {urlsplit(url).path}: nextLink leaves the vault: {str(link)[:120]!r}",
+                    reason="parse",
+                )
+            url, params = (link or None), None
+        return items
 
     def close(self) -> None:
         self.client.close()
+        if self._vault_client is not None:
+            self._vault_client.close()
 
     def call(
         self, method: str, url: str, *, params: dict[str, str] | None = None, body: Any = None
@@ -422,10 +525,16 @@ class Arm:
         """One JSON call; any failure becomes a SourceError with the design's reason."""
         if not url.startswith("https://") and not url.startswith("http://"):
             url = self.endpoint + url
+        return self._send(self.client, method, url, params=params, body=body)
+
+    @staticmethod
+    def _send(
+        client: Any, method: str, url: str, *, params: dict[str, str] | None, body: Any = None
+    ) -> Any:
         path = urlsplit(url).path
         request = HttpRequest(method, url, params=params, json=body)
         try:
-            response = self.client.send_request(request)
+            response = client.send_request(request)
         except ClientAuthenticationError as exc:
             raise HttpFailure(
                 f"{method} {path}: authentication failed: {exc.message}", reason="denied"

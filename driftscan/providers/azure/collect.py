@@ -352,7 +352,7 @@ class AzureCollector:
                         if isinstance(row, dict)
                         else None
                     )
-                    plain = spec is None or (spec.extras is None and spec.children is None)
+                    plain = spec is None or (spec.extras is None and not spec.children)
                     if plain and isinstance(row.get("id"), str):
                         rtype = str(row.get("type", "")).lower()
                         target.resources.append(self._build(target.id, row, row, {}, rtype=rtype))
@@ -448,8 +448,6 @@ class AzureCollector:
                 full = arm.get(rid, api)
             if spec is not None and spec.extras is not None:
                 extras = spec.extras(arm, rid)
-            if spec is not None and spec.children is not None:
-                children = spec.children(arm, {**full, "id": rid})
         except ReadOnlyViolation:
             raise
         except SourceError as exc:
@@ -470,6 +468,22 @@ class AzureCollector:
             return [res], None
         parent = self._build(sub.id, item, full, extras, rtype=rtype)
         out = [parent]
+        failure: SourceError | None = None
+        # A parent that could not be parsed has no children worth reading.
+        readers = spec.children if spec is not None and parent.error is None else ()
+        for read_children in readers:
+            # A child list that cannot be read leaves the parent assessed and its other children
+            # kept; the subscription is incomplete with the reason (never "no certificates").
+            try:
+                children.extend(read_children(arm, {**full, "id": rid}))
+            except ReadOnlyViolation:
+                raise
+            except SourceError as exc:
+                failure = failure or exc
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                failure = failure or SourceError(
+                    f"{rid}: children: {type(exc).__name__}: {exc}", reason="parse"
+                )
         for child in children:
             cid = child.get("id")
             ctype = azure_type(cid) if isinstance(cid, str) else None
@@ -477,7 +491,7 @@ class AzureCollector:
                 parent.error = parent.error or "parse: a child resource without an id"
                 continue
             out.append(self._build(sub.id, child, child, {}, rtype=ctype, location=parent.region))
-        return out, None
+        return out, failure
 
     def _subscription_resource(self, sub: _Sub, settings: dict[str, Any]) -> Resource:
         doc = sub.doc or {}

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from driftscan.providers.azure.client import Arm, HttpFailure
 
@@ -31,14 +32,15 @@ class TypeSpec:
     `api_version` is the version its parsers are written against; `facets` gives the normalised
     encrypted/public; `derive` adds normalised attributes rules read across types (TLS minimum,
     the regions data sits in); `extras` are detail reads stored beside the properties;
-    `children` are child resources read with the parent (each its own resource); `drop` names
+    `children` are child resources read with the parent (each its own resource; each reader
+    fails on its own, so a vault whose data plane is firewalled keeps its keys); `drop` names
     properties never stored at all (secret values).
     """
 
     api_version: str
     facets: FacetFn = _no_facets
     extras: ExtrasFn | None = None
-    children: ChildrenFn | None = None
+    children: tuple[ChildrenFn, ...] = ()
     derive: DeriveFn | None = None
     drop: frozenset[str] = frozenset()
 
@@ -526,13 +528,53 @@ def _vault_derive(props: dict[str, Any], attrs: dict[str, Any]) -> dict[str, Any
 
 def _vault_children(arm: Arm, doc: dict[str, Any]) -> list[dict[str, Any]]:
     # The management plane's keys and secrets lists: metadata only (ARM never returns a
-    # secret's value there; it is dropped anyway). Certificates surface as the secrets backing
-    # them (contentType application/x-pkcs12 or x-pem-file).
+    # secret's value there; it is dropped anyway). Certificates are only in the vault's data
+    # plane (GET {vaultUri}certificates): their list items carry the dates, never the content.
     rid = str(doc["id"])
     api = SPECS["microsoft.keyvault/vaults"].api_version
     return [_dict(i, "key") for i in arm.list_all(f"{rid}/keys", api)] + [
         _dict(i, "secret") for i in arm.list_all(f"{rid}/secrets", api)
     ]
+
+
+def _vault_certificates(arm: Arm, doc: dict[str, Any]) -> list[dict[str, Any]]:
+    if not arm.reads_certificates:
+        return []
+    uri = _props(doc, "vault").get("vaultUri")
+    return [
+        _certificate_item(str(doc["id"]), _dict(cert, "certificate"))
+        for cert in arm.vault_items(uri, "certificates", KEYVAULT_DATA_API)
+    ]
+
+
+# The Key Vault data-plane REST version the certificate list is read with.
+KEYVAULT_DATA_API = "7.4"
+
+
+def _certificate_item(vault_id: str, cert: dict[str, Any]) -> dict[str, Any]:
+    """A data-plane certificate list item as a child resource: {vault id}/certificates/{name}."""
+    cid = cert.get("id")
+    # The item id is {vaultUri}certificates/{name}[/{version}]: the name is the segment after.
+    parts = urlsplit(cid).path.strip("/").split("/") if isinstance(cid, str) else []
+    if "certificates" not in parts or parts.index("certificates") + 1 >= len(parts):
+        raise ValueError(f"certificate id {str(cid)[:120]!r} names no certificate")
+    name = parts[parts.index("certificates") + 1]
+    tags = cert.get("tags")
+    return {
+        "id": f"{vault_id}/certificates/{name}",
+        "name": name,
+        "type": "Microsoft.KeyVault/vaults/certificates",
+        "tags": tags if isinstance(tags, dict) else {},
+        "properties": {
+            "attributes": _dict(cert.get("attributes"), "certificate.attributes"),
+            "x5t": cert.get("x5t"),
+            "subject": cert.get("subject"),
+        },
+    }
+
+
+def _certificate_derive(props: dict[str, Any], attrs: dict[str, Any]) -> dict[str, Any]:
+    return {**_item_dates(props), "thumbprint": props.get("x5t"), "certificate": True}
 
 
 def _item_dates(props: dict[str, Any]) -> dict[str, Any]:
@@ -713,7 +755,7 @@ SPECS: dict[str, TypeSpec] = {
     ),
     "microsoft.network/networkinterfaces": TypeSpec("2023-09-01", _nic_facets, derive=_nic_derive),
     "microsoft.network/virtualnetworks": TypeSpec(
-        "2023-09-01", children=_vnet_subnets, derive=_vnet_derive
+        "2023-09-01", children=(_vnet_subnets,), derive=_vnet_derive
     ),
     "microsoft.network/virtualnetworks/subnets": TypeSpec("2023-09-01", derive=_subnet_derive),
     "microsoft.network/applicationgateways": TypeSpec(
@@ -747,9 +789,15 @@ SPECS: dict[str, TypeSpec] = {
         "2023-07-01", _registry_facets, derive=_registry_derive
     ),
     "microsoft.keyvault/vaults": TypeSpec(
-        "2023-07-01", _vault_facets, children=_vault_children, derive=_vault_derive
+        "2023-07-01",
+        _vault_facets,
+        children=(_vault_children, _vault_certificates),
+        derive=_vault_derive,
     ),
     "microsoft.keyvault/vaults/keys": TypeSpec("2023-07-01", derive=_key_derive),
+    "microsoft.keyvault/vaults/certificates": TypeSpec(
+        KEYVAULT_DATA_API, derive=_certificate_derive
+    ),
     "microsoft.keyvault/vaults/secrets": TypeSpec(
         "2023-07-01", derive=_secret_derive, drop=frozenset({"value"})
     ),
@@ -772,5 +820,6 @@ CHILD_TYPES = frozenset(
         "microsoft.network/virtualnetworks/subnets",
         "microsoft.keyvault/vaults/keys",
         "microsoft.keyvault/vaults/secrets",
+        "microsoft.keyvault/vaults/certificates",
     }
 )

@@ -27,6 +27,14 @@ class AzureSource(SourceModel):
     endpoint: str = "https://management.azure.com"
     ca_bundle: str | None = None
     mode: Literal["arm", "resource-graph"] = "arm"
+    # Key Vault certificates live only in each vault's data plane ({vault}.vault.azure.net):
+    # read there (GET, metadata only) unless switched off. A vault URI ARM reports is followed
+    # only when its host is this domain or below it, so a payload cannot send the token
+    # elsewhere (sovereign clouds: vault.azure.cn, vault.usgovcloudapi.net).
+    keyvault_certificates: bool = True
+    keyvault_domain: str = Field(
+        default="vault.azure.net", pattern=r"^[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?$"
+    )
     concurrency: int = Field(default=8, ge=1, le=64)
     max_attempts: int = Field(default=5, ge=1, le=20)
 

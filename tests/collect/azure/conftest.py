@@ -65,6 +65,7 @@ def make_source(emulator: ArmEmulator, **kw: Any) -> AzureSource:
         "credential": "token_env",
         "endpoint": emulator.url,
         "ca_bundle": emulator.ca_path,
+        "keyvault_domain": emulator.keyvault_domain,
     }
     values.update(kw)
     return AzureSource(**values)

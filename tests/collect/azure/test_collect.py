@@ -202,7 +202,8 @@ def test_equal_estates_give_equal_runs(arm: ArmEmulator, source: SourceFactory) 
 def test_default_credential_gets_a_scope_derived_from_the_endpoint(
     arm: ArmEmulator, source: SourceFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """credential 'default' uses DefaultAzureCredential, asking for '<endpoint>/.default'."""
+    """credential 'default' uses DefaultAzureCredential, asking for '<endpoint>/.default' (and
+    Key Vault's own audience, https://<keyvault_domain>/.default, for the certificate lists)."""
     import azure.identity
 
     from driftscan.providers.azure.collect import EnvTokenCredential
@@ -221,7 +222,7 @@ def test_default_credential_gets_a_scope_derived_from_the_endpoint(
     monkeypatch.setattr(azure.identity, "DefaultAzureCredential", FakeDefault)
     run = run_source(source(credential="default", subscriptions=[SUB_DEV]))
     assert run.status == "ok"
-    assert scopes and all(s == (f"{arm.url}/.default",) for s in scopes)
+    assert set(scopes) == {(f"{arm.url}/.default",), (f"https://{arm.host}/.default",)}
 
 
 def test_the_memoised_redaction_is_redact_tree() -> None:

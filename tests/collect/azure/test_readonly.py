@@ -14,6 +14,7 @@ import driftscan.providers.azure.collect as azure
 from driftscan.collect.base import CollectContext
 from driftscan.model import SourceRun
 from driftscan.providers.azure import AzureSource
+from driftscan.providers.azure.client import DATA_ACTIONS
 from driftscan.providers.azure.collect import (
     ALLOWED_POSTS,
     AzureCollector,
@@ -137,10 +138,11 @@ def test_check_read_only_allows_exactly_the_documented_reads() -> None:
 
 
 def test_the_role_grants_reads_and_the_allow_listed_posts_only() -> None:
-    """docs/azure-role.json grants */read plus exactly the POST actions in the allow-list, and no data actions."""
+    """docs/azure-role.json grants */read plus exactly the POST actions in the allow-list, and
+    only the data action of Key Vault's certificate list."""
     role = json.loads(ROLE.read_text())
     assert set(role["Actions"]) == {"*/read", *ALLOWED_POSTS}
-    assert role["DataActions"] == [] and role["IsCustom"] is True
+    assert role["DataActions"] == list(DATA_ACTIONS) and role["IsCustom"] is True
     assert not any(a.endswith(("/write", "/delete")) or a == "*" for a in role["Actions"])
 
 
@@ -153,6 +155,7 @@ def test_the_whole_tenant_is_read_with_reads_only(tenant: ArmEmulator, mode: str
     config = AzureSource(
         name="azure-test", type="azure", management_group="mg-root", mode=mode,
         credential="token_env", endpoint=tenant.url, ca_bundle=tenant.ca_path,
+        keyvault_domain=tenant.keyvault_domain,
     )  # fmt: skip
     run = collect(config, hook)
     assert {s.status for s in run.slices} == {"ok", "failed"}  # the 403 subscription
@@ -175,3 +178,6 @@ def test_the_whole_tenant_is_read_with_reads_only(tenant: ArmEmulator, mode: str
         else set(ALLOWED_POSTS) - {"Microsoft.ResourceGraph/resources/read"}
     )
     assert used == expected and used <= set(role["Actions"])
+    # The data plane is read (certificates) and only there, under the one data action.
+    data = [p for m, p in tenant.requests if p.startswith("/keyvault/")]
+    assert data and all(urlsplit(p).path.endswith("/certificates") for p in data)
