@@ -493,26 +493,14 @@ class Arm:
                 reason="parse",
             )
         base = vault_uri.rstrip("/") + "/"
-        client = self._vault_pipeline()
-        items: list[Any] = []
-        url: str | None = base + collection
-        params: dict[str, str] | None = {"api-version": api_version}
-        while url:
-            doc = self._send(client, "GET", url, params=params)
-            if not isinstance(doc, dict) or not isinstance(doc.get("value"), list):
-                raise HttpFailure(
-                    f"GET {urlsplit(url).path}: list response without a 'value' array",
-                    reason="parse",
-                )
-            items.extend(doc["value"])
-            link = doc.get("nextLink")
-            if link and (not isinstance(link, str) or not link.lower().startswith(base.lower())):
-                raise HttpFailure(
-                    f"GET {urlsplit(url).path}: nextLink leaves the vault: {str(link)[:120]!r}",
-                    reason="parse",
-                )
-            url, params = (link or None), None
-        return items
+        pages = self.pages(
+            base + collection,
+            {"api-version": api_version},
+            client=self._vault_pipeline(),
+            within=base,
+            what=f"the vault {base}",
+        )
+        return [item for page in pages for item in page]
 
     def close(self) -> None:
         self.client.close()
@@ -574,23 +562,39 @@ class Arm:
             )
         return doc
 
-    def pages(self, path: str, params: dict[str, str]) -> Iterator[list[Any]]:
-        """An ARM list, following nextLink; a nextLink to another host is refused (token leak)."""
-        doc = self.call("GET", path, params=params)
+    def pages(
+        self,
+        path: str,
+        params: dict[str, str],
+        *,
+        client: Any = None,
+        within: str = "",
+        what: str = "",
+    ) -> Iterator[list[Any]]:
+        """A list, following nextLink: ARM's, or with `client` another audience's. A nextLink
+        outside `within` (a URL: same origin, path below; default the endpoint's origin) is
+        refused, since the bearer token must reach nothing else; `what` names it in the error."""
+        client = client or self.client
+        within = within or self._origin + "/"
+        what = what or self._origin
+        if not path.startswith(("https://", "http://")):
+            path = self.endpoint + path
+        shown = urlsplit(path).path
+        doc = self._send(client, "GET", path, params=params)
         while True:
             if not isinstance(doc, dict) or not isinstance(doc.get("value"), list):
                 raise HttpFailure(
-                    f"GET {path}: list response without a 'value' array", reason="parse"
+                    f"GET {shown}: list response without a 'value' array", reason="parse"
                 )
             yield doc["value"]
             link = doc.get("nextLink")
             if not link:
                 return
-            if not isinstance(link, str) or origin(link) != self._origin:
+            if not isinstance(link, str) or not _inside(link, within):
                 raise HttpFailure(
-                    f"GET {path}: nextLink leaves {self._origin}: {link!r}", reason="parse"
+                    f"GET {shown}: nextLink leaves {what}: {str(link)[:120]!r}", reason="parse"
                 )
-            doc = self.call("GET", link)
+            doc = self._send(client, "GET", link, params=None)
 
     def list_all(self, path: str, api_version: str) -> list[Any]:
         """Every item of an ARM list (all pages)."""
@@ -622,6 +626,12 @@ class Arm:
 def origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+
+
+def _inside(url: str, within: str) -> bool:
+    """Whether `url` has the origin of `within` and a path below its path (case-insensitive)."""
+    path = (urlsplit(url).path or "/").lower()
+    return origin(url) == origin(within) and path.startswith(urlsplit(within).path.lower())
 
 
 def _arm_error(text: str) -> tuple[str, str]:

@@ -471,11 +471,12 @@ class AzureCollector:
         failure: SourceError | None = None
         # A parent that could not be parsed has no children worth reading.
         readers = spec.children if spec is not None and parent.error is None else ()
+        doc = {**full, "id": rid}
         for read_children in readers:
             # A child list that cannot be read leaves the parent assessed and its other children
             # kept; the subscription is incomplete with the reason (never "no certificates").
             try:
-                children.extend(read_children(arm, {**full, "id": rid}))
+                children.extend(read_children(arm, doc))
             except ReadOnlyViolation:
                 raise
             except SourceError as exc:

@@ -229,3 +229,17 @@ def test_low_remaining_quota_slows_the_collector_down(
     )
     quiet.collect(CollectContext(SourceRun("azure-test", "azure")))
     assert quiet.arm is not None and quiet.arm.pacer.slowdowns == 0
+
+
+def test_a_next_link_to_a_look_alike_host_is_refused(
+    arm: ArmEmulator, source: SourceFactory
+) -> None:
+    """A nextLink whose host only begins like the endpoint's (the same text plus a suffix) is
+    another origin: not followed, as a host elsewhere is not."""
+    page = {"value": [], "nextLink": f"{arm.url}.bait.example/subscriptions"}
+    arm.add_fault(
+        status=200, match="/resourcegroups\\?", count=None, body=json.dumps(page).encode()
+    )
+    run = run_source(source(subscriptions=[SUB_DEV]))
+    assert slices(run) == {SUB_DEV: ("failed", "parse")}
+    assert f"nextLink leaves {arm.url}" in (run.slices[0].detail or "")
