@@ -285,33 +285,33 @@ KEYVAULT_LIMITS = ApiLimits({"read": RateLimit(4000, 400)})
 
 
 class TokenBucketPolicy(HTTPPolicy[HttpRequest, Any]):
-    """Takes a token per read attempt from the collector's shared limiter (placed after the
-    retry policy, so every retry is paced too): ARM's per subscription, or with `per_host`
-    Key Vault's per vault."""
+    """Takes a token per ARM read attempt from the collector's shared limiter, per subscription
+    (placed after the retry policy, so every retry is paced too)."""
 
-    def __init__(
-        self,
-        limiter: Limiter,
-        tenant: str,
-        api: str = "arm",
-        limits: ApiLimits = ARM_LIMITS,
-        per_host: bool = False,
-    ) -> None:
+    def __init__(self, limiter: Limiter, tenant: str) -> None:
         super().__init__()
         self.limiter = limiter
         self.tenant = tenant
-        self.api = api
-        self.limits = limits
-        self.per_host = per_host
 
     def send(self, request: PipelineRequest[HttpRequest]) -> PipelineResponse[HttpRequest, Any]:
         url = request.http_request.url
-        if self.per_host:
-            self.limiter.take(origin(url), self.api, "read", self.limits)
-        elif not _is_graph(url):
+        if not _is_graph(url):
             m = _SUBSCRIPTION.match(urlsplit(url).path)
-            scope = m.group(1).lower() if m else self.tenant
-            self.limiter.take(scope, self.api, "read", self.limits)
+            self.limiter.take(m.group(1).lower() if m else self.tenant, "arm", "read", ARM_LIMITS)
+        return self.next.send(request)
+
+
+class VaultBucketPolicy(HTTPPolicy[HttpRequest, Any]):
+    """A token per Key Vault data-plane read attempt, per vault, from the limiter the ARM
+    policy holds when the request is sent (the collector swaps in the scan's shared one)."""
+
+    def __init__(self, arm: TokenBucketPolicy) -> None:
+        super().__init__()
+        self.arm = arm
+
+    def send(self, request: PipelineRequest[HttpRequest]) -> PipelineResponse[HttpRequest, Any]:
+        vault = origin(request.http_request.url)
+        self.arm.limiter.take(vault, "keyvault", "read", KEYVAULT_LIMITS)
         return self.next.send(request)
 
 
@@ -460,10 +460,8 @@ class Arm:
             if self._vault_client is None:
                 base = "https://" + self._config.keyvault_domain
                 scope = f"https://{self._config.keyvault_domain.split(':')[0]}/.default"
-                buckets = TokenBucketPolicy(
-                    self.buckets.limiter, base, "keyvault", KEYVAULT_LIMITS, per_host=True
-                )
-                transport, policies = self._pipeline(scope, [buckets], base)
+                pacing = [VaultBucketPolicy(self.buckets)]
+                transport, policies = self._pipeline(scope, pacing, base)
                 self._vault_client = PipelineClient(
                     base,
                     transport=transport,
