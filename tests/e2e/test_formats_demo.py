@@ -19,9 +19,10 @@ from tests.report.test_sarif import validate as validate_sarif
 FILES = ("assessment-results.oscal.json", "findings.ocsf.jsonl", "report.sarif", "junit.xml")
 
 
-def _report(config: str, out: Path) -> Path:
+def _report(config: str, out: Path, scan: int) -> Path:
+    # The demo's last scan by number: the README tour, sharing the folder, scans once more.
     proc = subprocess.run(
-        [sys.executable, "-m", "driftscan", "report", "-c", config,
+        [sys.executable, "-m", "driftscan", "report", "-c", config, "--scan", str(scan),
          "--format", "oscal,ocsf,sarif,junit", "--out", str(out)],
         capture_output=True, text=True, env=demo_env(), timeout=300,
     )  # fmt: skip
@@ -35,7 +36,7 @@ def test_the_demo_in_four_interchange_formats(demo_dir: Path, tmp_path: Path) ->
     """Each file passes its validator, carries the demo's incidents, is sealed, and a second
     report of the same scan gives the same bytes."""
     summary = json.loads((demo_dir / ".driftscan-demo" / "summary.json").read_text())
-    folder = _report(summary["config"], tmp_path / "out")
+    folder = _report(summary["config"], tmp_path / "out", summary["scans"][-1])
     assert {p.name for p in folder.iterdir()} == {*FILES, "manifest.json"}
     manifest = json.loads((folder / "manifest.json").read_text())
     assert {a["name"] for a in manifest["artifacts"]} == set(FILES)
@@ -85,7 +86,7 @@ def test_the_demo_in_four_interchange_formats(demo_dir: Path, tmp_path: Path) ->
     verify = [sys.executable, "-m", "driftscan", "verify-report", str(folder)]
     ok = subprocess.run(verify, capture_output=True, text=True, env=demo_env(), timeout=60)
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    again = _report(summary["config"], tmp_path / "out")
+    again = _report(summary["config"], tmp_path / "out", summary["scans"][-1])
     assert again != folder
     for name in FILES:
         assert (again / name).read_bytes() == (folder / name).read_bytes(), name

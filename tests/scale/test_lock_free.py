@@ -33,7 +33,10 @@ def test_query_scans_and_verify_work_while_a_scan_collects(tmp_path: Path, comma
         src = fleet.source("dc1", timeout_s=30).model_dump(mode="json")
         src["type"] = "ssh"
         cfg = tmp_path / "driftscan.yaml"
-        cfg.write_text(yaml.safe_dump({"store": str(tmp_path / "s.duckdb"), "sources": [src]}))
+        # `run` reports too: HTML and JSON only, as the PDF (tens of seconds) proves nothing here.
+        reports = {"dir": str(tmp_path / "reports"), "formats": ["html", "json"]}
+        cfg.write_text(yaml.safe_dump({"store": str(tmp_path / "s.duckdb"), "sources": [src],
+                                       "reports": reports}))  # fmt: skip
         assert driftscan("scan", "-c", str(cfg), "-q").returncode == 0
         for p in profiles:
             p.command_s = 4.0

@@ -129,9 +129,11 @@ def test_secrets_are_key_names_and_fingerprints(kube: KubeEmulator, source: Sour
 
 
 def test_lists_are_paged_500_at_a_time(kube: KubeEmulator, source: Source) -> None:
-    """Every request is a list GET with limit=500, and continue tokens are followed."""
+    """Every request but the first (/version) is a list GET with limit=500, and continue
+    tokens are followed."""
     collect(source())
-    queries = [parse_qs(urlsplit(t).query) for m, t in kube.requests]
+    assert kube.requests[0] == ("GET", "/version")
+    queries = [parse_qs(urlsplit(t).query) for m, t in kube.requests[1:]]
     assert all(q["limit"] == ["500"] for q in queries)
     assert any("continue" in q for q in queries)  # the server's 4-item pages were followed
 
@@ -217,7 +219,8 @@ def test_omitted_fields_are_null_not_a_parse_error(kube: KubeEmulator, source: S
 
 
 def test_unreachable_api_server(kube: KubeEmulator, source: Source, tmp_path: Path) -> None:
-    """A server that is not there: every slice fails as unreachable, nothing is stored."""
+    """A server that is not there fails once, as the whole cluster (one `*` slice naming the
+    server), not once per kind after each kind's retries; nothing is stored."""
     import socket
 
     with socket.socket() as s:
@@ -225,9 +228,12 @@ def test_unreachable_api_server(kube: KubeEmulator, source: Source, tmp_path: Pa
         port = s.getsockname()[1]
     text = Path(source().kubeconfig or "").read_text().replace(str(kube.port), str(port))
     (tmp_path / "dead").write_text(text)
-    run = collect(source(kubeconfig=str(tmp_path / "dead"), max_attempts=1))
+    from driftscan.collect.base import run_source
+
+    run = run_source(source(kubeconfig=str(tmp_path / "dead"), max_attempts=2))
     assert run.status == "failed" and not run.resources
-    assert {s.reason for s in run.slices} == {"unreachable"}
+    assert [(s.name, s.reason) for s in run.slices] == [("*", "unreachable")]
+    assert f"127.0.0.1:{port}" in run.slices[0].detail and "GET /version" in run.slices[0].detail
 
 
 def test_missing_kubeconfig_or_context_is_a_config_error(source: Source, tmp_path: Path) -> None:

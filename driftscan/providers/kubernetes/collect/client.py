@@ -240,6 +240,18 @@ class KubeClient:
             delay = min(t.backoff_max_s, t.backoff_s * 2 ** (attempt - 1)) * (0.5 + random.random())
             time.sleep(max(delay, retry_after or 0.0))
 
+    def reach(self) -> None:
+        """GET /version (readable by any client): a server that cannot be reached at all
+        fails here once, as the whole cluster, instead of once per kind after every retry.
+        An answer of any status means the server is there."""
+        try:
+            self._get("/version", [])
+        except _Failure as exc:
+            if exc.reason in ("unreachable", "timeout") and exc.status is None:
+                raise SourceError(
+                    f"API server {self.cluster.server}: {exc.message}", reason=exc.reason
+                ) from None
+
     def list(self, path: str) -> tuple[list[dict[str, Any]], str | None]:
         """Every item of one list (all pages) and the list's resourceVersion.
 

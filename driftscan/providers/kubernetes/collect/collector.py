@@ -103,6 +103,7 @@ class KubernetesCollector:
         )
         try:
             ctx.run.identity = client.cluster.identity
+            client.reach()
             self._collect(ctx, client)
         finally:
             client.close()
