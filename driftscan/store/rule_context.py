@@ -103,6 +103,16 @@ def _objects(con: duckdb.DuckDBPyConnection, where: str) -> set[str]:
     return {str(r[0]) for r in rows}
 
 
+def _has_table_macro(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether the store defines table macro `name` (a fixed name of ours). Asked by using it:
+    listing duckdb_functions() builds a row for each of DuckDB's thousands of functions."""
+    try:
+        con.execute(f"SELECT * FROM main.{name}(0) LIMIT 0")
+    except duckdb.CatalogException:
+        return False
+    return True
+
+
 def prepare_context(
     store: Store,
     scan_id: int,
@@ -125,13 +135,7 @@ def prepare_context(
     con.execute(
         "CREATE OR REPLACE TEMP TABLE resources AS SELECT * FROM resources_at($n)", {"n": scan_id}
     )
-    macros = {
-        str(r[0])
-        for r in con.execute(
-            "SELECT function_name FROM duckdb_functions() WHERE database_name <> 'temp' "
-            "AND function_type = 'table_macro'"
-        ).fetchall()
-    }
+    macros = {f"{name}_at" for name in _PER_SCAN if _has_table_macro(con, f"{name}_at")}
     # Drift rows exist only for scans that were diffed: without them, a drift rule would read
     # an empty table and pass. When declared state is configured but this scan was not diffed,
     # the drift views stay missing and the rules that read them report an error.
@@ -353,27 +357,36 @@ class RuleSandbox:
             raise
 
     def _copy_context(self, src: duckdb.DuckDBPyConnection) -> None:
-        present = _objects(src, "temp")
-        for name in _TEMP_TABLES:
-            if name not in present:
-                continue
-            view = src.execute(
-                "SELECT sql FROM duckdb_views() WHERE database_name = 'temp' AND view_name = ?",
-                [name],
+        # The catalog is read once for every object: a query per table costs more than the
+        # copying itself on a small scan.
+        views = dict(
+            src.execute(
+                "SELECT view_name, sql FROM duckdb_views() WHERE database_name = 'temp'"
             ).fetchall()
-            if view:
+        )
+        columns: dict[str, list[str]] = {}
+        for table, column, type_ in src.execute(
+            "SELECT table_name, column_name, data_type FROM duckdb_columns() "
+            "WHERE database_name = 'temp' ORDER BY table_name, column_index"
+        ).fetchall():
+            columns.setdefault(str(table), []).append(f'"{column}" {type_}')
+        ddl = []
+        for name in _TEMP_TABLES:
+            if name in views:
                 # The "not diffed" guard: a view that fails when read. It names no store table.
-                self.con.execute(str(view[0][0]).replace("TEMP VIEW", "VIEW", 1))
-                continue
-            cols = src.execute(f"DESCRIBE SELECT * FROM temp.{name}").fetchall()
-            ddl = ", ".join(f'"{c[0]}" {c[1]}' for c in cols)
-            self.con.execute(f"CREATE TABLE {name} ({ddl})")
-            data = src.sql(f"SELECT * FROM temp.{name}").to_arrow_table()
-            self.con.register("_ctx", data)
-            try:
-                self.con.execute(f"INSERT INTO {name} SELECT * FROM _ctx")
-            finally:
-                self.con.unregister("_ctx")
+                ddl.append(str(views[name]).replace("TEMP VIEW", "VIEW", 1))
+            elif name in columns:
+                ddl.append(f"CREATE TABLE {name} ({', '.join(columns[name])})")
+        if ddl:
+            self.con.execute(";\n".join(ddl))
+        for name in _TEMP_TABLES:
+            if name in columns and name not in views:
+                data = src.sql(f"SELECT * FROM temp.{name}").to_arrow_table()
+                self.con.register("_ctx", data)
+                try:
+                    self.con.execute(f"INSERT INTO {name} SELECT * FROM _ctx")
+                finally:
+                    self.con.unregister("_ctx")
 
     def close(self) -> None:
         self.con.close()
