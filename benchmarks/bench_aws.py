@@ -867,7 +867,10 @@ def _spawn(
         proc.returncode = code
         if code not in ok:
             log.seek(0)
-            raise SystemExit(f"{what} exited {code}:\n{log.read()[-3000:]}")
+            text = log.read()
+            # A chained traceback's first exception is the cause: keep its start and the end.
+            shown = text if len(text) <= 8000 else f"{text[:4000]}\n[...]\n{text[-4000:]}"
+            raise SystemExit(f"{what} exited {code}:\n{shown}")
     return elapsed, usage.ru_maxrss / 1024, code
 
 

@@ -485,11 +485,13 @@ class Store:
         """
         listed = "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in files) + "]"
         cols = ", ".join(_VERSION_SCHEMA.names)
+        staged = "VIEW"
         try:
             con.execute(f"CREATE TEMP VIEW _staged AS SELECT * FROM read_parquet({listed})")
             dup = _one(con, "SELECT count(*) - count(DISTINCT key) FROM _staged")
             if dup and dup[0]:
                 con.execute("DROP VIEW _staged")
+                staged = "TABLE"
                 con.execute(
                     "CREATE TEMP TABLE _staged AS SELECT * EXCLUDE (filename, file_row_number) "
                     f"FROM read_parquet({listed}, filename = true, file_row_number = true) "
@@ -531,12 +533,13 @@ class Store:
             first = str(exc).strip().splitlines()[0]
             raise StoreError(f"staged files are not a bundle's resources: {first}") from None
         finally:
-            with suppress(duckdb.Error):  # a failed transaction drops them with its rollback
+            # Each dropped as what it is: DROP VIEW of a table is an error, and any error
+            # aborts the transaction (the scan then fails at its next statement). A failed
+            # transaction drops them with its rollback.
+            with suppress(duckdb.Error):
                 con.execute("DROP TABLE IF EXISTS _new")
                 con.execute("DROP VIEW IF EXISTS _in")
-                con.execute("DROP VIEW IF EXISTS _staged")
-            with suppress(duckdb.Error):
-                con.execute("DROP TABLE IF EXISTS _staged")
+                con.execute(f"DROP {staged} IF EXISTS _staged")
 
     @staticmethod
     def _apply_incoming(con: duckdb.DuckDBPyConnection, n: int, *, new: str | None = None) -> None:

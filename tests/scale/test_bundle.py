@@ -185,3 +185,23 @@ def test_a_sealed_bundle_of_foreign_columns_is_refused(tmp_path: Path) -> None:
     assert any("are not a bundle's" in p for p in b.problems), b.problems
     with Store(tmp_path / "s.duckdb") as st, pytest.raises(StoreError, match="not a bundle"):
         st.write_scan([], started_at=now, finished_at=now, tool_version="t", staged=b.files)
+
+
+def test_a_key_in_two_bundles_is_stored_once(tmp_path: Path) -> None:
+    """Two bundles both holding h1 (shards that overlap, or a global resource two workers
+    read): the scan stores one version of it, the first bundle's, and the transaction that
+    de-duplicated them commits (its temporary table dropped as a table, not as a view)."""
+    first = read_bundle(bundle(tmp_path / "a", resources(3)), KEY)
+    again = resources(2)
+    again[1].attrs = {"i": "second bundle"}
+    second = read_bundle(bundle(tmp_path / "b", again), KEY)
+    now = datetime.now(UTC)
+    with Store(tmp_path / "s.duckdb") as st:
+        rec = st.write_scan(
+            first.runs(), started_at=now, finished_at=now, tool_version="t",
+            staged=[*first.files, *second.files],
+        )  # fmt: skip
+        assert rec.resources == 3
+        rows = st.rows("select key, attrs->>'i' AS i from resources order by key")
+        assert rows == [{"key": f"ssh://h{i}", "i": str(i)} for i in range(3)]
+        assert [s.scan_id for s in st.scans()] == [1]
