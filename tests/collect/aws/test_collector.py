@@ -177,14 +177,13 @@ def test_denied_detail_marks_only_that_resource(
 ) -> None:
     """A per-bucket Get that is denied marks those buckets not assessed; the S3 slice is still read."""
     denied = {"Error": {"Code": "AccessDenied", "Message": "bucket policy says no"}}
-    on_session("before-call.s3.GetBucketPolicyStatus", canned("GetBucketPolicyStatus", denied, 403))
+    on_session("before-call.s3.GetBucketVersioning", canned("GetBucketVersioning", denied, 403))
     run = run_source(source(regions=["eu-west-1"]))
     assert run.status == "ok"
     buckets = [r for r in run.resources if r.type == "AWS::S3::Bucket"]
     assert len(buckets) >= 2
     assert all(
-        b.error and b.error.startswith("denied: GetBucketPolicyStatus: AccessDenied")
-        for b in buckets
+        b.error and b.error.startswith("denied: GetBucketVersioning: AccessDenied") for b in buckets
     )
     assert all(b.public is None for b in buckets)
     assert {b.name: b.region for b in buckets}["acme-data-eu-west-1"] == "eu-west-1"

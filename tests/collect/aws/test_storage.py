@@ -26,9 +26,14 @@ US, EU = "us-east-1", "eu-west-1"  # region index 0 (compliant) and 1 (drifting)
 def run(sandbox: AwsSandbox) -> SourceRun:
     """One full collection of the sandbox, shared by the read-only tests of this module."""
     sandbox.proxy.reset()
-    return run_source(
+    got = run_source(
         AwsSource(**sandbox.source(concurrency=16, max_attempts=3)), fingerprint=TEST_FP
     )
+    _OPS[:] = sandbox.proxy.operations  # before any other test resets the proxy
+    return got
+
+
+_OPS: list[tuple[str, str]] = []  # the requests of that collection
 
 
 def of(run: SourceRun, type_: str, region: str | None = None) -> list[Resource]:
@@ -311,3 +316,15 @@ def test_tls_only_policy(statement: dict[str, Any], tls_only: bool) -> None:
     statements = storage._statements(doc)
     assert statements is not None
     assert storage._denies_insecure_transport(statements) is tls_only
+
+
+def test_policy_status_is_asked_only_of_buckets_with_a_policy(run: SourceRun) -> None:
+    """GetBucketPolicyStatus answers NoSuchBucketPolicy for a bucket without a policy, so it
+    is not asked: one request fewer for most buckets, and the same verdict."""
+    buckets = of(run, "AWS::S3::Bucket")
+    asked = {op.split()[1].split("?")[0].strip("/") for svc, op in _OPS
+             if svc == "s3" and op.endswith("?policyStatus")}  # fmt: skip
+    with_policy = {b.name for b in buckets if b.attrs["policy"] is not None}
+    assert with_policy and len(with_policy) < len(buckets)  # the sandbox has both kinds
+    assert asked == with_policy
+    assert all(b.attrs["policy_public"] is False for b in buckets if b.name not in with_policy)
