@@ -253,3 +253,15 @@ def test_identity_names_the_reader_never_the_token(kube: KubeEmulator, source: S
         run.identity is not None and "context sandbox" in run.identity and kube.url in run.identity
     )
     assert kube.token not in run.identity
+
+
+def test_a_denied_secrets_list_keeps_its_http_status(kube: KubeEmulator, source: Source) -> None:
+    """The stored reason of a forbidden Secrets list names the 403: its path is not taken
+    for a secret's name and redacted ("secrets: [redacted]")."""
+    from driftscan.redaction import safe_detail
+
+    kube.deny_kind("secrets", "payments")
+    run = collect(source(namespaces=["payments"]))
+    [failed] = [s for s in run.slices if s.status == "failed"]
+    detail = safe_detail(failed.detail) or ""
+    assert failed.reason == "denied" and "HTTP 403" in detail and "[redacted]" not in detail

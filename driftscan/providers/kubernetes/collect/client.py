@@ -210,10 +210,10 @@ class KubeClient:
                     doc = orjson.loads(body)
                 except orjson.JSONDecodeError as exc:
                     raise _Failure(
-                        f"GET {path}: response is not JSON: {exc}", reason="parse"
+                        f"GET {path} failed: response is not JSON: {exc}", reason="parse"
                     ) from None
                 if not isinstance(doc, dict):
-                    raise _Failure(f"GET {path}: expected a list object", reason="parse")
+                    raise _Failure(f"GET {path} failed: expected a list object", reason="parse")
                 return doc
             except kclient.ApiException as exc:
                 status = int(exc.status or 0)
@@ -221,7 +221,7 @@ class KubeClient:
                     raise _Expired() from None
                 msg = _status_message(exc.body)
                 failure = _Failure(
-                    f"GET {path}: HTTP {status} {exc.reason or ''}{': ' + msg if msg else ''}".strip(),
+                    f"GET {path} failed: HTTP {status} {exc.reason or ''}{': ' + msg if msg else ''}".strip(),
                     reason=_reason(status) if status else "unreachable",
                     status=status or None,
                 )
@@ -230,15 +230,18 @@ class KubeClient:
                 if retry_after is not None and retry_after > t.max_retry_after_s:
                     retryable = False
             except (urllib3.exceptions.TimeoutError, TimeoutError) as exc:
-                failure = _Failure(f"GET {path}: timed out: {exc}", reason="timeout")
+                failure = _Failure(f"GET {path} failed: timed out: {exc}", reason="timeout")
                 retryable = True
             except (urllib3.exceptions.HTTPError, OSError) as exc:
-                failure = _Failure(f"GET {path}: unreachable: {exc}", reason="unreachable")
+                failure = _Failure(f"GET {path} failed: unreachable: {exc}", reason="unreachable")
                 retryable = True
             if not retryable or attempt >= self.src.max_attempts:
                 raise failure
             delay = min(t.backoff_max_s, t.backoff_s * 2 ** (attempt - 1)) * (0.5 + random.random())
             time.sleep(max(delay, retry_after or 0.0))
+
+    # Messages say "GET <path> failed: …", never "<path>: …": the store's redaction reads
+    # "secrets: <value>" as a secret pair and would hide a denied Secrets list's HTTP status.
 
     def reach(self) -> None:
         """GET /version (readable by any client): a server that cannot be reached at all
@@ -272,7 +275,7 @@ class KubeClient:
                     if page is None:
                         page = []  # an empty list may come without `items`
                     if not isinstance(page, list):
-                        raise _Failure(f"GET {path}: `items` is not a list", reason="parse")
+                        raise _Failure(f"GET {path} failed: `items` is not a list", reason="parse")
                     items.extend(i for i in page if isinstance(i, dict))
                     meta = _d(doc.get("metadata"))
                     rv = rv or meta.get("resourceVersion")
@@ -282,7 +285,7 @@ class KubeClient:
             except _Expired:
                 continue
         raise _Failure(
-            f"GET {path}: the continue token expired {MAX_RESTARTS + 1} times in a row",
+            f"GET {path} failed: the continue token expired {MAX_RESTARTS + 1} times in a row",
             reason="error",
             status=410,
         )
