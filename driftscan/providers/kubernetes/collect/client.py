@@ -191,6 +191,9 @@ class KubeClient:
 
     def _get(self, path: str, query: list[tuple[str, Any]]) -> dict[str, Any]:
         """One GET, retried on 429, 5xx and connection failures; a dict or a _Failure."""
+        # Its messages say "GET <path> failed: …", never "<path>: …": the store's redaction
+        # reads "secrets: <value>" as a secret pair and would hide a denied Secrets list's
+        # HTTP status.
         t = self.tuning
         attempt = 0
         while True:
@@ -239,9 +242,6 @@ class KubeClient:
                 raise failure
             delay = min(t.backoff_max_s, t.backoff_s * 2 ** (attempt - 1)) * (0.5 + random.random())
             time.sleep(max(delay, retry_after or 0.0))
-
-    # Messages say "GET <path> failed: …", never "<path>: …": the store's redaction reads
-    # "secrets: <value>" as a secret pair and would hide a denied Secrets list's HTTP status.
 
     def reach(self) -> None:
         """GET /version (readable by any client): a server that cannot be reached at all
