@@ -311,6 +311,38 @@ def test_function_urls_listed_where_the_api_exists(
     assert "lambda.GetFunctionUrlConfig" not in read_only["calls"]
 
 
+def test_function_urls_listing_is_given_up_once_unsupported(
+    source: Callable[..., AwsSource],
+    read_only: dict[str, list[str]],
+    sandbox: AwsSandbox,
+    monkeypatch: Any,
+) -> None:
+    """Once the endpoint answers that it lacks ListFunctionUrlConfigs (moto does), the region's
+    other functions are not asked again: one GetFunctionUrlConfig each, and the same URLs."""
+    from driftscan.providers.aws.collect.services import compute
+    from driftscan.sandbox.aws import _lambda_zip
+    from driftscan.sandbox.awsestate.base import client as _client
+
+    lam = _client("lambda", sandbox.moto.endpoint_url, WEST)
+    role = lam.get_function(FunctionName="payments-1")["Configuration"]["Role"]
+    extra = [f"url-probe-{n}" for n in range(2)]  # three functions in the region, not one
+    for name in extra:
+        lam.create_function(FunctionName=name, Runtime="python3.12", Role=role,
+                            Handler="handler.handler", Code={"ZipFile": _lambda_zip()})  # fmt: skip
+    try:
+        monkeypatch.setattr(compute, "_FANOUT", 1)  # one function at a time: the count is exact
+        got = run_source(source(regions=[WEST]))
+    finally:
+        for name in extra:
+            lam.delete_function(FunctionName=name)
+    calls = read_only["calls"]
+    functions = [r for r in got.resources if r.type == "AWS::Lambda::Function"]
+    assert len(functions) == 3
+    assert calls.count("lambda.ListFunctionUrlConfigs") == 1
+    assert calls.count("lambda.GetFunctionUrlConfig") == 3
+    assert [r.name for r in got.resources if r.type == "AWS::Lambda::Url"] == ["payments-1"]
+
+
 def test_function_urls_unsupported_is_not_assessed(
     source: Callable[..., AwsSource], on_session: Any
 ) -> None:

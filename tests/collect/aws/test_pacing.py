@@ -98,12 +98,14 @@ def test_every_paced_request_takes_a_token(
 def test_tags_come_from_the_tagging_api_with_a_fallback(
     proxy: FaultProxy, source: Callable[..., AwsSource]
 ) -> None:
-    """Lambda and KMS tags come a page at a time from GetResources, with no per-resource tag
-    call; where tag:GetResources is denied, each resource's own tag call gives the same tags."""
+    """Lambda, KMS and S3 tags come a page at a time from GetResources, with no per-resource
+    tag call; where tag:GetResources is denied, each resource's own tag call gives the same
+    tags."""
     batched = run_source(source(), fingerprint=TEST_FP)
-    ops = {op for svc, op in proxy.operations if svc in ("lambda", "kms", "tagging")}
+    ops = {op for svc, op in proxy.operations if svc in ("lambda", "kms", "s3", "tagging")}
     assert "GetResources" in ops and "ListResourceTags" not in ops
     assert not any(op.startswith("GET /2017-03-31/tags") for op in ops)  # Lambda's ListTags
+    assert not any(op.endswith("?tagging") for op in ops)  # S3's GetBucketTagging
     proxy.reset()
     proxy.deny("resourcegroupstaggingapi")
     single = run_source(source(), fingerprint=TEST_FP)
@@ -111,10 +113,11 @@ def test_tags_come_from_the_tagging_api_with_a_fallback(
     assert {"ListResourceTags"} <= ops and any(
         op.startswith("GET /") and "tags" in op for op in ops
     )
+    assert any(op.endswith("?tagging") for op in ops)
     assert batched.status == single.status == "ok"
 
     def tags(run: SourceRun) -> dict[str, dict[str, str]]:
-        wanted = ("AWS::Lambda::Function", "AWS::KMS::Key")
+        wanted = ("AWS::Lambda::Function", "AWS::KMS::Key", "AWS::S3::Bucket")
         return {r.key: r.tags for r in run.resources if r.type in wanted}
 
     assert tags(batched) == tags(single) and any(tags(batched).values())

@@ -174,11 +174,15 @@ def b64_fingerprint(fingerprint: Fingerprinter, value: str) -> str:
         return fingerprint(value)
 
 
-def tagging_api(resource_type: str, arn_field: str) -> Callable[[Reader, list[Item]], None]:
+def tagging_api(
+    resource_type: str, arn: str | Callable[[Reader, Item], str]
+) -> Callable[[Reader, list[Item]], None]:
     """Tags of every `resource_type` resource of the region from the Resource Groups Tagging
-    API, 100 a call, instead of a tag call per resource. A resource it does not list has no
-    tags. Denied (the role lacks tag:GetResources): the items keep no `_tags`, and their own
-    `enrich` reads them one by one."""
+    API, 100 a call, instead of a tag call per resource. `arn` is the item's field holding its
+    ARN, or a function making it. A resource it does not list has no tags. Denied (the role
+    lacks tag:GetResources): the items keep no `_tags`, and their own `enrich` reads them one
+    by one."""
+    arn_of = (lambda r, i: str(i[arn])) if isinstance(arn, str) else arn
 
     def enrich(r: Reader, items: list[Item]) -> None:
         client = r.client_for("resourcegroupstaggingapi", r.region)
@@ -195,6 +199,6 @@ def tagging_api(resource_type: str, arn_field: str) -> Callable[[Reader, list[It
                 raise
             return
         for i in items:
-            i["_tags"] = tags.get(str(i[arn_field]), {})
+            i["_tags"] = tags.get(arn_of(r, i), {})
 
     return enrich

@@ -883,16 +883,22 @@ LAMBDA = ServiceSpec(
 )
 
 
-def _urls_of(r: Reader, function: str) -> list[Item]:
-    """The URL configs of one function (unqualified and per alias)."""
-    try:
-        pages = r.client.get_paginator("list_function_url_configs").paginate(FunctionName=function)
-        return list(pages.search("FunctionUrlConfigs[]"))
-    except ClientError as exc:
-        if missing(exc, "ResourceNotFoundException"):  # deleted since it was listed
-            return []
-        if not is_unsupported(exc):
-            raise
+def _urls_of(r: Reader, listing: list[bool], function: str) -> list[Item]:
+    """The URL configs of one function (unqualified and per alias). `listing[0]` turns False
+    once the endpoint has answered that it lacks ListFunctionUrlConfigs, so the rest of the
+    region's functions go straight to GetFunctionUrlConfig."""
+    if listing[0]:
+        try:
+            pages = r.client.get_paginator("list_function_url_configs").paginate(
+                FunctionName=function
+            )
+            return list(pages.search("FunctionUrlConfigs[]"))
+        except ClientError as exc:
+            if missing(exc, "ResourceNotFoundException"):  # deleted since it was listed
+                return []
+            if not is_unsupported(exc):
+                raise
+            listing[0] = False
     # An endpoint without ListFunctionUrlConfigs (moto 5 answers 404): the unqualified
     # function's URL through GetFunctionUrlConfig; URLs of aliases are then not seen.
     got = optional_get(
@@ -903,7 +909,7 @@ def _urls_of(r: Reader, function: str) -> list[Item]:
 
 def _function_urls(r: Reader) -> Iterator[Item]:
     names = r.client.get_paginator("list_functions").paginate().search("Functions[].FunctionName")
-    for urls in bounded_map(partial(_urls_of, r), names, _FANOUT):
+    for urls in bounded_map(partial(_urls_of, r, [True]), names, _FANOUT):
         yield from urls
 
 

@@ -19,6 +19,7 @@ from driftscan.providers.aws.collect.specs import (
     iso,
     optional_get,
     tag_dict,
+    tagging_api,
 )
 
 # --- policy documents (read for derived facts; only their fingerprint is kept) -------------
@@ -81,6 +82,10 @@ def _allows_anyone(statements: list[Item]) -> bool:
 # --- S3 (listed once per account; each bucket read in its own region) ---------------------
 
 
+def _bucket_arn(r: Reader, item: Item) -> str:
+    return f"arn:{r.partition}:s3:::{item['Name']}"
+
+
 def _bucket_region(r: Reader, item: Item) -> str:
     # ListBuckets names each bucket's region (BucketRegion) where the API is new enough;
     # otherwise one GetBucketLocation call per bucket.
@@ -91,8 +96,9 @@ def _bucket_region(r: Reader, item: Item) -> str:
 
 
 def _bucket_enrich(r: Reader, item: Item) -> None:
-    """The bucket's settings, through its own region's client (r.client): 7 calls a bucket
-    without a policy, 8 with one (one more where ListBuckets does not name the region)."""
+    """The bucket's settings, through its own region's client (r.client): 6 calls a bucket
+    without a policy, 7 with one (one more where ListBuckets does not name the region, and
+    one more for its tags where the tagging API is denied)."""
     bucket = item["Name"]
     s3 = r.client
     enc = optional_get(
@@ -155,8 +161,9 @@ def _bucket_enrich(r: Reader, item: Item) -> None:
         "days": retention.get("Days"),
         "years": retention.get("Years"),
     }
-    tagging = optional_get(s3.get_bucket_tagging, ("NoSuchTagSet",), Bucket=bucket)
-    item["_tags"] = tag_dict((tagging or {}).get("TagSet"))
+    if "_tags" not in item:  # the tagging API was denied: the bucket's own tag call
+        tagging = optional_get(s3.get_bucket_tagging, ("NoSuchTagSet",), Bucket=bucket)
+        item["_tags"] = tag_dict((tagging or {}).get("TagSet"))
 
 
 def _bucket(r: Reader, b: Item) -> Found:
@@ -196,9 +203,11 @@ S3 = ServiceSpec(
             "AWS::S3::Bucket",
             "list_buckets",
             "Buckets",
-            key=lambda r, b: f"arn:{r.partition}:s3:::{b['Name']}",
+            key=_bucket_arn,
             build=_bucket,
             enrich=_bucket_enrich,
+            # Tags a page at a time, per bucket region, instead of GetBucketTagging per bucket.
+            enrich_batch=tagging_api("s3", _bucket_arn),
             locate=_bucket_region,
         ),
     ),
