@@ -328,3 +328,46 @@ def test_policy_status_is_asked_only_of_buckets_with_a_policy(run: SourceRun) ->
     assert with_policy and len(with_policy) < len(buckets)  # the sandbox has both kinds
     assert asked == with_policy
     assert all(b.attrs["policy_public"] is False for b in buckets if b.name not in with_policy)
+
+
+def _locations(ops: list[tuple[str, str]]) -> int:
+    return sum(1 for svc, op in ops if svc == "s3" and op.endswith("?location"))
+
+
+def test_bucket_regions_come_from_region_filtered_listings(run: SourceRun) -> None:
+    """moto's ListBuckets names no BucketRegion: one listing filtered by each of the source's
+    regions places every bucket there, so no bucket costs a GetBucketLocation."""
+    buckets = of(run, "AWS::S3::Bucket")
+    assert {b.region for b in buckets} == {US, EU}
+    assert _locations(_OPS) == 0
+    assert sum(1 for svc, op in _OPS if svc == "s3" and op == "GET /?bucket-region") == 2
+
+
+@pytest.mark.parametrize("case", ["one region", "filter ignored"])
+def test_bucket_regions_asked_one_by_one_otherwise(
+    case: str,
+    run: SourceRun,
+    sandbox: AwsSandbox,
+    source: Callable[..., AwsSource],
+    on_session: Any,
+) -> None:
+    """With one region there is no second listing to show an endpoint that ignores the filter,
+    and an endpoint that ignores it answers every region with every bucket: either way each
+    bucket's own location is asked, and every bucket lands in its own region."""
+    regions = [US, EU]
+    if case == "one region":
+        regions = [EU]
+    else:
+
+        def drop_filter(params: dict[str, Any], **_: Any) -> None:
+            params.pop("BucketRegion", None)  # as an endpoint that does not know it
+
+        on_session("provide-client-params.s3.ListBuckets", drop_filter)
+    sandbox.proxy.reset()
+    got = run_source(source(regions=regions), fingerprint=TEST_FP)
+    buckets = [r for r in got.resources if r.type == "AWS::S3::Bucket"]
+    ops = sandbox.proxy.operations
+    assert buckets and _locations(ops) == len(buckets)
+    assert {b.key: b.region for b in buckets} == {
+        b.key: b.region for b in of(run, "AWS::S3::Bucket")
+    }

@@ -306,7 +306,9 @@ class AwsCollector:
 
         def read(svc: ServiceSpec, region: str | None) -> None:
             try:
-                self._read_slice(ctx, clients, svc, account, partition, region or home, region)
+                self._read_slice(
+                    ctx, clients, svc, account, partition, region or home, region, regions
+                )
             finally:
                 with lock:
                     left[0] -= 1
@@ -334,6 +336,7 @@ class AwsCollector:
         partition: str,
         client_region: str,
         region: str | None,
+        regions: list[str],
     ) -> None:
         name = f"{account}/{region or 'global'}/{svc.name}"
         cover: dict[str, Any] = {"account": account, "region": region, "types": svc.types}
@@ -346,6 +349,7 @@ class AwsCollector:
                 clients(svc.client, client_region),
                 clients,
                 ctx.fingerprint,
+                tuple(regions),
             )
             if any(spec.locate is not None for spec in svc.resources):
                 return self._read_by_region(ctx, clients, svc, reader)

@@ -28,6 +28,7 @@ class Reader:
     client: Any
     client_for: ClientFor  # (service, region) → client; S3 buckets are read in their own region
     fingerprint: Fingerprinter  # the store's keyed fingerprints for secret values
+    regions: tuple[str, ...] = ()  # every region the source reads in this account
 
     def arn(self, service: str, resource: str, *, region: str | None = None) -> str:
         where = self.region if region is None else region

@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from botocore.exceptions import ClientError
+
 from driftscan.collect.limits import ApiLimits, RateLimit
 from driftscan.providers.aws.collect.specs import (
     Found,
@@ -86,9 +88,45 @@ def _bucket_arn(r: Reader, item: Item) -> str:
     return f"arn:{r.partition}:s3:::{item['Name']}"
 
 
+def _list_buckets(r: Reader) -> Iterator[Item]:
+    """Every bucket of the account, each with its BucketRegion where that can be had in bulk.
+
+    ListBuckets names each bucket's region on AWS. Where it does not (moto, S3-compatible
+    endpoints), one region-filtered listing per region the source reads places most buckets,
+    and only the rest cost a GetBucketLocation each (`_bucket_region`)."""
+    pages = r.client.get_paginator("list_buckets").paginate()
+    buckets: list[Item] = list(pages.search("Buckets[]"))
+    if any("BucketRegion" not in b for b in buckets):
+        placed = _placed(r)
+        for b in buckets:
+            if "BucketRegion" not in b and b["Name"] in placed:
+                b["BucketRegion"] = placed[b["Name"]]
+    return iter(buckets)
+
+
+def _placed(r: Reader) -> dict[str, str]:
+    """{bucket: region} from ListBuckets filtered by each of the source's regions, or nothing.
+
+    An endpoint that ignores the filter answers every region with every bucket, which only
+    shows with two listings or more (a bucket in two regions): with fewer regions, or any
+    error, nothing is placed and each bucket's own location is asked, as before."""
+    if len(r.regions) < 2:
+        return {}
+    where: dict[str, str] = {}
+    try:
+        for region in r.regions:
+            pages = r.client.get_paginator("list_buckets").paginate(BucketRegion=region)
+            for name in pages.search("Buckets[].Name"):
+                if name in where:
+                    return {}
+                where[str(name)] = region
+    except ClientError:
+        return {}
+    return where
+
+
 def _bucket_region(r: Reader, item: Item) -> str:
-    # ListBuckets names each bucket's region (BucketRegion) where the API is new enough;
-    # otherwise one GetBucketLocation call per bucket.
+    # BucketRegion from the listing (`_list_buckets`), else one GetBucketLocation call.
     loc = item.get("BucketRegion")
     if loc is None:
         loc = r.client.get_bucket_location(Bucket=item["Name"]).get("LocationConstraint")
@@ -97,8 +135,8 @@ def _bucket_region(r: Reader, item: Item) -> str:
 
 def _bucket_enrich(r: Reader, item: Item) -> None:
     """The bucket's settings, through its own region's client (r.client): 6 calls a bucket
-    without a policy, 7 with one (one more where ListBuckets does not name the region, and
-    one more for its tags where the tagging API is denied)."""
+    without a policy, 7 with one (one more where no listing placed the bucket in its region,
+    and one more for its tags where the tagging API is denied)."""
     bucket = item["Name"]
     s3 = r.client
     enc = optional_get(
@@ -204,6 +242,7 @@ S3 = ServiceSpec(
             "list_buckets",
             "Buckets",
             key=_bucket_arn,
+            lister=_list_buckets,
             build=_bucket,
             enrich=_bucket_enrich,
             # Tags a page at a time, per bucket region, instead of GetBucketTagging per bucket.
