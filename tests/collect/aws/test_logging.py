@@ -284,3 +284,20 @@ def test_unsubscribed_hub_answer_is_only_that(
     got = run_source(source(regions=[GOOD]))
     hub = {s.name: s for s in got.slices}[f"{ACCOUNT}/{GOOD}/securityhub"]
     assert (hub.status, hub.reason) == ("failed", "error")
+
+
+def test_recorder_status_is_asked_only_where_there_is_a_recorder(
+    on_session: Any, source: Callable[..., AwsSource], read_only: dict[str, list[str]]
+) -> None:
+    """A region without a Config recorder (most of them) costs no DescribeConfigurationRecorderStatus;
+    its delivery channels are still read."""
+    none = {"ConfigurationRecorders": []}
+    on_session(
+        "before-call.config.DescribeConfigurationRecorders",
+        canned("DescribeConfigurationRecorders", none),
+    )
+    got = run_source(source(regions=[GOOD]))
+    assert {s.name: s for s in got.slices}[f"{ACCOUNT}/{GOOD}/config"].status == "ok"
+    assert not [r for r in got.resources if r.type == "AWS::Config::ConfigurationRecorder"]
+    assert [r for r in got.resources if r.type == "AWS::Config::DeliveryChannel"]
+    assert "config.DescribeConfigurationRecorderStatus" not in read_only["calls"]

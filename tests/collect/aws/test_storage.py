@@ -330,6 +330,19 @@ def test_policy_status_is_asked_only_of_buckets_with_a_policy(run: SourceRun) ->
     assert all(b.attrs["policy_public"] is False for b in buckets if b.name not in with_policy)
 
 
+def test_object_lock_is_asked_only_of_versioned_buckets(run: SourceRun) -> None:
+    """Object Lock needs versioning (and a locked bucket's versioning cannot be suspended),
+    so only versioned buckets are asked for their lock; the others read as not locked."""
+    buckets = of(run, "AWS::S3::Bucket")
+    asked = {op.split()[1].split("?")[0].strip("/") for svc, op in _OPS
+             if svc == "s3" and op.endswith("?object-lock")}  # fmt: skip
+    versioned = {b.name for b in buckets if b.attrs["versioning"] == "Enabled"}
+    assert versioned and len(versioned) < len(buckets)  # the sandbox has both kinds
+    assert asked == versioned
+    assert any(b.attrs["object_lock"]["enabled"] for b in buckets)  # a locked one is still seen
+    assert all(not b.attrs["object_lock"]["enabled"] for b in buckets if b.name not in versioned)
+
+
 def _locations(ops: list[tuple[str, str]]) -> int:
     return sum(1 for svc, op in ops if svc == "s3" and op.endswith("?location"))
 

@@ -909,7 +909,14 @@ def _urls_of(r: Reader, listing: list[bool], function: str) -> list[Item]:
 
 def _function_urls(r: Reader) -> Iterator[Item]:
     names = r.client.get_paginator("list_functions").paginate().search("Functions[].FunctionName")
-    for urls in bounded_map(partial(_urls_of, r, [True]), names, _FANOUT):
+    urls_of = partial(_urls_of, r, [True])
+    # The first function alone: it learns whether ListFunctionUrlConfigs is there before the
+    # pool sends it for a whole batch of functions at once.
+    first = next(names, None)
+    if first is None:
+        return
+    yield from urls_of(first)
+    for urls in bounded_map(urls_of, names, _FANOUT):
         yield from urls
 
 

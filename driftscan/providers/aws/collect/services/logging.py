@@ -191,6 +191,8 @@ CLOUDTRAIL = ServiceSpec(
 def _recorders(r: Reader) -> Iterator[Item]:
     """Recorders with their status (one call each for the region: neither is paginated)."""
     recorders = r.client.describe_configuration_recorders().get("ConfigurationRecorders") or []
+    if not recorders:  # most regions have none: no status to ask for
+        return
     statuses = (
         r.client.describe_configuration_recorder_status().get("ConfigurationRecordersStatus") or []
     )

@@ -134,9 +134,9 @@ def _bucket_region(r: Reader, item: Item) -> str:
 
 
 def _bucket_enrich(r: Reader, item: Item) -> None:
-    """The bucket's settings, through its own region's client (r.client): 6 calls a bucket
-    without a policy, 7 with one (one more where no listing placed the bucket in its region,
-    and one more for its tags where the tagging API is denied)."""
+    """The bucket's settings, through its own region's client (r.client): 5 calls a bucket
+    without a policy or versioning, one more for each (and one more where no listing placed
+    the bucket in its region, one more for its tags where the tagging API is denied)."""
     bucket = item["Name"]
     s3 = r.client
     enc = optional_get(
@@ -188,8 +188,16 @@ def _bucket_enrich(r: Reader, item: Item) -> None:
             "target_prefix": logging.get("TargetPrefix"),
         }
     )
-    lock = optional_get(
-        s3.get_object_lock_configuration, ("ObjectLockConfigurationNotFoundError",), Bucket=bucket
+    # Object Lock needs versioning, and a locked bucket's versioning cannot be suspended: a
+    # bucket whose versioning is not Enabled has no lock to ask about (one call fewer).
+    lock = (
+        None
+        if item["_versioning"] != "Enabled"
+        else optional_get(
+            s3.get_object_lock_configuration,
+            ("ObjectLockConfigurationNotFoundError",),
+            Bucket=bucket,
+        )
     )
     lock_cfg = (lock or {}).get("ObjectLockConfiguration") or {}
     retention = (lock_cfg.get("Rule") or {}).get("DefaultRetention") or {}
