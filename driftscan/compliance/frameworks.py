@@ -56,6 +56,7 @@ class FrameworkView:
     scan_date: date | None = None
     # False when the scan was never checked: every automated part is then not assessed.
     checked: bool = True
+    providers: tuple[str, ...] = ()  # a provider-specific benchmark's providers (Framework)
 
     def counts(self) -> dict[str, int]:
         """Requirements per status, every status named (zero included), in display order."""
@@ -206,6 +207,7 @@ def framework_view(
         source=getattr(fw, "source", None),
         scan_date=scan_date,
         checked=findings is not None,
+        providers=tuple(sorted(getattr(fw, "providers", ()))),
     )
 
 

@@ -79,6 +79,10 @@ class Framework:
     lines: Lines = field(default_factory=dict, repr=False, compare=False)
     version: str | None = None
     source: str | None = None  # where the standard is published (a URL or document name)
+    # The providers a provider-specific benchmark is about (CIS AWS: aws); empty for a
+    # framework over every provider. A report leaves out a framework none of whose providers
+    # the scan read.
+    providers: frozenset[str] = frozenset()
 
     def line(self, req: str) -> int | None:
         """The line of requirement `req` in the framework file."""
@@ -266,6 +270,13 @@ def _load_framework(path: Path, merge: Framework | None) -> tuple[Framework, Any
         reqs[str(req)] = sorted({*reqs.get(str(req), []), *ids})
         if isinstance(body, dict) and body.get("title"):
             titles[str(req)] = str(body["title"])
+    providers = data.get("providers", [])
+    if not isinstance(providers, list) or not all(isinstance(p, str) for p in providers):
+        raise RuleError(
+            "providers: expected a list of provider names (aws, azure, gcp, kubernetes, ssh)",
+            file=f,
+            line=line_for(lines, ("providers",)),
+        )
     fw = Framework(
         name=path.stem,
         title=str(data.get("title") or (merge.title if merge else path.stem)),
@@ -276,6 +287,7 @@ def _load_framework(path: Path, merge: Framework | None) -> tuple[Framework, Any
         lines=lines,
         version=_text(data.get("version")) or (merge.version if merge else None),
         source=_text(data.get("source")) or (merge.source if merge else None),
+        providers=frozenset(providers) | (merge.providers if merge else frozenset()),
     )
     return fw, data
 

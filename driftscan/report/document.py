@@ -201,6 +201,7 @@ class FrameworkDoc(TypedDict):
     source: str | None
     automated_share: float
     checked: bool
+    providers: list[str]  # a provider-specific benchmark's providers; empty: every provider
     requirements: list[FrameworkRequirementDoc]
 
 
@@ -529,6 +530,7 @@ def _frameworks(data: ReportData) -> list[FrameworkDoc]:
             "source": v.source,
             "automated_share": round(v.automated_share, 4),
             "checked": v.checked,
+            "providers": list(v.providers),
             "requirements": [
                 {
                     "id": r.id,
@@ -554,13 +556,46 @@ def _req_key(req: str) -> tuple[Any, ...]:
     return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"[.\-]", req))
 
 
-def controls(doc: ReportDocument, passing_limit: int | None = None) -> list[dict[str, Any]]:
+def out_of_scope(doc: ReportDocument) -> tuple[frozenset[str], frozenset[str]]:
+    """(rules, frameworks) of providers no source of the scan reads, for the HTML and PDF.
+
+    Such a rule's every finding is the one `skip` saying no source reads its types. A
+    framework is out of scope when it is about providers (`providers:` in its catalogue) of
+    which the scan read none, or when it maps rules and every one of them is out of scope.
+    The pages name those frameworks in a line instead of page after page of skips (an
+    AWS-only PDF listed the whole GCP, Azure and Kubernetes benchmarks); report.json, the CSV
+    and the interchange formats keep every requirement and finding."""
+    if doc["findings"] is None:
+        return frozenset(), frozenset()
+    read = {str(s.get("provider")) for s in doc["coverage"]["sources"]}
+    alone: dict[str, bool] = {}
+    for f in doc["findings"]:
+        types_skip = f["status"] == "skip" and f["resource"] == f"types:{f['rule']}"
+        alone[f["rule"]] = alone.get(f["rule"], True) and types_skip
+    rules = frozenset(r for r, yes in alone.items() if yes)
+    frameworks = set()
+    for fw in doc.get("frameworks") or []:
+        mapped = {rid for req in fw["requirements"] for rid in req["rules"]}
+        about = set(fw.get("providers") or [])
+        if (about and not about & read) or (mapped and mapped <= rules):
+            frameworks.add(fw["framework"])
+    return rules, frozenset(frameworks)
+
+
+def controls(
+    doc: ReportDocument,
+    passing_limit: int | None = None,
+    leave_out: frozenset[str] = frozenset(),
+    leave_out_rules: frozenset[str] = frozenset(),
+) -> list[dict[str, Any]]:
     """Controls grouped by framework → requirement → rule, for the HTML and PDF pages.
 
     A rule's resource rows are listed where the rule first appears; later requirements that
     cite the same rule point back to it. Failing, not-assessed and waived rows are always
     listed; with `passing_limit` (the PDF), at most that many passing rows are listed overall
-    and the rest are counted with a pointer to the HTML and CSV.
+    and the rest are counted with a pointer to the HTML and CSV. Frameworks in `leave_out`
+    and rules in `leave_out_rules` (out of scope) are not listed, nor a requirement that maps
+    only such rules.
     """
     by_rule: dict[str, list[FindingDoc]] = {}
     for f in doc["findings"] or []:
@@ -570,13 +605,16 @@ def controls(doc: ReportDocument, passing_limit: int | None = None) -> list[dict
     listed: dict[str, str] = {}
     frameworks: list[dict[str, Any]] = []
     for req in doc["requirements"]:
+        ids = [rid for rid in req["rules"] if rid not in leave_out_rules]
+        if req["framework"] in leave_out or (req["rules"] and not ids):
+            continue
         if not frameworks or frameworks[-1]["framework"] != req["framework"]:
             frameworks.append(
                 {"framework": req["framework"], "title": req["framework_title"], "items": []}
             )
         anchor_req = f"req-{_slug(req['framework'])}-{_slug(req['requirement'])}"
         rules = []
-        for rid in req["rules"]:
+        for rid in ids:
             rows = by_rule.get(rid, [])
             counts = Counter(r["status"] for r in rows)
             meta: RuleDoc = rules_meta.get(rid) or {
@@ -627,13 +665,18 @@ def controls(doc: ReportDocument, passing_limit: int | None = None) -> list[dict
     return frameworks
 
 
-def rule_summary(doc: ReportDocument) -> list[dict[str, Any]]:
+def rule_summary(
+    doc: ReportDocument, leave_out: frozenset[str] = frozenset()
+) -> list[dict[str, Any]]:
     """One row per rule with findings: its counts by status and waived, worst first (then by
     severity and id), linking to where its resources are listed. The page an auditor reads
-    first; the passing rows themselves are folded away under each rule."""
+    first; the passing rows themselves are folded away under each rule. Rules in `leave_out`
+    (out of scope) have no row."""
     by_rule: dict[str, Counter[str]] = {}
     waived: Counter[str] = Counter()
     for f in doc["findings"] or []:
+        if f["rule"] in leave_out:
+            continue
         by_rule.setdefault(f["rule"], Counter())[f["status"]] += 1
         waived[f["rule"]] += f["waiver"] is not None
     sev = {s: i for i, s in enumerate(SEVERITIES)}

@@ -41,6 +41,7 @@ from driftscan.report.document import (
     UNMAPPED,
     ReportDocument,
     controls,
+    out_of_scope,
     rule_summary,
 )
 from driftscan.report.renderer import FormatUnavailable, RenderContext, Renderer
@@ -171,9 +172,12 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def framework_sections(doc: ReportDocument) -> list[dict[str, Any]]:
+def framework_sections(
+    doc: ReportDocument, leave_out: frozenset[str] = frozenset()
+) -> list[dict[str, Any]]:
     """Each framework of the document as the report's table: the requirements that fail or
-    lack evidence first (then by catalogue order), with a count per status."""
+    lack evidence first (then by catalogue order), with a count per status. Frameworks in
+    `leave_out` are marked `out_of_scope` and carry no rows (the page names them in a line)."""
     from driftscan.compliance.frameworks import STATUSES as REQ_STATUSES
 
     rank = {s: i for i, s in enumerate(REQ_STATUSES)}
@@ -181,6 +185,10 @@ def framework_sections(doc: ReportDocument) -> list[dict[str, Any]]:
     # A document written before frameworks were part of it has none.
     for fw in cast(list[dict[str, Any]], doc.get("frameworks") or []):
         reqs = list(fw["requirements"])
+        if fw["framework"] in leave_out:
+            manual = sum(1 for r in reqs if r.get("manual"))
+            out.append({**fw, "out_of_scope": True, "total": len(reqs), "manual": manual})
+            continue
         pos = {r["id"]: i for i, r in enumerate(reqs)}
         reqs.sort(key=lambda r: (rank.get(r["status"], 0), pos[r["id"]]))
         counts = {s: sum(1 for r in reqs if r["status"] == s) for s in REQ_STATUSES}
@@ -191,7 +199,8 @@ def framework_sections(doc: ReportDocument) -> list[dict[str, Any]]:
             total = r.get("resources_total", len(r["resources"]))
             rows.append({**r, "badge": REQUIREMENT_BADGE.get(r["status"], "none"),
                          "shown": shown, "more": total - len(shown), "att": a})  # fmt: skip
-        out.append({**fw, "rows": rows, "counts": [(s, n) for s, n in counts.items() if n],
+        out.append({**fw, "rows": rows, "out_of_scope": False,
+                    "counts": [(s, n) for s, n in counts.items() if n],
                     "automated_pct": round(100 * float(fw["automated_share"]))})  # fmt: skip
     return out
 
@@ -199,14 +208,16 @@ def framework_sections(doc: ReportDocument) -> list[dict[str, Any]]:
 def render_html(doc: ReportDocument, *, pdf: bool = False, passing_limit: int | None = None) -> str:
     """The report page; `pdf=True` gives the paginated variant that WeasyPrint lays out."""
     tpl = environment().get_template("report.html.j2")
+    rules_out, frameworks_out = out_of_scope(doc)
     return tpl.render(
         doc=doc,
         pdf=pdf,
         passing_limit=passing_limit,
         changes_in_pdf=CHANGES_IN_PDF,
-        controls=controls(doc, passing_limit if pdf else None),
-        rule_summary=rule_summary(doc),
-        frameworks=framework_sections(doc),
+        controls=controls(doc, passing_limit if pdf else None, frameworks_out, rules_out),
+        rule_summary=rule_summary(doc, rules_out),
+        rules_out=len(rules_out),
+        frameworks=framework_sections(doc, frameworks_out),
         requirement_badge=REQUIREMENT_BADGE,
         unmapped=UNMAPPED,
         trend_chart=charts.trend_svg(doc["trend"]),

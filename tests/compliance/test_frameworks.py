@@ -174,6 +174,18 @@ class TestLoader:
                                 "  '1.1': {title: b, manual: true}\n")  # fmt: skip
         assert e.line == 3 and "duplicate key '1.1'" in str(e)
 
+    def test_providers_are_a_list_of_names(self, tmp_path: Path) -> None:
+        """`providers:` names the providers a benchmark is about; anything but a list of names
+        is an error at its line. The view carries them, sorted."""
+        e = self._err(tmp_path, "title: t\nproviders: aws\nrequirements:\n"
+                                "  '1.1': {title: t, rules: [r_bucket]}\n")  # fmt: skip
+        assert e.line == 2 and "providers" in str(e)
+        pack = make_pack(tmp_path, "providers: [gcp, aws]\nrequirements:\n"
+                                   "  '1.1': {title: t, rules: [r_bucket]}\n")  # fmt: skip
+        assert pack.frameworks["fw"].providers == {"aws", "gcp"}
+        view = framework_view(pack.frameworks["fw"], 1, SCAN_DAY, [], [])
+        assert view.providers == ("aws", "gcp")
+
 
 # -- through the store and the CLI --------------------------------------------------------
 

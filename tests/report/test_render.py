@@ -180,3 +180,52 @@ def test_bad_signing_key_is_a_report_error(tmp_path: Path) -> None:
         write_report(make_report_data(5), bad, ["html", "pdf"], signing_key=tmp_path / "nokey")
     assert not bad.exists() or not any(p.name.startswith("scan-") for p in bad.iterdir())
     shutil.rmtree(bad, ignore_errors=True)
+
+
+def test_frameworks_of_providers_not_read_are_named_not_listed() -> None:
+    """A benchmark about a provider no source read (GCP here: the sources are AWS and SSH),
+    and a framework whose every rule is the skip "no source reads its types", are one line of
+    the HTML and PDF, not a section each; a framework over every provider keeps its in-scope
+    rules and loses only the others. report.json keeps every framework and finding."""
+    from driftscan.compliance.frameworks import FrameworkView, RequirementView
+    from driftscan.model import Finding
+    from driftscan.report.data import Requirement
+
+    data = make_report_data(4)
+    assert data.findings is not None
+    skip = "no source of this scan reads its types (gcp)"
+    for rid in ("gcp_rule", "k8s_rule"):
+        data.findings.append(Finding(rule=rid, resource=f"types:{rid}", status="skip",
+                                     reason=skip, severity="high"))  # fmt: skip
+
+    def view(fw: str, title: str, reqs: dict[str, list[str]], providers: tuple[str, ...] = ()):
+        rows = [
+            RequirementView(r, f"{r} title", "not_assessed", ids, [], None)
+            for r, ids in reqs.items()
+        ]
+        return FrameworkView(fw, title, None, 42, 1.0, rows, providers=providers)
+
+    data.frameworks = [
+        view("cis-gcp", "GCP Bench", {"g1": ["gcp_rule"], "g2": ["rule_00"]}, ("gcp",)),
+        view("cis-k8s", "K8s Bench", {"k1": ["k8s_rule"]}),
+        view("mixed", "Mixed Framework", {"m1": ["rule_00", "gcp_rule"], "m2": ["k8s_rule"]}),
+    ]
+    data.requirements = [
+        Requirement(v.framework, r.id, tuple(r.rules), r.title, v.title)
+        for v in data.frameworks
+        for r in v.requirements
+    ]
+    doc = document(data)
+    assert {f["framework"] for f in doc["frameworks"]} == {"cis-gcp", "cis-k8s", "mixed"}
+    assert sum(1 for f in doc["findings"] or [] if f["resource"].startswith("types:")) == 2
+    html = render_html(doc)
+    frameworks = html.split('<section id="frameworks">', 1)[1].split("</section>", 1)[0]
+    assert 'id="fw-mixed"' in frameworks
+    assert 'id="fw-cis-gcp"' not in frameworks and 'id="fw-cis-k8s"' not in frameworks
+    na = frameworks.split('id="fw-out-of-scope"', 1)[1]
+    assert "GCP Bench" in na and "K8s Bench" in na and "Mixed Framework" not in na
+    controls = html.split('<section id="controls">', 1)[1].split("</section>", 1)[0]
+    assert 'id="req-mixed-m1"' in controls  # rule_00 is in scope
+    assert 'id="req-mixed-m2"' not in controls  # it maps only an out-of-scope rule
+    assert "GCP Bench" not in controls and "gcp_rule" not in controls
+    assert "2 rules of providers no source of this scan reads are left out" in controls
