@@ -652,6 +652,7 @@ POLICIES: list[dict[str, Any]] = [
     {
         "name": "iam-role-public-trust",
         "resource": "aws.iam-role",
+        "conditions": ONCE,  # IAM is global: c7n-org would read every role in every region
         "filters": [{"type": "value", "key": "AssumeRolePolicyDocument", "value": "present"}],
     },
     # --- the rest of driftscan's types, one policy each where c7n has a resource for it ----
