@@ -603,6 +603,7 @@ def controls(
     rules_meta = doc["rules"]
     budget = passing_limit
     listed: dict[str, str] = {}
+    listed_under: dict[str, str] = {}  # rule → "framework requirement" where it is listed
     frameworks: list[dict[str, Any]] = []
     for req in doc["requirements"]:
         ids = [rid for rid in req["rules"] if rid not in leave_out_rules]
@@ -633,6 +634,7 @@ def controls(
                 "total": len(rows),
                 "anchor": f"rule-{_slug(rid)}",
                 "see": listed.get(rid),
+                "see_label": listed_under.get(rid),
                 "full": [],
                 "passing": [],
                 "passing_omitted": 0,
@@ -640,6 +642,7 @@ def controls(
             entry["worst"] = next((s for s in STATUSES if entry["counts"][s]), "none")
             if entry["see"] is None:
                 listed[rid] = anchor_req
+                listed_under[rid] = f"{req['framework']} {req['requirement']}"
                 ordered = sorted(rows, key=lambda r: (_RANK[r["status"]], r["resource"]))
                 full: list[FindingDoc] = []
                 passing: list[FindingDoc] = []

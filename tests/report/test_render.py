@@ -209,6 +209,7 @@ def test_frameworks_of_providers_not_read_are_named_not_listed() -> None:
         view("cis-gcp", "GCP Bench", {"g1": ["gcp_rule"], "g2": ["rule_00"]}, ("gcp",)),
         view("cis-k8s", "K8s Bench", {"k1": ["k8s_rule"]}),
         view("mixed", "Mixed Framework", {"m1": ["rule_00", "gcp_rule"], "m2": ["k8s_rule"]}),
+        view("second", "Second Framework", {"s1": ["rule_00"]}),
     ]
     data.requirements = [
         Requirement(v.framework, r.id, tuple(r.rules), r.title, v.title)
@@ -216,7 +217,7 @@ def test_frameworks_of_providers_not_read_are_named_not_listed() -> None:
         for r in v.requirements
     ]
     doc = document(data)
-    assert {f["framework"] for f in doc["frameworks"]} == {"cis-gcp", "cis-k8s", "mixed"}
+    assert {f["framework"] for f in doc["frameworks"]} == {"cis-gcp", "cis-k8s", "mixed", "second"}
     assert sum(1 for f in doc["findings"] or [] if f["resource"].startswith("types:")) == 2
     html = render_html(doc)
     frameworks = html.split('<section id="frameworks">', 1)[1].split("</section>", 1)[0]
@@ -229,3 +230,9 @@ def test_frameworks_of_providers_not_read_are_named_not_listed() -> None:
     assert 'id="req-mixed-m2"' not in controls  # it maps only an out-of-scope rule
     assert "GCP Bench" not in controls and "gcp_rule" not in controls
     assert "2 rules of providers no source of this scan reads are left out" in controls
+    # On paper, a requirement whose every rule is listed under an earlier one is one line.
+    pdf = render_html(doc, pdf=True, passing_limit=10)
+    line = pdf.split('id="req-second-s1"', 1)[1].split("</p>", 1)[0]
+    assert "rule_00" in line and "listed under mixed m1" in line
+    assert 'id="req-mixed-m1"' in pdf and "<h4>m1" in pdf  # the first one keeps its block
+    assert 'id="req-second-s1"' in html and "<h4>s1" in html  # the HTML keeps every block
