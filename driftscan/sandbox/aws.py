@@ -79,12 +79,10 @@ class MotoServer:
 
     def stop(self) -> None:
         if self._proc is not None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
+            # SIGKILL, not SIGTERM: moto's handler exits through the interpreter's teardown of
+            # its whole in-memory estate, 2 s for the sandbox's; it holds nothing to flush.
+            self._proc.kill()
+            self._proc.wait()
             self._proc = None
 
 
@@ -583,8 +581,12 @@ class FaultProxy:
         return f"http://{host!s}:{port}"
 
     def start(self) -> FaultProxy:
+        # A short poll: stop() waits for serve_forever to notice (0.5 s by default, per stop).
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="aws-proxy", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="aws-proxy",
+            daemon=True,
         )
         self._thread.start()
         return self

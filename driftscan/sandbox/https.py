@@ -164,8 +164,12 @@ class HttpsEmulator:
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         cert.configure_cert(ctx)
         self._server = self._make_server((self.host, self._port), ctx)
+        # A short poll: stop() waits for serve_forever to notice (0.5 s by default, per stop).
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name=f"{self.name}-emulator", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"{self.name}-emulator",
+            daemon=True,
         )
         self._thread.start()
         return self
