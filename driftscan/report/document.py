@@ -602,8 +602,8 @@ def controls(
         by_rule.setdefault(f["rule"], []).append(f)
     rules_meta = doc["rules"]
     budget = passing_limit
-    listed: dict[str, str] = {}
-    listed_under: dict[str, str] = {}  # rule → "framework requirement" where it is listed
+    # rule → (anchor, "framework requirement") of the requirement its rows are listed under
+    listed: dict[str, tuple[str, str]] = {}
     frameworks: list[dict[str, Any]] = []
     for req in doc["requirements"]:
         ids = [rid for rid in req["rules"] if rid not in leave_out_rules]
@@ -616,6 +616,7 @@ def controls(
         anchor_req = f"req-{_slug(req['framework'])}-{_slug(req['requirement'])}"
         rules = []
         for rid in ids:
+            first = listed.get(rid)
             rows = by_rule.get(rid, [])
             counts = Counter(r["status"] for r in rows)
             meta: RuleDoc = rules_meta.get(rid) or {
@@ -633,16 +634,15 @@ def controls(
                 "waived": sum(1 for r in rows if r["waiver"] is not None),
                 "total": len(rows),
                 "anchor": f"rule-{_slug(rid)}",
-                "see": listed.get(rid),
-                "see_label": listed_under.get(rid),
+                "see": None if first is None else first[0],
+                "see_label": None if first is None else first[1],
                 "full": [],
                 "passing": [],
                 "passing_omitted": 0,
             }
             entry["worst"] = next((s for s in STATUSES if entry["counts"][s]), "none")
-            if entry["see"] is None:
-                listed[rid] = anchor_req
-                listed_under[rid] = f"{req['framework']} {req['requirement']}"
+            if first is None:
+                listed[rid] = (anchor_req, f"{req['framework']} {req['requirement']}")
                 ordered = sorted(rows, key=lambda r: (_RANK[r["status"]], r["resource"]))
                 full: list[FindingDoc] = []
                 passing: list[FindingDoc] = []
