@@ -27,6 +27,7 @@ from driftscan.sandbox.awsestate.base import ACCOUNT as ACCOUNT
 from driftscan.sandbox.awsestate.base import CREDENTIALS as CREDENTIALS
 from driftscan.sandbox.awsestate.base import Estate, Region
 from driftscan.sandbox.awsestate.base import client as _client
+from driftscan.sandbox.https import serve_in_thread
 
 REGIONS: tuple[str, ...] = ("us-east-1", "eu-west-1")
 CANARY = "CANARY-7f3a9c-do-not-store"
@@ -581,14 +582,7 @@ class FaultProxy:
         return f"http://{host!s}:{port}"
 
     def start(self) -> FaultProxy:
-        # A short poll: stop() waits for serve_forever to notice (0.5 s by default, per stop).
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="aws-proxy",
-            daemon=True,
-        )
-        self._thread.start()
+        self._thread = serve_in_thread(self._server, "aws-proxy")
         return self
 
     def stop(self) -> None:

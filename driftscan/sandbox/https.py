@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from socketserver import BaseServer
 from typing import Any, ClassVar, Protocol, Self, TypeVar
 
 # A request body past this is not read: the emulators take small JSON queries only.
@@ -29,6 +30,16 @@ class Reply:
     def with_header(self, name: str, value: str) -> Self:
         self.headers[name] = value
         return self
+
+
+def serve_in_thread(server: BaseServer, name: str) -> threading.Thread:
+    """`server` answering on a daemon thread of its own, started."""
+    # A short poll: shutdown() waits for serve_forever to notice, 0.5 s a stop by default.
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=name, daemon=True
+    )
+    thread.start()
+    return thread
 
 
 class TLSServer(ThreadingHTTPServer):
@@ -164,14 +175,7 @@ class HttpsEmulator:
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         cert.configure_cert(ctx)
         self._server = self._make_server((self.host, self._port), ctx)
-        # A short poll: stop() waits for serve_forever to notice (0.5 s by default, per stop).
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"{self.name}-emulator",
-            daemon=True,
-        )
-        self._thread.start()
+        self._thread = serve_in_thread(self._server, f"{self.name}-emulator")
         return self
 
     def stop(self) -> None:
