@@ -3,6 +3,8 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# pytest-xdist workers for `make test`: `make test TEST_WORKERS=0` runs them in one process.
+TEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
 .PHONY: help install demo test lint fmt bench clean
@@ -25,7 +27,8 @@ demo: $(STAMP) ## run the sandbox estate (moto, ARM emulator, SSH hosts), scan i
 	$(BIN)/driftscan demo
 
 test: $(STAMP) ## run the whole test suite
-	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=15
+	@# Two workers (xdist), one per core here; a file's tests stay together (tests/conftest.py).
+	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=15 -n $(TEST_WORKERS) --dist loadgroup
 
 lint: $(STAMP) ## ruff (lint + format check), mypy strict, and the import-linter architecture contracts
 	$(BIN)/ruff check driftscan tests benchmarks

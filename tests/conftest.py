@@ -1,4 +1,4 @@
-"""Shared fixtures: synthetic resources and a temporary store."""
+"""Shared fixtures: synthetic resources and a temporary store; how xdist groups the tests."""
 
 from __future__ import annotations
 
@@ -79,3 +79,15 @@ def store_path(tmp_path: Path) -> Path:
 def store(store_path: Path) -> Iterator[Store]:
     with Store(store_path) as s:
         yield s
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under `make test` (xdist, `--dist loadgroup`) a file's tests run in one worker, so its
+    module fixtures (sandboxes, emulators) start once; the tests that read the demo share one
+    worker too, so the demo (the slowest fixture, ~45 s) runs once per suite, not per worker."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        group = "demo" if "demo_dir" in item.fixturenames else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))

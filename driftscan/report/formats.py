@@ -197,7 +197,10 @@ def framework_sections(
             a = r.get("attestation")
             shown = r["resources"][:RESOURCES_PER_ROW]
             total = r.get("resources_total", len(r["resources"]))
-            rows.append({**r, "badge": REQUIREMENT_BADGE.get(r["status"], "none"),
+            # Manual only, no attestation: nothing to say but its id (the PDF lists them in one
+            # paragraph; the catalogue's title is in the HTML and report.json).
+            bare = r["status"] == "attestation_missing" and not r["rules"] and not shown and not a
+            rows.append({**r, "badge": REQUIREMENT_BADGE.get(r["status"], "none"), "bare": bare,
                          "shown": shown, "more": total - len(shown), "att": a})  # fmt: skip
         out.append({**fw, "rows": rows, "out_of_scope": False,
                     "counts": [(s, n) for s, n in counts.items() if n],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -94,4 +95,15 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
     (root / "demo.out").write_text(proc.stdout)
+    return root
+
+
+@pytest.fixture
+def demo_copy(demo_dir: Path, tmp_path: Path) -> Path:
+    """A private copy of `demo_dir` for a test that adds to it (a new scan, files written), so
+    the tests that read the demo's own scans as "the latest" pass in any order and under xdist."""
+    root = tmp_path / "demo"
+    shutil.copytree(demo_dir, root)
+    config = root / ".driftscan-demo" / "driftscan.yaml"
+    config.write_text(config.read_text().replace(str(demo_dir), str(root)))
     return root

@@ -52,7 +52,8 @@ def test_the_demos_own_hints_work_as_typed(demo_dir: Path) -> None:
 
 
 @pytest.mark.slow
-def test_every_tour_command_runs_with_its_exit_code(demo_dir: Path) -> None:
+def test_every_tour_command_runs_with_its_exit_code(demo_copy: Path) -> None:
+    # The tour ends with a scan of the stopped sandbox: on a copy, not the shared demo.
     env = demo_env()
     failures = []
     for cmd, want in tour_commands(README.read_text()):
@@ -61,7 +62,7 @@ def test_every_tour_command_runs_with_its_exit_code(demo_dir: Path) -> None:
             env[m.group(1)] = m.group(2)
             continue
         proc = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, env=env,
-                              cwd=demo_dir, timeout=180)  # fmt: skip
+                              cwd=demo_copy, timeout=180)  # fmt: skip
         if proc.returncode != want:
             failures.append(f"{cmd}\n  exit {proc.returncode}, README says {want}\n"
                             f"  {proc.stdout[-400:]}{proc.stderr[-400:]}")  # fmt: skip

@@ -236,3 +236,44 @@ def test_frameworks_of_providers_not_read_are_named_not_listed() -> None:
     assert "rule_00" in line and "listed under mixed m1" in line
     assert 'id="req-mixed-m1"' in pdf and "<h4>m1" in pdf  # the first one keeps its block
     assert 'id="req-second-s1"' in html and "<h4>s1" in html  # the HTML keeps every block
+
+
+def test_pdf_folds_requirements_that_only_carry_an_id() -> None:
+    """On paper, a run of requirements that no rule maps is one line of their ids (each keeps
+    its anchor), and the manual requirements without attestation are one paragraph of ids in
+    the frameworks section; the HTML keeps a heading and a row for every one of them."""
+    from driftscan.compliance.frameworks import FrameworkView, RequirementView
+    from driftscan.report.data import Requirement
+
+    data = make_report_data(4)
+    missing = [
+        RequirementView(f"9.{i}", f"Manual duty {i}", "attestation_missing", [], [], None,
+                        reason="manual: no attestation", manual=True)
+        for i in range(1, 4)
+    ]  # fmt: skip
+    failing = RequirementView("1.1", "Automated", "failed", ["rule_00"], ["arn:x"], None,
+                              reason="1 alarm")  # fmt: skip
+    view = FrameworkView("fw", "Fold Framework", None, 7, 0.25, [failing, *missing])
+    data.frameworks = [view]
+    data.requirements = [
+        Requirement("fw", r.id, tuple(r.rules), r.title, view.title) for r in view.requirements
+    ]
+    doc = document(data)
+    pdf = render_html(doc, pdf=True, passing_limit=10)
+    html = render_html(doc)
+
+    section4 = pdf.split('<section id="frameworks">', 1)[1].split("</section>", 1)[0]
+    ids_line = section4.split("<b>ATTESTATION MISSING</b>", 1)[1].split("</p>", 1)[0]
+    assert "9.1, 9.2, 9.3." in ids_line and "Manual duty" not in section4
+    assert "Automated" in section4  # a requirement with rules keeps its own row
+
+    controls = pdf.split('<section id="controls">', 1)[1].split("</section>", 1)[0]
+    run = controls.split("No rule maps", 1)[1].split("</p>", 1)[0]
+    for i in range(1, 4):
+        assert f'<span id="req-fw-9-{i}">9.{i}</span>' in run
+    assert "<h4>9." not in controls and "<h4>1.1" in controls
+    assert controls.count("No rule maps") == 1
+
+    for i in range(1, 4):  # the HTML: a heading and a table row each, with the title
+        assert f'id="req-fw-9-{i}"' in html and f"<h4>9.{i} — Manual duty {i}" in html
+        assert f"Manual duty {i}" in html.split('<section id="frameworks">', 1)[1]
