@@ -83,12 +83,13 @@ def scan(
     sources: Sequence[str] | None = None,
     progress: ProgressFn | None = None,
     rules_hash: str = "",
+    pack: RulePack | None = None,
 ) -> ScanOutcome:
     """Collect into a staging bundle, then write everything observed in one transaction
     sealed into the chain. `store` is an open store, or a function that opens it: then it
     is opened (and closed) only for that transaction, after collection and the bundle's
     checks, so readers work while the scan collects (`driftscan scan`)."""
-    with collected(config, sources=sources, progress=progress) as staged:
+    with collected(config, sources=sources, progress=progress, pack=pack) as staged:
         if not callable(store):
             return staged.ingest(store, rules_hash)
         with store() as st:
@@ -114,12 +115,16 @@ class Collected:
 
 @contextmanager
 def collected(
-    config: Config, *, sources: Sequence[str] | None = None, progress: ProgressFn | None = None
+    config: Config,
+    *,
+    sources: Sequence[str] | None = None,
+    progress: ProgressFn | None = None,
+    pack: RulePack | None = None,
 ) -> Iterator[Collected]:
     """Collect every selected source into a temporary staging bundle and verify it, touching
     no store; the bundle is removed on leaving."""
     # Before collecting: a bad attestation or a missing evidence file fails fast (exit 2).
-    attested = read_attestations(config)
+    attested = read_attestations(config, pack)
     with staging() as folder:
         stage(config, folder, sources=sources, progress=progress)
         asm = assemble_bundles(config, [folder], sources=sources)
@@ -463,9 +468,10 @@ def run(
     pack = load_rules(config)
     log.event("run.started", config=config.file, store=str(config.store_path), rules_hash=pack.hash)
     if not callable(store):
-        scanned = scan(config, store, sources=sources, progress=progress, rules_hash=pack.hash)
+        scanned = scan(config, store, sources=sources, progress=progress, rules_hash=pack.hash,
+                       pack=pack)  # fmt: skip
         return _after_scan(config, store, scanned, pack, log, with_report, start)
-    with collected(config, sources=sources, progress=progress) as staged, store() as st:
+    with collected(config, sources=sources, progress=progress, pack=pack) as staged, store() as st:
         scanned = staged.ingest(st, pack.hash)
         return _after_scan(config, st, scanned, pack, log, with_report, start)
 
