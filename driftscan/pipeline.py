@@ -82,13 +82,14 @@ def scan(
     *,
     sources: Sequence[str] | None = None,
     progress: ProgressFn | None = None,
-    rules_hash: str = "",
     pack: RulePack | None = None,
 ) -> ScanOutcome:
     """Collect into a staging bundle, then write everything observed in one transaction
     sealed into the chain. `store` is an open store, or a function that opens it: then it
     is opened (and closed) only for that transaction, after collection and the bundle's
-    checks, so readers work while the scan collects (`driftscan scan`)."""
+    checks, so readers work while the scan collects (`driftscan scan`). `pack`: the rule pack
+    already loaded (its hash goes to the ledger; None records none)."""
+    rules_hash = pack.hash if pack is not None else ""
     with collected(config, sources=sources, progress=progress, pack=pack) as staged:
         if not callable(store):
             return staged.ingest(store, rules_hash)
@@ -468,8 +469,7 @@ def run(
     pack = load_rules(config)
     log.event("run.started", config=config.file, store=str(config.store_path), rules_hash=pack.hash)
     if not callable(store):
-        scanned = scan(config, store, sources=sources, progress=progress, rules_hash=pack.hash,
-                       pack=pack)  # fmt: skip
+        scanned = scan(config, store, sources=sources, progress=progress, pack=pack)
         return _after_scan(config, store, scanned, pack, log, with_report, start)
     with collected(config, sources=sources, progress=progress, pack=pack) as staged, store() as st:
         scanned = staged.ingest(st, pack.hash)

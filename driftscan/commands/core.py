@@ -25,6 +25,7 @@ from driftscan.output import Format, cell, default_format, emit
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from driftscan.compliance.rules import RulePack
     from driftscan.config import Config
     from driftscan.model import SourceRun
     from driftscan.pipeline import ScanOutcome
@@ -148,16 +149,12 @@ def _scan(
     def open_store() -> Store:
         return Store(cfg.store_path, wait_s=wait)
 
-    rules_hash = _rules_hash(cfg)
+    pack = _rule_pack(cfg)
     if cfg.store_path.exists():
-        outcome = pipeline.scan(
-            cfg, open_store, sources=sources, progress=progress, rules_hash=rules_hash
-        )
+        outcome = pipeline.scan(cfg, open_store, sources=sources, progress=progress, pack=pack)
     else:
         with open_store() as store:
-            outcome = pipeline.scan(
-                cfg, store, sources=sources, progress=progress, rules_hash=rules_hash
-            )
+            outcome = pipeline.scan(cfg, store, sources=sources, progress=progress, pack=pack)
     # As the store's source_run rows hold them (ordered by source).
     runs = [
         {"source": r.source, "provider": r.provider, "status": r.status, "reason": r.reason,
@@ -168,17 +165,18 @@ def _scan(
     return outcome, runs
 
 
-def _rules_hash(cfg: Config) -> str:
-    """The rule pack's hash for the ledger; a broken pack must not stop a scan (check reports it)."""
+def _rule_pack(cfg: Config) -> RulePack | None:
+    """The rule pack, for its hash in the ledger (and the attestations' frameworks); a broken
+    pack must not stop a scan (check reports it): None, with a warning."""
     from driftscan import pipeline
 
     try:
-        return pipeline.load_rules(cfg).hash
+        return pipeline.load_rules(cfg)
     except RuleError as exc:
         err.print(
             f"[yellow]warning:[/yellow] rule pack not loaded, scan recorded without its hash: {exc}"
         )
-        return ""
+        return None
 
 
 class _Progress:

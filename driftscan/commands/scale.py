@@ -139,7 +139,7 @@ def ingest(
     Example:  driftscan ingest /shared/stage -c driftscan.yaml
     """
     from driftscan import pipeline
-    from driftscan.commands.core import _rules_hash
+    from driftscan.commands.core import _rule_pack
     from driftscan.config import load_config
     from driftscan.stage.s3 import fetched, is_s3
     from driftscan.store import Store
@@ -157,8 +157,9 @@ def ingest(
         if not folders:
             raise ConfigError("name at least one folder of bundles", key="ingest")
         # Verified and assembled before the store is opened: readers wait only for the write.
-        attested = pipeline.read_attestations(cfg)
-        rules_hash = _rules_hash(cfg)
+        pack = _rule_pack(cfg)  # loaded once: its hash for the ledger, its frameworks here
+        attested = pipeline.read_attestations(cfg, pack)
+        rules_hash = pack.hash if pack is not None else ""
         asm = pipeline.assemble_bundles(cfg, folders, run_id=run_id)
         with Store(cfg.store_path, wait_s=wait) as store:
             outcome = pipeline.ingest(
