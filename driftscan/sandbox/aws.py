@@ -13,6 +13,7 @@ import threading
 import time
 import zipfile
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, cast
@@ -57,7 +58,15 @@ class MotoServer:
 
     def start(self, timeout_s: float = 60.0) -> MotoServer:
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            [
+                sys.executable,
+                "-m",
+                "driftscan.sandbox.motomain",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -108,6 +117,195 @@ def _lambda_zip() -> bytes:
     return buf.getvalue()
 
 
+def _seed_region(endpoint_url: str, est: Estate, n: int, region: str, role: dict[str, Any]) -> None:
+    """The core estate of one region (region 0 the good configuration), recorded in `est.context`."""
+    canary = est.canary
+    arn = f"arn:aws:{{}}:{{}}:{ACCOUNT}:{{}}"
+    ec2 = _client("ec2", endpoint_url, region)
+    vpc = ec2.create_vpc(
+        CidrBlock="10.0.0.0/16",
+        TagSpecifications=[
+            {"ResourceType": "vpc", "Tags": [{"Key": "Name", "Value": f"main-{region}"}]}
+        ],
+    )["Vpc"]
+    subnets = [
+        ec2.create_subnet(
+            VpcId=vpc["VpcId"], CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{region}{az}"
+        )["Subnet"]
+        for i, az in enumerate("ab")
+    ]
+    sg = ec2.create_security_group(GroupName="web", Description="web tier", VpcId=vpc["VpcId"])[
+        "GroupId"
+    ]
+    ec2.authorize_security_group_ingress(
+        GroupId=sg,
+        IpPermissions=[
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 443,
+                "ToPort": 443,
+                "IpRanges": [{"CidrIp": "0.0.0.0/0"}],
+            },
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 22,
+                "ToPort": 22,
+                "IpRanges": [{"CidrIp": "10.0.0.0/8"}],
+            },
+        ],
+    )
+    # moto ships ~1,300 AMIs; a name filter keeps the answer (and the seeding) small.
+    amzn2 = [{"Name": "name", "Values": ["amzn2-ami-hvm-*"]}]
+    images = ec2.describe_images(Owners=["amazon"], Filters=amzn2)["Images"]
+    image = (images or ec2.describe_images(Owners=["amazon"])["Images"])[0]["ImageId"]
+    inst = ec2.run_instances(
+        ImageId=image,
+        MinCount=1,
+        MaxCount=1,
+        InstanceType="t3.micro",
+        SubnetId=subnets[0]["SubnetId"],
+        SecurityGroupIds=[sg],
+        UserData=f"#!/bin/sh\nexport DB_PASSWORD='{canary}'\n",
+        TagSpecifications=[
+            {
+                "ResourceType": "instance",
+                "Tags": [
+                    {"Key": "Name", "Value": f"web-{region}"},
+                    {"Key": "pci", "Value": "true"},
+                ],
+            }
+        ],
+    )["Instances"][0]
+    for encrypted in (True, False):
+        vol = ec2.create_volume(
+            AvailabilityZone=f"{region}a",
+            Size=8,
+            Encrypted=encrypted,
+            TagSpecifications=[
+                {
+                    "ResourceType": "volume",
+                    "Tags": [{"Key": "Name", "Value": f"data-{encrypted}"}],
+                }
+            ],
+        )
+        est.add("AWS::EC2::Volume", arn.format("ec2", region, f"volume/{vol['VolumeId']}"))
+    est.add("AWS::EC2::Instance", arn.format("ec2", region, f"instance/{inst['InstanceId']}"))
+    est.add("AWS::EC2::SecurityGroup", arn.format("ec2", region, f"security-group/{sg}"))
+    est.add("AWS::EC2::VPC", arn.format("ec2", region, f"vpc/{vpc['VpcId']}"))
+    for s in subnets:
+        est.add("AWS::EC2::Subnet", arn.format("ec2", region, f"subnet/{s['SubnetId']}"))
+
+    rds = _client("rds", endpoint_url, region)
+    db = rds.create_db_instance(
+        DBInstanceIdentifier=f"payments-db-{n}",
+        DBInstanceClass="db.t3.micro",
+        Engine="postgres",
+        EngineVersion="15.4",
+        AllocatedStorage=20,
+        MasterUsername="admin",
+        MasterUserPassword="sandbox-only-password",
+        StorageEncrypted=n == 0,
+        PubliclyAccessible=n != 0,
+        MultiAZ=False,
+        Tags=[{"Key": "pci", "Value": "true"}],
+    )["DBInstance"]
+    est.add("AWS::RDS::DBInstance", db["DBInstanceArn"])
+
+    elb = _client("elbv2", endpoint_url, region)
+    lb = elb.create_load_balancer(
+        Name=f"web-lb-{n}",
+        Subnets=[s["SubnetId"] for s in subnets],
+        SecurityGroups=[sg],
+        Scheme="internet-facing",
+        Tags=[{"Key": "tier", "Value": "web"}],
+    )["LoadBalancers"][0]
+    tg = elb.create_target_group(
+        Name=f"web-tg-{n}", Protocol="HTTP", Port=80, VpcId=vpc["VpcId"], TargetType="instance"
+    )["TargetGroups"][0]
+    elb.register_targets(
+        TargetGroupArn=tg["TargetGroupArn"], Targets=[{"Id": inst["InstanceId"], "Port": 80}]
+    )
+    elb.create_listener(
+        LoadBalancerArn=lb["LoadBalancerArn"],
+        Protocol="HTTP",
+        Port=80,
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": tg["TargetGroupArn"]}],
+    )
+    est.add("AWS::ElasticLoadBalancingV2::LoadBalancer", lb["LoadBalancerArn"])
+    est.add("AWS::ElasticLoadBalancingV2::TargetGroup", tg["TargetGroupArn"])
+
+    fn = _client("lambda", endpoint_url, region).create_function(
+        FunctionName=f"payments-{n}",
+        Runtime="python3.12",
+        Role=role["Arn"],
+        Handler="handler.handler",
+        Code={"ZipFile": _lambda_zip()},
+        Environment={"Variables": {"API_TOKEN": canary, "LOG_LEVEL": "info"}},
+        Tags={"owner": "payments"},
+    )
+    est.add("AWS::Lambda::Function", fn["FunctionArn"])
+
+    kms = _client("kms", endpoint_url, region)
+    key = kms.create_key(Description="payments data", Tags=[{"TagKey": "pci", "TagValue": "true"}])
+    if n == 0:
+        kms.enable_key_rotation(KeyId=key["KeyMetadata"]["KeyId"])
+    est.add("AWS::KMS::Key", key["KeyMetadata"]["Arn"])
+
+    s3 = _client("s3", endpoint_url, region)
+    bucket = f"acme-data-{region}"
+    if region == "us-east-1":
+        s3.create_bucket(Bucket=bucket)
+    else:
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
+    s3.put_bucket_tagging(
+        Bucket=bucket, Tagging={"TagSet": [{"Key": "data_class", "Value": "eu-personal"}]}
+    )
+    if n == 0:
+        s3.put_bucket_encryption(
+            Bucket=bucket,
+            ServerSideEncryptionConfiguration={
+                "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]
+            },
+        )
+        s3.put_public_access_block(
+            Bucket=bucket,
+            PublicAccessBlockConfiguration={
+                "BlockPublicAcls": True,
+                "IgnorePublicAcls": True,
+                "BlockPublicPolicy": True,
+                "RestrictPublicBuckets": True,
+            },
+        )
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    else:
+        policy = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": "*",
+                    "Action": "s3:GetObject",
+                    "Resource": f"arn:aws:s3:::{bucket}/*",
+                }
+            ],
+        }
+        s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+    est.add("AWS::S3::Bucket", f"arn:aws:s3:::{bucket}")
+    est.context[region] = Region(
+        index=n,
+        vpc_id=vpc["VpcId"],
+        subnet_ids=[s["SubnetId"] for s in subnets],
+        security_group_id=sg,
+        instance_id=inst["InstanceId"],
+        image_id=image,
+        load_balancer_arn=lb["LoadBalancerArn"],
+        target_group_arn=tg["TargetGroupArn"],
+        function_name=fn["FunctionName"],
+        kms_key_id=key["KeyMetadata"]["KeyId"],
+        bucket=bucket,
+    )
+
+
 def seed_estate(
     endpoint_url: str, regions: Sequence[str] = REGIONS, *, canary: str = CANARY
 ) -> Estate:
@@ -117,7 +315,6 @@ def seed_estate(
     appear in anything driftscan stores.
     """
     est = Estate(ACCOUNT, tuple(regions), canary)
-    arn = f"arn:aws:{{}}:{{}}:{ACCOUNT}:{{}}"
 
     iam = _client("iam", endpoint_url, regions[0])
     trust = {
@@ -145,197 +342,16 @@ def seed_estate(
     )
     est.add("AWS::IAM::Role", anyone["Role"]["Arn"])
 
-    for n, region in enumerate(regions):
-        ec2 = _client("ec2", endpoint_url, region)
-        vpc = ec2.create_vpc(
-            CidrBlock="10.0.0.0/16",
-            TagSpecifications=[
-                {"ResourceType": "vpc", "Tags": [{"Key": "Name", "Value": f"main-{region}"}]}
-            ],
-        )["Vpc"]
-        subnets = [
-            ec2.create_subnet(
-                VpcId=vpc["VpcId"], CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{region}{az}"
-            )["Subnet"]
-            for i, az in enumerate("ab")
-        ]
-        sg = ec2.create_security_group(GroupName="web", Description="web tier", VpcId=vpc["VpcId"])[
-            "GroupId"
-        ]
-        ec2.authorize_security_group_ingress(
-            GroupId=sg,
-            IpPermissions=[
-                {
-                    "IpProtocol": "tcp",
-                    "FromPort": 443,
-                    "ToPort": 443,
-                    "IpRanges": [{"CidrIp": "0.0.0.0/0"}],
-                },
-                {
-                    "IpProtocol": "tcp",
-                    "FromPort": 22,
-                    "ToPort": 22,
-                    "IpRanges": [{"CidrIp": "10.0.0.0/8"}],
-                },
-            ],
-        )
-        # moto ships ~1,300 AMIs; a name filter keeps the answer (and the seeding) small.
-        amzn2 = [{"Name": "name", "Values": ["amzn2-ami-hvm-*"]}]
-        images = ec2.describe_images(Owners=["amazon"], Filters=amzn2)["Images"]
-        image = (images or ec2.describe_images(Owners=["amazon"])["Images"])[0]["ImageId"]
-        inst = ec2.run_instances(
-            ImageId=image,
-            MinCount=1,
-            MaxCount=1,
-            InstanceType="t3.micro",
-            SubnetId=subnets[0]["SubnetId"],
-            SecurityGroupIds=[sg],
-            UserData=f"#!/bin/sh\nexport DB_PASSWORD='{canary}'\n",
-            TagSpecifications=[
-                {
-                    "ResourceType": "instance",
-                    "Tags": [
-                        {"Key": "Name", "Value": f"web-{region}"},
-                        {"Key": "pci", "Value": "true"},
-                    ],
-                }
-            ],
-        )["Instances"][0]
-        for encrypted in (True, False):
-            vol = ec2.create_volume(
-                AvailabilityZone=f"{region}a",
-                Size=8,
-                Encrypted=encrypted,
-                TagSpecifications=[
-                    {
-                        "ResourceType": "volume",
-                        "Tags": [{"Key": "Name", "Value": f"data-{encrypted}"}],
-                    }
-                ],
-            )
-            est.add("AWS::EC2::Volume", arn.format("ec2", region, f"volume/{vol['VolumeId']}"))
-        est.add("AWS::EC2::Instance", arn.format("ec2", region, f"instance/{inst['InstanceId']}"))
-        est.add("AWS::EC2::SecurityGroup", arn.format("ec2", region, f"security-group/{sg}"))
-        est.add("AWS::EC2::VPC", arn.format("ec2", region, f"vpc/{vpc['VpcId']}"))
-        for s in subnets:
-            est.add("AWS::EC2::Subnet", arn.format("ec2", region, f"subnet/{s['SubnetId']}"))
-
-        rds = _client("rds", endpoint_url, region)
-        db = rds.create_db_instance(
-            DBInstanceIdentifier=f"payments-db-{n}",
-            DBInstanceClass="db.t3.micro",
-            Engine="postgres",
-            EngineVersion="15.4",
-            AllocatedStorage=20,
-            MasterUsername="admin",
-            MasterUserPassword="sandbox-only-password",
-            StorageEncrypted=n == 0,
-            PubliclyAccessible=n != 0,
-            MultiAZ=False,
-            Tags=[{"Key": "pci", "Value": "true"}],
-        )["DBInstance"]
-        est.add("AWS::RDS::DBInstance", db["DBInstanceArn"])
-
-        elb = _client("elbv2", endpoint_url, region)
-        lb = elb.create_load_balancer(
-            Name=f"web-lb-{n}",
-            Subnets=[s["SubnetId"] for s in subnets],
-            SecurityGroups=[sg],
-            Scheme="internet-facing",
-            Tags=[{"Key": "tier", "Value": "web"}],
-        )["LoadBalancers"][0]
-        tg = elb.create_target_group(
-            Name=f"web-tg-{n}", Protocol="HTTP", Port=80, VpcId=vpc["VpcId"], TargetType="instance"
-        )["TargetGroups"][0]
-        elb.register_targets(
-            TargetGroupArn=tg["TargetGroupArn"], Targets=[{"Id": inst["InstanceId"], "Port": 80}]
-        )
-        elb.create_listener(
-            LoadBalancerArn=lb["LoadBalancerArn"],
-            Protocol="HTTP",
-            Port=80,
-            DefaultActions=[{"Type": "forward", "TargetGroupArn": tg["TargetGroupArn"]}],
-        )
-        est.add("AWS::ElasticLoadBalancingV2::LoadBalancer", lb["LoadBalancerArn"])
-        est.add("AWS::ElasticLoadBalancingV2::TargetGroup", tg["TargetGroupArn"])
-
-        fn = _client("lambda", endpoint_url, region).create_function(
-            FunctionName=f"payments-{n}",
-            Runtime="python3.12",
-            Role=role["Arn"],
-            Handler="handler.handler",
-            Code={"ZipFile": _lambda_zip()},
-            Environment={"Variables": {"API_TOKEN": canary, "LOG_LEVEL": "info"}},
-            Tags={"owner": "payments"},
-        )
-        est.add("AWS::Lambda::Function", fn["FunctionArn"])
-
-        kms = _client("kms", endpoint_url, region)
-        key = kms.create_key(
-            Description="payments data", Tags=[{"TagKey": "pci", "TagValue": "true"}]
-        )
-        if n == 0:
-            kms.enable_key_rotation(KeyId=key["KeyMetadata"]["KeyId"])
-        est.add("AWS::KMS::Key", key["KeyMetadata"]["Arn"])
-
-        s3 = _client("s3", endpoint_url, region)
-        bucket = f"acme-data-{region}"
-        if region == "us-east-1":
-            s3.create_bucket(Bucket=bucket)
-        else:
-            s3.create_bucket(
-                Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region}
-            )
-        s3.put_bucket_tagging(
-            Bucket=bucket, Tagging={"TagSet": [{"Key": "data_class", "Value": "eu-personal"}]}
-        )
-        if n == 0:
-            s3.put_bucket_encryption(
-                Bucket=bucket,
-                ServerSideEncryptionConfiguration={
-                    "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]
-                },
-            )
-            s3.put_public_access_block(
-                Bucket=bucket,
-                PublicAccessBlockConfiguration={
-                    "BlockPublicAcls": True,
-                    "IgnorePublicAcls": True,
-                    "BlockPublicPolicy": True,
-                    "RestrictPublicBuckets": True,
-                },
-            )
-            s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-        else:
-            policy = {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": "*",
-                        "Action": "s3:GetObject",
-                        "Resource": f"arn:aws:s3:::{bucket}/*",
-                    }
-                ],
-            }
-            s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
-        est.add("AWS::S3::Bucket", f"arn:aws:s3:::{bucket}")
-        est.context[region] = Region(
-            index=n,
-            vpc_id=vpc["VpcId"],
-            subnet_ids=[s["SubnetId"] for s in subnets],
-            security_group_id=sg,
-            instance_id=inst["InstanceId"],
-            image_id=image,
-            load_balancer_arn=lb["LoadBalancerArn"],
-            target_group_arn=tg["TargetGroupArn"],
-            function_name=fn["FunctionName"],
-            kms_key_id=key["KeyMetadata"]["KeyId"],
-            bucket=bucket,
-        )
+    # Regions, then the domains, are seeded side by side: the moto server answers requests
+    # on threads, so its half of the work overlaps ours (8.9 s sequential for the demo's).
+    with ThreadPoolExecutor(len(regions)) as pool:
+        for f in [pool.submit(_seed_region, endpoint_url, est, n, region, role)
+                  for n, region in enumerate(regions)]:  # fmt: skip
+            f.result()
     est.role_arn = role["Arn"]
-    for seed in SEEDERS:  # each domain's types (driftscan/sandbox/awsestate/)
-        seed(endpoint_url, est)
+    with ThreadPoolExecutor(len(SEEDERS)) as pool:
+        for f in [pool.submit(seed, endpoint_url, est) for seed in SEEDERS]:
+            f.result()  # each domain's types (driftscan/sandbox/awsestate/)
     return est
 
 

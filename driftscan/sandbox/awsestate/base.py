@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -44,8 +45,14 @@ class Estate:
         self.keys.setdefault(type_, set()).add(key)
 
 
+_MAKING = threading.Lock()
+
+
 def client(service: str, endpoint_url: str, region: str, **config: Any) -> Any:
-    """A boto3 client on the sandbox with its dummy credentials."""
-    return cast(Any, boto3).client(
-        service, region_name=region, endpoint_url=endpoint_url, **CREDENTIALS, **config
-    )
+    """A boto3 client on the sandbox with its dummy credentials (safe from any thread)."""
+    # Clients are thread-safe, boto3's default session is not: the seeders make clients on
+    # threads, so they are made one at a time.
+    with _MAKING:
+        return cast(Any, boto3).client(
+            service, region_name=region, endpoint_url=endpoint_url, **CREDENTIALS, **config
+        )
