@@ -97,10 +97,11 @@ def test_command_help_imports_no_sdk_or_stage() -> None:
 
 def test_query_imports_the_store_and_nothing_else_of_the_pipeline(store: Path) -> None:
     """`driftscan query` with --store loads the store and DuckDB, but no provider SDK, no
-    other stage, not the config and, writing JSON, not Rich."""
+    other stage, not the config, not pyarrow (only writes need it) and, writing JSON, not Rich."""
     modules = _imported("query", "select 1", "--store", str(store), "--format", "json")
     assert "duckdb" in modules and "driftscan.store" in modules
-    others = (*PROVIDER_SDKS, "deepdiff", "jinja2", "weasyprint", "cryptography", "yaml", "rich")
+    others = (*PROVIDER_SDKS, "deepdiff", "jinja2", "weasyprint", "cryptography", "yaml", "rich",
+              "pyarrow")  # fmt: skip
     assert _loaded(modules, others) == []
     assert _loaded(modules, tuple(s for s in STAGES if s != "driftscan.store")) == []
 

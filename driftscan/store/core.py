@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -14,11 +15,13 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import duckdb
 import orjson
-import pyarrow as pa
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 from driftscan.errors import LockHeld, NoStore, StoreError, StoreWriteError, disk_failure
 from driftscan.model import (
@@ -33,23 +36,30 @@ from driftscan.store.schema import SCHEMA_VERSION, TABLES, VIEWS, extension_ddl
 
 GENESIS = "0" * 64
 
-_VERSION_SCHEMA = pa.schema(
-    [
-        ("doc_hash", pa.string()),
-        ("key", pa.string()),
-        ("provider", pa.string()),
-        ("source", pa.string()),
-        ("account", pa.string()),
-        ("region", pa.string()),
-        ("type", pa.string()),
-        ("name", pa.string()),
-        ("tags", pa.string()),
-        ("attrs", pa.string()),
-        ("encrypted", pa.bool_()),
-        ("public", pa.bool_()),
-        ("error", pa.string()),
-    ]
-)
+
+@functools.cache
+def _version_schema() -> pa.Schema:
+    """The columns of a version row (pyarrow loads on first write: queries never need it)."""
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            ("doc_hash", pa.string()),
+            ("key", pa.string()),
+            ("provider", pa.string()),
+            ("source", pa.string()),
+            ("account", pa.string()),
+            ("region", pa.string()),
+            ("type", pa.string()),
+            ("name", pa.string()),
+            ("tags", pa.string()),
+            ("attrs", pa.string()),
+            ("encrypted", pa.bool_()),
+            ("public", pa.bool_()),
+            ("error", pa.string()),
+        ]
+    )
+
 
 _SCAN_COLUMNS = (
     "scan_id, started_at, finished_at, status, tool_version, config_hash, rules_hash, "
@@ -428,6 +438,8 @@ class Store:
     def _write_runs(
         con: duckdb.DuckDBPyConnection, scan_id: int, runs: Sequence[SourceRun]
     ) -> None:
+        import pyarrow as pa
+
         run_rows = pa.table(
             {
                 "scan_id": [scan_id] * len(runs),
@@ -484,7 +496,7 @@ class Store:
         into a table, and only documents new to the store are held, to check their hashes.
         """
         listed = "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in files) + "]"
-        cols = ", ".join(_VERSION_SCHEMA.names)
+        cols = ", ".join(_version_schema().names)
         staged = "VIEW"
         try:
             con.execute(f"CREATE TEMP VIEW _staged AS SELECT * FROM read_parquet({listed})")
@@ -587,6 +599,8 @@ class Store:
                 seen[r.key] = canonical_json(r.observed)
         if not seen:
             return
+        import pyarrow as pa
+
         rows = pa.table({"key": list(seen), "data": list(seen.values())})
         con.register("_obs", rows)
         try:
@@ -941,6 +955,8 @@ def _encode(resources: Iterable[Resource]) -> pa.Table:
     """Resources → an Arrow table of version rows with their doc_hash, one per key (first
     seen wins), encoded in bounded batches: a million resources never need a million
     intermediate Python strings at once."""
+    import pyarrow as pa
+
     seen: set[str] = set()
     batches: list[pa.RecordBatch] = []
     chunk: list[Resource] = []
@@ -953,7 +969,7 @@ def _encode(resources: Iterable[Resource]) -> pa.Table:
                 chunk = []
     if chunk or not batches:
         batches.append(_encode_batch(chunk))
-    return pa.Table.from_batches(batches, _VERSION_SCHEMA)
+    return pa.Table.from_batches(batches, _version_schema())
 
 
 def encode_versions(rs: list[Resource]) -> pa.RecordBatch:
@@ -963,6 +979,8 @@ def encode_versions(rs: list[Resource]) -> pa.RecordBatch:
 
 
 def _encode_batch(rs: list[Resource]) -> pa.RecordBatch:
+    import pyarrow as pa
+
     dumps, canon = _DUMPS, _CANON
     tags = [dumps(r.tags, option=canon, default=str).decode() for r in rs]
     attrs = [dumps(r.attrs, option=canon, default=str).decode() for r in rs]
@@ -987,7 +1005,7 @@ def _encode_batch(rs: list[Resource]) -> pa.RecordBatch:
             [r.public for r in rs],
             [r.error for r in rs],
         ],
-        schema=_VERSION_SCHEMA,
+        schema=_version_schema(),
     )
 
 
