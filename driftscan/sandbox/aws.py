@@ -87,6 +87,11 @@ class MotoServer:
             f"moto server did not answer on port {self.port} within {timeout_s:.0f} s"
         )
 
+    @property
+    def pid(self) -> int | None:
+        """The server's process id while it runs (benchmarks read its CPU time)."""
+        return self._proc.pid if self._proc is not None else None
+
     def stop(self) -> None:
         if self._proc is not None:
             # SIGKILL, not SIGTERM: moto's handler exits through the interpreter's teardown of
