@@ -1,4 +1,4 @@
-"""Pacing for every collector: token buckets per API family and a bounded fan-out for items."""
+"""Pacing and bounds for every collector: token buckets per API family, a bounded fan-out, page chains."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
+
+from driftscan.errors import SourceError
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -121,4 +123,40 @@ def bounded_map(fn: Callable[[T], R], items: Iterable[T], workers: int) -> Itera
                 f.cancel()
 
 
-__all__ = ["ApiLimits", "Limiter", "RateLimit", "TokenBucket", "bounded_map"]
+MAX_PAGES = 100_000
+"""Pages one listing may take (100M items at 1,000 a page): a chain of page tokens past it, or
+one that comes back to a page already read, is a payload that would never end."""
+
+
+class PageChain:
+    """The next-page tokens (or links) one listing has followed. `follow` refuses a token already
+    followed (a loop) and a page past MAX_PAGES (a chain that never ends), raising `error` of
+    the message: the provider's own SourceError, with reason "parse"."""
+
+    def __init__(
+        self,
+        what: str,
+        error: Callable[[str], SourceError] = lambda m: SourceError(m, reason="parse"),
+    ) -> None:
+        self.what = what
+        self._error = error
+        self._followed: set[str] = set()
+
+    def follow(self, token: str) -> str:
+        if token in self._followed:
+            raise self._error(f"{self.what} returns to a page already read")
+        if len(self._followed) + 1 >= MAX_PAGES:  # the first page came without a token
+            raise self._error(f"{self.what}: more than {MAX_PAGES:,} pages; not read")
+        self._followed.add(token)
+        return token
+
+
+__all__ = [
+    "MAX_PAGES",
+    "ApiLimits",
+    "Limiter",
+    "PageChain",
+    "RateLimit",
+    "TokenBucket",
+    "bounded_map",
+]

@@ -7,7 +7,9 @@ import time
 
 import pytest
 
+from driftscan.collect import limits
 from driftscan.collect.limits import ApiLimits, Limiter, RateLimit, TokenBucket, bounded_map
+from driftscan.errors import SourceError
 
 
 class Clock:
@@ -129,3 +131,25 @@ def test_bounded_map_raises_at_the_failing_item() -> None:
         for r in bounded_map(work, range(100), 4):
             seen.append(r)
     assert seen == [0, 1, 2, 3, 4]
+
+
+def test_a_page_chain_refuses_a_loop_and_a_chain_past_its_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Tokens are followed until one comes back (a loop) or the pages would pass MAX_PAGES;
+    the error is the provider's own, from the message."""
+    chain = limits.PageChain("ListThings: NextToken")
+    assert [chain.follow(t) for t in ("a", "b")] == ["a", "b"]
+    with pytest.raises(SourceError, match="NextToken returns to a page already read") as loop:
+        chain.follow("a")
+    assert loop.value.reason == "parse"
+    monkeypatch.setattr(limits, "MAX_PAGES", 3)
+
+    class ListFailure(SourceError):
+        pass
+
+    mine = limits.PageChain("GET /x: continue", lambda m: ListFailure(m, reason="parse"))
+    mine.follow("p2")
+    mine.follow("p3")  # the first page, then two followed: three pages
+    with pytest.raises(ListFailure, match="more than 3 pages"):
+        mine.follow("p4")

@@ -37,7 +37,7 @@ from azure.core.pipeline.transport import RequestsTransport
 from azure.core.rest import HttpRequest
 
 from driftscan import __version__
-from driftscan.collect.limits import ApiLimits, Limiter, RateLimit
+from driftscan.collect.limits import ApiLimits, Limiter, PageChain, RateLimit
 from driftscan.errors import DriftscanError, Reason, SourceError
 from driftscan.providers.azure.source import AzureSource
 
@@ -579,6 +579,7 @@ class Arm:
             path = self.endpoint + path
         shown = urlsplit(path).path
         doc = self._send(client, "GET", path, params=params)
+        chain = PageChain(f"GET {shown}: nextLink", _parse_failure)
         while True:
             if not isinstance(doc, dict) or not isinstance(doc.get("value"), list):
                 raise HttpFailure(
@@ -592,7 +593,7 @@ class Arm:
                 raise HttpFailure(
                     f"GET {shown}: nextLink leaves {what}: {str(link)[:120]!r}", reason="parse"
                 )
-            doc = self._send(client, "GET", link, params=None)
+            doc = self._send(client, "GET", chain.follow(link), params=None)
 
     def list_all(self, path: str, api_version: str) -> list[Any]:
         """Every item of an ARM list (all pages)."""
@@ -601,6 +602,7 @@ class Arm:
     def graph(self, query: str, subscriptions: Sequence[str]) -> Iterator[list[Any]]:
         """A Resource Graph query over some subscriptions, paged by $skipToken (1,000 rows)."""
         options: dict[str, Any] = {"resultFormat": "objectArray", "$top": 1000}
+        chain = PageChain(f"POST {GRAPH_PATH}: $skipToken", _parse_failure)
         while True:
             body = {"subscriptions": list(subscriptions), "query": query, "options": options}
             doc = self.call(
@@ -618,7 +620,11 @@ class Arm:
                         f"POST {GRAPH_PATH}: result truncated without a $skipToken", reason="error"
                     )
                 return
-            options = {**options, "$skipToken": token}
+            options = {**options, "$skipToken": chain.follow(str(token))}
+
+
+def _parse_failure(message: str) -> HttpFailure:
+    return HttpFailure(message, reason="parse")
 
 
 def origin(url: str) -> str:

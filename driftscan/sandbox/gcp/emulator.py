@@ -40,13 +40,14 @@ class Fault:
     """A scripted failure: matching requests get `status` `count` times (None: every time).
 
     `match` is a regular expression searched in the decoded path and query; `latency_s`
-    delays the answer.
+    delays the answer; with status 200 and a `body`, that body replaces the real payload.
     """
 
     status: int = 429
     match: str = ""
     count: int | None = 1
     latency_s: float = 0.0
+    body: bytes | None = None
     hits: int = 0
 
     def applies(self, target: str) -> bool:
@@ -176,6 +177,8 @@ class AssetEmulator(HttpsEmulator):
         if fault is not None:
             if fault.latency_s:
                 time.sleep(fault.latency_s)
+            if fault.status == 200 and fault.body is not None:
+                return Reply(200, fault.body)
             if fault.status != 200:
                 msg = ("Quota exceeded for quota metric 'Search requests' and limit "
                        "'Search requests per minute per project'") if fault.status == 429 else (

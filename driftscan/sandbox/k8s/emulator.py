@@ -69,7 +69,8 @@ class Fault:
     """A scripted failure: matching GETs get `status` `count` times (None: every time).
 
     `match` is a regular expression searched in the path and query; `latency_s` delays the
-    answer; `retry_after` adds the header (with 429 it is the API's throttling reply).
+    answer; `retry_after` adds the header (with 429 it is the API's throttling reply); with
+    status 200 and a `body`, that body replaces the real payload (hostile lists).
     """
 
     status: int = 500
@@ -77,6 +78,7 @@ class Fault:
     count: int | None = 1
     retry_after: float | None = None
     latency_s: float = 0.0
+    body: bytes | None = None
     hits: int = 0
 
     def applies(self, target: str) -> bool:
@@ -247,6 +249,8 @@ class KubeEmulator(HttpsEmulator):
         if fault is not None:
             if fault.latency_s:
                 time.sleep(fault.latency_s)
+            if fault.status == 200 and fault.body is not None:
+                return _Reply(200, fault.body)
             if fault.status != 200:
                 reply = _status(fault.status, "TooManyRequests" if fault.status == 429 else "InternalError",
                                 f"injected {fault.status}")  # fmt: skip

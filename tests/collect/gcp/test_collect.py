@@ -3,6 +3,7 @@ REST transport: keys, types, paging, a denied project, throttling, credentials a
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import pytest
@@ -77,6 +78,22 @@ def test_results_are_paged_with_page_tokens(
     assert all("pageSize=500" in p for p in pages)
     assert ["pageToken=" in p for p in pages] == [False] + [True] * (len(pages) - 1)
     assert len({r.key for r in run.resources}) == len(run.resources)
+
+
+def test_a_page_token_that_repeats_fails_its_project(
+    gcp: AssetEmulator, source: Callable[..., GcpSource]
+) -> None:
+    """A search whose next page token comes back again would never end: its project fails
+    (parse) after two requests, the others are read; the emulator would loop five times."""
+    page = {"results": [], "nextPageToken": "again"}
+    fault = gcp.add_fault(status=200, match=f"projects/{HEALTH}:searchAllResources", count=5,
+                          body=json.dumps(page).encode())  # fmt: skip
+    run = collect(source())
+    assert fault.hits == 2
+    assert _slices(run)[f"projects/{HEALTH}"] == ("failed", "parse")
+    assert _slices(run)[f"projects/{PAYMENTS}"] == ("ok", None)
+    failed = next(s for s in run.slices if s.name == f"projects/{HEALTH}")
+    assert "next_page_token returns to a page already read" in (failed.detail or "")
 
 
 def test_documents_are_read_through_the_read_mask(

@@ -147,6 +147,24 @@ def test_stale_continue_token_restarts_the_list(kube: KubeEmulator, source: Sour
     assert run.status == "ok" and {r.key for r in run.resources} == clean
 
 
+def test_a_continue_token_that_repeats_is_refused(kube: KubeEmulator, source: Source) -> None:
+    """A list whose continue token comes back again would never end: the kind fails as a
+    parse failure naming it after two requests; the emulator would loop five times."""
+    page = {"kind": "PodList", "apiVersion": "v1", "items": [],
+            "metadata": {"resourceVersion": "1", "continue": "again"}}  # fmt: skip
+    fault = kube.add_fault(
+        status=200, match="/api/v1/pods", count=5, body=json.dumps(page).encode()
+    )
+    run = collect(source())
+    assert fault.hits == 2
+    failed = [
+        s
+        for s in _failed(run).values()
+        if "continue returns to a page already read" in (s.detail or "")
+    ]
+    assert failed and all(s.reason == "parse" for s in failed)
+
+
 def test_throttling_is_retried_after_retry_after(kube: KubeEmulator, source: Source) -> None:
     """429 with Retry-After, and a 503, are retried: the scan stays complete."""
     f1 = kube.throttle("/pods", count=2, retry_after=0.05)

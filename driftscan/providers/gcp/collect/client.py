@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from driftscan.collect.limits import RateLimit, TokenBucket
+from driftscan.collect.limits import PageChain, RateLimit, TokenBucket
 from driftscan.errors import Reason, SourceError
 from driftscan.providers.gcp.source import GcpSource
 
@@ -201,13 +201,14 @@ class AssetClient:
     def _pages(
         self, method: str, what: str, request: Any, buckets: list[TokenBucket]
     ) -> Iterator[Any]:
+        chain = PageChain(f"{what}: next_page_token")
         while True:
             resp = self._call(method, what, request, buckets)
             yield resp
             token = resp.next_page_token
             if not token:
                 return
-            request.page_token = token
+            request.page_token = chain.follow(token)
 
     def resources(
         self, scope: str, asset_types: list[str], buckets: list[TokenBucket]

@@ -16,7 +16,7 @@ from kubernetes import client as kclient
 from kubernetes import config as kconfig
 from kubernetes.config.config_exception import ConfigException
 
-from driftscan.collect.limits import ApiLimits, Limiter, RateLimit
+from driftscan.collect.limits import ApiLimits, Limiter, PageChain, RateLimit
 from driftscan.errors import ConfigError, DriftscanError, Reason, SourceError
 from driftscan.providers.kubernetes.source import KubernetesSource
 
@@ -265,11 +265,12 @@ class KubeClient:
             items: list[dict[str, Any]] = []
             token: str | None = None
             rv: str | None = None
+            chain = PageChain(f"GET {path}: continue", lambda m: _Failure(m, reason="parse"))
             try:
                 while True:
                     query: list[tuple[str, Any]] = [("limit", PAGE_LIMIT)]
                     if token:
-                        query.append(("continue", token))
+                        query.append(("continue", chain.follow(token)))
                     doc = self._get(path, query)
                     page = doc.get("items")
                     if page is None:

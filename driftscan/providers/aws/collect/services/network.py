@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from driftscan.collect.limits import ApiLimits, RateLimit
+from driftscan.collect.limits import ApiLimits, PageChain, RateLimit
 from driftscan.providers.aws.collect.specs import (
     Found,
     Item,
@@ -910,9 +910,10 @@ APIGATEWAY = ServiceSpec(
 
 def _v2_mappings(r: Reader, domain: str) -> Iterator[Item]:
     token: str | None = None
+    chain = PageChain("GetApiMappings: NextToken")
     while True:
         resp = r.client.get_api_mappings(
-            DomainName=domain, **({"NextToken": token} if token else {})
+            DomainName=domain, **({"NextToken": chain.follow(token)} if token else {})
         )
         yield from resp.get("Items", [])
         token = resp.get("NextToken")
@@ -1100,9 +1101,10 @@ def _web_acls(scope: str) -> Callable[[Reader], Iterator[Item]]:
     def lister(r: Reader) -> Iterator[Item]:
         client = _waf_client(r, scope)
         marker: str | None = None
+        chain = PageChain("ListWebACLs: NextMarker")
         while True:  # ListWebACLs has no botocore paginator: NextMarker by hand
             resp = client.list_web_acls(
-                Scope=scope, Limit=100, **({"NextMarker": marker} if marker else {})
+                Scope=scope, Limit=100, **({"NextMarker": chain.follow(marker)} if marker else {})
             )
             for acl in resp.get("WebACLs", []):
                 acl["_scope"] = scope

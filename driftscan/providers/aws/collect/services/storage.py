@@ -11,7 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from botocore.exceptions import ClientError
 
-from driftscan.collect.limits import ApiLimits, RateLimit
+from driftscan.collect.limits import ApiLimits, PageChain, RateLimit
 from driftscan.providers.aws.collect.specs import (
     Found,
     Item,
@@ -873,13 +873,14 @@ def _stream_enrich(r: Reader, item: Item) -> None:
     item["_summary"] = k.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]
     tags: list[Item] = []
     start: dict[str, Any] = {}
+    chain = PageChain("ListTagsForStream: ExclusiveStartTagKey")
     while True:
         resp = k.list_tags_for_stream(StreamName=name, **start)
         page = resp.get("Tags") or []
         tags += page
         if not resp.get("HasMoreTags") or not page:
             break
-        start = {"ExclusiveStartTagKey": page[-1]["Key"]}
+        start = {"ExclusiveStartTagKey": chain.follow(str(page[-1]["Key"]))}
     item["_tags"] = tag_dict(tags)
 
 
@@ -934,12 +935,13 @@ KINESIS = ServiceSpec(
 def _backup_tags(r: Reader, arn: str) -> dict[str, str]:
     tags: dict[str, str] = {}
     token: dict[str, str] = {}
+    chain = PageChain("Backup ListTags: NextToken")
     while True:
         resp = r.client.list_tags(ResourceArn=arn, **token)
         tags.update({str(k): str(v) for k, v in (resp.get("Tags") or {}).items()})
         if not resp.get("NextToken"):
             return tags
-        token = {"NextToken": str(resp["NextToken"])}
+        token = {"NextToken": chain.follow(str(resp["NextToken"]))}
 
 
 def _vault_tags(r: Reader, item: Item) -> None:
