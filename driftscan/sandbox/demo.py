@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from driftscan.sandbox.arm import SUB_PROD, ArmEmulator, demo_estate, resource_id
-from driftscan.sandbox.aws import ACCOUNT, CREDENTIALS, ENV, AwsSandbox
+from driftscan.sandbox.aws import ACCOUNT, ENV, AwsSandbox
 from driftscan.sandbox.hosts import Container, Fleet, HostProfile
 
 NGINX_CONF = (
@@ -143,12 +143,11 @@ def _host_profiles() -> list[HostProfile]:
 
 def _aws_incidents(aws: AwsSandbox) -> tuple[list[Incident], set[str]]:
     """Seed the AWS incidents; return them and the keys that must stay undeclared."""
-    import boto3
+    from driftscan.sandbox.awsestate.base import client
 
-    client: Any = boto3.client  # the sandbox's clients are untyped on purpose: dummy credentials
     url = aws.moto.endpoint_url
     east = "us-east-1"
-    s3 = client("s3", endpoint_url=url, region_name=east, **CREDENTIALS)
+    s3 = client("s3", url, east)
     s3.create_bucket(Bucket="acme-eu-customers")
     s3.put_bucket_tagging(
         Bucket="acme-eu-customers",
@@ -163,8 +162,8 @@ def _aws_incidents(aws: AwsSandbox) -> tuple[list[Incident], set[str]]:
                           "arn:aws:s3:::acme-eu-customers")]  # fmt: skip
     aws.estate.add("AWS::S3::Bucket", "arn:aws:s3:::acme-eu-customers")
 
-    ec2 = client("ec2", endpoint_url=url, region_name=east, **CREDENTIALS)
-    elb = client("elbv2", endpoint_url=url, region_name=east, **CREDENTIALS)
+    ec2 = client("ec2", url, east)
+    elb = client("elbv2", url, east)
     web = ec2.describe_instances(Filters=[{"Name": "tag:Name", "Values": [f"web-{east}"]}])
     template = web["Reservations"][0]["Instances"][0]
     tg = elb.describe_target_groups(Names=["web-tg-0"])["TargetGroups"][0]
@@ -193,7 +192,7 @@ def _aws_incidents(aws: AwsSandbox) -> tuple[list[Incident], set[str]]:
     )
     # The estate's region-0 HTTPS listener serves a certificate whose rotation was missed: it
     # expired overnight (driftscan/sandbox/awsestate/network.py tags it).
-    acm = client("acm", endpoint_url=url, region_name=east, **CREDENTIALS)
+    acm = client("acm", url, east)
     for cert in acm.list_certificates()["CertificateSummaryList"]:
         tags = acm.list_tags_for_certificate(CertificateArn=cert["CertificateArn"])["Tags"]
         if {"Key": "incident", "Value": "certificate-expired-overnight"} in tags:

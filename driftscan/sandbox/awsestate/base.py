@@ -46,13 +46,20 @@ class Estate:
 
 
 _MAKING = threading.Lock()
+_session: boto3.Session | None = None
 
 
 def client(service: str, endpoint_url: str, region: str, **config: Any) -> Any:
     """A boto3 client on the sandbox with its dummy credentials (safe from any thread)."""
-    # Clients are thread-safe, boto3's default session is not: the seeders make clients on
-    # threads, so they are made one at a time.
+    global _session
+    # Clients are thread-safe, sessions are not: the seeders make clients on threads, so
+    # they are made one at a time. The session has the collector's shared model loader, so
+    # a scan in this process (the demo's) does not parse the seeded services' models again.
     with _MAKING:
-        return cast(Any, boto3).client(
+        if _session is None:
+            from driftscan.providers.aws.collect.session import share_loader
+
+            _session = share_loader(boto3.Session())
+        return cast(Any, _session).client(
             service, region_name=region, endpoint_url=endpoint_url, **CREDENTIALS, **config
         )

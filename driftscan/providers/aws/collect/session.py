@@ -47,7 +47,7 @@ _loader_lock = threading.Lock()
 _loader: Loader | None = None
 
 
-def _share_loader(session: boto3.Session) -> boto3.Session:
+def share_loader(session: boto3.Session) -> boto3.Session:
     """Give the session the process's one botocore data loader.
 
     Each botocore session otherwise parses every service model it uses again (EC2's is
@@ -77,13 +77,13 @@ def make_session(config: AwsSource) -> boto3.Session:
     system (tests: a read-only allow-list) see every call. For an organisation the collector
     calls it once more per member account, with that account's role as `role_arn`.
     """
-    base = _share_loader(boto3.Session(profile_name=config.profile))
+    base = share_loader(boto3.Session(profile_name=config.profile))
     region = home_region(config, base)
     if not config.role_arn:
         return (
             base
             if base.region_name
-            else _share_loader(boto3.Session(profile_name=config.profile, region_name=region))
+            else share_loader(boto3.Session(profile_name=config.profile, region_name=region))
         )
     return assumed_session(base, config, config.role_arn, region)
 
@@ -134,4 +134,4 @@ def assumed_session(
     )
     member = botocore.session.Session()
     member.register_component("credential_provider", CredentialResolver([_Assumed(creds)]))
-    return _share_loader(boto3.Session(botocore_session=member, region_name=region))
+    return share_loader(boto3.Session(botocore_session=member, region_name=region))
