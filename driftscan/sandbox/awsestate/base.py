@@ -57,9 +57,9 @@ def client(service: str, endpoint_url: str, region: str, **config: Any) -> Any:
     # a scan in this process (the demo's) does not parse the seeded services' models again.
     with _MAKING:
         if _session is None:
-            from driftscan.providers.aws.collect.session import share_loader
+            from driftscan.providers.aws.collect.session import prepare
 
-            _session = share_loader(boto3.Session())
+            _session = prepare(boto3.Session())
         return cast(Any, _session).client(
             service, region_name=region, endpoint_url=endpoint_url, **CREDENTIALS, **config
         )

@@ -61,6 +61,8 @@ THROTTLED_CODES = frozenset(
 
 def classify(exc: BaseException) -> Reason:
     """Map a botocore failure (after its retries) to a not-assessed reason."""
+    if isinstance(exc, SourceError):  # driftscan's own refusal (a listing past its bound)
+        return exc.reason
     if isinstance(exc, ClientError):
         if is_denied(exc):
             return "denied"
@@ -94,6 +96,8 @@ def describe(exc: BaseException) -> str:
     in the slice, secrets included (the caller bounds and redacts what is left).
     """
     op = getattr(_CALLING, "op", None) or "request"
+    if isinstance(exc, SourceError):  # its message is driftscan's own, never a payload's
+        return exc.message
     if isinstance(exc, ClientError):
         err = exc.response.get("Error", {})
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")

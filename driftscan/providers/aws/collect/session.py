@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from functools import partial
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 import botocore.session
@@ -18,7 +18,10 @@ from botocore.credentials import (
 )
 from botocore.exceptions import NoCredentialsError
 from botocore.loaders import Loader
+from botocore.paginate import PageIterator
 
+from driftscan.collect import limits
+from driftscan.errors import SourceError
 from driftscan.providers.aws.source import AwsSource
 
 SESSION_NAME = "driftscan"
@@ -47,14 +50,52 @@ _loader_lock = threading.Lock()
 _loader: Loader | None = None
 
 
-def share_loader(session: boto3.Session) -> boto3.Session:
-    """Give the session the process's one botocore data loader.
+if TYPE_CHECKING:  # generic in the type stubs only
+    _Pages = PageIterator[Any]
+else:
+    _Pages = PageIterator
+
+
+class _BoundedPages(_Pages):
+    """botocore's page iterator, refusing a listing past MAX_PAGES pages (botocore refuses a
+    repeated token itself, but follows a chain of new ones for ever)."""
+
+    def __iter__(self) -> Any:
+        for n, page in enumerate(super().__iter__(), 1):
+            if n > limits.MAX_PAGES:
+                name = getattr(getattr(self, "_method", None), "__name__", "a listing")
+                raise SourceError(
+                    f"{name}: more than {limits.MAX_PAGES:,} pages; not read", reason="parse"
+                )
+            yield page
+
+
+class _BoundedPaging:
+    """Client mixin: every paginator it hands out iterates through _BoundedPages."""
+
+    def get_paginator(self, operation_name: str) -> Any:
+        paginator = super().get_paginator(operation_name)  # type: ignore[misc]
+        paginator.PAGE_ITERATOR_CLS = _BoundedPages
+        return paginator
+
+
+def _add_bounded_paging(base_classes: list[type], **_: Any) -> None:
+    base_classes.insert(0, _BoundedPaging)
+
+
+def prepare(session: boto3.Session) -> boto3.Session:
+    """Give the session the process's one botocore data loader, and clients whose paginators
+    stop at MAX_PAGES pages (collect/limits.py).
 
     Each botocore session otherwise parses every service model it uses again (EC2's is
     megabytes of JSON): once per member account of an organisation, not once per scan.
     The models are read-only data, so sharing them across sessions and threads is safe.
     """
     global _loader
+    # botocore's own hook for shaping client classes: the mixin comes first in their bases.
+    session.events.register(
+        "creating-client-class", _add_bounded_paging, unique_id="driftscan-bounded-paging"
+    )
     core: Any = cast(Any, session)._session
     with _loader_lock:
         if _loader is None:
@@ -77,13 +118,13 @@ def make_session(config: AwsSource) -> boto3.Session:
     system (tests: a read-only allow-list) see every call. For an organisation the collector
     calls it once more per member account, with that account's role as `role_arn`.
     """
-    base = share_loader(boto3.Session(profile_name=config.profile))
+    base = prepare(boto3.Session(profile_name=config.profile))
     region = home_region(config, base)
     if not config.role_arn:
         return (
             base
             if base.region_name
-            else share_loader(boto3.Session(profile_name=config.profile, region_name=region))
+            else prepare(boto3.Session(profile_name=config.profile, region_name=region))
         )
     return assumed_session(base, config, config.role_arn, region)
 
@@ -134,4 +175,4 @@ def assumed_session(
     )
     member = botocore.session.Session()
     member.register_component("credential_provider", CredentialResolver([_Assumed(creds)]))
-    return share_loader(boto3.Session(botocore_session=member, region_name=region))
+    return prepare(boto3.Session(botocore_session=member, region_name=region))
