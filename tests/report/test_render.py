@@ -277,3 +277,34 @@ def test_pdf_folds_requirements_that_only_carry_an_id() -> None:
     for i in range(1, 4):  # the HTML: a heading and a table row each, with the title
         assert f'id="req-fw-9-{i}"' in html and f"<h4>9.{i} — Manual duty {i}" in html
         assert f"Manual duty {i}" in html.split('<section id="frameworks">', 1)[1]
+
+
+def test_pdf_keeps_the_resource_counts_beside_a_long_identity(tmp_path: Path) -> None:
+    """A source identity with one long unbroken token (an SSH key fingerprint) wraps inside
+    its column on paper: the table keeps to the page and every count is printed whole."""
+    from dataclasses import replace
+
+    from driftscan.report.formats import render_pdf
+
+    data = make_report_data(4)
+    token = "SHA256:" + "IknoxpJD4aV0sRqLH2L1OqAMIGmuZ4xs6ZqpidQgMUa" * 2
+    data.sources = [replace(s, identity=f"user scanner with key {token}") for s in data.sources]
+    doc = document(data)
+    out = tmp_path / "r.pdf"
+    render_pdf(render_html(doc, pdf=True, passing_limit=5), out)
+    text = _pdf_text(out)
+    table = text.split("Sources", 1)[1].split("Slices", 1)[0]
+    assert "resources" in table and "unreachable" in table  # headers and words whole
+    # Text past the page's right edge is in the file but not on paper: every fragment of the
+    # coverage page must end inside it (width estimated from the font size, generously).
+    page = next(p for p in pypdf.PdfReader(out).pages if "Sources" in (p.extract_text() or ""))
+    right = float(page.mediabox.right)
+    ends: list[tuple[float, str]] = []
+
+    def visit(t: str, cm: list[float], tm: list[float], font: object, size: float) -> None:
+        if t.strip():
+            x = tm[4] * cm[0] + tm[5] * cm[2] + cm[4]
+            ends.append((x + len(t.strip()) * size * cm[0] * 0.45, t.strip()))
+
+    page.extract_text(visitor_text=visit)
+    assert ends and max(ends)[0] <= right, sorted(ends)[-3:]
