@@ -121,6 +121,26 @@ class TestCertificates:
         assert got["soon"].reason == "soon expires in 10 days (2026-03-11), in use by 1 resource(s)"
         assert got["valid"].reason.endswith(", not in use")
 
+    def test_expired_earlier_the_same_day_reads_as_expired(self, store: Store) -> None:
+        """A certificate that expired an hour before the scan started has 0 days left by date:
+        it is expired, not "expires in 0 days"; one that expires an hour after is not."""
+        later = aws(
+            "AWS::CertificateManager::Certificate",
+            "later",
+            attrs={
+                "status": "ISSUED",
+                "not_after": (T0 + timedelta(hours=1)).isoformat(),
+                "in_use_by": [],
+            },
+        )
+        gone = aws("AWS::CertificateManager::Certificate", "gone", attrs={
+            "status": "EXPIRED", "not_after": (T0 - timedelta(hours=1)).isoformat(), "in_use_by": ["l"]})  # fmt: skip
+        write_scan(store, [later, gone])
+        got = short(by_resource(check(store), "acm_certificate_expiry"))
+        assert got["gone"].status == "alarm"
+        assert got["gone"].reason == f"gone expired on {T0.date()}, in use by 1 resource(s)"
+        assert got["later"].reason.startswith("later expires in ")
+
     def test_warning_period_is_a_param(self, store: Store) -> None:
         """acm_cert_min_days moves the warning line."""
         write_scan(store, [cert("c", 40)])
