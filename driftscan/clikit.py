@@ -64,6 +64,14 @@ class _Stderr:
 err = _Stderr()
 
 
+def plain(value: object) -> str:
+    """`value` as Rich markup that prints as it is: a `[...]` in it (`[redacted]`, a key) is
+    text, not a style tag that Rich would swallow."""
+    from rich.markup import escape
+
+    return escape(str(value))
+
+
 def print_error(message: object) -> None:
     """`error: message` on stderr, on one line whatever the terminal's width; a message of
     several errors (every mistake in a config file) is one `error:` line each."""

@@ -175,10 +175,12 @@ def print_table(
     """A Rich table that fits the console: `key` cells shortened in the middle, line by line."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     con = console or Console()
     widths = fit_widths(cols, rows, con.width)
-    table = Table(title=title, show_lines=False, header_style="bold")
+    # Text, not markup: a title holds data (a resource key) whose `[...]` is not a style.
+    table = Table(title=Text(title) if title else None, show_lines=False, header_style="bold")
     for c, w in zip(cols, widths, strict=True):
         table.add_column(
             _styled(c.header, c.sub_style or "dim"),

@@ -177,3 +177,33 @@ def test_errors_are_one_line_each_when_piped(tmp_path: Path) -> None:
     assert res.returncode == 2
     assert res.stderr.splitlines() == [f"error: {cfg}:2, key 'sources[0].no_such_key': unknown key"]
     assert len(res.stderr.splitlines()[0]) > 80
+
+
+def test_square_brackets_in_messages_are_printed_as_text(
+    cfg: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Rich reads `[...]` as a style tag: data in a message (a key, a redacted detail) must
+    reach the terminal whole, not lose its bracketed parts."""
+    from driftscan.commands.core import print_not_assessed
+    from driftscan.model import Slice, SourceRun
+
+    res = CliRunner().invoke(app, ["history", "[red]k[/red]", "-c", str(cfg)])
+    assert res.exit_code == 2 and "no resource with key '[red]k[/red]'" in res.output
+
+    run = SourceRun("aws-test", "aws")
+    run.slices.append(Slice("aws-test", "aws", "global/sts", "failed", reason="denied",
+                            detail="NoCredentialsError: [redacted] to locate credentials"))  # fmt: skip
+    print_not_assessed([run])
+    assert "NoCredentialsError: [redacted] to locate credentials" in capsys.readouterr().err
+
+
+def test_a_table_title_is_text_not_markup(capsys: pytest.CaptureFixture[str]) -> None:
+    """A table titled with a resource key shows the key as it is."""
+    from rich.console import Console
+
+    from driftscan.output import Col, print_table
+
+    print_table([Col("a", "fixed")], [["1"]], title="key [bold]x[/bold]",
+                console=Console(width=80, force_terminal=False))  # fmt: skip
+    out = capsys.readouterr().out  # the title wraps to the table's width
+    assert "key[bold]x[/bold]" in "".join(out.split())

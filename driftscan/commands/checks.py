@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from driftscan.clikit import ConfigOpt, FormatOpt, StoreOpt, app, command, err, open_read
+from driftscan.clikit import ConfigOpt, FormatOpt, StoreOpt, app, command, err, open_read, plain
 from driftscan.errors import DriftscanError, ExitCode, NoStore
 from driftscan.output import Col, Format, default_format, emit, print_table
 
@@ -304,7 +304,7 @@ def rules_validate(config: ConfigOpt = None, store: StoreOpt = None) -> None:
         with st:
             errors = pipeline.validate_rules(cfg, st, pack)
     for e in errors:
-        err.print(f"[red]error:[/red] {e}", highlight=False)
+        err.print(f"[red]error:[/red] {plain(e)}", highlight=False)
     if errors:
         raise typer.Exit(ExitCode.USAGE)
     print(f"ok: {len(pack.rules)} rules, {len(pack.frameworks)} frameworks, rules hash {pack.hash}")

@@ -17,6 +17,7 @@ from driftscan.clikit import (
     coverage_text,
     err,
     open_read,
+    plain,
 )
 from driftscan.errors import ConfigError, ExitCode, RuleError
 from driftscan.output import Format, cell, default_format, emit
@@ -47,7 +48,7 @@ def print_not_assessed(runs: Sequence[SourceRun]) -> None:
         for s in run.slices:
             if s.status == "failed":
                 err.print(
-                    f"[red]not assessed[/red] {s.source} {s.name}: {s.reason}: {s.detail}",
+                    f"[red]not assessed[/red] {plain(s.source)} {plain(s.name)}: {s.reason}: {plain(s.detail)}",
                     highlight=False,
                 )
 
@@ -134,7 +135,9 @@ def scan(
         }
         emit(["scan"], [[rec.scan_id]], fmt, doc=doc)
     for problem in outcome.evidence_errors:
-        err.print(f"[yellow]warning:[/yellow] {problem} (the scan is stored)", highlight=False)
+        err.print(
+            f"[yellow]warning:[/yellow] {plain(problem)} (the scan is stored)", highlight=False
+        )
     raise typer.Exit(ExitCode.OK if outcome.complete else ExitCode.INCOMPLETE)
 
 
@@ -174,7 +177,7 @@ def _rule_pack(cfg: Config) -> RulePack | None:
         return pipeline.load_rules(cfg)
     except RuleError as exc:
         err.print(
-            f"[yellow]warning:[/yellow] rule pack not loaded, scan recorded without its hash: {exc}"
+            f"[yellow]warning:[/yellow] rule pack not loaded, scan recorded without its hash: {plain(exc)}"
         )
         return None
 
@@ -274,7 +277,7 @@ def history(
     with open_read(config, store) as st:
         versions = pipeline.history(st, key)
     if not versions:
-        err.print(f"no resource with key '{key}' in the store")
+        err.print(f"no resource with key '{plain(key)}' in the store", highlight=False)
         raise typer.Exit(ExitCode.USAGE)
     timeline: list[dict[str, Any]] = [
         {"first_scan": v.entry.first_scan, "last_scan": v.entry.last_scan,

@@ -6,7 +6,7 @@ from typing import Any
 
 import typer
 
-from driftscan.clikit import ConfigOpt, FormatOpt, app, command, err
+from driftscan.clikit import ConfigOpt, FormatOpt, app, command, err, plain
 from driftscan.errors import ExitCode
 from driftscan.output import Col, Format, default_format, emit, print_table
 
@@ -65,7 +65,7 @@ def desired_stats(config: ConfigOpt = None, fmt: FormatOpt = None) -> None:
         if skipped:
             err.print("Not compared (skipped): " + ", ".join(skipped))
         for f in failed:
-            err.print(f"[yellow]state not read[/yellow]: {f}")
+            err.print(f"[yellow]state not read[/yellow]: {plain(f)}")
     else:
         emit(_COLUMNS, table, fmt, doc=doc)
     raise typer.Exit(ExitCode.INCOMPLETE if failed else ExitCode.OK)

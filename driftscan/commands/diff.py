@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from driftscan.clikit import ConfigOpt, FormatOpt, StoreOpt, command, err, open_read
+from driftscan.clikit import ConfigOpt, FormatOpt, StoreOpt, command, err, open_read, plain
 from driftscan.commands import desired as _desired  # noqa: F401 - registers `desired stats`
 from driftscan.errors import ExitCode, NoStore
 from driftscan.output import Col, Format, default_format, emit, print_table
@@ -154,10 +154,12 @@ def _notes(status: str, cov: dict[str, Any]) -> None:
             f"({cov['declared_not_assessed']} declared resource(s)); see `driftscan scans`"
         )
     for failed in cov.get("desired_failed", []):
-        err.print(f"[yellow]declared state not read[/yellow], its resources not assessed: {failed}")
+        err.print(
+            f"[yellow]declared state not read[/yellow], its resources not assessed: {plain(failed)}"
+        )
     if cov.get("presence_only"):
         types = ", ".join(f"{t} ({n})" for t, n in cov["presence_only"].items())
-        err.print(f"Terraform types without a mapping, checked for presence only: {types}")
+        err.print(f"Terraform types without a mapping, checked for presence only: {plain(types)}")
 
 
 def _between(

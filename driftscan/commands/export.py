@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from driftscan.clikit import ConfigOpt, ReadWaitOpt, StoreOpt, command, err, open_read
+from driftscan.clikit import ConfigOpt, ReadWaitOpt, StoreOpt, command, err, open_read, plain
 
 
 class ExportFormat(StrEnum):
@@ -46,10 +46,10 @@ def export(
     if verify:
         problems = verify_export(out)
         for p in problems:
-            err.print(f"[red]✗[/red] {p}")
+            err.print(f"[red]✗[/red] {plain(p)}")
         if problems:
             raise typer.Exit(1)
-        err.print(f"{out}: every file matches the manifest")
+        err.print(f"{plain(out)}: every file matches the manifest")
         return
     if scan is not None and all_scans:
         raise typer.BadParameter("give --scan N or --all, not both")
@@ -66,7 +66,7 @@ def export(
         result = export_parquet(st, out, chosen, progress=step)
     rows = ", ".join(f"{t} {n:,}" for t, n in result.rows.items() if n) or "nothing new"
     if result.exported:
-        err.print(f"exported scan(s) {_ids(result.exported)} to {out}: {rows}")
+        err.print(f"exported scan(s) {_ids(result.exported)} to {plain(out)}: {rows}")
     if result.skipped:
         err.print(f"already exported: scan(s) {_ids(result.skipped)}")
     if not result.exported and not result.skipped:

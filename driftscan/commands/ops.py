@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from driftscan.clikit import ConfigOpt, WaitOpt, command, err
+from driftscan.clikit import ConfigOpt, WaitOpt, command, err, plain
 
 
 @command()
@@ -66,14 +66,14 @@ def run(
             except OSError as exc:
                 # The run's own result (findings, incomplete) must not be replaced by this.
                 log.event("metrics.failed", level="error", error=str(exc))
-                err.print(f"[red]error:[/red] metrics file not written: {exc}")
+                err.print(f"[red]error:[/red] metrics file not written: {plain(exc)}")
     except Exception as exc:
         log.event("run.failed", level="error", error=f"{type(exc).__name__}: {exc}")
         raise
     finally:
         log.close()
     if not quiet and out.report is not None:
-        err.print(f"report: {out.report.folder}")
+        err.print(f"report: {plain(out.report.folder)}")
     raise typer.Exit(out.exit_code)
 
 
@@ -115,7 +115,7 @@ def demo(
 
     console = Console()
     result = run_demo(
-        workdir.resolve(), out.resolve(), progress=lambda m: err.print(f"[dim]·[/dim] {m}")
+        workdir.resolve(), out.resolve(), progress=lambda m: err.print(f"[dim]·[/dim] {plain(m)}")
     )
     table = Table(title="Seeded incidents and the rules that found them", header_style="bold")
     for col in ("incident", "rule", "resource", "finding"):

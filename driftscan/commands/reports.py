@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperCommand, TyperOption
 
-from driftscan.clikit import ConfigOpt, StoreOpt, WaitOpt, command, err
+from driftscan.clikit import ConfigOpt, StoreOpt, WaitOpt, command, err, plain
 from driftscan.errors import ExitCode
 from driftscan.output import dumps
 
@@ -120,10 +120,10 @@ def report(
     with Store(path, wait_s=wait) as st, _printed_here("driftscan.report.render"):
         res = pipeline.report(cfg, st, scan, formats, out, notify=err.print)
     for note in res.notes:  # what a killed earlier writer left, now cleared up
-        err.print(f"[yellow]repaired:[/yellow] {note}", highlight=False)
+        err.print(f"[yellow]repaired:[/yellow] {plain(note)}", highlight=False)
     for name, why in sorted(res.not_written.items()):  # e.g. the PDF without Pango
         why = why.removeprefix(f"{name.upper()} not written: ")
-        err.print(f"[yellow]not written:[/yellow] {name}: {why}", highlight=False)
+        err.print(f"[yellow]not written:[/yellow] {name}: {plain(why)}", highlight=False)
     print(res.folder)
     for name in sorted(res.artifacts):
         err.print(f"  {name}", highlight=False)
@@ -219,8 +219,8 @@ def keygen(
     try:
         private, public, key_id = signing_keygen(out)
     except FileExistsError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        err.print(f"[red]error:[/red] {plain(exc)}", highlight=False)
         raise typer.Exit(ExitCode.USAGE) from None
     print(private)
     print(public)
-    err.print(f"key id {key_id}; set reports.signing_key: {private}", highlight=False)
+    err.print(f"key id {key_id}; set reports.signing_key: {plain(private)}", highlight=False)

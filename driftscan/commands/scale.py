@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from driftscan.clikit import ConfigOpt, FormatOpt, WaitOpt, command, err
+from driftscan.clikit import ConfigOpt, FormatOpt, WaitOpt, command, err, plain
 from driftscan.commands.core import RUN_COLUMNS, print_not_assessed, run_rows
 from driftscan.errors import ConfigError, ExitCode
 from driftscan.output import Format, default_format, emit
@@ -85,7 +85,7 @@ def print_ingest(outcome: IngestOutcome, fmt: Format) -> None:
     rec = outcome.record
     problems = asm.problems if asm is not None else []
     for p in problems:
-        err.print(f"[yellow]shard problem:[/yellow] {p}", highlight=False)
+        err.print(f"[yellow]shard problem:[/yellow] {plain(p)}", highlight=False)
     if outcome.already and asm is not None:
         err.print(f"run {asm.run_id} was already ingested as scan {rec.scan_id}: nothing written")
     if fmt is Format.table:
@@ -111,7 +111,9 @@ def print_ingest(outcome: IngestOutcome, fmt: Format) -> None:
         }
         emit(["scan"], [[rec.scan_id]], fmt, doc=doc)
     for problem in outcome.evidence_errors:
-        err.print(f"[yellow]warning:[/yellow] {problem} (the scan is stored)", highlight=False)
+        err.print(
+            f"[yellow]warning:[/yellow] {plain(problem)} (the scan is stored)", highlight=False
+        )
 
 
 @command()
