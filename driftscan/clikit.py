@@ -77,7 +77,8 @@ def print_error(message: object) -> None:
     several errors (every mistake in a config file) is one `error:` line each."""
     from rich.markup import escape
 
-    for line in str(message).splitlines() or [""]:
+    # Blank lines (DuckDB's errors hold some before their `LINE 1:` excerpt) are left out.
+    for line in [ln for ln in str(message).splitlines() if ln.strip()] or [""]:
         err.print(f"[red]error:[/red] {escape(line)}", highlight=False, soft_wrap=True)
 
 

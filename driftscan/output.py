@@ -179,6 +179,8 @@ def print_table(
 
     con = console or Console()
     widths = fit_widths(cols, rows, con.width)
+    if title and " " not in title and len(title) > con.width:
+        title = shorten(title, con.width)  # one long key: shortened as key cells are
     # Text, not markup: a title holds data (a resource key) whose `[...]` is not a style.
     table = Table(title=Text(title) if title else None, show_lines=False, header_style="bold")
     for c, w in zip(cols, widths, strict=True):

@@ -373,6 +373,12 @@ def check(
     from driftscan.store import reads
 
     n = scan_id if scan_id is not None else reads.latest_scan(store)
+    # The arguments first (a scan that exists, a framework the pack has): a mistake is one
+    # error line, not a diff announced and run before it.
+    if n is not None:
+        store.scan(n)
+    pack = pack or load_rules(config)
+    pack.select(framework, None)
     if config.desired and n is not None and not store.read_only and not reads.diffed(store, n):
         (notify or _quiet)(f"scan {n} was never diffed against the desired state: diffing it first")
         diff(config, store, n)
@@ -404,6 +410,8 @@ def report(
     from driftscan.store.evidence import record_report
 
     n = scan_id if scan_id is not None else reads.latest_scan(store)
+    if n is not None:
+        store.scan(n)  # exists: a mistake is one error line, not a check run before it
     if n is not None and not store.read_only and not reads.checked(store, n):
         (notify or _quiet)(f"scan {n} was never checked: evaluating the rules first")
         check(config, store, n, pack=pack or load_rules(config), notify=notify)

@@ -207,3 +207,34 @@ def test_a_table_title_is_text_not_markup(capsys: pytest.CaptureFixture[str]) ->
                 console=Console(width=80, force_terminal=False))  # fmt: skip
     out = capsys.readouterr().out  # the title wraps to the table's width
     assert "key[bold]x[/bold]" in "".join(out.split())
+
+
+def test_a_sql_error_has_no_blank_error_lines(cfg: Path) -> None:
+    """DuckDB's parser error, with its LINE 1 excerpt and caret, prints no empty `error:` line."""
+    res = CliRunner().invoke(app, ["query", "selec * from scans", "-c", str(cfg)])
+    assert res.exit_code == 2
+    lines = res.output.strip().splitlines()
+    assert lines[0].startswith("error:") and "selec" in lines[0]
+    assert all(ln.startswith("error:") and ln.removeprefix("error:").strip() for ln in lines)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["check", "--scan", "99"], "no scan 99"),
+        (["report", "--scan", "99", "--format", "json"], "no scan 99"),
+        (["check", "--framework", "no-such-framework"], "no-such-framework"),
+    ],
+)
+def test_a_mistake_is_one_error_line_before_any_work(
+    cfg: Path, args: list[str], message: str
+) -> None:
+    """With a desired state configured, a missing scan or unknown framework is refused before
+    anything is diffed or checked: no "diffing it first" notice precedes the error."""
+    desired = cfg.parent / "desired.yaml"
+    desired.write_text("resources:\n  - key: arn:aws:s3:::bucket-000000\n    versioning: Enabled\n")
+    cfg.write_text(cfg.read_text() + f"desired: [{{path: {desired}}}]\n")
+    res = CliRunner().invoke(app, [*args, "-c", str(cfg)])
+    assert res.exit_code == 2, res.output
+    lines = res.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and message in lines[0], lines
