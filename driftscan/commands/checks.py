@@ -191,8 +191,11 @@ def findings(
     from driftscan.store import reads
 
     fmt = default_format(fmt)
-    if status is not None and status not in ("ok", "alarm", "error", "skip", "not_assessed"):
-        raise typer.BadParameter(f"unknown status '{status}'", param_hint="--status")
+    known = ("alarm", "error", "not_assessed", "skip", "ok")
+    if status is not None and status not in known:
+        raise typer.BadParameter(
+            f"unknown status '{status}'; choose from {', '.join(known)}", param_hint="--status"
+        )
     with open_read(config, store) as st:
         n = scan if scan is not None else reads.latest_checked_scan(st)
         if n is None:

@@ -261,7 +261,11 @@ def scans(
 @command()
 def history(
     key: Annotated[
-        str, typer.Argument(help="Resource key: an ARN, an Azure resource ID or ssh://<host>")
+        str,
+        typer.Argument(
+            help="Resource key: an ARN, an Azure resource ID, a GCP asset name, "
+            "k8s://<cluster>/<namespace>/<kind>/<name> or ssh://<host>"
+        ),
     ],
     config: ConfigOpt = None,
     store: StoreOpt = None,
@@ -329,8 +333,9 @@ def query(
 ) -> None:
     """Read-only SQL over the store's views (the connection cannot write or read other files).
 
-    Views: scans, source_runs, slices, resource_versions, resources; the macro resources_at(N)
-    gives the estate at scan N. A query past --timeout or --memory-limit stops with exit 2.
+    Views: scans, source_runs, slices, resource_versions, resources, drift, findings and more
+    (`driftscan views` lists them all); the macro resources_at(N) gives the estate at scan N.
+    A query past --timeout or --memory-limit stops with exit 2.
 
     Example:  driftscan query "select type, count(*) from resources group by 1"
     """

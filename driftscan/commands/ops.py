@@ -121,17 +121,18 @@ def demo(
     for col in ("incident", "rule", "resource", "finding"):
         table.add_column(col, overflow="fold")
     for inc, reason in result.found:
-        table.add_row(inc.what, inc.rule, inc.resource, reason or "[red]NOT FOUND[/red]")
+        table.add_row(plain(inc.what), plain(inc.rule), plain(inc.resource),
+                      plain(reason) if reason else "[red]NOT FOUND[/red]")  # fmt: skip
     console.print(table)
     second = result.second
-    counts = {s: second.check.count(s) for s in ("alarm", "not_assessed", "ok")}
-    drift = {
-        k: sum(1 for d in second.drift.drifts if d.kind == k)
-        for k in ("missing", "unmanaged", "changed")
-    }
+    statuses = ("alarm", "error", "not_assessed", "skip", "ok")
+    counts = ", ".join(f"{second.check.count(s)} {s.replace('_', ' ')}" for s in statuses)
+    kinds = ("unmanaged", "changed", "missing")
+    drift = ", ".join(f"{sum(d.kind == k for d in second.drift.drifts)} {k}" for k in kinds)
     console.print(
-        f"scan {second.scan.record.scan_id}: {second.scan.record.status}; findings {counts}; drift {drift}; "
-        f"run exit code {second.exit_code}"
+        f"scan {second.scan.record.scan_id}: {second.scan.record.status}; findings: {counts};"
+        f" drift: {drift}; run exit code {second.exit_code}",
+        highlight=False,
     )
     if second.report is not None:
         html = second.report.artifacts.get("report.html")

@@ -91,11 +91,12 @@ def report(
     store: StoreOpt = None,
     wait: WaitOpt = 120.0,
 ) -> None:
-    """Write the evidence report of a scan: HTML, PDF, JSON and CSV with a signed manifest.
+    """Write the evidence report of a scan: HTML, PDF, JSON and CSV with a sealed manifest.
 
     The report states what was scanned, when, with which tool version, rule pack hash,
     parameters and chain head, and what could not be assessed. The folder is recorded in
-    the store (opened for writing), so `verify` knows every report. For GRC tools, SIEMs,
+    the store (opened for writing), so `verify` knows every report. The manifest is signed
+    when reports.signing_key is set (`driftscan keygen`). For GRC tools, SIEMs,
     code scanning and CI: oscal (OSCAL assessment-results), ocsf (OCSF Compliance Finding
     lines), sarif (SARIF 2.1.0) and junit (JUnit XML).
 
