@@ -44,6 +44,8 @@ _DESCRIBES = frozenset(
         "fingerprint", "thumbprint", "vault", "ref", "mode", "method", "methods", "endpoint",
         "endpoints", "connections", "link", "links", "ip", "ips", "address", "addresses",
         "network", "zone", "dns", "subnet", "format", "rotated", "last", "age", "days",
+        # an exception's name (`NoCredentialsError: Unable to locate credentials`)
+        "error", "errors", "exception",
     }
 )  # fmt: skip
 _PUBLIC = frozenset({"public"})

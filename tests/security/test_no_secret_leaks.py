@@ -136,6 +136,13 @@ class TestSafeDetail:
         out = safe_detail(text) or ""
         assert "SECRET1" not in out and "[redacted]" in out
 
+    def test_an_exception_name_is_not_a_secret_name(self) -> None:
+        """botocore's `NoCredentialsError: Unable to locate credentials` keeps its message: a
+        name ending in Error describes a failure, it holds no secret."""
+        text = "cannot read AWS account: GetCallerIdentity: NoCredentialsError: Unable to locate credentials"
+        assert safe_detail(text) == text
+        assert "[redacted]" in (safe_detail("credentials: SECRET1") or "")
+
     def test_control_characters_go(self) -> None:
         """NUL and other control bytes never reach the store or a log line."""
         assert "\x00" not in (safe_detail("a\x00b\x1b[31m") or "")
