@@ -115,10 +115,21 @@ def command(*args: Any, group: typer.Typer | None = None, **kwargs: Any) -> Call
                 err.print("[red]internal error[/red]: please report it with the traceback above")
                 raise typer.Exit(ExitCode.INTERNAL) from None
 
-        (group or app).command(*args, **kwargs)(run)
+        options = dict(kwargs)
+        if "short_help" not in options and fn.__doc__:
+            options["short_help"] = _summary(fn.__doc__)
+        (group or app).command(*args, **options)(run)
         return fn
 
     return wrap
+
+
+def _summary(doc: str) -> str:
+    """A command's line in `driftscan --help`: its docstring's first sentence, whole (Click
+    would cut it at 45 characters with "...")."""
+    first = " ".join(doc.strip().split("\n\n", 1)[0].split())
+    end = first.find(". ")
+    return first if end < 0 else first[: end + 1]
 
 
 ConfigOpt = Annotated[

@@ -112,3 +112,12 @@ def test_report_help_names_every_registered_format() -> None:
     assert res.exit_code == 0, res.output
     assert f"Comma-separated: {','.join(renderer.names())}" in res.output
     assert "{formats}" not in res.output
+
+
+def test_the_command_list_cuts_no_summary() -> None:
+    """`driftscan --help` lists every command with its whole first sentence (Click would cut
+    each at 45 characters with "...")."""
+    res = CliRunner().invoke(app, ["--help"], terminal_width=80)
+    assert res.exit_code == 0
+    commands = res.output.split("Commands:", 1)[1]
+    assert "..." not in commands and "run driftscan against a local sandbox" in commands.lower()

@@ -13,6 +13,7 @@ from driftscan.output import Col, Format, default_format, emit, print_table
 desired_app = typer.Typer(
     name="desired",
     help="The declared state: what its Terraform states map onto, per type.",
+    short_help="The declared state: what its Terraform states map onto, per type.",
     no_args_is_help=True,
 )
 app.add_typer(desired_app)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 frameworks_app = typer.Typer(
     name="frameworks",
     help="Whole framework catalogues: list, validate, and each requirement's status in a scan.",
+    short_help="Whole framework catalogues: list, validate, and each requirement's status in a scan.",
     no_args_is_help=True,
 )
 app.add_typer(frameworks_app)
