@@ -348,10 +348,18 @@ def query(
 @command()
 def views() -> None:
     """Describe the views that `driftscan query` and rules can read."""
+    import shutil
+    import textwrap
+
     from driftscan.store import view_docs
 
-    for name, doc in view_docs().items():
-        print(f"{name:18} {doc}")
+    docs = view_docs()
+    pad = max(map(len, docs)) + 2
+    # Wrapped to the terminal (piped: 80 columns), continuation lines under the description.
+    width = max(pad + 30, shutil.get_terminal_size((80, 24)).columns - 1)
+    for name, doc in docs.items():
+        print(textwrap.fill(doc, width, initial_indent=f"{name:{pad}}",
+                            subsequent_indent=" " * pad, break_on_hyphens=False))  # fmt: skip
 
 
 @command()

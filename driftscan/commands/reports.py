@@ -44,10 +44,8 @@ def _formats(value: str | None) -> list[str] | None:
     registered = renderer.names()
     bad = sorted(set(out) - set(registered))
     if bad or not out:
-        err.print(
-            f"[red]error:[/red] unknown format {', '.join(bad) or '(none)'}; "
-            f"choose from {', '.join(registered)}"
-        )
+        what = f"unknown format {plain(', '.join(bad))}" if bad else "no format given"
+        err.print(f"[red]error:[/red] {what}; choose from {', '.join(registered)}")
         raise typer.Exit(ExitCode.USAGE)
     return out
 

@@ -101,6 +101,8 @@ def test_an_unknown_format_on_the_command_line_is_a_usage_error(tmp_path: Path) 
     assert res.exit_code == 2
     assert "unknown format docx" in res.output and "json" in res.output
     assert not (tmp_path / "out").exists()
+    empty = runner.invoke(app, ["report", "--store", str(store), "--format", " , "])
+    assert empty.exit_code == 2 and "no format given; choose from csv" in empty.output
 
 
 def test_a_broken_renderer_plugin_is_a_report_error(
