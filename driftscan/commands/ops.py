@@ -109,21 +109,22 @@ def demo(
     Example:  driftscan demo --out reports/out
     """
     from rich.console import Console
-    from rich.table import Table
 
+    from driftscan.output import Col, print_table
     from driftscan.sandbox.demo import run_demo
 
     console = Console()
     result = run_demo(
         workdir.resolve(), out.resolve(), progress=lambda m: err.print(f"[dim]·[/dim] {plain(m)}")
     )
-    table = Table(title="Seeded incidents and the rules that found them", header_style="bold")
-    for col in ("incident", "rule", "resource", "finding"):
-        table.add_column(col, overflow="fold")
-    for inc, reason in result.found:
-        table.add_row(plain(inc.what), plain(inc.rule), plain(inc.resource),
-                      plain(reason) if reason else "[red]NOT FOUND[/red]")  # fmt: skip
-    console.print(table)
+    # As `check` prints findings: the rule over its resource (keys shortened in the middle,
+    # never broken mid-word), the incident and the finding wrapped beside them.
+    cols = [Col("incident", "wrap", min=16), Col("rule\nresource", "key", min=24, sub_style="dim"),
+            Col("finding", "wrap", min=26)]  # fmt: skip
+    rows = [[inc.what, f"{inc.rule}\n{inc.resource}", reason or "NOT FOUND"]
+            for inc, reason in result.found]  # fmt: skip
+    print_table(cols, rows, title="Seeded incidents and the rules that found them",
+                console=console)  # fmt: skip
     second = result.second
     statuses = ("alarm", "error", "not_assessed", "skip", "ok")
     counts = ", ".join(f"{second.check.count(s)} {s.replace('_', ' ')}" for s in statuses)
