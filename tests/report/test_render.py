@@ -308,3 +308,15 @@ def test_pdf_keeps_the_resource_counts_beside_a_long_identity(tmp_path: Path) ->
 
     page.extract_text(visitor_text=visit)
     assert ends and max(ends)[0] <= right, sorted(ends)[-3:]
+
+
+def test_the_cover_says_what_period_it_covers() -> None:
+    """The cover's period says what it spans: since the scan last reported, or the trend's."""
+    from driftscan.report.data import PreviousReport
+
+    data = make_report_data(4)
+    data.previous = None
+    assert "over the scans of the trend below" in render_html(document(data))
+    data.previous = PreviousReport(folder="reports/out/scan-000041", scan_id=41,
+                                   manifest_sha256="0" * 64, summary={})  # fmt: skip
+    assert "since scan 41, the one last reported" in render_html(document(data))
