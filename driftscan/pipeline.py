@@ -412,9 +412,10 @@ def report(
     n = scan_id if scan_id is not None else reads.latest_scan(store)
     if n is not None:
         store.scan(n)  # exists: a mistake is one error line, not a check run before it
+    pack = pack or load_rules(config)  # once, for the check below and the report's data
     if n is not None and not store.read_only and not reads.checked(store, n):
         (notify or _quiet)(f"scan {n} was never checked: evaluating the rules first")
-        check(config, store, n, pack=pack or load_rules(config), notify=notify)
+        check(config, store, n, pack=pack, notify=notify)
 
     root = Path(out_dir) if out_dir is not None else config.resolve(config.reports.dir)
     data = build_report_data(config, store, scan_id, reports_root=root, pack=pack)
