@@ -75,11 +75,9 @@ def plain(value: object) -> str:
 def print_error(message: object) -> None:
     """`error: message` on stderr, on one line whatever the terminal's width; a message of
     several errors (every mistake in a config file) is one `error:` line each."""
-    from rich.markup import escape
-
     # Blank lines (DuckDB's errors hold some before their `LINE 1:` excerpt) are left out.
     for line in [ln for ln in str(message).splitlines() if ln.strip()] or [""]:
-        err.print(f"[red]error:[/red] {escape(line)}", highlight=False, soft_wrap=True)
+        err.print(f"[red]error:[/red] {plain(line)}", highlight=False, soft_wrap=True)
 
 
 def command(*args: Any, group: typer.Typer | None = None, **kwargs: Any) -> Callable[[F], F]:

@@ -16,10 +16,8 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, cast
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
-
-import boto3
 
 from driftscan.sandbox.awsestate import SEEDERS, cis
 
@@ -397,7 +395,7 @@ def _as_account(endpoint_url: str, account: str) -> dict[str, str]:
 
 
 def _member_client(service: str, endpoint_url: str, region: str, creds: dict[str, str]) -> Any:
-    return cast(Any, boto3).client(service, region_name=region, endpoint_url=endpoint_url, **creds)
+    return _client(service, endpoint_url, region, credentials=creds)
 
 
 def seed_organization(

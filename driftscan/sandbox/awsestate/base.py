@@ -49,8 +49,16 @@ _MAKING = threading.Lock()
 _session: boto3.Session | None = None
 
 
-def client(service: str, endpoint_url: str, region: str, **config: Any) -> Any:
-    """A boto3 client on the sandbox with its dummy credentials (safe from any thread)."""
+def client(
+    service: str,
+    endpoint_url: str,
+    region: str,
+    *,
+    credentials: dict[str, str] = CREDENTIALS,
+    **config: Any,
+) -> Any:
+    """A boto3 client on the sandbox, with its dummy credentials or those given (a member
+    account's); safe from any thread."""
     global _session
     # Clients are thread-safe, sessions are not: the seeders make clients on threads, so
     # they are made one at a time. The session has the collector's shared model loader, so
@@ -61,5 +69,5 @@ def client(service: str, endpoint_url: str, region: str, **config: Any) -> Any:
 
             _session = prepare(boto3.Session())
         return cast(Any, _session).client(
-            service, region_name=region, endpoint_url=endpoint_url, **CREDENTIALS, **config
+            service, region_name=region, endpoint_url=endpoint_url, **credentials, **config
         )
