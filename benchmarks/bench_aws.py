@@ -83,6 +83,8 @@ import boto3
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from procstat import cpu_s  # benchmarks/, beside this script
+
 from driftscan.sandbox.aws import ACCOUNT, HOP_HEADERS, SIGV4_SCOPE, MotoServer, read_body
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -1101,14 +1103,6 @@ def _run(cmd: list[str], env: dict[str, str], ok: tuple[int, ...], what: str) ->
     return elapsed
 
 
-def _cpu_s(pid: int | None) -> float:
-    """CPU seconds (user + system) a running process has used so far, from /proc."""
-    if pid is None:
-        return 0.0
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def run_driftscan(
     work: Path, proxy: LatencyProxy, concurrency: int | None
 ) -> tuple[float, float, Counter[str], int]:
@@ -1700,9 +1694,9 @@ def main() -> None:
             def ds() -> None:
                 nonlocal ds_types, ds_calls, incomplete
                 assert proxy is not None
-                server, here = _cpu_s(moto.pid), time.process_time()
+                server, here = cpu_s(moto.pid) or 0.0, time.process_time()
                 t, scan_s, ds_types, code = run_driftscan(work, proxy, args.concurrency)
-                server_cpu.append(_cpu_s(moto.pid) - server)
+                server_cpu.append((cpu_s(moto.pid) or 0.0) - server)
                 proxy_cpu.append(time.process_time() - here)
                 scan_times.append(scan_s)
                 ds_calls = proxy.take("driftscan")

@@ -12,13 +12,14 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from procstat import cpu_s  # benchmarks/, beside this script
 
 from driftscan.collect.base import run_source
 from driftscan.providers.ssh import SshSource
@@ -39,14 +40,6 @@ def _proc_hwm_mb(pid: int) -> float | None:
     except OSError:
         pass
     return None
-
-
-def _proc_cpu_s(pid: int) -> float | None:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return None
 
 
 def _cpu_s() -> float:
@@ -104,10 +97,10 @@ def main() -> int:
             # Baseline: one host alone, warm (the first connection of a process pays for imports).
             solo = cfg.model_copy(update={"hosts": cfg.hosts[:1], "name": "baseline"})
             floor = min(run_source(solo).duration_s for _ in range(3))
-            cpu0, fleet_cpu0 = _cpu_s(), _proc_cpu_s(fleet.pid)
+            cpu0, fleet_cpu0 = _cpu_s(), cpu_s(fleet.pid)
             run = run_source(cfg)
             cpu = _cpu_s() - cpu0
-            fleet_cpu1 = _proc_cpu_s(fleet.pid)
+            fleet_cpu1 = cpu_s(fleet.pid)
             fleet_cpu = (
                 fleet_cpu1 - fleet_cpu0
                 if fleet_cpu0 is not None and fleet_cpu1 is not None
