@@ -28,7 +28,9 @@ def _construct_mapping(
     seen: set[Any] = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
-        if not isinstance(key, Hashable):  # `? [a]` would be a TypeError, not a located error
+        # `? [a]` would be a TypeError, not a located error; a `!!binary` key is no name any
+        # document, resource or rule uses (and JSON, which declared state is compared as, has none)
+        if not isinstance(key, Hashable) or isinstance(key, bytes):
             raise yaml.constructor.ConstructorError(
                 None, None, "a mapping key must be a plain value", key_node.start_mark
             )

@@ -118,6 +118,13 @@ def test_duplicate_yaml_keys_are_refused(tmp_path: Path) -> None:
         load_config(_write(tmp_path, "store: a.duckdb\nstore: b.duckdb\n"))
 
 
+def test_binary_yaml_keys_are_refused(tmp_path: Path) -> None:
+    """A `!!binary` key names nothing (JSON has no such key): an error with its line."""
+    with pytest.raises(ConfigError, match="must be a plain value") as exc:
+        load_config(_write(tmp_path, "store: a.duckdb\n? !!binary c3RvcmU=\n: b.duckdb\n"))
+    assert exc.value.line == 2
+
+
 def test_cli_exits_2_with_location(tmp_path: Path) -> None:
     """The CLI turns a configuration error into exit code 2 and prints file, line and key."""
     p = _write(tmp_path, GOOD.replace("    regions:", "    regionz:"))

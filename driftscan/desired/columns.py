@@ -35,6 +35,179 @@ def label(provider: Any, type: Any, account: Any, region: Any, name: Any) -> str
     return ":".join(str(p) for p in (provider, type, account or "*", region or "*", name))
 
 
+DOC_ROWS = 4_096  # declared documents held before Arrow converts them (while in cache)
+ARROW_MIN = 64  # fewer documents of a type are walked in Python: cheaper than Arrow's setup
+
+_EQ_VALUE = pa.dictionary(pa.int32(), pa.string())
+
+
+def _ids(start: int, stop: int) -> pa.Array:
+    """start, start+1, ..., stop-1 as int64, computed by Arrow (pa.array(range) is per item)."""
+    ones = pa.repeat(pa.scalar(1, pa.int64()), stop - start)
+    return pc.add(pc.cumulative_sum(ones), pa.scalar(start - 1, pa.int64()))
+
+
+def _scalar_leaf(t: pa.DataType) -> bool:
+    return bool(t == pa.string() or t == pa.bool_() or t == pa.int64() or t == pa.null())
+
+
+def _exact_struct(t: pa.DataType, top: bool = True) -> bool:
+    """Whether documents of Arrow type `t` hold only what their leaves give back exactly:
+    string keys, mappings that are not empty, str, bool, int and null leaves."""
+    if pa.types.is_struct(t):
+        return (top or t.num_fields > 0) and all(_exact_struct(f.type, False) for f in t)
+    return _scalar_leaf(t)
+
+
+def _json_values(v: pa.Array) -> pa.Array:
+    """Non-null string, bool or int64 values as a dictionary of their JSON texts."""
+    if v.type == pa.bool_():
+        return pa.DictionaryArray.from_arrays(pc.cast(v, pa.int32()), ["false", "true"])
+    enc = pc.dictionary_encode(v if v.type == pa.string() else pc.cast(v, pa.string()))
+    texts = enc.dictionary.to_pylist()
+    if v.type == pa.string():
+        texts = [_encode_str(x) for x in texts]
+    return pa.DictionaryArray.from_arrays(enc.indices, pa.array(texts, pa.string()))
+
+
+def _declares(doc: dict[str, Any], path: tuple[str, ...]) -> bool:
+    """Whether `doc` holds a key at `path` (Arrow reads an absent key and a null alike)."""
+    for k in path[:-1]:
+        doc = doc[k]
+    return path[-1] in doc
+
+
+def _arrow_leaves(docs: list[dict[Any, Any]]) -> tuple[pa.Array, pa.Array, pa.Array] | None:
+    """(index into docs, pointer, JSON value) of every leaf, Arrow converting and flattening
+    the documents; None unless every document is exact (see _exact_struct), which Arrow's
+    conversion checks as it goes: a list, float, date, bytes value, non-string key or a value
+    whose type differs between documents makes it fail or infer another type."""
+    try:
+        arr = pa.array(docs)
+    except (pa.ArrowException, OverflowError, TypeError):
+        return None
+    if not _exact_struct(arr.type):
+        return None
+    at: list[pa.Array] = []
+    ptrs: list[pa.Array] = []
+    vals: list[pa.Array] = []
+    nulls: list[tuple[int, str]] = []
+
+    def walk(struct: pa.StructArray, path: tuple[str, ...], parent: pa.Array | None) -> None:
+        # flatten() gives each field with its parents' nulls: a field of an absent mapping
+        # is absent too. Which nulls were declared (`key: null`) only the documents know.
+        for f, child in zip(struct.type, struct.flatten(), strict=True):
+            p = (*path, f.name)
+            if child.null_count:
+                unset = pc.is_null(child) if parent is None else pc.and_(parent, pc.is_null(child))
+                ptr = pointer(p)
+                nulls.extend((j, ptr) for j in pc.indices_nonzero(unset).to_pylist()
+                             if _declares(docs[j], p))  # fmt: skip
+            if pa.types.is_struct(f.type):
+                walk(child, p, child.is_valid())
+            elif f.type != pa.null():
+                idx = pc.indices_nonzero(child.is_valid())
+                if len(idx):
+                    at.append(pc.cast(idx, pa.int64()))
+                    ptrs.append(pa.DictionaryArray.from_arrays(
+                        pa.repeat(pa.scalar(0, pa.int32()), len(idx)), [pointer(p)]))  # fmt: skip
+                    vals.append(_json_values(child.take(idx)))
+
+    walk(arr, (), None)
+    if nulls:
+        at.append(pa.array([j for j, _ in nulls], pa.int64()))
+        ptrs.append(pa.array([p for _, p in nulls]).dictionary_encode())
+        vals.append(
+            pa.DictionaryArray.from_arrays(
+                pa.repeat(pa.scalar(0, pa.int32()), len(nulls)), ["null"]
+            )
+        )
+    if not at:
+        return pa.array([], pa.int64()), pa.array([], _EQ_VALUE), pa.array([], _EQ_VALUE)
+    return pa.concat_arrays(at), pa.concat_arrays(ptrs), pa.concat_arrays(vals)
+
+
+class _Walk:
+    """Leaves of documents walked in Python: the general case (any value, any key)."""
+
+    def __init__(self) -> None:
+        # distinct pointers (a trie by key) and values, and per leaf their indices
+        self.ptrs: list[str] = [""]
+        self.kids: list[dict[Any, int]] = [{}]
+        self.vals: list[str] = []
+        self.strs: dict[str, int] = {}
+        self.others: dict[tuple[type, Any], int] = {}
+        self.ptr_ids = array("i")
+        self.val_ids = array("i")
+
+    def val_id(self, v: Any) -> int:
+        t = type(v)
+        if t is str:
+            i = self.strs.get(v)
+            if i is None:
+                i = self.strs[v] = len(self.vals)
+                self.vals.append(_encode_str(v))
+            return i
+        cacheable = t is bool or t is int or v is None
+        if cacheable and (i := self.others.get((t, v))) is not None:
+            return i
+        i = len(self.vals)
+        self.vals.append(json_text(v))
+        if cacheable:
+            self.others[(t, v)] = i
+        return i
+
+    def walk(self, doc: dict[Any, Any], parent: int) -> bool:
+        """Add the leaves of `doc` under pointer `parent`: mappings recurse, an empty one has
+        no leaves, anything else (lists too) is one leaf. False if the leaves cannot give the
+        document back exactly."""
+        exact = True
+        ptrs, kids, children = self.ptrs, self.kids, self.kids[parent]
+        for k, v in doc.items():
+            if type(k) is not str:
+                exact = False
+            p = children.get(k)
+            if p is None:
+                p = children[k] = len(ptrs)
+                ptrs.append(f"{ptrs[parent]}/{str(k).replace('~', '~0').replace('/', '~1')}")
+                kids.append({})
+            if type(v) is dict:
+                if not v or not self.walk(v, p):
+                    exact = False
+            else:
+                if type(v) not in _PLAIN:
+                    exact = False
+                self.ptr_ids.append(p)
+                self.val_ids.append(self.val_id(v))
+        return exact
+
+
+def _walk_leaves(
+    docs: list[dict[Any, Any]],
+) -> tuple[pa.Array, pa.Array, pa.Array, list[int]]:
+    """As _arrow_leaves, walked in Python, and the indices of the documents not exact."""
+    w = _Walk()
+    counts = array("i")
+    inexact = []
+    for j, doc in enumerate(docs):
+        before = len(w.ptr_ids)
+        if not w.walk(doc, 0):
+            inexact.append(j)
+        counts.append(len(w.ptr_ids) - before)
+    m = len(w.ptr_ids)
+    # each leaf's document, from the per-document counts (no per-leaf Python int)
+    offsets = pa.array(itertools.accumulate(counts, initial=0), pa.int32())
+    ptr_idx = pa.Array.from_buffers(pa.int32(), m, [None, pa.py_buffer(w.ptr_ids)])
+    val_idx = pa.Array.from_buffers(pa.int32(), m, [None, pa.py_buffer(w.val_ids)])
+    at = pc.cast(pc.list_parent_indices(pa.ListArray.from_arrays(offsets, ptr_idx)), pa.int64())
+    return (
+        at,
+        pa.DictionaryArray.from_arrays(ptr_idx, pa.array(w.ptrs, pa.string())),
+        pa.DictionaryArray.from_arrays(val_idx, pa.array(w.vals, pa.string())),
+        inexact,
+    )
+
+
 @dataclass
 class DeclaredTables:
     """Every declaration as rows of `decls` and its compared leaves as rows of `leaves`.
@@ -77,6 +250,8 @@ class DeclaredTables:
 class DeclaredColumns:
     """Builds DeclaredTables: `add` one declaration at a time; every BATCH_ROWS declarations
     become Arrow record batches, so a million declarations never exist as Python objects.
+    Declared documents are held DOC_ROWS at a time and flattened into leaves by Arrow, type
+    by type (_arrow_leaves); what Arrow cannot convert exactly is walked in Python (_Walk).
 
     `place` gives (account, region) by (provider, key) for keys a source's config locates.
     """
@@ -98,15 +273,12 @@ class DeclaredColumns:
     def _reset(self) -> None:
         self._start = self._n
         self._cols: list[list[Any]] = [[] for _ in range(9)]
-        # Per batch: distinct pointers (a trie by key) and values, and per leaf their indices.
-        self._ptrs: list[str] = [""]
-        self._kids: list[dict[Any, int]] = [{}]
-        self._vals: list[str] = []
-        self._strs: dict[str, int] = {}
-        self._others: dict[tuple[type, Any], int] = {}
-        self._ptr_ids = array("i")
-        self._val_ids = array("i")
-        self._counts = array("i")
+        # The non-empty declared documents not yet converted, their rows and their types,
+        # and the leaves of those converted: (decl_id, pointer, value) arrays.
+        self._docs: list[dict[Any, Any]] = []
+        self._doc_rows = array("q")
+        self._doc_types: list[str | None] = []
+        self._parts: list[tuple[pa.Array, pa.Array, pa.Array]] = []
         self._checks: list[list[Any]] = [[], [], [], []]
 
     def __len__(self) -> int:
@@ -148,9 +320,12 @@ class DeclaredColumns:
         c[6].append(name)
         c[7].append(source)
         c[8].append(presence_only)
-        before = len(self._ptr_ids)
-        exact = self._walk(declared, 0) if declared else True
-        self._counts.append(len(self._ptr_ids) - before)
+        if declared:
+            self._docs.append(declared)
+            self._doc_rows.append(i)
+            self._doc_types.append(type)
+            if len(self._docs) >= DOC_ROWS:
+                self._convert()
         if checks:
             ch = self._checks
             for k in checks:
@@ -158,81 +333,24 @@ class DeclaredColumns:
                 ch[1].append(pointer(k.path))
                 ch[2].append(k.op)
                 ch[3].append(json_text(k.value))
-        if not exact or checks:
-            self._kept[i] = (None if exact else declared, list(checks))
+            self._kept[i] = (None, list(checks))
         self._n += 1
         if self._n - self._start >= self.batch_rows:
             self._flush()
 
-    def _val_id(self, v: Any) -> int:
-        t = type(v)
-        if t is str:
-            i = self._strs.get(v)
-            if i is None:
-                i = self._strs[v] = len(self._vals)
-                self._vals.append(_encode_str(v))
-            return i
-        cacheable = t is bool or t is int or v is None
-        if cacheable and (i := self._others.get((t, v))) is not None:
-            return i
-        i = len(self._vals)
-        self._vals.append(json_text(v))
-        if cacheable:
-            self._others[(t, v)] = i
-        return i
-
-    def _walk(self, doc: dict[Any, Any], parent: int) -> bool:
-        """Add the leaves of `doc` under pointer `parent`: mappings recurse, an empty one has
-        no leaves, anything else (lists too) is one leaf. False if the leaves cannot give the
-        document back exactly."""
-        exact = True
-        ptrs, kids, children = self._ptrs, self._kids, self._kids[parent]
-        for k, v in doc.items():
-            if type(k) is not str:
-                exact = False
-            p = children.get(k)
-            if p is None:
-                p = children[k] = len(ptrs)
-                ptrs.append(f"{ptrs[parent]}/{str(k).replace('~', '~0').replace('/', '~1')}")
-                kids.append({})
-            if type(v) is dict:
-                if not v or not self._walk(v, p):
-                    exact = False
-            else:
-                if type(v) not in _PLAIN:
-                    exact = False
-                self._ptr_ids.append(p)
-                self._val_ids.append(self._val_id(v))
-        return exact
-
     def _flush(self) -> None:
         if self._n == self._start:
             return
-        cols = self._cols
         self._decl_batches.append(
-            pa.record_batch(
-                [pa.array(range(self._start, self._n), pa.int64()), *cols], schema=DECL_SCHEMA
-            )
+            pa.record_batch([_ids(self._start, self._n), *self._cols], schema=DECL_SCHEMA)
         )
-        m = len(self._ptr_ids)
-        # each leaf's declaration, from the per-declaration counts (no per-leaf Python int)
-        offsets = pa.array(itertools.accumulate(self._counts, initial=0), pa.int32())
-        ptr_idx = pa.Array.from_buffers(pa.int32(), m, [None, pa.py_buffer(self._ptr_ids)])
-        val_idx = pa.Array.from_buffers(pa.int32(), m, [None, pa.py_buffer(self._val_ids)])
-        parents = pc.list_parent_indices(pa.ListArray.from_arrays(offsets, ptr_idx))
-        ids = pc.add(pc.cast(parents, pa.int64()), pa.scalar(self._start, pa.int64()))
-        # pointers and values as dictionaries over the distinct ones: nothing repeated 4M times
-        self._leaf_batches.append(
-            pa.record_batch(
-                [
-                    ids,
-                    pa.DictionaryArray.from_arrays(ptr_idx, pa.array(self._ptrs, pa.string())),
-                    pa.DictionaryArray.from_arrays(pa.repeat(pa.scalar(0, pa.int32()), m), ["eq"]),
-                    pa.DictionaryArray.from_arrays(val_idx, pa.array(self._vals, pa.string())),
-                ],
-                schema=LEAF_SCHEMA,
+        self._convert()
+        if self._parts:
+            ids, ptrs, vals = (pa.concat_arrays(list(x)) for x in zip(*self._parts, strict=True))
+            eq = pa.DictionaryArray.from_arrays(
+                pa.repeat(pa.scalar(0, pa.int32()), len(ids)), ["eq"]
             )
-        )
+            self._leaf_batches.append(pa.record_batch([ids, ptrs, eq, vals], schema=LEAF_SCHEMA))
         if self._checks[0]:
             ch = self._checks
             self._leaf_batches.append(
@@ -245,6 +363,45 @@ class DeclaredColumns:
                 )
             )
         self._reset()
+
+    def _convert(self) -> None:
+        """The held documents become leaf arrays (a few thousand at a time: still in cache)."""
+        if self._docs:
+            self._parts.extend(self._leaf_parts())
+            self._docs, self._doc_rows, self._doc_types = [], array("q"), []
+
+    def _leaf_parts(self) -> list[tuple[pa.Array, pa.Array, pa.Array]]:
+        """The batch's leaves as (decl_id, pointer, value) arrays, one part per type whose
+        documents Arrow converts (the common case: a few C++ passes per field), and one
+        part walked in Python for the rest."""
+        docs, types = self._docs, self._doc_types
+        rows = pa.Array.from_buffers(pa.int64(), len(docs), [None, pa.py_buffer(self._doc_rows)])
+        if len(set(types)) == 1:
+            groups: list[list[int] | None] = [None]  # one type: the whole batch at once
+        else:
+            by_type: dict[str | None, list[int]] = {}
+            for j, t in enumerate(types):
+                by_type.setdefault(t, []).append(j)
+            groups = list(by_type.values())
+        parts: list[tuple[pa.Array, pa.Array, pa.Array]] = []
+        walked: list[int] = []
+        for g in groups:
+            sub = docs if g is None else [docs[j] for j in g]
+            got = _arrow_leaves(sub) if len(sub) >= ARROW_MIN else None
+            if got is None:
+                walked.extend(range(len(docs)) if g is None else g)
+                continue
+            at, ptrs, vals = got
+            where = rows if g is None else rows.take(pa.array(g, pa.int64()))
+            parts.append((where.take(at), ptrs, vals))
+        if walked:
+            at, ptrs, vals, inexact = _walk_leaves([docs[j] for j in walked])
+            where = rows.take(pa.array(walked, pa.int64()))
+            parts.append((where.take(at), ptrs, vals))
+            for j in inexact:
+                i = where[j].as_py()
+                self._kept[i] = (docs[walked[j]], self._kept.get(i, (None, []))[1])
+        return parts
 
     def finish(self) -> DeclaredTables:
         """The tables of everything added (the builder starts empty again)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import random
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,14 @@ import pytest
 
 from driftscan.config import validate_config
 from driftscan.desired import Declaration, DesiredSet, load_desired, terraform
-from driftscan.desired.columns import DeclaredTables, columns, label, pointer
+from driftscan.desired.columns import (
+    ARROW_MIN,
+    DeclaredTables,
+    _arrow_leaves,
+    columns,
+    label,
+    pointer,
+)
 from driftscan.desired.declaration import Check, json_text
 from driftscan.desired.yaml import load_file
 from driftscan.drift import compare
@@ -129,3 +137,101 @@ class TestColumns:
         from driftscan.desired.columns import DECL_SCHEMA, LEAF_SCHEMA
 
         assert (sd.DECL_SCHEMA, sd.LEAF_SCHEMA) == (DECL_SCHEMA, LEAF_SCHEMA)
+
+
+_KEYS = ("a", "b/c", "d~e", "", "tags", "n")
+
+
+def _shape(rng: random.Random, depth: int = 0) -> dict[str, Any]:
+    """A document shape: per key a leaf type or a nested shape (the same in every document)."""
+    out: dict[str, Any] = {}
+    for k in rng.sample(_KEYS, rng.randint(1, len(_KEYS))):
+        out[k] = _shape(rng, depth + 1) if depth < 2 and rng.random() < 0.3 else rng.choice(
+            (str, bool, int, type(None)))  # fmt: skip
+    return out
+
+
+def _doc(rng: random.Random, shape: dict[str, Any]) -> dict[str, Any]:
+    """A document of `shape`: each key present, absent or declared null at random."""
+    out: dict[str, Any] = {}
+    for k, t in shape.items():
+        r = rng.random()
+        if r < 0.15:
+            continue  # absent
+        if r < 0.25:
+            out[k] = None  # declared null: Arrow alone would read it as absent
+        elif isinstance(t, dict):
+            sub = _doc(rng, t)
+            if sub:
+                out[k] = sub
+        else:
+            out[k] = {str: lambda: rng.choice(("x", 'q"t', "ü", "")), bool: lambda: rng.random() < 0.5,
+                      int: lambda: rng.randint(-(2**62), 2**62), type(None): lambda: None}[t]()  # fmt: skip
+    return out
+
+
+def _estate(seed: int, types: int, per_type: int) -> list[Declaration]:
+    """Declarations of several types interleaved, each type's documents of one random shape."""
+    rng = random.Random(seed)
+    shapes = [_shape(rng) for _ in range(types)]
+    out = []
+    for i in range(types * per_type):
+        t = rng.randrange(types)
+        out.append(
+            Declaration(f"k-{i}", "aws", f"T{t}", f"f.yaml:{i}", declared=_doc(rng, shapes[t]))
+        )
+    return out
+
+
+class TestArrowLeaves:
+    """Arrow flattens documents of one shape; its leaves must be the ones a walk gives."""
+
+    @pytest.mark.parametrize("seed", range(6))
+    def test_arrow_leaves_equal_the_walk(self, seed: int) -> None:
+        decls = _estate(seed, types=3, per_type=2 * ARROW_MIN)
+        docs = [d.declared for d in decls if d.declared and d.type == "T0"]
+        assert _arrow_leaves(docs) is not None  # the Arrow path is the one under test
+        t = columns(decls, batch_rows=300)
+        assert _table_rows(t) == _rows(decls)
+        assert t.kept == {}  # every document is exact: rebuilt from its leaves
+        assert list(t.declarations().values()) == decls
+
+    def test_declared_null_is_a_leaf_and_absent_is_none(self) -> None:
+        """`key: null` is declared (compared against null); an absent key is not declared."""
+        decls = [Declaration(f"k-{i}", "aws", "T", "f", declared={"a": {"b": 1}, "c": "x"}
+                             if i % 2 else {"a": None, "d": {"e": None}}) for i in range(2 * ARROW_MIN)]  # fmt: skip
+        leaves = {(r[0] % 2, r[1], r[3]) for r in _table_rows(columns(decls))[1]}
+        assert leaves == {
+            (1, "/a/b", "1"),
+            (1, "/c", '"x"'),
+            (0, "/a", "null"),
+            (0, "/d/e", "null"),
+        }
+
+    @pytest.mark.parametrize(
+        ("odd", "exact"),
+        [
+            ({"a": 1.5}, False),  # a float
+            ({"a": [1, 2]}, False),  # a list
+            ({"a": {}}, False),  # an empty mapping
+            ({7: "seven"}, False),  # a key that is not a string
+            ({"a": datetime.date(2024, 1, 1)}, False),
+            ({"a": 2**70}, True),  # beyond int64 (its JSON text gives it back)
+            ({"a": "text"}, True),  # another type than its siblings' int
+            ({"a": True}, True),  # a bool where the siblings have ints
+            ({"a": {"b": 1}}, True),  # a mapping where the siblings have ints
+        ],
+    )
+    def test_what_arrow_cannot_convert_exactly_is_walked(
+        self, odd: dict[Any, Any], exact: bool
+    ) -> None:
+        """One odd document among many plain ones: the rows are the walk's, and only the
+        inexact documents are kept whole."""
+        decls = [Declaration(f"k-{i}", "aws", "T", "f", declared={"a": i, "b": "x"})
+                 for i in range(2 * ARROW_MIN)]  # fmt: skip
+        decls[ARROW_MIN] = Declaration("odd", "aws", "T", "f", declared=odd)
+        assert _arrow_leaves([d.declared for d in decls]) is None
+        t = columns(decls)
+        assert _table_rows(t) == _rows(decls)
+        assert list(t.declarations().values()) == decls
+        assert sorted(t.kept) == ([] if exact else [ARROW_MIN])
