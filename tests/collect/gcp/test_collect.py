@@ -236,7 +236,10 @@ def test_token_env_sends_the_token(gcp: AssetEmulator, source: Callable[..., Gcp
     gcp.requests.clear()
     run = run_source(source(), fingerprint=TEST_FP)
     assert [(s.status, s.reason) for s in run.slices] == [("failed", "denied")]
-    assert "GCP_ACCESS_TOKEN is not set" in (run.slices[0].detail or "")
+    # the configured choice is named, not redacted as if `credential: <value>` held a secret
+    assert "credential 'token_env' needs a bearer token in $GCP_ACCESS_TOKEN, which is not set" in (
+        run.slices[0].detail or ""
+    )
     assert gcp.requests == []
 
 

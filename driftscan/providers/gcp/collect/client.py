@@ -59,7 +59,9 @@ def _credentials(cfg: GcpSource) -> Any:
         token = os.environ.get(cfg.token_env_var, "").strip()
         if not token:
             raise SourceError(
-                f"credential: token_env, but ${cfg.token_env_var} is not set", reason="denied"
+                f"credential 'token_env' needs a bearer token in ${cfg.token_env_var}, "
+                "which is not set",
+                reason="denied",
             )
         from google.oauth2.credentials import Credentials
 
