@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from typing import Any
+
+import pytest
 
 from driftscan.collect.base import run_source
 from driftscan.model import Resource, SourceRun
 from driftscan.providers.aws import AwsSource
+from driftscan.providers.aws.collect.collector import AwsCollector
 from driftscan.providers.aws.collect.services import GLOBAL, REGIONAL, SERVICES
 from driftscan.sandbox.aws import ACCOUNT, AwsSandbox
 from tests.conftest import TEST_FP
@@ -216,3 +220,37 @@ def test_role_is_assumed(source: Callable[..., AwsSource], proxy: Any) -> None:
     assert {s.account for s in run.slices} == {"111122223333"}
     assert "111122223333/eu-west-1/ec2" in {s.name for s in run.slices}
     assert all(r.account == "111122223333" for r in run.resources)
+
+
+def test_each_service_is_queued_in_every_region_before_the_next(
+    source: Callable[..., AwsSource],
+) -> None:
+    """Slices are queued service by service across the regions: with one worker they are
+    read (and recorded) in that order, so no region's EC2 waits behind every service of the
+    regions before it."""
+    cfg = source(concurrency=1)
+    run = run_source(cfg, fingerprint=TEST_FP)
+    assert run.status == "ok"
+    regional = {svc.name for svc in REGIONAL}
+    read = [s.name for s in run.slices if s.name.split("/")[2] in regional]
+    assert read == [f"{ACCOUNT}/{r}/{svc.name}" for svc in REGIONAL for r in cfg.regions]
+
+
+def test_a_slices_resource_types_are_listed_side_by_side(
+    sandbox: AwsSandbox, source: Callable[..., AwsSource], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """EC2's first two resource types meet at a barrier while being read: read one after the
+    other, the first would wait for the second for ever (the barrier times out, the slice fails)."""
+    barrier = threading.Barrier(2, timeout=5)
+    real = AwsCollector._read_spec
+
+    def meet(self: AwsCollector, reader: Any, spec: Any, svc: Any) -> Any:
+        if svc.name == "ec2" and spec in svc.resources[:2]:
+            barrier.wait()
+        return real(self, reader, spec, svc=svc)
+
+    monkeypatch.setattr(AwsCollector, "_read_spec", meet)
+    run = run_source(source(regions=[sandbox.estate.regions[0]]), fingerprint=TEST_FP)
+    assert [(s.name, s.status) for s in run.slices if s.name.endswith("/ec2")] == [
+        (f"{ACCOUNT}/{sandbox.estate.regions[0]}/ec2", "ok")
+    ]

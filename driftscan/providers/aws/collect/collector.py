@@ -125,8 +125,9 @@ class _Clients:
     def __init__(self, session: boto3.Session, config: AwsSource, limiter: Limiter) -> None:
         self._session = session
         self._endpoint = config.endpoint_url
-        # Each slice's items are read `fanout` at a time through one client per region.
-        pool = max(config.concurrency, *(svc.fanout for svc in SERVICES))
+        # Each slice's items are read `fanout` at a time through one client per region, while
+        # up to SPEC_WORKERS - 1 other resource types of the slice are listed beside them.
+        pool = max(config.concurrency, *(svc.fanout for svc in SERVICES)) + SPEC_WORKERS
         self._config = aws_session.client_config(config, pool=pool)
         self._limiter = limiter
         self._lock = Lock()
@@ -174,6 +175,9 @@ def _items(reader: Reader, spec: ResourceSpec) -> Iterator[Item]:
                 yield item
     else:
         yield from jmespath.search(spec.items, getattr(client, spec.call)(**spec.params)) or []
+
+
+SPEC_WORKERS = 4  # resource types of one slice listed at once
 
 
 class _Work:
@@ -304,8 +308,11 @@ class AwsCollector:
     ) -> None:
         """Queue one account's slices: its global services, then regions × regional ones;
         the last of them to finish closes the account's clients."""
+        # Service by service, each in every region: the long slices (EC2 with its per-instance
+        # reads) of every region start first, rather than one region's waiting behind all of
+        # the region before it.
         jobs: list[tuple[ServiceSpec, str | None]] = [(svc, None) for svc in GLOBAL]
-        jobs += [(svc, region) for region in regions for svc in REGIONAL]
+        jobs += [(svc, region) for svc in REGIONAL for region in regions]
         left, lock = [len(jobs)], Lock()
 
         def read(svc: ServiceSpec, region: str | None) -> None:
@@ -357,7 +364,12 @@ class AwsCollector:
             )
             if any(spec.locate is not None for spec in svc.resources):
                 return self._read_by_region(ctx, clients, svc, reader)
-            return [res for spec in svc.resources for res in self._read_spec(reader, spec, svc)]
+            # A slice's resource types are listed side by side (EC2 has 17, one call each
+            # but instances, whose attribute reads would otherwise hold up the other 16).
+            specs = svc.resources
+            read_spec = partial(self._read_spec, reader, svc=svc)
+            got = bounded_map(read_spec, specs, min(SPEC_WORKERS, len(specs)))
+            return [res for found in got for res in found]
 
         self._record(ctx, name, cover, read)
 
@@ -443,7 +455,7 @@ class AwsCollector:
                 for item in chunk:
                     item["_denied"] = f"denied: {describe(exc)}"
 
-    def _read_spec(self, reader: Reader, spec: ResourceSpec, svc: ServiceSpec) -> list[Resource]:
+    def _read_spec(self, reader: Reader, spec: ResourceSpec, *, svc: ServiceSpec) -> list[Resource]:
         items = list(_items(reader, spec))
         self._enrich_batches(reader, spec, items)
         one = partial(self._one_of, reader, spec)
