@@ -89,13 +89,28 @@ def _note_call(model: Any = None, **_: Any) -> None:
     _CALLING.op = getattr(model, "name", None)
 
 
+def _fanned(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`fn` for a worker thread of bounded_map: a failure carries the operation that thread
+    was calling, since describe() runs in the slice's thread, which did not call it."""
+
+    def run(arg: Any) -> Any:
+        try:
+            return fn(arg)
+        except Exception as exc:
+            if not hasattr(exc, "_driftscan_op"):
+                exc._driftscan_op = getattr(_CALLING, "op", None)  # type: ignore[attr-defined]
+            raise
+
+    return run
+
+
 def describe(exc: BaseException) -> str:
     """A one-line account of a failure: operation, HTTP status, error code, a short message.
 
     Never a response body: a body that failed to parse can hold every tag of every resource
     in the slice, secrets included (the caller bounds and redacts what is left).
     """
-    op = getattr(_CALLING, "op", None) or "request"
+    op = getattr(exc, "_driftscan_op", None) or getattr(_CALLING, "op", None) or "request"
     if isinstance(exc, SourceError):  # its message is driftscan's own, never a payload's
         return exc.message
     if isinstance(exc, ClientError):
@@ -368,7 +383,7 @@ class AwsCollector:
             # but instances, whose attribute reads would otherwise hold up the other 16).
             specs = svc.resources
             read_spec = partial(self._read_spec, reader, svc=svc)
-            got = bounded_map(read_spec, specs, min(SPEC_WORKERS, len(specs)))
+            got = bounded_map(_fanned(read_spec), specs, min(SPEC_WORKERS, len(specs)))
             return [res for found in got for res in found]
 
         self._record(ctx, name, cover, read)
@@ -404,7 +419,9 @@ class AwsCollector:
         by_region: dict[str, list[tuple[ResourceSpec, int, Item]]] = {}
         for spec in svc.resources:
             items = list(_items(reader, spec))
-            located = bounded_map(partial(self._locate, reader, spec), items, _workers(svc, items))
+            located = bounded_map(
+                _fanned(partial(self._locate, reader, spec)), items, _workers(svc, items)
+            )
             for n, item in enumerate(located):
                 if "_denied" in item:
                     unplaced.append(self._one(reader, spec, n, item))
@@ -419,7 +436,9 @@ class AwsCollector:
                 for spec in svc.resources:
                     mine = [(n, item) for s, n, item in by_region[region] if s is spec]
                     self._enrich_batches(here, spec, [item for _, item in mine])
-                    out += bounded_map(partial(self._one_of, here, spec), mine, _workers(svc, mine))
+                    out += bounded_map(
+                        _fanned(partial(self._one_of, here, spec)), mine, _workers(svc, mine)
+                    )
                 return out
 
             cover = {"account": reader.account, "region": region, "types": svc.types}
@@ -459,7 +478,7 @@ class AwsCollector:
         items = list(_items(reader, spec))
         self._enrich_batches(reader, spec, items)
         one = partial(self._one_of, reader, spec)
-        return list(bounded_map(one, enumerate(items), _workers(svc, items)))
+        return list(bounded_map(_fanned(one), enumerate(items), _workers(svc, items)))
 
     def _one_of(self, reader: Reader, spec: ResourceSpec, n_item: tuple[int, Item]) -> Resource:
         return self._one(reader, spec, *n_item)
