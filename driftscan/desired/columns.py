@@ -70,6 +70,16 @@ def _json_values(v: pa.Array) -> pa.Array:
     return pa.DictionaryArray.from_arrays(enc.indices, pa.array(texts, pa.string()))
 
 
+class _Inexact(Exception):
+    """A document Arrow converted but its leaves cannot give back (an empty mapping)."""
+
+
+def _value(doc: dict[str, Any], path: tuple[str, ...]) -> Any:
+    for k in path:
+        doc = doc[k]
+    return doc
+
+
 def _declares(doc: dict[str, Any], path: tuple[str, ...]) -> bool:
     """Whether `doc` holds a key at `path` (Arrow reads an absent key and a null alike)."""
     for k in path[:-1]:
@@ -104,7 +114,15 @@ def _arrow_leaves(docs: list[dict[Any, Any]]) -> tuple[pa.Array, pa.Array, pa.Ar
                 nulls.extend((j, ptr) for j in pc.indices_nonzero(unset).to_pylist()
                              if _declares(docs[j], p))  # fmt: skip
             if pa.types.is_struct(f.type):
-                walk(child, p, child.is_valid())
+                valid = child.is_valid()
+                # A mapping none of whose fields is set is `{}` (or all nulls, found above):
+                # an empty mapping is no leaf, so such documents are walked instead.
+                bare = valid
+                for kid in child.flatten():
+                    bare = pc.and_(bare, pc.is_null(kid))
+                if any(_value(docs[j], p) == {} for j in pc.indices_nonzero(bare).to_pylist()):
+                    raise _Inexact
+                walk(child, p, valid)
             elif f.type != pa.null():
                 idx = pc.indices_nonzero(child.is_valid())
                 if len(idx):
@@ -113,7 +131,10 @@ def _arrow_leaves(docs: list[dict[Any, Any]]) -> tuple[pa.Array, pa.Array, pa.Ar
                         pa.repeat(pa.scalar(0, pa.int32()), len(idx)), [pointer(p)]))  # fmt: skip
                     vals.append(_json_values(child.take(idx)))
 
-    walk(arr, (), None)
+    try:
+        walk(arr, (), None)
+    except _Inexact:
+        return None
     if nulls:
         at.append(pa.array([j for j, _ in nulls], pa.int64()))
         ptrs.append(pa.array([p for _, p in nulls]).dictionary_encode())

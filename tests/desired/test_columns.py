@@ -235,3 +235,16 @@ class TestArrowLeaves:
         assert _table_rows(t) == _rows(decls)
         assert list(t.declarations().values()) == decls
         assert sorted(t.kept) == ([] if exact else [ARROW_MIN])
+
+    @pytest.mark.parametrize("empty", [{"m": {}}, {"m": {"n": {}}}, {"m": {"n": {}, "o": None}}])
+    def test_an_empty_mapping_among_full_ones_is_walked(self, empty: dict[str, Any]) -> None:
+        """`m: {}` where the siblings have `m: {n: {x: 1}}` converts, but has no leaf to give
+        it back: those documents are walked, and the empty one kept whole."""
+        decls = [Declaration(f"k-{i}", "aws", "T", "f", declared={"m": {"n": {"x": i}, "o": 1}})
+                 for i in range(2 * ARROW_MIN)]  # fmt: skip
+        decls[ARROW_MIN] = Declaration("odd", "aws", "T", "f", declared=empty)
+        assert _arrow_leaves([d.declared for d in decls]) is None
+        t = columns(decls)
+        assert _table_rows(t) == _rows(decls)
+        assert list(t.declarations().values()) == decls
+        assert sorted(t.kept) == [ARROW_MIN]
