@@ -41,6 +41,19 @@ ARROW_MIN = 64  # fewer documents of a type are walked in Python: cheaper than A
 _EQ_VALUE = pa.dictionary(pa.int32(), pa.string())
 
 
+def _strings(values: list[Any], kind: pa.DataType | None = None) -> pa.Array:
+    """`values` as an Arrow array; text Arrow cannot encode as UTF-8 (a lone surrogate, which
+    JSON's `"\\ud800"` parses to) is kept with that character escaped as `\\ud800`, which
+    is also its JSON escape, so a declared value still reads back as itself."""
+    kind = pa.string() if kind is None else kind
+    try:
+        return pa.array(values, kind)
+    except UnicodeEncodeError:
+        safe = [v.encode("utf-8", "backslashreplace").decode() if isinstance(v, str) else v
+                for v in values]  # fmt: skip
+        return pa.array(safe, kind)
+
+
 def _ids(start: int, stop: int) -> pa.Array:
     """start, start+1, ..., stop-1 as int64, computed by Arrow (pa.array(range) is per item)."""
     ones = pa.repeat(pa.scalar(1, pa.int64()), stop - start)
@@ -94,7 +107,7 @@ def _arrow_leaves(docs: list[dict[Any, Any]]) -> tuple[pa.Array, pa.Array, pa.Ar
     whose type differs between documents makes it fail or infer another type."""
     try:
         arr = pa.array(docs)
-    except (pa.ArrowException, OverflowError, TypeError):
+    except (pa.ArrowException, OverflowError, TypeError, ValueError):  # UnicodeEncodeError too
         return None
     if not _exact_struct(arr.type):
         return None
@@ -223,8 +236,8 @@ def _walk_leaves(
     at = pc.cast(pc.list_parent_indices(pa.ListArray.from_arrays(offsets, ptr_idx)), pa.int64())
     return (
         at,
-        pa.DictionaryArray.from_arrays(ptr_idx, pa.array(w.ptrs, pa.string())),
-        pa.DictionaryArray.from_arrays(val_idx, pa.array(w.vals, pa.string())),
+        pa.DictionaryArray.from_arrays(ptr_idx, _strings(w.ptrs)),
+        pa.DictionaryArray.from_arrays(val_idx, _strings(w.vals)),
         inexact,
     )
 
@@ -363,7 +376,16 @@ class DeclaredColumns:
         if self._n == self._start:
             return
         self._decl_batches.append(
-            pa.record_batch([_ids(self._start, self._n), *self._cols], schema=DECL_SCHEMA)
+            pa.record_batch(
+                [
+                    _ids(self._start, self._n),
+                    *(
+                        _strings(c, t)
+                        for c, t in zip(self._cols, DECL_SCHEMA.types[1:], strict=True)
+                    ),
+                ],
+                schema=DECL_SCHEMA,
+            )
         )
         self._convert()
         if self._parts:
@@ -378,7 +400,7 @@ class DeclaredColumns:
                 pa.record_batch(
                     [
                         pa.array(ch[0], pa.int64()),
-                        *(pa.array(x).dictionary_encode() for x in ch[1:]),
+                        *(_strings(x).dictionary_encode() for x in ch[1:]),
                     ],
                     schema=LEAF_SCHEMA,
                 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 import random
 from pathlib import Path
 from typing import Any
@@ -248,3 +249,16 @@ class TestArrowLeaves:
         assert _table_rows(t) == _rows(decls)
         assert list(t.declarations().values()) == decls
         assert sorted(t.kept) == [ARROW_MIN]
+
+    def test_a_lone_surrogate_is_walked(self) -> None:
+        """A string Arrow cannot encode as UTF-8 (JSON's "\\ud800" parses to one) is walked
+        in Python, where its JSON text escapes it: no crash, the same rows."""
+        decls = [Declaration(f"k-{i}", "aws", "T", "f", declared={"a": "x"})
+                 for i in range(2 * ARROW_MIN)]  # fmt: skip
+        decls[ARROW_MIN] = Declaration("odd", "aws", "T", "f", declared={"a": "\ud800"})
+        assert _arrow_leaves([d.declared for d in decls]) is None
+        t = columns(decls)
+        d_rows, l_rows = _rows(decls)
+        want = [(*r[:3], json.dumps(json.loads(r[3]))) for r in l_rows]  # JSON's own escape
+        assert _table_rows(t) == (d_rows, want)
+        assert list(t.declarations().values()) == decls
