@@ -181,6 +181,37 @@ def test_one_bounded_pool_across_accounts(
     assert mixed[0] >= 2
 
 
+def test_an_organisations_resource_types_are_read_one_at_a_time(
+    org: Organization,
+    org_source: Callable[..., AwsSource],
+    proxy: FaultProxy,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With accounts, the pool is full of other accounts' slices: a slice's resource types are
+    read one after the other (side by side they only contend for the GIL), never two at once."""
+    lock = threading.Lock()
+    inside: dict[tuple[str, str, str], int] = {}
+    peak = [0]
+    original = aws_collector.AwsCollector._read_spec
+
+    def counted(self: Any, reader: Any, spec: Any, *, svc: Any) -> Any:
+        where = (reader.account, reader.region, svc.name)  # one slice
+        with lock:
+            inside[where] = inside.get(where, 0) + 1
+            peak[0] = max(peak[0], inside[where])
+        try:
+            return original(self, reader, spec, svc=svc)
+        finally:
+            with lock:
+                inside[where] -= 1
+
+    monkeypatch.setattr(aws_collector.AwsCollector, "_read_spec", counted)
+    proxy.delay(0.005)
+    run = run_source(org_source(regions=["eu-west-1"]), fingerprint=TEST_FP)
+    assert run.status == "partial"  # the locked member, as in every organisation test
+    assert peak[0] == 1
+
+
 def test_assumed_credentials_refresh_before_they_expire(
     org: Organization, source: Callable[..., AwsSource], proxy: FaultProxy
 ) -> None:
