@@ -12,7 +12,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from driftscan.desired.declaration import Check, Declaration, json_text, set_path
+from driftscan.desired.declaration import Check, Declaration, get_path, json_text, set_path
 from driftscan.store.drift import DECL_SCHEMA, LEAF_SCHEMA  # the store reads them as built here
 
 BATCH_ROWS = 65_536  # declarations held as Python values before they become an Arrow batch
@@ -87,17 +87,15 @@ class _Inexact(Exception):
     """A document Arrow converted but its leaves cannot give back (an empty mapping)."""
 
 
-def _value(doc: dict[str, Any], path: tuple[str, ...]) -> Any:
-    for k in path:
-        doc = doc[k]
-    return doc
-
-
 def _declares(doc: dict[str, Any], path: tuple[str, ...]) -> bool:
-    """Whether `doc` holds a key at `path` (Arrow reads an absent key and a null alike)."""
-    for k in path[:-1]:
-        doc = doc[k]
-    return path[-1] in doc
+    """Whether `doc` holds a key at `path`, whose parent mapping it holds (Arrow reads an
+    absent key and a null alike)."""
+    return path[-1] in get_path(doc, path[:-1])
+
+
+def _constant(text: str, n: int) -> pa.Array:
+    """`text` n times, as a dictionary of one value."""
+    return pa.DictionaryArray.from_arrays(pa.repeat(pa.scalar(0, pa.int32()), n), [text])
 
 
 def _arrow_leaves(docs: list[dict[Any, Any]]) -> tuple[pa.Array, pa.Array, pa.Array] | None:
@@ -133,15 +131,14 @@ def _arrow_leaves(docs: list[dict[Any, Any]]) -> tuple[pa.Array, pa.Array, pa.Ar
                 bare = valid
                 for kid in child.flatten():
                     bare = pc.and_(bare, pc.is_null(kid))
-                if any(_value(docs[j], p) == {} for j in pc.indices_nonzero(bare).to_pylist()):
+                if any(get_path(docs[j], p) == {} for j in pc.indices_nonzero(bare).to_pylist()):
                     raise _Inexact
                 walk(child, p, valid)
             elif f.type != pa.null():
                 idx = pc.indices_nonzero(child.is_valid())
                 if len(idx):
                     at.append(pc.cast(idx, pa.int64()))
-                    ptrs.append(pa.DictionaryArray.from_arrays(
-                        pa.repeat(pa.scalar(0, pa.int32()), len(idx)), [pointer(p)]))  # fmt: skip
+                    ptrs.append(_constant(pointer(p), len(idx)))
                     vals.append(_json_values(child.take(idx)))
 
     try:
@@ -151,11 +148,7 @@ def _arrow_leaves(docs: list[dict[Any, Any]]) -> tuple[pa.Array, pa.Array, pa.Ar
     if nulls:
         at.append(pa.array([j for j, _ in nulls], pa.int64()))
         ptrs.append(pa.array([p for _, p in nulls]).dictionary_encode())
-        vals.append(
-            pa.DictionaryArray.from_arrays(
-                pa.repeat(pa.scalar(0, pa.int32()), len(nulls)), ["null"]
-            )
-        )
+        vals.append(_constant("null", len(nulls)))
     if not at:
         return pa.array([], pa.int64()), pa.array([], _EQ_VALUE), pa.array([], _EQ_VALUE)
     return pa.concat_arrays(at), pa.concat_arrays(ptrs), pa.concat_arrays(vals)
@@ -390,9 +383,7 @@ class DeclaredColumns:
         self._convert()
         if self._parts:
             ids, ptrs, vals = (pa.concat_arrays(list(x)) for x in zip(*self._parts, strict=True))
-            eq = pa.DictionaryArray.from_arrays(
-                pa.repeat(pa.scalar(0, pa.int32()), len(ids)), ["eq"]
-            )
+            eq = _constant("eq", len(ids))
             self._leaf_batches.append(pa.record_batch([ids, ptrs, eq, vals], schema=LEAF_SCHEMA))
         if self._checks[0]:
             ch = self._checks

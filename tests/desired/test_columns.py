@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import json
 import random
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -184,6 +185,15 @@ def _estate(seed: int, types: int, per_type: int) -> list[Declaration]:
     return out
 
 
+def _among(sibling: Callable[[int], dict[str, Any]], odd: dict[Any, Any]) -> list[Declaration]:
+    """2 × ARROW_MIN declarations of one type, `sibling(i)` each, the one at ARROW_MIN `odd`."""
+    decls = [
+        Declaration(f"k-{i}", "aws", "T", "f", declared=sibling(i)) for i in range(2 * ARROW_MIN)
+    ]
+    decls[ARROW_MIN] = Declaration("odd", "aws", "T", "f", declared=odd)
+    return decls
+
+
 class TestArrowLeaves:
     """Arrow flattens documents of one shape; its leaves must be the ones a walk gives."""
 
@@ -228,9 +238,7 @@ class TestArrowLeaves:
     ) -> None:
         """One odd document among many plain ones: the rows are the walk's, and only the
         inexact documents are kept whole."""
-        decls = [Declaration(f"k-{i}", "aws", "T", "f", declared={"a": i, "b": "x"})
-                 for i in range(2 * ARROW_MIN)]  # fmt: skip
-        decls[ARROW_MIN] = Declaration("odd", "aws", "T", "f", declared=odd)
+        decls = _among(lambda i: {"a": i, "b": "x"}, odd)
         assert _arrow_leaves([d.declared for d in decls]) is None
         t = columns(decls)
         assert _table_rows(t) == _rows(decls)
@@ -241,9 +249,7 @@ class TestArrowLeaves:
     def test_an_empty_mapping_among_full_ones_is_walked(self, empty: dict[str, Any]) -> None:
         """`m: {}` where the siblings have `m: {n: {x: 1}}` converts, but has no leaf to give
         it back: those documents are walked, and the empty one kept whole."""
-        decls = [Declaration(f"k-{i}", "aws", "T", "f", declared={"m": {"n": {"x": i}, "o": 1}})
-                 for i in range(2 * ARROW_MIN)]  # fmt: skip
-        decls[ARROW_MIN] = Declaration("odd", "aws", "T", "f", declared=empty)
+        decls = _among(lambda i: {"m": {"n": {"x": i}, "o": 1}}, empty)
         assert _arrow_leaves([d.declared for d in decls]) is None
         t = columns(decls)
         assert _table_rows(t) == _rows(decls)
@@ -253,9 +259,7 @@ class TestArrowLeaves:
     def test_a_lone_surrogate_is_walked(self) -> None:
         """A string Arrow cannot encode as UTF-8 (JSON's "\\ud800" parses to one) is walked
         in Python, where its JSON text escapes it: no crash, the same rows."""
-        decls = [Declaration(f"k-{i}", "aws", "T", "f", declared={"a": "x"})
-                 for i in range(2 * ARROW_MIN)]  # fmt: skip
-        decls[ARROW_MIN] = Declaration("odd", "aws", "T", "f", declared={"a": "\ud800"})
+        decls = _among(lambda i: {"a": "x"}, {"a": "\ud800"})
         assert _arrow_leaves([d.declared for d in decls]) is None
         t = columns(decls)
         d_rows, l_rows = _rows(decls)

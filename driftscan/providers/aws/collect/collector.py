@@ -383,8 +383,8 @@ class AwsCollector:
             )
             if any(spec.locate is not None for spec in svc.resources):
                 return self._read_by_region(ctx, clients, svc, reader)
-            # A slice's resource types are listed side by side (EC2 has 17, one call each
-            # but instances, whose attribute reads would otherwise hold up the other 16).
+            # A slice's resource types are listed side by side (EC2 has 7, one call each but
+            # instances, whose attribute reads would otherwise hold up the other 6).
             specs = svc.resources
             read_spec = partial(self._read_spec, reader, svc=svc)
             side = SPEC_WORKERS if self.config.accounts is None else 1
