@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -131,6 +132,60 @@ def shorten(s: str, width: int) -> str:
     return s[:head] + ELLIPSIS + s[len(s) - (width - 1 - head) :]
 
 
+# Where a word too long for its column may break: after a separator of paths, identifiers and
+# lists (`properties.minimalTlsVersion`, `azure_nsg_http_from_internet,`), not mid-name.
+_BREAK_AFTER = re.compile(r"(?<=[./_:,;=-])(?=[^./_:,;=-])")
+
+
+def wrap_words(s: str, width: int) -> str:
+    """`s` wrapped to `width`, line by line: at spaces, and inside a word longer than the
+    width after one of its separators; only a piece with none is cut where the width ends.
+    A line's indent (a diff's value under its path) is kept on every line it wraps to."""
+    if width < 1:
+        return s
+    out: list[str] = []
+    for text in s.split("\n"):
+        line = text.lstrip(" ")
+        indent = text[: len(text) - len(line)]
+        if len(indent) >= width // 2:
+            indent = ""
+        out.extend(indent + w for w in _wrap_line(line, width - len(indent)))
+    return "\n".join(out)
+
+
+def _wrap_line(line: str, width: int) -> list[str]:
+    out: list[str] = []
+    cur = ""
+    for word in line.split():
+        if cur and len(cur) + 1 + len(word) <= width:
+            cur += " " + word
+        elif len(word) <= width:
+            if cur:
+                out.append(cur)
+            cur = word
+        else:
+            # Wider than the column: its pieces continue the current line, each piece on the
+            # next line when it does not fit, cut only when it is wider than the column.
+            if cur and len(cur) + 2 <= width:
+                cur += " "
+            elif cur:
+                out.append(cur)
+                cur = ""
+            for piece in _BREAK_AFTER.split(word):
+                while piece:
+                    room = width - len(cur)
+                    if len(piece) <= room:
+                        cur, piece = cur + piece, ""
+                    elif cur.strip() and len(piece) <= width:
+                        out.append(cur.rstrip())
+                        cur = ""
+                    else:
+                        out.append(cur + piece[:room])
+                        cur, piece = "", piece[room:]
+    out.append(cur)
+    return out
+
+
 def _lines_width(s: str) -> int:
     return max((len(line) for line in s.split("\n")), default=0)
 
@@ -195,16 +250,27 @@ def print_table(
         for c, w, v in zip(cols, widths, r, strict=True):
             if c.fit == "key":
                 v = "\n".join(shorten(line, w) for line in v.split("\n"))
-            cells.append(_styled(v, c.sub_style))
+                cells.append(_styled(v, c.sub_style))
+            elif c.fit == "wrap":
+                first, sep, rest = v.partition("\n")
+                rest_wrapped = wrap_words(rest, w) if sep else None
+                cells.append(_styled(wrap_words(first, w), c.sub_style, rest_wrapped))
+            else:
+                cells.append(_styled(v, c.sub_style))
         table.add_row(*cells)
     con.print(table)
 
 
-def _styled(s: str, sub_style: str | None) -> Text:
+def _styled(s: str, sub_style: str | None, rest: str | None = None) -> Text:
+    """A cell: its first line plain, the others in `sub_style`; with `rest`, `s` is the first
+    line already wrapped (several lines) and `rest` the others."""
     from rich.text import Text
 
-    first, sep, rest = s.partition("\n")
-    out = Text(first)
-    if sep:
+    if rest is None:
+        s, sep, rest = s.partition("\n")
+        if not sep:
+            rest = None
+    out = Text(s)
+    if rest is not None:
         out.append("\n" + rest, style=sub_style or "")
     return out

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import io
+import random
 
 from rich.console import Console
 
-from driftscan.output import Col, fit_widths, print_table, shorten, table_overhead
+from driftscan.output import Col, fit_widths, print_table, shorten, table_overhead, wrap_words
 
 ARN = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-tg-0/8c8851e93da58fcc"
 
@@ -49,3 +50,47 @@ class TestFitWidths:
         assert ARN not in buf.getvalue()
         assert any("arn:aws:elas" in line and "…" in line and "8c8851e93da58fcc" in line
                    for line in lines)  # fmt: skip
+
+
+class TestWrapWords:
+    def test_long_words_break_after_a_separator(self) -> None:
+        """A path or rule id wider than its column breaks after a dot or underscore, not mid-name."""
+        assert wrap_words("properties.minimalTlsVersion", 24) == "properties.\nminimalTlsVersion"
+        out = wrap_words("4 alarms from ec2_default_sg_restricts_all", 24).split("\n")
+        assert out == ["4 alarms from ec2_", "default_sg_restricts_all"]
+
+    def test_a_piece_without_separator_is_cut_at_the_width(self) -> None:
+        assert wrap_words("sha256:" + "ab" * 10, 10).split("\n") == [
+            "sha256:aba", "bababababa", "bababab"]  # fmt: skip
+
+    def test_indent_is_kept_on_every_line(self) -> None:
+        out = wrap_words("path\n  registry.example/ledger:1.4@sha256:dc12", 20).split("\n")
+        assert out == ["path", "  registry.example/", "  ledger:1.4@sha256:", "  dc12"]
+
+    def test_random_text_fits_and_keeps_every_character(self) -> None:
+        """Whatever the text, no line is wider than asked and only spaces are dropped."""
+        rng = random.Random(7)
+        alphabet = "abcdefghij._/-:, "
+        for _ in range(500):
+            text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 120)))
+            width = rng.randrange(1, 30)
+            out = wrap_words(text, width)
+            assert all(len(line) <= width for line in out.split("\n")), (text, width)
+            assert out.replace("\n", "").replace(" ", "") == text.replace(" ", "")
+
+    def test_rendered_wrap_column_breaks_paths_at_dots(self) -> None:
+        """print_table at 80 columns: a diff path wider than its column breaks after a dot."""
+        buf = io.StringIO()
+        cols = (Col("kind", "fixed"), Col("resource", "key", min=36), Col("path", "wrap", min=24))
+        rows = [["changed", ARN, "properties.minimalTlsVersion\n  1.2 → 1.0"]]
+        print_table(cols, rows, console=Console(file=buf, width=80))
+        text = buf.getvalue()
+        assert "minimalTlsVersion" in text and "  1.2 → 1.0" in text
+        assert any(line.rstrip(" │").endswith("properties.") for line in text.splitlines())
+
+    def test_one_line_cell_gets_no_extra_line(self) -> None:
+        """A wrap cell of one line renders as one line (no empty second line beneath it)."""
+        buf = io.StringIO()
+        print_table((Col("a", "fixed"), Col("b", "wrap")), [["x", "short"]],
+                    console=Console(file=buf, width=80))  # fmt: skip
+        assert len(buf.getvalue().splitlines()) == 5  # top, header, rule, the row, bottom
