@@ -320,3 +320,33 @@ def test_the_cover_says_what_period_it_covers() -> None:
     data.previous = PreviousReport(folder="reports/out/scan-000041", scan_id=41,
                                    manifest_sha256="0" * 64, summary={})  # fmt: skip
     assert "since scan 41, the one last reported" in render_html(document(data))
+
+
+# Reads the laid-out page: the widest element's right edge against the window's width.
+_PROBE = """<script>window.addEventListener("load", () => {
+  const d = document.createElement("pre"); d.id = "WIDTHS";
+  d.textContent = document.documentElement.scrollWidth + " " + document.documentElement.clientWidth;
+  document.body.appendChild(d); });</script>"""
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="headless test needs /usr/bin/chromium")
+@pytest.mark.parametrize("width", [800, 1000, 1280])
+def test_html_needs_no_horizontal_scroll_in_a_narrow_window(tmp_path: Path, width: int) -> None:
+    """Long identifiers, types and digests wrap: the page is no wider than the window."""
+    html = render_html(document(make_report_data(60)))
+    # The probe is this test's own script: the report's policy (no script at all) is lifted
+    # for it alone, in a copy.
+    start = html.index('<meta http-equiv="Content-Security-Policy"')
+    html = html[:start] + html[html.index(">", start) + 1 :]
+    page = tmp_path / "probe.html"
+    page.write_text(html.replace("</body>", _PROBE + "</body>"))
+    proc = subprocess.run(
+        [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={tmp_path / 'profile'}", f"--window-size={width},2000",
+         "--virtual-time-budget=2000", "--dump-dom", page.as_uri()],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    scroll, client = map(int, proc.stdout.split('<pre id="WIDTHS">')[1].split("<")[0].split())
+    assert scroll <= client, f"page {scroll} px wide in a {client} px window"
