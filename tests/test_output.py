@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import io
+import json
+import math
 import random
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
 
 from rich.console import Console
 
-from driftscan.output import Col, fit_widths, print_table, shorten, table_overhead, wrap_words
+from driftscan.output import (
+    Col,
+    dumps,
+    fit_widths,
+    print_table,
+    shorten,
+    table_overhead,
+    wrap_words,
+)
 
 ARN = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-tg-0/8c8851e93da58fcc"
 
@@ -94,3 +107,43 @@ class TestWrapWords:
         print_table((Col("a", "fixed"), Col("b", "wrap")), [["x", "short"]],
                     console=Console(file=buf, width=80))  # fmt: skip
         assert len(buf.getvalue().splitlines()) == 5  # top, header, rule, the row, bottom
+
+
+class TestDumps:
+    def test_same_bytes_as_the_standard_library_for_ordinary_documents(self) -> None:
+        """Sorted keys, two-space indent, unescaped text: what json.dumps wrote, byte for byte."""
+        rng = random.Random(11)
+
+        def value(depth: int) -> Any:
+            kind = rng.randrange(8 if depth < 3 else 5)
+            if kind == 0:
+                return rng.randrange(-(2**63), 2**63)
+            if kind == 1:
+                return round(rng.uniform(-1e6, 1e6), rng.randrange(0, 5))
+            if kind == 2:
+                return "".join(rng.choice('ab é→"\\\n\t') for _ in range(rng.randrange(6)))
+            if kind == 3:
+                return rng.choice([True, False, None])
+            if kind == 4:
+                return []
+            if kind in (5, 6):
+                return {f"k{rng.randrange(50)}é": value(depth + 1) for _ in range(rng.randrange(4))}
+            return [value(depth + 1) for _ in range(rng.randrange(4))]
+
+        for _ in range(300):
+            doc = {"d": value(0), "when": datetime(2026, 12, 4, 1, 2, 3, 45, tzinfo=UTC),
+                   "day": date(2026, 12, 4), "dec": Decimal("1.50")}  # fmt: skip
+            std = json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False,
+                             default=lambda v: v.isoformat() if hasattr(v, "isoformat") else str(v))  # fmt: skip
+            assert dumps(doc) == std
+
+    def test_what_orjson_refuses_still_serialises(self) -> None:
+        """An integer beyond 64 bits (a DuckDB HUGEINT) keeps its exact value."""
+        assert json.loads(dumps({"n": 2**70, "m": -(2**65)})) == {"n": 2**70, "m": -(2**65)}
+
+    def test_nan_is_null_not_invalid_json(self) -> None:
+        def refuse(name: str) -> None:
+            raise AssertionError(f"{name} in output")
+
+        out = json.loads(dumps({"x": math.nan, "y": math.inf}), parse_constant=refuse)
+        assert out == {"x": None, "y": None}
