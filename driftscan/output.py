@@ -5,11 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -54,7 +56,25 @@ def dumps(doc: Any) -> str:
     try:
         return orjson.dumps(doc, default=_json_default, option=_ORJSON).decode()
     except TypeError:  # orjson.JSONEncodeError is a TypeError
-        return json.dumps(doc, indent=2, sort_keys=True, default=_json_default, ensure_ascii=False)
+        text = json.dumps(
+            _finite(doc), indent=2, sort_keys=True, default=_json_default, ensure_ascii=False
+        )
+        # A lone surrogate cannot be written as UTF-8: it stays its JSON escape.
+        return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _finite(v: Any) -> Any:
+    """`v` with every NaN and infinity as None, as orjson writes them."""
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    if isinstance(v, dict):
+        return {k: _finite(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_finite(x) for x in v]
+    return v
 
 
 def cell(v: Any) -> str:
@@ -68,7 +88,12 @@ def cell(v: Any) -> str:
 
 
 def csv_safe(v: Any) -> str:
-    """A CSV cell that a spreadsheet will not run as a formula."""
+    """A CSV cell that a spreadsheet will not run as a formula. A number stays a number
+    (-5, not '-5); a time keeps its fraction and offset (ISO 8601), which a table leaves out."""
+    if isinstance(v, int | float | Decimal) and not isinstance(v, bool):
+        return str(v)
+    if isinstance(v, datetime):
+        return v.isoformat()
     s = cell(v)
     return "'" + s if s[:1] in ("=", "+", "-", "@", "\t", "\r") else s
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -36,6 +37,11 @@ def cfg(tmp_path: Path) -> Path:
         (["diff", "--scan", "99"], "no scan 99"),
         (["query", "select * from no_such_view"], "no_such_view"),
         (["query", "delete from scan_ledger"], "read-only"),
+        (["query", "delete from findings"], "read-only: DELETE statements are not run"),
+        (["query", "set memory_limit='64GB'; select 1"], "read-only: SET statements"),
+        (["query", "attach ':memory:' as m"], "read-only: ATTACH"),
+        (["query", ""], "no SQL statement given"),
+        (["query", "   "], "no SQL statement given"),
         (["history", "arn:aws:s3:::nothing-here"], "no resource with key"),
         (["report", "--format", "json", "--out", "/proc/driftscan-cannot-write-here"], "/proc/"),
     ],
@@ -238,3 +244,11 @@ def test_a_mistake_is_one_error_line_before_any_work(
     assert res.exit_code == 2, res.output
     lines = res.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:") and message in lines[0], lines
+
+
+def test_query_json_keeps_columns_of_the_same_name(cfg: Path) -> None:
+    """Two columns named alike are both in each JSON row (the second as DuckDB names it)."""
+    res = CliRunner().invoke(app, ["query", "select 1 as a, 2 as a, 3 as a_1", "-c", str(cfg),
+                                   "--format", "json"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output) == [{"a": 1, "a_1": 2, "a_1_1": 3}]

@@ -14,6 +14,7 @@ from rich.console import Console
 
 from driftscan.output import (
     Col,
+    csv_safe,
     dumps,
     fit_widths,
     print_table,
@@ -147,3 +148,34 @@ class TestDumps:
 
         out = json.loads(dumps({"x": math.nan, "y": math.inf}), parse_constant=refuse)
         assert out == {"x": None, "y": None}
+
+    def test_fallback_keeps_nan_null_and_surrogates_writable(self) -> None:
+        """Beside a 64-bit overflow (the standard library's path) NaN is still null, and a lone
+        surrogate stays an escape, so the text encodes as UTF-8."""
+        text = dumps({"h": 2**70, "n": math.nan, "l": [math.inf], "s": "a\ud800b", "e": "é"})
+        text.encode("utf-8")
+        assert '"e": "é"' in text
+
+        def refuse(name: str) -> None:
+            raise AssertionError(f"{name} in output")
+
+        back = json.loads(text, parse_constant=refuse)
+        assert back == {"h": 2**70, "n": None, "l": [None], "s": "a\ud800b", "e": "é"}
+
+
+class TestCsvSafe:
+    def test_numbers_stay_numbers_and_text_that_looks_like_a_formula_is_quoted(self) -> None:
+        assert [csv_safe(v) for v in (-5, -1.5, Decimal("-3.00"), 0)] == [
+            "-5",
+            "-1.5",
+            "-3.00",
+            "0",
+        ]
+        assert [csv_safe(v) for v in ("-1+2", "=cmd()", "@x", "+1")] == [
+            "'-1+2", "'=cmd()", "'@x", "'+1"]  # fmt: skip
+        assert csv_safe(True) == "True"
+
+    def test_times_keep_fraction_and_offset(self) -> None:
+        t = datetime(2020, 1, 1, 5, 0, 0, 500000, tzinfo=UTC)
+        assert csv_safe(t) == "2020-01-01T05:00:00.500000+00:00"
+        assert csv_safe(datetime(2020, 1, 1, 10, 0, 0, 123456)) == "2020-01-01T10:00:00.123456"

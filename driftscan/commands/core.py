@@ -341,7 +341,7 @@ def query(
     """
     fmt = default_format(fmt)
     with open_read(config, store, sandboxed=True, memory_mb=memory_mb, wait_s=wait) as st:
-        cols, rows = st.query(sql, timeout_s=timeout)
+        cols, rows = st.read_query(sql, timeout_s=timeout)
     emit(cols, rows, fmt)
 
 

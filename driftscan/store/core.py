@@ -735,6 +735,15 @@ class Store:
             if timer is not None:
                 timer.cancel()
 
+    def read_query(
+        self, sql: str, *, timeout_s: float | None = None
+    ) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """`driftscan query`: statements that only read (read_statements), their columns named
+        once each (DuckDB's own way: a second `a` becomes `a_1`), so a JSON row loses none."""
+        read_statements(sql)
+        cols, rows = self.query(sql, timeout_s=timeout_s)
+        return unique_names(cols), rows
+
     # -- tamper evidence ---------------------------------------------------------------------
 
     def verify(self) -> VerifyResult:
@@ -1114,3 +1123,41 @@ def _content_hash(con: duckdb.DuckDBPyConnection, scan_id: int) -> str:
     )
     assert row is not None
     return str(row[0])
+
+
+# What `driftscan query` runs. The connection cannot write anyway; this names the refusal
+# (DuckDB's own message for a DELETE on a view is "Can only delete from base table"), and keeps
+# SET / PRAGMA from lifting the query's memory limit.
+_READS = frozenset({"SELECT", "EXPLAIN"})
+
+
+def read_statements(sql: str) -> None:
+    """Refuse SQL that is empty or holds any statement that is not a read: SELECT (with
+    WITH, FROM-first, VALUES, DESCRIBE, SHOW, SUMMARIZE) or EXPLAIN."""
+    try:
+        stmts = duckdb.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise StoreError(str(exc).strip()) from None
+    if not stmts:
+        raise StoreError("no SQL statement given")
+    for stmt in stmts:
+        kind = stmt.type.name
+        if kind not in _READS:
+            raise StoreError(
+                f"driftscan query is read-only: {kind} statements are not run (SELECT, with"
+                " WITH, DESCRIBE, SHOW and SUMMARIZE, and EXPLAIN are)"
+            )
+
+
+def unique_names(cols: Sequence[str]) -> list[str]:
+    """Column names made unique as DuckDB names a table's: a repeated `a` becomes `a_1`, `a_2`."""
+    seen: set[str] = set()
+    out: list[str] = []
+    for name in cols:
+        base, k, candidate = name, 0, name
+        while candidate in seen:
+            k += 1
+            candidate = f"{base}_{k}"
+        seen.add(candidate)
+        out.append(candidate)
+    return out
