@@ -172,9 +172,25 @@ def shorten(s: str, width: int) -> str:
     return s[:head] + ELLIPSIS + s[len(s) - (width - 1 - head) :]
 
 
-# Where a word too long for its column may break: after a separator of paths, identifiers and
-# lists (`properties.minimalTlsVersion`, `azure_nsg_http_from_internet,`), not mid-name.
-_BREAK_AFTER = re.compile(r"(?<=[./_:,;=-])(?=[^./_:,;=-])")
+# Where a word too long for its column may break, best first: after a path's `/`, then after
+# `.`, `_`, `:`, `,`, `;` or `=` (`properties.minimalTlsVersion`, `azure_nsg_http_from_internet`),
+# then after a `-` (which often sits inside a name: `us-east-1`), never mid-name if one fits.
+_BREAK_TIERS = ("/", ".:_,;=", "-")
+
+
+def _cut(word: str, room: int) -> tuple[int, int]:
+    """Where to cut `word`, wider than `room`: (position, tier of the separator there, or
+    len(_BREAK_TIERS) for none). The last break of the best tier that fills at least half the
+    room, else the last break of any tier, else `room` itself."""
+    fits = word[:room]
+    found, found_tier = 0, len(_BREAK_TIERS)
+    for tier, seps in enumerate(_BREAK_TIERS):
+        at = max((i + 1 for i, ch in enumerate(fits) if ch in seps), default=0)
+        if at >= max(1, room // 2):
+            return at, tier
+        if at > found:
+            found, found_tier = at, tier
+    return (found, found_tier) if found else (room, len(_BREAK_TIERS))
 
 
 def wrap_words(s: str, width: int) -> str:
@@ -199,29 +215,21 @@ def _wrap_line(line: str, width: int) -> list[str]:
     for word in line.split():
         if cur and len(cur) + 1 + len(word) <= width:
             cur += " " + word
-        elif len(word) <= width:
-            if cur:
-                out.append(cur)
-            cur = word
-        else:
-            # Wider than the column: its pieces continue the current line, each piece on the
-            # next line when it does not fit, cut only when it is wider than the column.
-            if cur and len(cur) + 2 <= width:
-                cur += " "
-            elif cur:
-                out.append(cur)
-                cur = ""
-            for piece in _BREAK_AFTER.split(word):
-                while piece:
-                    room = width - len(cur)
-                    if len(piece) <= room:
-                        cur, piece = cur + piece, ""
-                    elif cur.strip() and len(piece) <= width:
-                        out.append(cur.rstrip())
-                        cur = ""
-                    else:
-                        out.append(cur + piece[:room])
-                        cur, piece = "", piece[room:]
+            continue
+        if len(word) > width and cur:
+            # Wider than the column: its head may end the current line, after a `/`, `.`, `_`
+            # and the like; not after a `-` (`(2026-` / `12-10T...`) or mid-name.
+            room = width - len(cur) - 1
+            at, tier = _cut(word, room) if room > 0 else (0, len(_BREAK_TIERS))
+            if tier < 2:
+                cur, word = f"{cur} {word[:at]}", word[at:]
+        if cur:
+            out.append(cur)
+        while len(word) > width:
+            at, _ = _cut(word, width)
+            out.append(word[:at])
+            word = word[at:]
+        cur = word
     out.append(cur)
     return out
 

@@ -75,7 +75,20 @@ class TestWrapWords:
 
     def test_a_piece_without_separator_is_cut_at_the_width(self) -> None:
         assert wrap_words("sha256:" + "ab" * 10, 10).split("\n") == [
-            "sha256:aba", "bababababa", "bababab"]  # fmt: skip
+            "sha256:", "ababababab", "ababababab"]  # fmt: skip
+        assert wrap_words("ab" * 10, 8).split("\n") == ["abababab", "abababab", "abab"]
+
+    def test_a_path_breaks_at_its_slash_before_a_dot(self) -> None:
+        """`nginx.conf` stays whole: a `/` that fills half the line wins over a later `.`."""
+        assert wrap_words("files./etc/nginx/nginx.conf.sha256", 24).split("\n") == [
+            "files./etc/nginx/", "nginx.conf.sha256"]  # fmt: skip
+
+    def test_a_hyphen_is_the_last_resort(self) -> None:
+        """`us-east-1` stays whole when a dot fits; a time does not start on a line's end."""
+        assert wrap_words("pay.us-east-1.acme.example", 14).split("\n") == [
+            "pay.us-east-1.", "acme.example"]  # fmt: skip
+        out = wrap_words("expires in 5 days (2026-12-10T09:01:06+00:00)", 24).split("\n")
+        assert out[0] == "expires in 5 days"
 
     def test_indent_is_kept_on_every_line(self) -> None:
         out = wrap_words("path\n  registry.example/ledger:1.4@sha256:dc12", 20).split("\n")

@@ -252,6 +252,12 @@ def _known_or_fail(
         raise typer.BadParameter(f"no framework '{framework}'", param_hint="--framework")
 
 
+_RULES_TABLE = [
+    Col("rule\nseverity", "fixed", sub_style="dim"),
+    Col("title\nframeworks", "wrap", min=24, sub_style="dim"),
+]
+
+
 @command("list", group=rules_app)
 def rules_list(config: ConfigOpt = None, fmt: FormatOpt = None) -> None:
     """The rules of the configured pack: id, severity, scope, frameworks, title.
@@ -278,8 +284,19 @@ def rules_list(config: ConfigOpt = None, fmt: FormatOpt = None) -> None:
             for r in pack.select()
         ],
     }  # fmt: skip
-    emit(["id", "severity", "scope", "frameworks", "title"], rows, fmt,
-         title=f"rules {pack.hash[:12]}", doc=doc)  # fmt: skip
+    title = f"rules {pack.hash[:12]}"
+    if fmt is not Format.table:
+        emit(["id", "severity", "scope", "frameworks", "title"], rows, fmt, title=title, doc=doc)
+        return
+    # Two fields per cell so it reads at 80 columns: the id whole (it is what --rule takes),
+    # each framework on a line of its own under the title.
+    print_table(
+        _RULES_TABLE,
+        [[f"{r.id}\n{r.severity}" + (f" · scope {r.spec.scope}" if r.spec.scope else ""),
+          "\n".join([r.spec.title, *(f"{k}: {', '.join(v)}" for k, v in r.frameworks.items())])]
+         for r in pack.select()],
+        title=title,
+    )  # fmt: skip
 
 
 @command("validate", group=rules_app)

@@ -109,15 +109,20 @@ def inline_markup(text: str) -> Markup:
     return Markup("".join(out))
 
 
+# After these an identifier may wrap: a path's `/`, an ARN's `:`, a rule id's `_`, a dotted
+# name's `.` (an escaped entity's `;` or `#` is not among them).
+_BREAK_AFTER = re.compile(r"([/:_.])(?=[^\s<])")
+
+
 @jinja2.pass_context
 def breakable(ctx: jinja2.runtime.Context, text: Any) -> Markup:
-    """An identifier (ARN, slice name, path) that may wrap after `/` and `:` but never inside
-    a word. The PDF's rows are paragraphs that wrap anyway, and a <wbr> there would put a
-    zero-width space into the PDF's text, so it gets the plain text."""
+    """An identifier (ARN, slice name, path, rule id, type) that may wrap after `/`, `:`, `_`
+    and `.` but never inside a word. The PDF's rows are paragraphs that wrap anyway, and a
+    <wbr> there would put a zero-width space into the PDF's text, so it gets the plain text."""
     s = str(escape(text))
     if ctx.get("pdf"):
         return Markup(s)
-    return Markup(re.sub(r"([/:])(?=.)", r"\1<wbr>", s))
+    return Markup(_BREAK_AFTER.sub(r"\1<wbr>", s))
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:

@@ -106,3 +106,21 @@ class TestFindingsTable:
         assert "alarm" not in out
         code, out = run("findings", "-c", str(cfg), "--format", "table", "--all")
         assert "ok" in {s for s, _ in rows(out)}
+
+
+def test_rules_list_reads_at_80_columns(tmp_path: Path) -> None:
+    """rules list as a table: every rule id whole (what --rule takes), its frameworks one per
+    line as `framework: requirements`, no English word cut, no line past 80 columns."""
+    cfg = setup(tmp_path)
+    code, out = run("rules", "list", "-c", str(cfg), "--format", "table")
+    assert code == 0
+    assert max(len(line) for line in out.splitlines()) <= 80
+    doc = json.loads(run("rules", "list", "-c", str(cfg), "--format", "json")[1])
+    cells = [[c.strip() for c in line.split("│")[1:-1]] for line in out.splitlines()]
+    first = {c[0] for c in cells if c}
+    assert {r["id"] for r in doc["rules"]} <= first
+    text = out.replace("│", " ")
+    assert "pci-dss-4.0.1: 4.2.1, 4.2.1.1" in text and "soc2-2017-tsc: CC6.7" in text
+    words = {w.strip(".,;()'") for r in doc["rules"] for w in r["title"].split()}
+    shown = {w.strip(".,;()'") for c in cells if len(c) > 1 for w in c[1].split()}
+    assert {w for w in words if w.isalpha() and len(w) <= 30} <= shown

@@ -7,6 +7,7 @@ import io
 import json
 import shutil
 import subprocess
+from html import unescape as html_unescape
 from pathlib import Path
 
 import pypdf
@@ -324,8 +325,12 @@ def test_the_cover_says_what_period_it_covers() -> None:
 
 # Reads the laid-out page: the widest element's right edge against the window's width.
 _PROBE = """<script>window.addEventListener("load", () => {
+  const lines = (el) => { const r = document.createRange(); r.selectNodeContents(el);
+    return new Set([...r.getClientRects()].map((b) => Math.round(b.top))).size; };
+  const split = [...document.querySelectorAll("td.nw, .badge")].filter((e) => lines(e) > 1);
   const d = document.createElement("pre"); d.id = "WIDTHS";
-  d.textContent = document.documentElement.scrollWidth + " " + document.documentElement.clientWidth;
+  d.textContent = document.documentElement.scrollWidth + " " + document.documentElement.clientWidth
+    + " " + split.length + " " + split.slice(0, 3).map((e) => e.textContent.trim()).join("|");
   document.body.appendChild(d); });</script>"""
 
 
@@ -333,7 +338,8 @@ _PROBE = """<script>window.addEventListener("load", () => {
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="headless test needs /usr/bin/chromium")
 @pytest.mark.parametrize("width", [800, 1000, 1280])
 def test_html_needs_no_horizontal_scroll_in_a_narrow_window(tmp_path: Path, width: int) -> None:
-    """Long identifiers, types and digests wrap: the page is no wider than the window."""
+    """Long identifiers, types and digests wrap: the page is no wider than the window, and
+    short names and badges stay on one line."""
     html = render_html(document(make_report_data(60)))
     # The probe is this test's own script: the report's policy (no script at all) is lifted
     # for it alone, in a copy.
@@ -348,5 +354,8 @@ def test_html_needs_no_horizontal_scroll_in_a_narrow_window(tmp_path: Path, widt
          "--virtual-time-budget=2000", "--dump-dom", page.as_uri()],
         capture_output=True, text=True, timeout=60, check=True,
     )  # fmt: skip
-    scroll, client = map(int, proc.stdout.split('<pre id="WIDTHS">')[1].split("<")[0].split())
+    probe = html_unescape(proc.stdout.split('<pre id="WIDTHS">')[1].split("<")[0]).split(" ", 3)
+    scroll, client, split = map(int, probe[:3])
     assert scroll <= client, f"page {scroll} px wide in a {client} px window"
+    # Names, regions and badges (source `gcp-sandbox`, `not assessed`) are never split.
+    assert split == 0, f"{split} short cells wrapped: {probe[3]}"
