@@ -130,7 +130,7 @@ def diff_cmd(
         title = (
             f"scan {result.scan_id} ({result.status}): {len(result.drifts)} drifted"
             + (f", {len(listed)} {kind} listed" if kind else "")
-            + f"; {cov['managed']} of {cov['assessed']} declared"
+            + f"; {cov['managed']} of {cov['assessed']} managed"
             + (f" ({cov['managed_pct']}%)" if cov["managed_pct"] is not None else "")
         )
         table = [

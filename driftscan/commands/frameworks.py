@@ -187,7 +187,9 @@ def frameworks_show(
 
 def _some(items: list[str], what: str) -> list[str]:
     more = len(items) - _SHOWN
-    return items[:_SHOWN] + ([f"+{more} more {what}"] if more > 0 else [])
+    return items[:_SHOWN] + (
+        [f"+{more} more {what if more > 1 else what[:-1]}"] if more > 0 else []
+    )
 
 
 def _emit(view: FrameworkView, fmt: Format, scan_status: str) -> None:

@@ -124,3 +124,12 @@ def test_rules_list_reads_at_80_columns(tmp_path: Path) -> None:
     words = {w.strip(".,;()'") for r in doc["rules"] for w in r["title"].split()}
     shown = {w.strip(".,;()'") for c in cells if len(c) > 1 for w in c[1].split()}
     assert {w for w in words if w.isalpha() and len(w) <= 30} <= shown
+
+
+def test_frameworks_show_counts_the_rest_in_the_right_number() -> None:
+    """`+1 more rule`, `+2 more rules`: what frameworks show says of the rows it leaves out."""
+    from driftscan.commands.frameworks import _some
+
+    assert _some(["a", "b", "c"], "rules")[-1] == "+1 more rule"
+    assert _some(["a", "b", "c", "d"], "resources")[-1] == "+2 more resources"
+    assert _some(["a", "b"], "rules") == ["a", "b"]
