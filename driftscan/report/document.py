@@ -640,7 +640,9 @@ def controls(
                 "passing": [],
                 "passing_omitted": 0,
             }
-            entry["worst"] = next((s for s in STATUSES if entry["counts"][s]), "none")
+            # A rule that gave no verdict at all assessed nothing (never read as clean): the
+            # status section 4 gives a requirement whose rules evaluated nothing.
+            entry["worst"] = next((s for s in STATUSES if entry["counts"][s]), "not_assessed")
             if first is None:
                 listed[rid] = (anchor_req, f"{req['framework']} {req['requirement']}")
                 ordered = sorted(rows, key=lambda r: (_RANK[r["status"]], r["resource"]))

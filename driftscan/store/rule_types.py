@@ -33,18 +33,25 @@ def coverage(store: Store, scan_id: int) -> dict[str, Any]:
     return {"slices": slices, "providers": sorted(str(r[0]) for r in runs)}
 
 
+# What a verdict on a key outside the inventory was about: an account, region, project or
+# namespace (`aws-prod/123456789012/eu-west-1`), which no resource type names.
+SCOPE_VERDICT = "account or region scope"
+
+
 def evaluated_types(store: Store, scan_id: int) -> dict[str, dict[str, int]]:
     """Per rule, how many resources of which type it gave a verdict on in scan `scan_id`
-    (ok, alarm, not assessed or error; `skip` and pseudo-resources such as `rule:<id>` aside)."""
+    (ok, alarm, not assessed or error; `skip` and pseudo-resources such as `rule:<id>` aside).
+    Verdicts on an account or region rather than a resource count as SCOPE_VERDICT."""
     out: dict[str, dict[str, int]] = {}
     for rule, typ, n in store.con.execute(
         """
-        SELECT f.rule, r.type, count(DISTINCT f.resource)
-        FROM finding f JOIN resources_at($n) r ON r.key = f.resource
+        SELECT f.rule, coalesce(r.type, $scope), count(DISTINCT f.resource)
+        FROM finding f LEFT JOIN resources_at($n) r ON r.key = f.resource
         WHERE f.scan_id = $n AND f.status <> 'skip'
+          AND (r.key IS NOT NULL OR NOT regexp_matches(f.resource, '^(rule|types|scope|desired):'))
         GROUP BY ALL ORDER BY 1, 2
         """,
-        {"n": scan_id},
+        {"n": scan_id, "scope": SCOPE_VERDICT},
     ).fetchall():
         out.setdefault(str(rule), {})[str(typ)] = int(n)
     return out

@@ -197,3 +197,22 @@ class TestReport:
         doc = document(data)
         assert doc["rules"]["buckets"]["evaluated"] == {"AWS::S3::Bucket": 3}
         assert rule_summary(doc)[0]["evaluated"] == {"AWS::S3::Bucket": 3}
+
+
+def test_a_verdict_on_an_account_counts_as_a_scope_not_as_nothing(
+    tmp_path: Path, store: Store
+) -> None:
+    """A rule that judges the account itself (a key no resource has) evaluated something: it is
+    counted as an account or region scope; a rule's own error row (`rule:<id>`) is not."""
+    from driftscan.store.rule_types import SCOPE_VERDICT
+
+    scan_with(store, [aws_run([aws("AWS::S3::Bucket", "a", public=False)],
+                              aws_slice(["AWS::S3::Bucket"]))])  # fmt: skip
+    account = ("SELECT 'aws-prod/123456789012' AS resource, 'alarm' AS status, "
+               "'no trail in the account' AS reason")  # fmt: skip
+    broken = "SELECT key AS resource, 'ok' AS status, 'x' AS reason FROM resources WHERE nope"
+    pack = pack_of(tmp_path, account=(account, ["AWS::S3::Bucket"]),
+                   broken=(broken, ["AWS::S3::Bucket"]))  # fmt: skip
+    res = run_check(store, pack)
+    assert res.evaluated.get("account") == {SCOPE_VERDICT: 1}
+    assert "broken" not in res.evaluated

@@ -301,3 +301,26 @@ def test_written_manifest_lists_nothing_missing(full_report: tuple[ReportResult,
     res, _ = full_report
     assert res.not_written == {}
     assert json.loads((res.folder / "manifest.json").read_text())["not_written"] == []
+
+
+def test_controls_never_show_none_for_a_requirement_without_verdicts() -> None:
+    """Section 5: a rule that gave no verdict reads `not assessed` (as section 4 says), and a
+    requirement no rule maps points to section 4 instead of a grey `none` badge."""
+    from driftscan.report.data import Requirement
+    from driftscan.report.document import controls, document
+    from driftscan.report.formats import render_html
+    from tests.report.factory import make_report_data
+
+    data = make_report_data(20)
+    data.rules["silent_rule"] = next(iter(data.rules.values()))
+    data.requirements += [
+        Requirement("pci-dss-4.0.1", "9.9", ("silent_rule",), title="Nothing judged it"),
+        Requirement("pci-dss-4.0.1", "12.1", (), title="A policy is kept"),
+    ]
+    doc = document(data)
+    items = {i["requirement"]: i for fw in controls(doc) for i in fw["items"]}
+    assert items["9.9"]["worst"] == "not_assessed"
+    assert items["9.9"]["rules"][0]["worst"] == "not_assessed"
+    html = render_html(doc)
+    assert 'class="badge b-none"' not in html
+    assert "no rule maps it: its status is in section 4" in html
