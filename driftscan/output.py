@@ -234,6 +234,28 @@ def _wrap_line(line: str, width: int) -> list[str]:
     return out
 
 
+def shorten_parts(line: str, width: int, sep: str = " · ") -> str:
+    """`line` cut to `width` as `shorten` does, but one made of parts (`type · declared in`)
+    keeps its separators: the widest part gives way first, the first in its middle, the
+    others from their start (a place's tail, `payments.yaml:42 (document 2)`, says most)."""
+    parts = line.split(sep)
+    if len(line) <= width or len(parts) == 1:
+        return shorten(line, width)
+    lens = [len(p) for p in parts]
+    room = width - len(sep) * (len(parts) - 1)
+    if room < 4 * len(parts):
+        return shorten(line, width)
+    while sum(lens) > room:
+        widest = max(range(len(lens)), key=lambda i: lens[i])
+        lens[widest] -= 1
+    out = [shorten(parts[0], lens[0])]
+    out += [
+        p if len(p) <= n else ELLIPSIS + p[len(p) - n + 1 :]
+        for p, n in zip(parts[1:], lens[1:], strict=True)
+    ]
+    return sep.join(out)
+
+
 def _lines_width(s: str) -> int:
     return max((len(line) for line in s.split("\n")), default=0)
 
@@ -297,7 +319,7 @@ def print_table(
         cells = []
         for c, w, v in zip(cols, widths, r, strict=True):
             if c.fit == "key":
-                v = "\n".join(shorten(line, w) for line in v.split("\n"))
+                v = "\n".join(shorten_parts(line, w) for line in v.split("\n"))
                 cells.append(_styled(v, c.sub_style))
             elif c.fit == "wrap":
                 first, sep, rest = v.partition("\n")

@@ -42,7 +42,7 @@ def cfg(tmp_path: Path) -> Path:
         (["query", "attach ':memory:' as m"], "read-only: ATTACH"),
         (["query", ""], "no SQL statement given"),
         (["query", "   "], "no SQL statement given"),
-        (["history", "arn:aws:s3:::nothing-here"], "no resource with key"),
+        (["history", "arn:aws:s3:::nothing-here"], "error: no resource with key"),
         (["report", "--format", "json", "--out", "/proc/driftscan-cannot-write-here"], "/proc/"),
     ],
 )

@@ -19,6 +19,7 @@ from driftscan.output import (
     fit_widths,
     print_table,
     shorten,
+    shorten_parts,
     table_overhead,
     wrap_words,
 )
@@ -192,3 +193,22 @@ class TestCsvSafe:
         t = datetime(2020, 1, 1, 5, 0, 0, 500000, tzinfo=UTC)
         assert csv_safe(t) == "2020-01-01T05:00:00.500000+00:00"
         assert csv_safe(datetime(2020, 1, 1, 10, 0, 0, 123456)) == "2020-01-01T10:00:00.123456"
+
+
+class TestShortenParts:
+    def test_separators_survive_and_the_place_keeps_its_tail(self) -> None:
+        """`type · declared in` cut to fit keeps ` · ` and the file's line, not a cut mid-way."""
+        out = shorten_parts("microsoft.sql/servers · desired.yaml:158", 37)
+        assert len(out) == 37 and out.endswith(" · desired.yaml:158") and "…" in out
+        out = shorten_parts("apps/Deployment · kubernetes/manifests/payments.yaml:42 (doc 2)", 34)
+        assert out.startswith("apps/Deployment · …") and out.endswith(":42 (doc 2)")
+        assert len(out) <= 34
+
+    def test_random_lines_fit(self) -> None:
+        rng = random.Random(3)
+        for _ in range(300):
+            parts = ["".join(rng.choice("abc/.:") for _ in range(rng.randrange(1, 40)))
+                     for _ in range(rng.randrange(1, 4))]  # fmt: skip
+            line, width = " · ".join(parts), rng.randrange(1, 60)
+            out = shorten_parts(line, width)
+            assert len(out) <= width and (out == line) == (len(line) <= width)

@@ -18,6 +18,7 @@ from driftscan.clikit import (
     err,
     open_read,
     plain,
+    print_error,
 )
 from driftscan.errors import ConfigError, ExitCode, RuleError
 from driftscan.output import Format, cell, default_format, emit
@@ -281,7 +282,7 @@ def history(
     with open_read(config, store) as st:
         versions = pipeline.history(st, key)
     if not versions:
-        err.print(f"no resource with key '{plain(key)}' in the store", highlight=False)
+        print_error(f"no resource with key '{key}' in the store")
         raise typer.Exit(ExitCode.USAGE)
     timeline: list[dict[str, Any]] = [
         {"first_scan": v.entry.first_scan, "last_scan": v.entry.last_scan,
