@@ -6,7 +6,6 @@ import csv
 import io
 import json
 import math
-import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -59,11 +58,8 @@ def dumps(doc: Any) -> str:
         text = json.dumps(
             _finite(doc), indent=2, sort_keys=True, default=_json_default, ensure_ascii=False
         )
-        # A lone surrogate cannot be written as UTF-8: it stays its JSON escape.
-        return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
+        # A lone surrogate cannot be written as UTF-8: it stays its JSON escape (`\ud800`).
+        return text.encode("utf-8", "backslashreplace").decode()
 
 
 def _finite(v: Any) -> Any:
@@ -117,6 +113,8 @@ def emit(
     console: Console | None = None,
 ) -> None:
     """Print rows in the chosen format; `doc` overrides the JSON shape where a contract fixes it."""
+    # Columns of the same name (a user's query) would share one key of a JSON row.
+    columns = unique_names(columns)
     if fmt is Format.json:
         payload = doc if doc is not None else [dict(zip(columns, r, strict=True)) for r in rows]
         sys.stdout.write(dumps(payload) + "\n")
@@ -125,6 +123,20 @@ def emit(
     else:
         cells = [[cell(v) for v in r] for r in rows]
         print_table(guess_cols(columns, cells), cells, title=title, console=console)
+
+
+def unique_names(cols: Sequence[str]) -> list[str]:
+    """Column names made unique as DuckDB names a table's: a repeated `a` becomes `a_1`, `a_2`."""
+    seen: set[str] = set()
+    out: list[str] = []
+    for name in cols:
+        k, candidate = 0, name
+        while candidate in seen:
+            k += 1
+            candidate = f"{name}_{k}"
+        seen.add(candidate)
+        out.append(candidate)
+    return out
 
 
 def guess_cols(columns: Sequence[str], cells: Sequence[Sequence[str]]) -> list[Col]:
@@ -310,7 +322,7 @@ def print_table(
     table = Table(title=Text(title) if title else None, show_lines=False, header_style="bold")
     for c, w in zip(cols, widths, strict=True):
         table.add_column(
-            _styled(c.header, c.sub_style or "dim"),
+            _styled(*_lines(c.header), c.sub_style or "dim"),
             width=w,
             no_wrap=c.fit != "wrap",
             overflow="fold" if c.fit == "wrap" else "ellipsis",
@@ -318,29 +330,31 @@ def print_table(
     for r in rows:
         cells = []
         for c, w, v in zip(cols, widths, r, strict=True):
-            if c.fit == "key":
-                v = "\n".join(shorten_parts(line, w) for line in v.split("\n"))
-                cells.append(_styled(v, c.sub_style))
-            elif c.fit == "wrap":
-                first, sep, rest = v.partition("\n")
-                rest_wrapped = wrap_words(rest, w) if sep else None
-                cells.append(_styled(wrap_words(first, w), c.sub_style, rest_wrapped))
-            else:
-                cells.append(_styled(v, c.sub_style))
+            first, rest = _lines(v)
+            cells.append(_styled(_fit(first, c.fit, w), rest and _fit(rest, c.fit, w), c.sub_style))
         table.add_row(*cells)
     con.print(table)
 
 
-def _styled(s: str, sub_style: str | None, rest: str | None = None) -> Text:
-    """A cell: its first line plain, the others in `sub_style`; with `rest`, `s` is the first
-    line already wrapped (several lines) and `rest` the others."""
+def _fit(s: str, fit: Fit, width: int) -> str:
+    """Cell text within `width`: key lines shortened, wrap text wrapped, fixed as it is."""
+    if fit == "key":
+        return "\n".join(shorten_parts(line, width) for line in s.split("\n"))
+    return wrap_words(s, width) if fit == "wrap" else s
+
+
+def _lines(s: str) -> tuple[str, str | None]:
+    """A cell's first line and the others (None when it has one line)."""
+    first, sep, rest = s.partition("\n")
+    return first, rest if sep else None
+
+
+def _styled(first: str, rest: str | None, sub_style: str | None) -> Text:
+    """A cell: its first line (already wrapped, it may be several) plain, the other lines
+    (`rest`, None for none) in `sub_style`."""
     from rich.text import Text
 
-    if rest is None:
-        s, sep, rest = s.partition("\n")
-        if not sep:
-            rest = None
-    out = Text(s)
+    out = Text(first)
     if rest is not None:
         out.append("\n" + rest, style=sub_style or "")
     return out

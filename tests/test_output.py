@@ -212,3 +212,19 @@ class TestShortenParts:
             line, width = " · ".join(parts), rng.randrange(1, 60)
             out = shorten_parts(line, width)
             assert len(out) <= width and (out == line) == (len(line) <= width)
+
+
+def test_a_one_line_cell_that_wraps_keeps_one_style() -> None:
+    """Only a cell's own later lines take its sub-style: a one-line reason wrapped over three
+    terminal lines is plain on all three (it was dimmed from its second line)."""
+    buf = io.StringIO()
+    con = Console(file=buf, width=40, force_terminal=True, color_system="standard")
+    cols = (Col("status", "fixed"), Col("reason\nlifecycle", "wrap", min=12, sub_style="dim"))
+    print_table(cols, [["alarm", "public reachability was not reported for this resource"]],
+                console=con)  # fmt: skip
+    body = buf.getvalue().split("┡", 1)[1]
+    assert "reported" in body and "\x1b[2m" not in body
+    buf.truncate(0)
+    buf.seek(0)
+    print_table(cols, [["alarm", "short\npersisting"]], console=con)
+    assert "\x1b[2mpersisting" in buf.getvalue()

@@ -738,11 +738,9 @@ class Store:
     def read_query(
         self, sql: str, *, timeout_s: float | None = None
     ) -> tuple[list[str], list[tuple[Any, ...]]]:
-        """`driftscan query`: statements that only read (read_statements), their columns named
-        once each (DuckDB's own way: a second `a` becomes `a_1`), so a JSON row loses none."""
+        """`driftscan query`: `query` of statements that only read (read_statements)."""
         read_statements(sql)
-        cols, rows = self.query(sql, timeout_s=timeout_s)
-        return unique_names(cols), rows
+        return self.query(sql, timeout_s=timeout_s)
 
     # -- tamper evidence ---------------------------------------------------------------------
 
@@ -1147,17 +1145,3 @@ def read_statements(sql: str) -> None:
                 f"driftscan query is read-only: {kind} statements are not run (SELECT, with"
                 " WITH, DESCRIBE, SHOW and SUMMARIZE, and EXPLAIN are)"
             )
-
-
-def unique_names(cols: Sequence[str]) -> list[str]:
-    """Column names made unique as DuckDB names a table's: a repeated `a` becomes `a_1`, `a_2`."""
-    seen: set[str] = set()
-    out: list[str] = []
-    for name in cols:
-        base, k, candidate = name, 0, name
-        while candidate in seen:
-            k += 1
-            candidate = f"{base}_{k}"
-        seen.add(candidate)
-        out.append(candidate)
-    return out
