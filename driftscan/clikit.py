@@ -38,6 +38,14 @@ app = typer.Typer(
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+@app.callback()
+def _group() -> None:
+    # Keeps the app a group of commands (`driftscan CMD ...`) when cli.main hands Typer the
+    # one command it runs; with a single command and no callback Typer would make that
+    # command the whole program.
+    pass
+
+
 class _Stderr:
     """Rich's stderr Console, made on first use: a command that writes nothing to stderr
     (`query` piped to a script) never imports Rich."""

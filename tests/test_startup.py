@@ -10,11 +10,13 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from typer.core import TyperGroup
 from typer.testing import CliRunner
 
-import driftscan.cli  # noqa: F401 - registers every command
+import driftscan.cli  # registers every command; main is tested here
 from driftscan.clikit import app
 from driftscan.report import renderer
 from driftscan.store import Store
@@ -121,3 +123,79 @@ def test_the_command_list_cuts_no_summary() -> None:
     assert res.exit_code == 0
     commands = res.output.split("Commands:", 1)[1]
     assert "..." not in commands and "run driftscan against a local sandbox" in commands.lower()
+
+
+def _run_main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    """`driftscan ARGS` through the console entry point, in this process: exit code, output."""
+    argv = sys.argv
+    sys.argv = ["driftscan", *args]
+    try:
+        driftscan.cli.main()
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    finally:
+        sys.argv = argv
+    out = capsys.readouterr()
+    return code, out.out + out.err
+
+
+def _built(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The commands Typer builds Click objects for, in order, from now on."""
+    import typer.main
+
+    names: list[str] = []
+    real = typer.main.get_command_from_info
+
+    def counting(command_info: Any, **kwargs: Any) -> Any:
+        command = real(command_info, **kwargs)
+        names.append(command.name)
+        return command
+
+    monkeypatch.setattr(typer.main, "get_command_from_info", counting)
+    return names
+
+
+def test_the_entry_point_builds_only_the_command_it_runs(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Typer would build all 23 commands to run one (some 45 ms of every start): `main`
+    builds the named command, or the named group's; `--help` and a typo see them all."""
+    built = _built(monkeypatch)
+    assert _run_main(capsys, "version")[0] == 0
+    assert built == ["version"]
+    built.clear()
+    assert _run_main(capsys, "rules", "--help")[0] == 0
+    assert sorted(built) == ["list", "validate"]
+    built.clear()
+    code, out = _run_main(capsys, "qurey")
+    assert code == 2 and "Did you mean 'query'?" in out
+    assert "query" in built and len(built) > 20
+    # The app is whole again afterwards.
+    assert len(app.registered_commands) > 15 and len(app.registered_groups) == 3
+
+
+def test_the_entry_point_prints_what_the_whole_app_prints(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Each command's and group's help and usage errors read the same through `main` (one
+    command built) as through the whole app."""
+    import typer.main
+
+    whole = typer.main.get_command(app)
+    assert isinstance(whole, TyperGroup)
+    cases = [[name, "--help"] for name in whole.commands]
+    cases += [["frameworks", "show", "--help"], ["query"], ["diff", "--kind", "nope"], []]
+    for args in cases:
+        mine = _run_main(capsys, *args)
+        argv, sys.argv = sys.argv, ["driftscan", *args]
+        try:
+            whole.main(args)
+            theirs: tuple[int, str] = (0, "")
+        except SystemExit as exc:
+            theirs = (int(exc.code or 0), "")
+        finally:
+            sys.argv = argv
+        out = capsys.readouterr()
+        theirs = (theirs[0], out.out + out.err)
+        assert mine == theirs, args
