@@ -5,7 +5,8 @@ commands taken in turn so that a busy spell hits them alike; CPU time (user + sy
 wait4) is beside it, the figure that moves least when the machine is busy. The query runs
 against a small store (one scan of 20 resources) made in a temporary folder, with --store and
 with a config. Floors for comparison: the interpreter alone, importing Typer and DuckDB, and
-the least any `query --store` can cost (import both, open the store read-only, run the SQL).
+the least any `query --store` can cost (import both, open the store read-only, run the SQL),
+and the least `query -c` can (that, with pydantic and PyYAML imported for the config).
 driftscan's bytecode is compiled first (`compileall`), as an installed package has it: with
 PYTHONDONTWRITEBYTECODE set (this machine sets it) every run would otherwise compile
 driftscan's modules again, some 20-30 ms that no installed copy spends.
@@ -90,6 +91,9 @@ def main() -> int:
             ('floor: python -c "import typer"', [py, "-c", "import typer"], None),
             ('floor: python -c "import duckdb"', [py, "-c", "import duckdb"], None),
             ("floor: typer + duckdb + open + query", [py, "-c", least], None),
+            # What -c adds at the least: the config is YAML validated by pydantic models.
+            ("floor: the above + pydantic + yaml", [py, "-c", f"import pydantic.main, yaml; {least}"],
+             None),
         ]  # fmt: skip
         walls: dict[str, list[float]] = {name: [] for name, _, _ in cases}
         cpus: dict[str, list[float]] = {name: [] for name, _, _ in cases}

@@ -9,7 +9,7 @@ import math
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal
@@ -37,7 +37,37 @@ def default_format(fmt: Format | None) -> Format:
 def _json_default(v: Any) -> Any:
     if isinstance(v, datetime | date):
         return v.isoformat()
+    if isinstance(v, timedelta):
+        return iso_duration(v)
+    if isinstance(v, bytes):
+        return blob_text(v)
     return str(v)
+
+
+def iso_duration(v: timedelta) -> str:
+    """An interval (a `query` over times) as ISO 8601, `P33DT4H` or `-PT1.5S`, which other
+    tools parse; Python's str() gives `33 days, 4:00:00`."""
+    us = v // timedelta(microseconds=1)
+    sign, us = ("-" if us < 0 else ""), abs(us)
+    days, us = divmod(us, 86_400_000_000)
+    hours, us = divmod(us, 3_600_000_000)
+    minutes, us = divmod(us, 60_000_000)
+    seconds, us = divmod(us, 1_000_000)
+    clock = f"{hours}H" * bool(hours) + f"{minutes}M" * bool(minutes)
+    if seconds or us:
+        clock += f"{seconds}.{us:06d}".rstrip("0").rstrip(".") + "S"
+    if not days and not clock:
+        return "PT0S"
+    return f"{sign}P{f'{days}D' * bool(days)}{'T' * bool(clock)}{clock}"
+
+
+def blob_text(v: bytes) -> str:
+    """A BLOB as DuckDB writes it as text (`blob::VARCHAR`, which `::BLOB` reads back):
+    printable ASCII as it is, any other byte, a quote and the backslash as `\\xNN`."""
+    return "".join(f"\\x{b:02X}" if b < 32 or b > 126 or b in _BLOB_ESCAPED else chr(b) for b in v)
+
+
+_BLOB_ESCAPED = frozenset(b"\"'\\")
 
 
 _ORJSON = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
@@ -80,6 +110,8 @@ def cell(v: Any) -> str:
         return v.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(v, dict | list):
         return json.dumps(v, sort_keys=True, default=_json_default, ensure_ascii=False)
+    if isinstance(v, bytes):
+        return blob_text(v)
     return str(v)
 
 
@@ -90,6 +122,8 @@ def csv_safe(v: Any) -> str:
         return str(v)
     if isinstance(v, datetime):
         return v.isoformat()
+    if isinstance(v, timedelta):
+        return iso_duration(v)
     s = cell(v)
     return "'" + s if s[:1] in ("=", "+", "-", "@", "\t", "\r") else s
 

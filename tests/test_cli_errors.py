@@ -252,3 +252,15 @@ def test_query_json_keeps_columns_of_the_same_name(cfg: Path) -> None:
                                    "--format", "json"])  # fmt: skip
     assert res.exit_code == 0, res.output
     assert json.loads(res.output) == [{"a": 1, "a_1": 2, "a_1_1": 3}]
+
+
+def test_query_writes_intervals_as_iso_8601_and_blobs_as_duckdb_reads_them(cfg: Path) -> None:
+    """An interval is an ISO 8601 duration in JSON and CSV (it was Python's `3 days,
+    4:00:00`), a BLOB its DuckDB text, which `::BLOB` reads back (it was `b'a\\xff'`)."""
+    sql = r"select interval '3 days 4 hours' as i, 'a\xFF\x5C'::blob as b"
+    res = CliRunner().invoke(app, ["query", sql, "-c", str(cfg), "--format", "json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output) == [{"i": "P3DT4H", "b": r"a\xFF\x5C"}]
+    res = CliRunner().invoke(app, ["query", sql, "-c", str(cfg), "--format", "csv"])
+    assert res.exit_code == 0, res.output
+    assert res.output.splitlines() == ["i,b", r"P3DT4H,a\xFF\x5C"]

@@ -6,17 +6,21 @@ import io
 import json
 import math
 import random
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import duckdb
+import isodate
 from rich.console import Console
 
 from driftscan.output import (
     Col,
+    blob_text,
     csv_safe,
     dumps,
     fit_widths,
+    iso_duration,
     print_table,
     shorten,
     shorten_parts,
@@ -228,3 +232,30 @@ def test_a_one_line_cell_that_wraps_keeps_one_style() -> None:
     buf.seek(0)
     print_table(cols, [["alarm", "short\npersisting"]], console=con)
     assert "\x1b[2mpersisting" in buf.getvalue()
+
+
+class TestIntervalsAndBlobs:
+    def test_random_intervals_read_back_from_iso_8601(self) -> None:
+        rnd = random.Random(13)
+        spans = [timedelta(0), timedelta(microseconds=-1), timedelta(days=-61, seconds=50400)]
+        spans += [timedelta(microseconds=rnd.randint(-(10**14), 10**14)) for _ in range(2000)]
+        spans += [timedelta(seconds=rnd.randint(-(10**6), 10**6)) for _ in range(500)]
+        for span in spans:
+            text = iso_duration(span)
+            assert isodate.parse_duration(text) == span, (span, text)
+            assert dumps(span) == json.dumps(text)
+
+    def test_random_blobs_read_back_by_duckdb(self) -> None:
+        rnd = random.Random(13)
+        blobs = [
+            b"",
+            b"\\",
+            bytes(range(256)),
+            *(rnd.randbytes(rnd.randint(1, 40)) for _ in range(300)),
+        ]
+        con = duckdb.connect()
+        for blob in blobs:
+            text = blob_text(blob)
+            assert text.isprintable() and text.isascii()
+            assert con.execute("select ?::BLOB", [text]).fetchone() == (blob,)
+            assert con.execute("select ?::BLOB::VARCHAR", [text]).fetchone() == (text,)
