@@ -130,9 +130,10 @@ def demo(
     counts = ", ".join(f"{second.check.count(s)} {s.replace('_', ' ')}" for s in statuses)
     kinds = ("unmanaged", "changed", "missing")
     drift = ", ".join(f"{sum(d.kind == k for d in second.drift.drifts)} {k}" for k in kinds)
+    # One fact a line, each under 80 columns: as one line it wrapped between a count and its word.
     console.print(
-        f"scan {second.scan.record.scan_id}: {second.scan.record.status}; findings: {counts};"
-        f" drift: {drift}; run exit code {second.exit_code}",
+        f"scan {second.scan.record.scan_id}: {second.scan.record.status}, run exit code"
+        f" {second.exit_code}\n  findings: {counts}\n  drift: {drift}",
         highlight=False,
     )
     if second.report is not None:

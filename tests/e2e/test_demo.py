@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -51,6 +52,11 @@ def test_demo_finds_every_seeded_incident(demo_dir: Path) -> None:
         {"source": "dc1", "slice": "web-03", "reason": "unreachable"}
     ]
     assert "NOT FOUND" not in proc_stdout
+    # The closing facts one a line, so at 80 columns no count is wrapped away from its word.
+    facts = (
+        r"^scan \d+: incomplete, run exit code 3\n  findings: \d+ alarm, \d+ error, .*\n  drift: "
+    )
+    assert re.search(facts, proc_stdout, re.M), proc_stdout[-600:]
 
     # The manual change between the two runs shows in the resource's history.
     sql = next(i["resource"] for i in summary["incidents"] if i["rule"] == "drift_changed_in_scope")
