@@ -54,9 +54,12 @@ class _Stderr:
     def console(self) -> Console:
         from rich.console import Console
 
-        # soft_wrap: a message is one line whatever the width, and piped (not a terminal, so
-        # Rich assumes 80 columns) it is not broken where a log reader or grep would split it.
-        return Console(stderr=True, soft_wrap=True)
+        console = Console(stderr=True)
+        # Piped (a log; Rich assumes 80 columns) a message is one line whatever its length,
+        # never broken where a log reader or grep would split it. On a terminal a long line
+        # wraps at a word, not wherever the terminal cuts it.
+        console.soft_wrap = not console.is_terminal
+        return console
 
     @property
     def is_terminal(self) -> bool:
@@ -81,11 +84,11 @@ def plain(value: object) -> str:
 
 
 def print_error(message: object) -> None:
-    """`error: message` on stderr, on one line whatever the terminal's width; a message of
+    """`error: message` on stderr, one line (wrapped at words on a terminal); a message of
     several errors (every mistake in a config file) is one `error:` line each."""
     # Blank lines (DuckDB's errors hold some before their `LINE 1:` excerpt) are left out.
     for line in [ln for ln in str(message).splitlines() if ln.strip()] or [""]:
-        err.print(f"[red]error:[/red] {plain(line)}", highlight=False, soft_wrap=True)
+        err.print(f"[red]error:[/red] {plain(line)}", highlight=False)
 
 
 def command(*args: Any, group: typer.Typer | None = None, **kwargs: Any) -> Callable[[F], F]:

@@ -264,3 +264,22 @@ def test_query_writes_intervals_as_iso_8601_and_blobs_as_duckdb_reads_them(cfg: 
     res = CliRunner().invoke(app, ["query", sql, "-c", str(cfg), "--format", "csv"])
     assert res.exit_code == 0, res.output
     assert res.output.splitlines() == ["i,b", r"P3DT4H,a\xFF\x5C"]
+
+
+def test_stderr_wraps_at_words_on_a_terminal_and_never_when_piped(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A summary (check's, diff's) piped to a log is one line whatever its length; on a
+    terminal it wraps at a word, where the terminal itself would cut `alarms` in two."""
+    from driftscan.clikit import _Stderr
+
+    msg = "scan 12 (incomplete): 120 rules, 57 alarms, 0 waived, 3 not assessed; rules 0123abcd"
+    monkeypatch.setenv("COLUMNS", "40")
+    _Stderr().print(msg, highlight=False)
+    assert capsys.readouterr().err == msg + "\n"
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # Rich: stderr is a terminal
+    monkeypatch.setenv("NO_COLOR", "1")
+    _Stderr().print(msg, highlight=False)
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 3 and max(map(len, lines)) <= 40, lines
+    assert " ".join(line.strip() for line in lines) == msg
