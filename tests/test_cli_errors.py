@@ -283,3 +283,17 @@ def test_stderr_wraps_at_words_on_a_terminal_and_never_when_piped(
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 3 and max(map(len, lines)) <= 40, lines
     assert " ".join(line.strip() for line in lines) == msg
+
+
+def test_views_lists_in_every_format() -> None:
+    """`views` takes --format like every listing command (it refused the option)."""
+    res = CliRunner().invoke(app, ["views", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    docs = {v["view"]: v["description"] for v in json.loads(res.output)}
+    assert {"scans", "resources", "drift", "findings", "attestations"} <= set(docs)
+    assert all(docs.values())
+    res = CliRunner().invoke(app, ["views", "--format", "csv"])
+    assert res.exit_code == 0 and res.output.splitlines()[0] == "view,description"
+    assert len(res.output.splitlines()) == len(docs) + 1
+    res = CliRunner().invoke(app, ["views", "--format", "table"], terminal_width=80)
+    assert res.exit_code == 0 and res.output.startswith("scans ")

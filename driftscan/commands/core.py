@@ -347,14 +347,21 @@ def query(
 
 
 @command()
-def views() -> None:
-    """Describe the views that `driftscan query` and rules can read."""
+def views(fmt: FormatOpt = None) -> None:
+    """Describe the views that `driftscan query` and rules can read.
+
+    Example:  driftscan views --format json
+    """
     import shutil
     import textwrap
 
     from driftscan.store import view_docs
 
     docs = view_docs()
+    fmt = default_format(fmt)
+    if fmt is not Format.table:
+        emit(["view", "description"], list(docs.items()), fmt)
+        return
     pad = max(map(len, docs)) + 2
     # Wrapped to the terminal (piped: 80 columns), continuation lines under the description.
     width = max(pad + 30, shutil.get_terminal_size((80, 24)).columns - 1)
