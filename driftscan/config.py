@@ -26,7 +26,7 @@ from pydantic import (
 from driftscan import plugins
 from driftscan.errors import ConfigError
 from driftscan.providers import Registry, SourceModel, registry
-from driftscan.yamlsrc import Lines, LocatedError, load_yaml, validation_error
+from driftscan.yamlsrc import Lines, LocatedError, parse_yaml, read_yaml_text, validation_error
 
 
 class _Strict(BaseModel):
@@ -377,6 +377,7 @@ def find_config(explicit: str | None) -> Path:
 def load_config(path: str | Path | None = None) -> Config:
     """Find, read and validate the configuration."""
     p = find_config(str(path) if path else None)
-    data, lines = load_yaml(p)
-    digest = hashlib.sha256(p.read_bytes()).hexdigest()
+    text = read_yaml_text(p)  # read once: what is validated is what the digest names
+    data, lines = parse_yaml(text, str(p))
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return validate_config(data, lines, str(p), p.resolve().parent, digest)

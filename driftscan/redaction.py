@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from driftscan.errors import ConfigError
+from driftscan.inputs import NotReadable, open_regular
 
 # --- names -----------------------------------------------------------------------------------
 
@@ -88,6 +89,8 @@ def is_secret_subtree(name: str) -> bool:
 
 _FINGERPRINT = re.compile(r"^hmac-sha256:[0-9a-f]{12}:[0-9a-f]{64}$")
 KEY_ENV = "DRIFTSCAN_FINGERPRINT_KEY"
+# A key file holds one key, 64 hex digits as driftscan writes it; /dev/zero must not be read.
+MAX_KEY_FILE_BYTES = 4096
 
 
 @dataclass(frozen=True)
@@ -148,17 +151,37 @@ def load_fingerprinter(
     else:
         with os.fdopen(fd, "w") as f:
             f.write(os.urandom(32).hex() + "\n")
-    mode = path.stat().st_mode
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+    try:
+        with open_regular(path, MAX_KEY_FILE_BYTES) as fh:
+            mode = os.fstat(fh.fileno()).st_mode
+            if mode & (stat.S_IRWXG | stat.S_IRWXO):
+                raise ConfigError(
+                    f"fingerprint key file is accessible to others (mode "
+                    f"{stat.S_IMODE(mode):04o}); run: chmod 600 {path}",
+                    file=str(path),
+                    key="store.key_file",
+                )
+            raw = fh.read(MAX_KEY_FILE_BYTES + 1)
+    except (OSError, NotReadable) as exc:
         raise ConfigError(
-            f"fingerprint key file is accessible to others (mode {stat.S_IMODE(mode):04o}); "
-            f"run: chmod 600 {path}",
+            f"fingerprint key file {exc}", file=str(path), key="store.key_file"
+        ) from None
+    try:
+        # Text, as driftscan writes it (64 hex digits): a key's bytes are its text's bytes.
+        text = raw.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise ConfigError(
+            "fingerprint key file is not text (driftscan writes 64 hex digits, e.g. "
+            "`openssl rand -hex 32`)",
+            file=str(path),
+            key="store.key_file",
+        ) from None
+    if len(text) < 32 or len(raw) > MAX_KEY_FILE_BYTES:
+        raise ConfigError(
+            f"fingerprint key file holds too {'short' if len(text) < 32 else 'long'} a key",
             file=str(path),
             key="store.key_file",
         )
-    text = path.read_text(encoding="utf-8").strip()
-    if len(text) < 32:
-        raise ConfigError("fingerprint key file holds too short a key", file=str(path))
     return Fingerprinter(text.encode())
 
 

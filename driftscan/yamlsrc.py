@@ -10,6 +10,7 @@ import yaml
 from pydantic import ValidationError
 
 from driftscan.errors import ConfigError
+from driftscan.inputs import NotReadable, read_text
 
 Lines = dict[tuple[str | int, ...], int]
 
@@ -122,14 +123,19 @@ def _walk(node: yaml.Node, path: tuple[str | int, ...], lines: Lines, name: str)
 
 def load_yaml(path: Path | str) -> tuple[Any, Lines]:
     """Parse a YAML file; return its data and a map from key path to line number."""
-    p = Path(path)
+    return parse_yaml(read_yaml_text(path), str(path))
+
+
+def read_yaml_text(path: Path | str) -> str:
+    """The text of a YAML file: a regular file of at most MAX_INPUT_BYTES, in UTF-8."""
     try:
-        text = p.read_text(encoding="utf-8")
+        return read_text(path)
     except FileNotFoundError:
-        raise ConfigError("file not found", file=str(p)) from None
+        raise ConfigError("file not found", file=str(path)) from None
+    except NotReadable as exc:
+        raise ConfigError(str(exc), file=str(path)) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read: {exc}", file=str(p)) from None
-    return parse_yaml(text, str(p))
+        raise ConfigError(f"cannot read: {exc}", file=str(path)) from None
 
 
 def parse_yaml(text: str, name: str) -> tuple[Any, Lines]:

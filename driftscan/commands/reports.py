@@ -183,7 +183,11 @@ def verify_report(
     if len(keys) == 1:
         what = f"{signed} {one}" if one else "unsigned"
     else:
-        what = "no reports yet" if not by else "signed by more than one key, or partly unsigned"
+        what = (
+            ("no reports yet" if not problems else "no report could be read")
+            if not by
+            else "signed by more than one key, or partly unsigned"
+        )
     n = f" ({len(by)} reports)" if len(by) > 1 else ""
     if problems:
         print(f"BROKEN: {len(problems)} problem(s) in {path}{n}")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import stat
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -14,6 +13,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from driftscan.config import Attestation, Config
 from driftscan.errors import ConfigError
+from driftscan.inputs import open_regular
 from driftscan.yamlsrc import Lines, describe_all, dotted, line_for, load_yaml
 
 AttestationState = Literal["attested", "expired", "not_yet_valid"]
@@ -114,7 +114,8 @@ def attestation_files(config: Config) -> list[Path]:
     folder = config.base_dir / FOLDER
     if not folder.is_dir():
         return []
-    files = sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    # Not only regular files: a device or pipe there is refused when read, never skipped.
+    files = sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and not p.is_dir())
     if len(files) > MAX_FILES:
         raise ConfigError(f"more than {MAX_FILES} attestation files; refusing", file=str(folder))
     return files
@@ -175,16 +176,7 @@ def _display(path: Path, base: Path) -> str:
 
 def hash_evidence(path: Path) -> str:
     """SHA-256 of a regular file under MAX_EVIDENCE_BYTES (OSError / ValueError otherwise)."""
-    # O_NONBLOCK: opening a FIFO put there in place of a file must not hang the scan.
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    with os.fdopen(fd, "rb") as fh:
-        st = os.fstat(fh.fileno())
-        if not stat.S_ISREG(st.st_mode):
-            raise ValueError("is not a regular file")
-        if st.st_size > MAX_EVIDENCE_BYTES:
-            raise ValueError(
-                f"is {st.st_size:,} bytes; evidence files are at most {MAX_EVIDENCE_BYTES:,}"
-            )
+    with open_regular(path, MAX_EVIDENCE_BYTES) as fh:
         h = hashlib.sha256()
         read = 0
         while chunk := fh.read(_CHUNK):

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from driftscan.assets import rules_dir
 from driftscan.config import Config
 from driftscan.errors import ConfigError, RuleError, RuleQueryError
+from driftscan.inputs import read_text
 from driftscan.model import Severity, canonical_json
 from driftscan.store.rule_context import check_select
 from driftscan.yamlsrc import Lines, describe_validation, dotted, line_for, parse_yaml
@@ -133,7 +134,8 @@ def rule_dirs(config: Config) -> list[Path]:
     for entry in config.rules:
         p = rules_dir() if entry == BUILTIN else config.resolve(entry)
         if not p.is_dir():
-            raise RuleError(f"rule folder '{entry}' does not exist", file=str(p))
+            why = "is not a folder" if p.exists() else "does not exist"
+            raise RuleError(f"rule folder '{entry}' {why}", file=str(p))
         out.append(p)
     return out
 
@@ -199,8 +201,8 @@ def _req_key(req: str) -> tuple[Any, ...]:
 
 def _parse(path: Path) -> tuple[Any, Lines]:
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_text(path)
+    except (OSError, ValueError) as exc:  # ValueError: not UTF-8, not a regular file, too large
         raise RuleError(f"cannot read: {exc}", file=str(path)) from None
     try:
         return parse_yaml(text, str(path))

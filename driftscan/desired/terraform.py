@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from driftscan.desired.declaration import FACETS, Declaration, deep_merge, identity
 from driftscan.desired.tfmap import Mapped, TfContext, mappings
 from driftscan.errors import ConfigError
+from driftscan.inputs import NotReadable, read_bounded
 from driftscan.redaction import Fingerprinter, redact_tree
 from driftscan.yamlsrc import MAX_DEPTH, describe_validation, dotted
 
@@ -456,15 +457,11 @@ def _too_big(size: int) -> str:
 def read_file(path: Path, name: str) -> str:
     """The text of a local state file, bounded in size."""
     try:
-        size = path.stat().st_size
-        if size > MAX_STATE_BYTES:
-            raise ConfigError(_too_big(size), file=name)
-        with path.open("rb") as f:
-            raw = f.read(MAX_STATE_BYTES + 1)
+        raw = read_bounded(path, MAX_STATE_BYTES)
+    except NotReadable as exc:
+        raise ConfigError(f"{exc}; refusing", file=name) from None
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror or exc}", file=name) from None
-    if len(raw) > MAX_STATE_BYTES:  # grew while read, or a device
-        raise ConfigError(_too_big(len(raw)), file=name)
     return decode(raw, name)
 
 
@@ -477,9 +474,9 @@ def state_files(resolved: Path, configured: str, key: str) -> list[Path]:
         if not found:
             raise ConfigError("no Terraform state matches this pattern", file=configured, key=key)
         return found
-    if not resolved.is_file():
+    if not resolved.exists():
         raise ConfigError("file not found", file=configured, key=key)
-    return [resolved]
+    return [resolved]  # a folder or device is named as such when read (read_file)
 
 
 def is_glob(configured: str) -> bool:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from driftscan.desired.declaration import Check, Declaration, deep_merge, identity, set_path
 from driftscan.errors import ConfigError
+from driftscan.inputs import files_below, read_text
 from driftscan.providers import registry
 from driftscan.yamlsrc import Lines, line_for, parse_yaml, validation_error
 
@@ -228,8 +229,8 @@ def declarations(doc: DesiredFile, lines: Lines, file: str) -> list[Declaration]
 def load_file(path: Path, display: str) -> list[Declaration]:
     """Parse, validate and convert one declared-state file."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_text(path)
+    except (OSError, ValueError) as exc:  # ValueError: not UTF-8, not a regular file, too large
         raise ConfigError(f"cannot read: {exc}", file=display) from None
     data, lines = parse_yaml(text, display)
     return declarations(validate_desired(data, lines, display), lines, display)
@@ -243,7 +244,7 @@ def yaml_files(root: Path, configured: str) -> list[Path]:
             raise ConfigError("no files match this pattern", file=configured)
         return found
     if root.is_dir():
-        return sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+        return files_below(root)
     if not root.exists():
         raise ConfigError("file not found", file=configured)
     return [root]

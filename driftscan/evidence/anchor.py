@@ -22,7 +22,6 @@ imported only when an S3 anchor is used.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections import defaultdict
@@ -33,6 +32,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from driftscan.config import AnchorConfig
+from driftscan.inputs import parse_json
 from driftscan.model import ScanRecord, canonical_json
 from driftscan.store import Store
 from driftscan.store.evidence import anchor_attempts, record_anchor
@@ -73,7 +73,7 @@ def anchor_body(rec: ScanRecord, now: datetime) -> str:
 
 
 def _parse(text: str, where: str) -> AnchorRecord:
-    d = json.loads(text)
+    d = parse_json(text)
     if not isinstance(d, dict) or d.get("format") != FORMAT:
         raise ValueError("not a driftscan anchor")
     return AnchorRecord(int(d["scan"]), str(d["chain_hash"]), where)

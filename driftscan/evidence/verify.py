@@ -7,6 +7,7 @@ from pathlib import Path
 
 from driftscan.config import AnchorConfig, Config
 from driftscan.evidence.anchor import Anchor, anchor_from, check_anchor
+from driftscan.inputs import read_json
 from driftscan.model import sha256_file
 from driftscan.report.manifest import (
     LEDGER,
@@ -83,7 +84,7 @@ def check_reports(store: Store, config: Config | None, trusted_key: Path | None)
             ]
             continue
         try:
-            sig = json.loads(mpath.read_text(encoding="utf-8")).get("signature")
+            sig = read_json(mpath).get("signature")
         except (OSError, ValueError, AttributeError):
             continue  # the root's check named the unreadable manifest
         if r.signed and sig is None:

@@ -19,7 +19,6 @@ line says so (`signed`, `key_id`), so a signature stripped afterwards is named.
 from __future__ import annotations
 
 import fcntl
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from driftscan.errors import ReportPathError
+from driftscan.inputs import parse_json, read_json, read_text
 from driftscan.model import canonical_json, sha256_file
 from driftscan.report.signing import (
     Ed25519Signer,
@@ -63,16 +63,25 @@ def read_ledger(root: Path) -> list[LedgerEntry]:
     if not path.is_file():
         return []
     out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for n, line in enumerate(read_text(path).splitlines(), start=1):
         if not line.strip():
             continue
-        d = json.loads(line)
-        signed = d.get("signed")
-        out.append(
-            LedgerEntry(str(d["folder"]), int(d["scan"]), str(d["manifest_sha256"]),
-                        signed=None if signed is None else bool(signed), key_id=d.get("key_id"))
-        )  # fmt: skip
+        try:
+            d = parse_json(line)
+            signed = d.get("signed")
+            out.append(
+                LedgerEntry(str(d["folder"]), int(d["scan"]), str(d["manifest_sha256"]),
+                            signed=None if signed is None else bool(signed), key_id=d.get("key_id"))
+            )  # fmt: skip
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            # Anyone who can write the reports folder can write this line: named, never a crash.
+            raise LedgerUnreadable(str(path), f"line {n} is not a ledger entry ({exc})") from None
     return out
+
+
+class LedgerUnreadable(ReportPathError, ValueError):
+    """A line of the reports ledger that is not one driftscan wrote (exit 2 where no caller
+    names it; `verify` reports it as a problem)."""
 
 
 def latest_report(root: Path) -> LedgerEntry | None:
@@ -85,7 +94,7 @@ def latest_report(root: Path) -> LedgerEntry | None:
     mpath = root / e.folder / MANIFEST
     if mpath.is_file():
         try:
-            summary = dict(json.loads(mpath.read_text(encoding="utf-8")).get("summary") or {})
+            summary = dict(read_json(mpath).get("summary") or {})
         except ValueError:
             summary = {}
     return LedgerEntry(e.folder, e.scan_id, e.manifest_sha256, summary, e.signed, e.key_id)
@@ -202,13 +211,16 @@ def signers(path: str | Path) -> dict[str, SignedBy | None]:
     claims: only `verify_report_dir` says whether the signature holds."""
     root = Path(path)
     if (root / LEDGER).is_file() and not (root / MANIFEST).is_file():
-        folders = [root / e.folder for e in read_ledger(root)]
+        try:
+            folders = [root / e.folder for e in read_ledger(root)]
+        except (OSError, ValueError):
+            folders = []  # verify_report_dir names the unreadable ledger
     else:
         folders = [root]
     out: dict[str, SignedBy | None] = {}
     for folder in folders:
         try:
-            block = json.loads((folder / MANIFEST).read_text(encoding="utf-8")).get("signature")
+            block = read_json(folder / MANIFEST).get("signature")
         except (OSError, ValueError, AttributeError):
             block = None
         if isinstance(block, dict) and key_id_of(block):
@@ -237,9 +249,13 @@ def reported_scans(root: Path) -> list[tuple[str, int, str]]:
     end of the ledger leaves no broken link in the store, but its report still names it.
     """
     out = []
-    for e in read_ledger(root):
+    try:
+        entries = read_ledger(root)
+    except (OSError, ValueError):
+        return []  # verify_report_dir names an unreadable ledger
+    for e in entries:
         try:
-            manifest = json.loads((root / e.folder / "manifest.json").read_text(encoding="utf-8"))
+            manifest = read_json(root / e.folder / "manifest.json")
         except (OSError, ValueError):
             continue  # verify_report_dir names missing or broken manifests
         out.append((e.folder, e.scan_id, str(manifest.get("scan_chain_hash", ""))))
@@ -250,7 +266,9 @@ def _verify_root(root: Path, trusted: Trusted | None) -> list[str]:
     problems: list[str] = []
     try:
         entries = read_ledger(root)
-    except (ValueError, KeyError) as exc:
+    except LedgerUnreadable as exc:
+        return [f"{LEDGER}: unreadable ({exc.reason})"]
+    except (OSError, ValueError) as exc:
         return [f"{LEDGER}: unreadable ({exc})"]
     prev: LedgerEntry | None = None
     for e in entries:
@@ -267,9 +285,7 @@ def _verify_root(root: Path, trusted: Trusted | None) -> list[str]:
             f"{e.folder}/{p}" for p in _verify_folder(folder, trusted, chain=False, records=records)
         )
         try:
-            link = (json.loads(mpath.read_text(encoding="utf-8")).get("previous") or {}).get(
-                "manifest_sha256"
-            )
+            link = (read_json(mpath).get("previous") or {}).get("manifest_sha256")
         except ValueError:
             link = None
         want = prev.manifest_sha256 if prev else None
@@ -311,7 +327,7 @@ def unrecorded(
             continue
         bad = _verify_folder(p, trusted, chain=False)
         try:
-            manifest = json.loads((p / MANIFEST).read_text(encoding="utf-8"))
+            manifest = read_json(p / MANIFEST)
         except ValueError:
             manifest = None
         if bad or not isinstance(manifest, dict):
@@ -402,7 +418,7 @@ def _verify_folder(
     if not mpath.is_file():
         return [f"{MANIFEST}: missing"]
     try:
-        manifest = json.loads(mpath.read_text(encoding="utf-8"))
+        manifest = read_json(mpath)
         artifacts = manifest["artifacts"]
     except (ValueError, KeyError, TypeError):
         return [f"{MANIFEST}: unreadable or not a driftscan manifest"]

@@ -34,6 +34,7 @@ from driftscan.report.manifest import (
     MANIFEST,
     MANIFEST_FORMAT,
     LedgerEntry,
+    LedgerUnreadable,
     append_ledger,
     ledger_lock,
     read_ledger,
@@ -209,8 +210,11 @@ def write_report(
     root.mkdir(parents=True, exist_ok=True)
     with _disk_errors(root), ledger_lock(root):
         # Holding the lock proves no other writer is active: clear up after killed ones.
-        notes = _remove_stale_tmp(root) + recover_ledger(root, signer)
-        entries = read_ledger(root)
+        try:
+            notes = _remove_stale_tmp(root) + recover_ledger(root, signer)
+            entries = read_ledger(root)
+        except LedgerUnreadable as exc:
+            raise ReportPathError(exc.path, f"{exc.reason}; move it aside or mend it") from None
         name = _folder_name(root, data.scan.scan_id, (e.folder for e in entries))
         tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{name}-", dir=root))
         try:

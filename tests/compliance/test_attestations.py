@@ -148,7 +148,7 @@ class TestErrors:
         assert "not a regular file" in e.message
         monkeypatch.setattr(am, "MAX_EVIDENCE_BYTES", 4)
         e = error(write_config(tmp_path, [entry()]), pack)
-        assert "at most 4" in e.message
+        assert "10 bytes, more than the 4 bytes driftscan reads" in e.message
 
     def test_evidence_of_one_scan_is_bounded_in_total(
         self, tmp_path: Path, pack: RulePack, monkeypatch: pytest.MonkeyPatch

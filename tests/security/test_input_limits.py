@@ -15,6 +15,8 @@ from typer.testing import CliRunner
 import driftscan.cli  # noqa: F401 - registers every command
 from driftscan.clikit import app
 from driftscan.errors import ConfigError
+from driftscan.inputs import MAX_INPUT_BYTES, NotReadable, read_bounded
+from driftscan.redaction import load_fingerprinter
 from driftscan.store import Store
 from driftscan.yamlsrc import MAX_DEPTH, parse_yaml
 from tests.conftest import make_resources, make_run, write
@@ -188,3 +190,90 @@ def test_control_character_in_a_remote_path_is_a_config_error(
     assert res.exit_code == 2, res.output
     assert f"{cfg}:9" in res.output and f"sources[0].{field}" in res.output
     assert "NUL byte" in res.output
+
+
+# -- files that are not files: /dev/zero, a named pipe, a folder, or simply too large ----------
+
+
+def _special(tmp_path: Path, kind: str) -> Path:
+    """A path that is not a regular file: a symlink to /dev/zero, a named pipe, a folder."""
+    p = tmp_path / f"{kind}.yaml"
+    if kind == "zero":
+        p.symlink_to("/dev/zero")
+    elif kind == "fifo":
+        os.mkfifo(p)  # nobody writes it: opening it to read would wait for ever
+    else:
+        p.mkdir()
+    return p
+
+
+@pytest.mark.parametrize("kind", ["zero", "fifo", "dir"])
+def test_a_config_that_is_not_a_regular_file_exits_2_at_once(tmp_path: Path, kind: str) -> None:
+    code, stderr, _ = _bounded_cli(tmp_path, "scans", "-c", str(_special(tmp_path, kind)))
+    assert code == 2, (code, stderr[-2000:])
+    want = {"zero": "a device", "fifo": "a named pipe", "dir": "a folder"}[kind]
+    assert f"{kind}.yaml: is {want}, not a regular file" in stderr and "Traceback" not in stderr
+
+
+@pytest.mark.parametrize("where", ["rule", "framework", "desired", "manifest", "terraform"])
+def test_dev_zero_among_the_inputs_exits_2_naming_it(
+    tmp_path: Path, store: Path, where: str
+) -> None:
+    """/dev/zero (a symlink to it in a rule folder, a framework catalogue, a declared-state
+    folder, a manifest folder, a Terraform state) is refused before any of it is read; it
+    filled 8-23 GB in under 30 s."""
+    (tmp_path / "in" / "frameworks").mkdir(parents=True)
+    name = {"rule": "in/zz.yaml", "framework": "in/frameworks/zz.yaml", "desired": "in/zz.yaml",
+            "manifest": "in/zz.yaml", "terraform": "in/zz.tfstate"}[where]  # fmt: skip
+    (tmp_path / name).symlink_to("/dev/zero")
+    extra = {
+        "rule": "rules: [builtin, ./in]\n",
+        "framework": "rules: [builtin, ./in]\n",
+        "desired": "desired: [{path: ./in}]\n",
+        "manifest": "desired: [{kubernetes: ./in}]\n",
+        "terraform": f"desired: [{{terraform: ./{name}}}]\n",
+    }[where]
+    cfg = tmp_path / "driftscan.yaml"
+    sources = "sources:\n  - {name: k8s, type: kubernetes, kubeconfig: ./kc}\n"
+    cfg.write_text(f"store: {store}\n{sources}{extra}")
+    command = "rules" if where in ("rule", "framework") else "diff"
+    args = ["rules", "list"] if command == "rules" else ["diff"]
+    code, stderr, _ = _bounded_cli(tmp_path, *args, "-c", str(cfg))
+    assert code == 2, (code, stderr[-2000:])
+    assert "zz." in stderr and "is a device, not a regular file" in stderr, stderr[-2000:]
+
+
+def test_an_input_larger_than_the_bound_is_refused_unread(tmp_path: Path) -> None:
+    big = tmp_path / "big.yaml"
+    with open(big, "wb") as f:
+        f.truncate(MAX_INPUT_BYTES + 1)  # sparse: nothing is written to disk
+    with pytest.raises(NotReadable, match=f"is {MAX_INPUT_BYTES + 1:,} bytes, more than the {MAX_INPUT_BYTES:,} bytes"):
+        read_bounded(big)
+    assert read_bounded(big, MAX_INPUT_BYTES + 1) == b"\0" * (MAX_INPUT_BYTES + 1)
+
+
+def test_fingerprint_key_files_that_cannot_be_keys_are_config_errors(tmp_path: Path) -> None:
+    """Raw random bytes (`head -c 32 /dev/urandom`, a natural way to make a key) crashed the
+    scan with UnicodeDecodeError; a folder or /dev/zero was told to `chmod 600`."""
+    binary = tmp_path / "binkey"
+    binary.write_bytes(bytes(range(200, 232)))
+    binary.chmod(0o600)
+    cases = {binary: "is not text", tmp_path: "is a folder, not a regular file",
+             Path("/dev/zero"): "is a device, not a regular file"}  # fmt: skip
+    for path, message in cases.items():
+        with pytest.raises(ConfigError, match=message) as exc:
+            load_fingerprinter(path, env={})
+        assert exc.value.key == "store.key_file"
+
+
+def test_an_ssh_key_file_that_is_dev_zero_is_a_config_error(tmp_path: Path) -> None:
+    """asyncssh read the whole file: /dev/zero as key_file ended in the OOM killer."""
+    (tmp_path / "kh").write_text("")
+    cfg = tmp_path / "driftscan.yaml"
+    cfg.write_text(
+        f"store: {tmp_path / 's.duckdb'}\nsources:\n  - {{name: dc1, type: ssh, user: u, "
+        "key_file: /dev/zero, known_hosts: ./kh, hosts: [{name: h, address: 127.0.0.1, port: 1}]}\n"
+    )
+    code, stderr, _ = _bounded_cli(tmp_path, "scan", "-c", str(cfg), "-q")
+    assert code == 2, (code, stderr[-2000:])
+    assert "key 'key_file'" in stderr and "/dev/zero: is a device" in stderr

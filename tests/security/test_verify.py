@@ -171,3 +171,37 @@ def test_verify_key_requires_the_trusted_signer(tmp_path: Path) -> None:
     res = cli("verify", "--store", str(path), "--key", str(other))
     assert res.exit_code == 1
     assert "manifest.json: signed by a key other than the trusted one" in res.stdout
+
+
+DEEP = "[" * 100_000 + "]" * 100_000  # past the JSON parser's recursion limit
+
+
+def test_a_deeply_nested_manifest_is_broken_not_a_crash(tmp_path: Path) -> None:
+    """Anyone who can write a reports folder could stop verification with RecursionError
+    (exit 70, none of verify's other results printed); it is a BROKEN report, exit 1."""
+    path, folder = _reported_store(tmp_path, "-c", str(tmp_path / "none.yaml"))
+    (folder / MANIFEST).write_text(DEEP)
+    res = cli("verify-report", str(folder))
+    assert res.exit_code == 1 and f"{MANIFEST}: unreadable" in res.stdout, res.stdout
+    res = cli("verify", "--store", str(path), "--format", "json")
+    assert res.exit_code == 1, res.output
+    assert any(f"{folder}/{MANIFEST}" in p for p in json.loads(res.stdout)["problems"])
+
+
+def test_a_ledger_line_that_is_not_an_entry_is_named_everywhere(tmp_path: Path) -> None:
+    """A deep, a non-object or an incomplete ledger line: `verify` and `verify-report` name
+    its line (BROKEN, exit 1); `report` refuses to write after it (exit 2), never exit 70."""
+    path, folder = _reported_store(tmp_path, "-c", str(tmp_path / "none.yaml"))
+    ledger = folder.parent / LEDGER
+    good = ledger.read_text()
+    for bad in (DEEP, "[]", "{}", '{"folder": "x", "scan": "one", "manifest_sha256": "h"}'):
+        ledger.write_text(good + bad + "\n")
+        res = cli("verify-report", str(folder.parent))
+        assert res.exit_code == 1, (bad[:9], res.output)
+        assert f"{LEDGER}: unreadable (line 2 is not a ledger entry" in res.stdout
+        res = cli("verify", "--store", str(path), "--format", "json")
+        assert res.exit_code == 1, (bad[:9], res.output)
+        assert any("line 2 is not a ledger entry" in p for p in json.loads(res.stdout)["problems"])
+        res = cli("report", "--store", str(path), "--format", "json", "--out", str(folder.parent),
+                  "-c", str(tmp_path / "none.yaml"))  # fmt: skip
+        assert res.exit_code == 2 and "line 2 is not a ledger entry" in res.output, res.output

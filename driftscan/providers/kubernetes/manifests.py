@@ -10,6 +10,7 @@ import yaml
 
 from driftscan.desired.declaration import Declaration
 from driftscan.errors import ConfigError
+from driftscan.inputs import files_below, read_text
 from driftscan.providers import DesiredInput
 from driftscan.providers.kubernetes import keys as K
 from driftscan.providers.kubernetes.kinds import BY_KIND, FOLDED
@@ -22,7 +23,7 @@ SUFFIXES = (".yaml", ".yml")
 def manifest_files(root: Path, configured: str) -> list[Path]:
     """A file, or every *.yaml / *.yml below a folder, sorted."""
     if root.is_dir():
-        return sorted(p for p in root.rglob("*") if p.suffix in SUFFIXES and p.is_file())
+        return files_below(root, SUFFIXES)
     if not root.exists():
         raise ConfigError("file not found", file=configured)
     return [root]
@@ -123,8 +124,8 @@ def load(inp: DesiredInput) -> tuple[list[str], list[Declaration]]:
         shown = inp.display(f)
         files.append(shown)
         try:
-            text = f.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
+            text = read_text(f)
+        except (OSError, ValueError) as exc:  # ValueError: not UTF-8, not a regular file, too large
             raise ConfigError(f"cannot read: {exc}", file=shown) from None
         for idx, data, lines in documents(text, shown):
             line = line_for(lines, ())

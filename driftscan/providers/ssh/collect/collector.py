@@ -15,6 +15,7 @@ import asyncssh
 
 from driftscan.collect.base import CollectContext
 from driftscan.errors import ConfigError, Reason, SourceError
+from driftscan.inputs import read_bounded
 from driftscan.model import Resource
 from driftscan.providers.ssh.collect.parse import OutputError, Timing, parse_output
 from driftscan.providers.ssh.collect.script import build_command, end_prefix
@@ -33,6 +34,8 @@ ENCRYPTION_ALGS = (
 
 # A single host's output is a few hundred KB at most (the package list); refuse runaway output.
 MAX_OUTPUT = 16 * 1024 * 1024
+# A private key file is a few KB (an RSA-16384 PEM is ~13 KB).
+MAX_KEY_BYTES = 1024 * 1024
 
 
 class _Client(asyncssh.SSHClient):
@@ -141,7 +144,8 @@ class SshCollector:
         if cfg.key_file:
             key_path = Path(os.path.expanduser(cfg.key_file))
             try:
-                keys = [asyncssh.read_private_key(str(key_path))]
+                # Read bounded: a key_file that is /dev/zero must not fill memory.
+                keys = [asyncssh.import_private_key(read_bounded(key_path, MAX_KEY_BYTES))]
             except (OSError, ValueError, asyncssh.KeyImportError) as exc:
                 raise ConfigError(
                     f"source '{cfg.name}': cannot load {key_path}: {exc}", key="key_file"
