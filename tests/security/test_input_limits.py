@@ -247,7 +247,10 @@ def test_an_input_larger_than_the_bound_is_refused_unread(tmp_path: Path) -> Non
     big = tmp_path / "big.yaml"
     with open(big, "wb") as f:
         f.truncate(MAX_INPUT_BYTES + 1)  # sparse: nothing is written to disk
-    with pytest.raises(NotReadable, match=f"is {MAX_INPUT_BYTES + 1:,} bytes, more than the {MAX_INPUT_BYTES:,} bytes"):
+    with pytest.raises(
+        NotReadable,
+        match=f"is {MAX_INPUT_BYTES + 1:,} bytes, more than the {MAX_INPUT_BYTES:,} bytes",
+    ):
         read_bounded(big)
     assert read_bounded(big, MAX_INPUT_BYTES + 1) == b"\0" * (MAX_INPUT_BYTES + 1)
 
