@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import glob
 import json
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -265,6 +266,38 @@ def _too_deep(data: Any) -> tuple[str | int, ...] | None:
     return None  # pragma: no cover - the level walk found one
 
 
+def _unfit(data: Any) -> tuple[tuple[str | int, ...], str] | None:
+    """The key path of the first value JSON's text allows but no store or report can carry,
+    and why: a lone surrogate (`"\\ud800"`, half a character) or a number beyond a double
+    (`1e999`, and Python's json reads NaN and Infinity too). Terraform writes neither."""
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(data, ())]
+    while stack:
+        v, path = stack.pop()
+        for k, c in v.items() if isinstance(v, dict) else enumerate(v):
+            if isinstance(k, str) and not _text(k):
+                return (*path, k), "a key holds a lone surrogate (half a character)"
+            if isinstance(c, dict | list):
+                stack.append((c, (*path, k)))
+            elif isinstance(c, str) and not _text(c):
+                return (*path, k), "a lone surrogate (half a character) is not text"
+            elif isinstance(c, float) and not math.isfinite(c):
+                return (
+                    *path,
+                    k,
+                ), f"a number no JSON reader holds (NaN, Infinity, or past 1e308: {c})"
+    return None
+
+
+def _text(s: str) -> bool:
+    if s.isascii():
+        return True
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def decode(raw: bytes, file: str) -> str:
     """State bytes as text: UTF-8 (a BOM accepted) or UTF-16 (what PowerShell's `>` writes)."""
     if raw.startswith(codecs.BOM_UTF8):
@@ -409,6 +442,11 @@ def parse_state(text: str, file: str) -> TfState:
             line=_line_of(text, deep[:6]),
             key=dotted(deep[:6]) + " ...",
         )
+    unfit = _unfit(data)
+    if unfit is not None:
+        path, why = unfit
+        raise ConfigError(f"{why}; refusing", file=file, line=_line_of(text, path),
+                          key=dotted(path))  # fmt: skip
     version = _recognise(data, text, file)
     n = _count_instances(data, version)
     if n > MAX_INSTANCES:

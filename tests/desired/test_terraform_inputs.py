@@ -277,3 +277,34 @@ def test_an_empty_v3_state_declares_nothing() -> None:
     """A format 3 state without resources (Terraform 0.11 after destroy) loads as empty."""
     ds = load_desired(_config(DATA, {"terraform": "desired_tf/v3.tfstate"}))
     assert len(ds) == 0 and ds.terraform is not None and not ds.terraform.skipped
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ('"\\ud800x"', "a lone surrogate"),
+        ('"a\\udfffb"', "a lone surrogate"),
+        ("1e999999", "past 1e308: inf"),
+        ("-1e999999", "past 1e308: -inf"),
+        ("NaN", "NaN, Infinity"),
+        ("Infinity", "NaN, Infinity"),
+    ],
+)
+def test_values_no_store_can_hold_are_refused_with_their_key(value: str, message: str) -> None:
+    """A lone surrogate crashed `diff` (exit 70, orjson refuses it); NaN read as the text
+    "nan" and 1e999999 as infinity, silently. Each is refused, naming its key and line."""
+    doc = json.loads(GOOD)
+    doc["resources"][0]["instances"][0]["attributes"]["tags"] = {"owner": "__bad__"}
+    text = json.dumps(doc, indent=1).replace('"__bad__"', value)
+    e = _err(text)
+    assert message in e.message and e.key is not None and e.key.endswith("tags.owner")
+    assert (
+        e.line == text.splitlines().index(next(ln for ln in text.splitlines() if value in ln)) + 1
+    )
+
+
+def test_a_pair_of_surrogates_is_one_character_and_kept() -> None:
+    doc = json.loads(GOOD)
+    doc["resources"][0]["instances"][0]["attributes"]["tags"] = {"owner": "\U0001f600"}
+    state = parse_state(json.dumps(doc), "x.tfstate")  # ensure_ascii: "\ud83d\ude00"
+    assert "\U0001f600" in json.dumps(state.model_dump(), ensure_ascii=False)
