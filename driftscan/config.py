@@ -26,7 +26,15 @@ from pydantic import (
 from driftscan import plugins
 from driftscan.errors import ConfigError
 from driftscan.providers import Registry, SourceModel, registry
-from driftscan.yamlsrc import Lines, LocatedError, parse_yaml, read_yaml_text, validation_error
+from driftscan.yamlsrc import (
+    Lines,
+    LocatedError,
+    dotted,
+    line_for,
+    parse_yaml,
+    read_yaml_text,
+    validation_error,
+)
 
 
 class _Strict(BaseModel):
@@ -363,10 +371,30 @@ def validate_config(data: Any, lines: Lines, file: str, base_dir: Path, digest: 
         data = {}
     if not isinstance(data, dict):
         raise ConfigError("the top level must be a mapping", file=file, line=1)
+    nul = _nul_at(data)
+    if nul is not None:
+        # Every path, name and URL of a config ends up in a system call, which refuses it
+        # ("embedded null byte") far from here.
+        raise ConfigError("a NUL character (\\0) is not allowed in a config value",
+                          file=file, line=line_for(lines, nul), key=dotted(nul) or None)  # fmt: skip
     try:
         return Config.model_validate({**data, "base_dir": base_dir, "file": file, "digest": digest})
     except ValidationError as exc:
         raise validation_error(exc, data, lines, file, tags=source_types()) from None
+
+
+def _nul_at(v: Any, path: tuple[str | int, ...] = ()) -> tuple[str | int, ...] | None:
+    """The key path of the first string (value or key) holding a NUL, or None."""
+    if isinstance(v, str):
+        return path if "\0" in v else None
+    items = v.items() if isinstance(v, dict) else enumerate(v) if isinstance(v, list) else ()
+    for k, c in items:
+        if isinstance(k, str) and "\0" in k:
+            return (*path, k)
+        found = _nul_at(c, (*path, k))
+        if found is not None:
+            return found
+    return None
 
 
 def find_config(explicit: str | None) -> Path:

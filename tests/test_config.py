@@ -164,3 +164,24 @@ def test_every_config_error_is_listed_with_its_line_and_key(tmp_path: Path) -> N
     lines = res.output.strip().splitlines()
     assert len(lines) == 4 and all(line.startswith("error: ") for line in lines), res.output
     assert f"{p}:4, key 'concurrency'" in lines[2]
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "key"),
+    [
+        ('store: "./s\\0x.duckdb"', "store"),
+        ('store: {path: ./s.duckdb, key_file: "./k\\0y"}', "store.key_file"),
+        ('reports: {dir: "./r\\0q"}', "reports.dir"),
+        ('sources:\n  - {name: "a\\0", type: aws}', "sources[0].name"),
+        ('params: {"k\\0": 1}', "params.k\x00"),
+    ],
+)
+def test_a_nul_anywhere_in_the_config_names_its_key(
+    tmp_path: Path, yaml_text: str, key: str
+) -> None:
+    """A NUL reached a system call as `ValueError: embedded null byte` (exit 70)."""
+    cfg = tmp_path / "driftscan.yaml"
+    cfg.write_text(yaml_text + "\n")
+    with pytest.raises(ConfigError, match="a NUL character") as exc:
+        load_config(cfg)
+    assert exc.value.key == key and exc.value.line is not None
