@@ -86,8 +86,13 @@ def plain(value: object) -> str:
 def print_error(message: object) -> None:
     """`error: message` on stderr, one line (wrapped at words on a terminal); a message of
     several errors (every mistake in a config file) is one `error:` line each."""
+    from driftscan.redaction import redact_url_credentials
+
+    # A configured endpoint quoted by an error (botocore's "Could not connect to the endpoint
+    # URL") keeps its user name, never its password.
+    text = redact_url_credentials(str(message))
     # Blank lines (DuckDB's errors hold some before their `LINE 1:` excerpt) are left out.
-    for line in [ln for ln in str(message).splitlines() if ln.strip()] or [""]:
+    for line in [ln for ln in text.splitlines() if ln.strip()] or [""]:
         err.print(f"[red]error:[/red] {plain(line)}", highlight=False)
 
 

@@ -222,6 +222,36 @@ def redact_tree(
     return value
 
 
+# A URL's userinfo: `scheme://user:password@host`, `scheme://token@host`. The authority ends at
+# the first `/`, `?` or `#` (an `@` after it is a path's or a query's, e.g. a service account's
+# email), and the greedy run makes its last `@` end the userinfo, as urllib splits it, so an
+# unencoded `@` in a password is masked too. The scheme is bounded but not anchored to a word
+# start: inside a longer run of letters the match starts later and still masks.
+_URL_USERINFO = re.compile(
+    r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]{0,31}://)(?P<userinfo>[^\s/?#\"'<>`]*)@"
+)
+
+
+def _mask_userinfo(m: re.Match[str]) -> str:
+    user, colon, _ = m["userinfo"].partition(":")
+    # Without a colon the whole userinfo may be the secret (`https://ghp_...@github.com`, an
+    # API key sent as the Basic user name): a name cannot be told from a token by its look.
+    return f"{m['scheme']}{user + ':' if colon else ''}[redacted]@"
+
+
+def redact_url_credentials(text: str) -> str:
+    """`text` with the credentials of every URL in it masked: `https://user:[redacted]@host`,
+    and a userinfo with no password (`https://TOKEN@host`) masked whole. The one place for
+    text that may carry a configured endpoint (error details, identities, logs, errors)."""
+    return _URL_USERINFO.sub(_mask_userinfo, text) if "://" in text else text
+
+
+def url_without_credentials(url: str) -> str:
+    """`url` with its userinfo left out: still a URL a client can open (`[redacted]` in one is
+    read as a malformed IPv6 host), for settings that are stored and used again."""
+    return _URL_USERINFO.sub(lambda m: m["scheme"], url) if "://" in url else url
+
+
 DETAIL_LIMIT = 500
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 # `name=value`, `name: value`, `"name": "value"`, and AWS's `<Key>name</Key><Value>v</Value>`.
@@ -234,11 +264,12 @@ _XML_TAG = re.compile(
 
 
 def safe_detail(text: str | None, *, limit: int = DETAIL_LIMIT) -> str | None:
-    """Error text fit for the store, logs and reports: control characters gone, values of
-    secret-looking names redacted, and at most `limit` characters."""
+    """Error text fit for the store, logs and reports: control characters gone, URL credentials
+    and the values of secret-looking names redacted, and at most `limit` characters."""
     if text is None:
         return None
-    out = _CONTROL.sub(" ", str(text)[: limit * 8])
+    # URLs first: a control character inside a userinfo would otherwise end it early.
+    out = _CONTROL.sub(" ", redact_url_credentials(str(text)[: limit * 8]))
     out = _XML_TAG.sub(
         lambda m: (
             m.group(1) + ("[redacted]" if is_secret_name(m["name"]) else m["value"]) + m.group(4)

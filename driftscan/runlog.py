@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from driftscan.redaction import redact_url_credentials
+
 
 class RunLog:
     """JSON-lines events to a log file, and a short human line to stderr unless quiet."""
@@ -25,14 +27,17 @@ class RunLog:
             "event": event,
             **fields,
         }
+        # An event's error text may quote a configured endpoint with its credentials (a
+        # failed run's exception, an anchor's S3 endpoint): masked in the lines as written.
         if self._file is not None:
-            self._file.write(json.dumps(record, sort_keys=True, default=str) + "\n")
+            line = json.dumps(record, sort_keys=True, default=str)
+            self._file.write(redact_url_credentials(line) + "\n")
             self._file.flush()
         if self._echo is not None:
             detail = " ".join(
                 f"{k}={v}" for k, v in fields.items() if not isinstance(v, dict | list)
             )
-            self._echo.write(f"{level:5} {event} {detail}\n")
+            self._echo.write(redact_url_credentials(f"{level:5} {event} {detail}") + "\n")
 
     def close(self) -> None:
         if self._file is not None:

@@ -15,7 +15,13 @@ from driftscan.collect.limits import Limiter
 from driftscan.errors import ConfigError, SourceError
 from driftscan.model import Resource, Slice, SourceRun
 from driftscan.providers import registry
-from driftscan.redaction import Fingerprinter, is_fingerprint, is_secret_name, safe_detail
+from driftscan.redaction import (
+    Fingerprinter,
+    is_fingerprint,
+    is_secret_name,
+    redact_url_credentials,
+    safe_detail,
+)
 
 # Collectors registered in-process by source type ("module:Class"), checked before the
 # providers' own (tests and scripts). Everything else comes from the registered providers,
@@ -177,6 +183,10 @@ def run_source(
     except Exception as exc:  # a bug or an unexpected API shape must not read as "clean"
         ctx.slice_failed("*", f"{type(exc).__name__}: {exc}", reason="error")
         ctx.progress(config.name, traceback.format_exc(limit=3))
+    if run.identity:
+        # Collectors name the endpoint they read (a kubeconfig's server, an ARM endpoint), and a
+        # configured URL may carry credentials: masked here, once, for every provider.
+        run.identity = redact_url_credentials(run.identity)
     if not run.slices:
         # A collector that recorded nothing has not shown that it read anything.
         ctx.slice_failed("*", "collector recorded no slices", reason="error")

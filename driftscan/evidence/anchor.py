@@ -34,6 +34,7 @@ from typing import Any, Protocol
 from driftscan.config import AnchorConfig
 from driftscan.inputs import parse_json
 from driftscan.model import ScanRecord, canonical_json
+from driftscan.redaction import safe_detail, url_without_credentials
 from driftscan.store import Store
 from driftscan.store.evidence import anchor_attempts, record_anchor
 
@@ -125,6 +126,11 @@ class S3Anchor:
         self.prefix = prefix.strip("/")
         self.cfg = cfg
         self.spec = cfg.model_dump(exclude_none=True, exclude={"retention_days"})
+        if self.cfg.endpoint_url:
+            # The spec is stored (anchor_run.target), so never with an endpoint's credentials.
+            # boto3 signs with its own and sends no userinfo: `verify` rebuilding the anchor
+            # from a stored spec reaches the same endpoint.
+            self.spec["endpoint_url"] = url_without_credentials(self.cfg.endpoint_url)
         self._client: Any = None
 
     def describe(self) -> str:
@@ -205,7 +211,8 @@ def anchor_scan(cfg: AnchorConfig, resolve: Callable[[str], Path], store: Store,
     try:
         anchor.write(rec, datetime.now(UTC))
     except Exception as exc:  # any failure (network, credentials, disk) is recorded as such
-        reason = f"{type(exc).__name__}: {exc}"[:500]
+        # botocore's connection errors quote the endpoint URL, credentials and all.
+        reason = safe_detail(f"{type(exc).__name__}: {exc}") or ""
         record_anchor(store, rec.scan_id, anchor.spec, ok=False, detail=reason)
         return f"scan {rec.scan_id} not anchored in {anchor.describe()}: {reason}"
     record_anchor(store, rec.scan_id, anchor.spec, ok=True)

@@ -298,3 +298,115 @@ class TestRotation:
             assert not [p for p in paths if "environment" in p], paths
         assert [c["path"] for d in delta.changes for c in d["changes"]] == ["memory_mb"]
         assert delta.rekeyed == 1
+
+
+URL_SECRET = "eyJhbGciOiJSUzI1NiJ9.SUPERSECRETTOKEN1234567890"
+
+
+@pytest.fixture
+def aws_offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sandbox's static AWS credentials, and no AWS config or credentials file of the host."""
+    for k, v in ENV.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/driftscan-tests/config")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/driftscan-tests/credentials")
+
+
+@pytest.mark.usefixtures("aws_offline")
+def test_url_credentials_leak_nowhere(tmp_path: Path) -> None:
+    """Credentials in configured endpoint URLs (a kubeconfig's `server:`, an AWS source's and an
+    S3 anchor's `endpoint_url`) are in no scan output, table, log line or report file, while
+    the identity and details still name the user and the endpoint."""
+    # Port 1 on the loopback refuses at once: every source and the anchor fail unreachable.
+    endpoint = f"https://admin:{URL_SECRET}@127.0.0.1:1"
+    kc = tmp_path / "kc"
+    kc.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": "c",
+                "contexts": [{"name": "c", "context": {"cluster": "k", "user": "u"}}],
+                "clusters": [{"name": "k", "cluster": {"server": endpoint}}],
+                "users": [{"name": "u", "user": {"token": "x"}}],
+            }
+        )
+    )
+    store = tmp_path / "s.duckdb"
+    cfg = tmp_path / "driftscan.yaml"
+    aws_endpoint = f"http://AKIAEXAMPLE:{URL_SECRET}@127.0.0.1:1"
+    cfg.write_text(
+        yaml.safe_dump(
+            {
+                "store": str(store),
+                "sources": [
+                    {"name": "k8s", "type": "kubernetes", "kubeconfig": str(kc), "max_attempts": 1},
+                    {"name": "aws", "type": "aws", "regions": ["us-east-1"],
+                     "endpoint_url": aws_endpoint, "max_attempts": 1},
+                ],
+                "evidence": {"anchor": {"s3": "s3://anchors/driftscan", "region": "us-east-1",
+                                        "endpoint_url": aws_endpoint}},
+                "reports": {"dir": str(tmp_path / "reports"), "formats": ["html", "json", "csv"]},
+            }
+        )
+    )  # fmt: skip
+    cli = CliRunner()
+    scanned = cli.invoke(app, ["scan", "-c", str(cfg), "--format", "json"])
+    assert scanned.exit_code == 3, scanned.output
+    assert URL_SECRET not in scanned.output
+    identity = {s["source"]: s["identity"] for s in json.loads(scanned.stdout)["sources"]}
+    assert identity["k8s"].endswith("at https://admin:[redacted]@127.0.0.1:1")
+
+    log = tmp_path / "run.jsonl"
+    ran = cli.invoke(app, ["run", "-c", str(cfg), "--log-file", str(log), "-q"])
+    assert ran.exit_code == 3, ran.output
+    assert URL_SECRET not in ran.output
+    assert "anchor.failed" in log.read_text() and URL_SECRET not in log.read_text()
+    out = tmp_path / "rep"
+    reported = cli.invoke(app, ["report", "-c", str(cfg), "--out", str(out),
+                                "--format", "json,csv,html"])  # fmt: skip
+    assert reported.exit_code == 0, reported.output
+
+    for view in ("slices", "source_runs"):
+        got = cli.invoke(
+            app, ["query", "-c", str(cfg), f"select * from {view}", "--format", "json"]
+        )
+        assert got.exit_code == 0, got.output
+        assert got.stdout.strip().startswith("[") and URL_SECRET not in got.stdout, view
+    details = " ".join(
+        r["detail"] or ""
+        for r in json.loads(cli.invoke(app, ["query", "-c", str(cfg), "select detail from slices",
+                                             "--format", "json"]).stdout)
+    )  # fmt: skip
+    assert "API server https://admin:[redacted]@127.0.0.1:1" in details
+    assert "http://AKIAEXAMPLE:[redacted]@127.0.0.1:1" in details
+    assert URL_SECRET not in _store_text(store)
+    assert URL_SECRET.encode() not in store.read_bytes()
+    files = [p for d in (out, tmp_path / "reports") for p in d.rglob("*") if p.is_file()]
+    assert {p.suffix for p in files} >= {".html", ".json", ".csv"}
+    for p in files:
+        assert URL_SECRET not in p.read_text(encoding="utf-8", errors="replace"), p.name
+
+
+@pytest.mark.usefixtures("aws_offline")
+def test_an_error_quoting_an_endpoint_masks_its_credentials(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A command that fails on an endpoint with credentials in its URL (a Terraform state in
+    S3 behind an unreachable `endpoint_url`) prints the error with the password masked."""
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    cfg = tmp_path / "driftscan.yaml"
+    cfg.write_text(
+        yaml.safe_dump(
+            {
+                "store": str(tmp_path / "s.duckdb"),
+                "sources": [],
+                "desired": [{"terraform": "s3://states/prod.tfstate",
+                             "endpoint_url": f"http://AKIAEXAMPLE:{URL_SECRET}@127.0.0.1:1"}],
+            }
+        )
+    )  # fmt: skip
+    res = CliRunner().invoke(app, ["desired", "stats", "-c", str(cfg)])
+    assert res.exit_code == 2, res.output
+    assert "http://AKIAEXAMPLE:[redacted]@127.0.0.1:1" in res.stderr
+    assert URL_SECRET not in res.output
