@@ -325,6 +325,20 @@ def rules_validate(config: ConfigOpt = None, store: StoreOpt = None) -> None:
             errors = pipeline.validate_rules(cfg, st, pack)
     for e in errors:
         err.print(f"[red]error:[/red] {plain(e)}", highlight=False)
+    # Not an error (a built-in PCI rule skips where no `pci` scope is configured), but a
+    # misspelt scope silently turns a rule into a skip: name each one the config lacks.
+    unscoped: dict[str, list[str]] = {}
+    for r in pack.rules.values():
+        if r.spec.scope is not None and r.spec.scope not in cfg.scopes:
+            unscoped.setdefault(r.spec.scope, []).append(r.id)
+    known = ", ".join(sorted(cfg.scopes)) or "none"
+    for scope, ids in sorted(unscoped.items()):
+        err.print(
+            f"[yellow]note:[/yellow] scope '{plain(scope)}' is not in the config's `scopes:`"
+            f" (configured: {plain(known)}), so {len(ids)} rule{'s' * (len(ids) != 1)} will"
+            f" skip: {plain(', '.join(ids[:5]))}{' ...' * (len(ids) > 5)}",
+            highlight=False,
+        )
     if errors:
         raise typer.Exit(ExitCode.USAGE)
     print(f"ok: {len(pack.rules)} rules, {len(pack.frameworks)} frameworks, rules hash {pack.hash}")

@@ -144,6 +144,19 @@ class TestRulesCommands:
         if broken:
             assert "r1.yaml:" in res.stderr and "nope" in res.stderr
 
+    def test_validate_names_a_scope_the_config_lacks(self, tmp_path: Path) -> None:
+        """A misspelt scope passed validation and turned the rule into a quiet skip."""
+        write_rule(tmp_path / "mine", "r1", "SELECT key AS resource, 'ok' AS status, 'x' AS "
+                   "reason FROM resources", scope="pcii")  # fmt: skip
+        cfg = setup(tmp_path, public=False, rules=["builtin", "mine"])
+        res = runner.invoke(app, ["rules", "validate", "-c", str(cfg)])
+        assert res.exit_code == 0, res.output
+        notes = [ln for ln in res.stderr.splitlines() if ln.startswith("note:")]
+        assert notes == [
+            "note: scope 'pcii' is not in the config's `scopes:` (configured: pci), so 1 rule "
+            "will skip: r1"
+        ]
+
 
 class TestCommandsBringStagesUpToDate:
     """Design §6.3: check diffs a never-diffed scan; report checks a never-checked one."""
