@@ -297,3 +297,23 @@ def test_views_lists_in_every_format() -> None:
     assert len(res.output.splitlines()) == len(docs) + 1
     res = CliRunner().invoke(app, ["views", "--format", "table"], terminal_width=80)
     assert res.exit_code == 0 and res.output.startswith("scans ")
+
+
+def test_history_of_a_huge_unknown_key_is_one_short_line(cfg: Path) -> None:
+    """The key is echoed cut: a 1 MB argument gave a 1 MB error line."""
+    key = "arn:aws:s3:::" + "a" * 100_000 + "-end"
+    res = CliRunner().invoke(app, ["history", key, "-c", str(cfg)])
+    assert res.exit_code == 2
+    line = res.output.strip()
+    assert "\n" not in line and len(line) < 300 and line.endswith("-end' in the store"), line
+
+
+def test_a_report_folder_that_is_a_dangling_symlink_is_named(cfg: Path, tmp_path: Path) -> None:
+    """It was `[Errno 17] File exists`."""
+    link = tmp_path / "out"
+    link.symlink_to(tmp_path / "gone")
+    for out in (link, link / "sub"):
+        res = CliRunner().invoke(app, ["report", "-c", str(cfg), "--out", str(out), "--format",
+                                       "json"])  # fmt: skip
+        assert res.exit_code == 2, res.output
+        assert f"{link} is a symlink to {tmp_path / 'gone'}, which does not exist" in res.output

@@ -282,7 +282,9 @@ def history(
     with open_read(config, store) as st:
         versions = pipeline.history(st, key)
     if not versions:
-        print_error(f"no resource with key '{key}' in the store")
+        # Cut: the key is the user's argument, which may be any size.
+        shown = key if len(key) <= 200 else f"{key[:120]}…{key[-60:]}"
+        print_error(f"no resource with key '{shown}' in the store")
         raise typer.Exit(ExitCode.USAGE)
     timeline: list[dict[str, Any]] = [
         {"first_scan": v.entry.first_scan, "last_scan": v.entry.last_scan,

@@ -152,6 +152,10 @@ def check_reports_root(root: Path) -> None:
     writable for this user. Creates nothing, so a command can check before it starts."""
     p = root
     while not p.exists() and p.parent != p:
+        if p.is_symlink():  # exists() follows links: this one points nowhere
+            raise ReportPathError(
+                str(root), f"{p} is a symlink to {os.readlink(p)}, which does not exist"
+            )
         p = p.parent  # the folder the missing ones would be made in
     if not p.is_dir():
         raise ReportPathError(str(root), "not a directory" + (f": {p} is a file" * (p != root)))
