@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from typer.main import get_command_name, solve_typer_info_defaults
 from typer.models import CommandInfo
 
+from driftscan import clikit
 from driftscan.clikit import app, print_error
 from driftscan.errors import DriftscanError
 
@@ -49,6 +50,7 @@ def _command_name(info: CommandInfo) -> str:
 
 def main() -> None:
     """Console entry point: run the app, turning driftscan errors into their exit codes."""
+    clikit.owns_process = True
     try:
         with only_named(sys.argv[1:]):
             # standalone mode: Typer prints usage errors and exits 2 by itself

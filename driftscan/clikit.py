@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import os
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -36,6 +40,33 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 F = TypeVar("F", bound=Callable[..., Any])
+
+# True once the console entry point (cli.main) runs: driftscan owns this process and may end
+# it. An embedding program (a test runner calling the app) is never ended.
+owns_process = False
+
+
+@contextmanager
+def hard_deadline(seconds: float, message: str) -> Iterator[None]:
+    """Past `seconds` inside, print `message` as an error and end the process with exit 2:
+    for work an interrupt cannot stop (DuckDB stops a query between vectors, so one long
+    function call runs to its end). Only where driftscan owns the process (owns_process)."""
+    if not owns_process:
+        yield
+        return
+
+    def expire() -> None:
+        print_error(message)
+        sys.stderr.flush()
+        os._exit(ExitCode.USAGE)
+
+    timer = threading.Timer(seconds, expire)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
 
 
 @app.callback()

@@ -16,11 +16,12 @@ from driftscan.clikit import (
     command,
     coverage_text,
     err,
+    hard_deadline,
     open_read,
     plain,
     print_error,
 )
-from driftscan.errors import ConfigError, ExitCode, RuleError
+from driftscan.errors import ConfigError, ExitCode, RuleError, StoreError
 from driftscan.output import Format, cell, default_format, emit
 
 # The pipeline, config and store are imported by the commands that use them (start-up time).
@@ -320,6 +321,11 @@ def history(
     emit(["from scan", "to scan", "first seen", "last seen", "what changed"], rows, fmt, title=key)
 
 
+# How long past --timeout a query that DuckDB could not interrupt may run before the process
+# ends it (the interrupt lands within milliseconds otherwise).
+DEADLINE_GRACE_S = 5.0
+
+
 @command()
 def query(
     sql: Annotated[str, typer.Argument(help="SQL over the documented views")],
@@ -342,10 +348,23 @@ def query(
 
     Example:  driftscan query "select type, count(*) from resources group by 1"
     """
+    from driftscan.store.memcap import address_space_cap
+
     fmt = default_format(fmt)
-    with open_read(config, store, sandboxed=True, memory_mb=memory_mb, wait_s=wait) as st:
-        cols, rows = st.read_query(sql, timeout_s=timeout)
-    emit(cols, rows, fmt)
+    # DuckDB's memory limit bounds its buffers; the address-space cap bounds what it and the
+    # rows' Python objects allocate beside them. The interrupt at --timeout stops a query
+    # between vectors; the hard deadline ends one stuck in a single long call.
+    stuck = f"the query ran longer than {timeout:g} s and could not be interrupted; stopped"
+    with (
+        open_read(config, store, sandboxed=True, memory_mb=memory_mb, wait_s=wait) as st,
+        address_space_cap(memory_mb),
+    ):
+        with hard_deadline(timeout + DEADLINE_GRACE_S, stuck):
+            cols, rows = st.read_query(sql, timeout_s=timeout)
+        try:
+            emit(cols, rows, fmt)
+        except MemoryError:
+            raise StoreError("the query's result needs more memory than its limit") from None
 
 
 @command()

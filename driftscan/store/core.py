@@ -729,6 +729,8 @@ class Store:
         except duckdb.OutOfMemoryException as exc:
             first = str(exc).strip().splitlines()[0]
             raise StoreError(f"the query needs more memory than its limit: {first}") from None
+        except MemoryError:  # the rows fetched into Python, past memcap.address_space_cap
+            raise StoreError("the query's result needs more memory than its limit") from None
         except duckdb.Error as exc:
             raise StoreError(str(exc).strip()) from None
         finally:

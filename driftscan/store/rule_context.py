@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,6 +16,7 @@ import duckdb
 
 from driftscan.errors import RuleQueryError
 from driftscan.store.core import Store
+from driftscan.store.memcap import address_space_cap
 
 # The per-scan names rules read. Created as TEMP objects on the evaluating connection, they
 # shadow the store-wide views of the same name, so rule SQL never names a scan id.
@@ -400,19 +402,30 @@ class RuleSandbox:
     def _bounded(self, run: Any) -> Any:
         timer = threading.Timer(self.timeout_s, self.con.interrupt)
         timer.daemon = True
+        started = time.monotonic()
         timer.start()
         try:
-            return run()
+            with address_space_cap(self.memory_mb):
+                out = run()
         except duckdb.InterruptException:
             raise RuleQueryError(
                 f"rule exceeded its time limit of {self.timeout_s:g} s (rules_timeout_s)"
             ) from None
-        except duckdb.OutOfMemoryException:
+        except (duckdb.OutOfMemoryException, MemoryError):
             raise RuleQueryError(
                 f"rule exceeded its memory limit of {self.memory_mb} MB (rules_memory_mb)"
             ) from None
         finally:
             timer.cancel()
+        took = time.monotonic() - started
+        if took > self.timeout_s + 1.0:
+            # DuckDB interrupts between vectors; one long function call (repeat('a', 1e9))
+            # runs to its end. Its answer came past the limit: an error, never a verdict.
+            raise RuleQueryError(
+                f"rule exceeded its time limit of {self.timeout_s:g} s (rules_timeout_s): it"
+                f" ran {took:.0f} s in a call DuckDB could not interrupt"
+            )
+        return out
 
     def columns(self, sql: str) -> list[str]:
         """Prepare one rule's SQL against the context and return its column names."""

@@ -189,7 +189,7 @@ def test_control_character_in_a_remote_path_is_a_config_error(
     res = CliRunner().invoke(app, ["scan", "-c", str(cfg)])
     assert res.exit_code == 2, res.output
     assert f"{cfg}:9" in res.output and f"sources[0].{field}" in res.output
-    assert "NUL byte" in res.output
+    assert "a NUL character" in res.output
 
 
 # -- files that are not files: /dev/zero, a named pipe, a folder, or simply too large ----------

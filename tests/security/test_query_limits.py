@@ -89,3 +89,37 @@ def test_scan_without_wait_still_reports_the_lock(cfg: Path, tmp_path: Path) -> 
     finally:
         reader.kill()
         reader.wait(timeout=30)
+
+
+def _console(*args: str) -> tuple[int, str, float]:
+    """(exit code, stderr, seconds) of `driftscan ARGS` as its own process."""
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "driftscan", *args], capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+    return proc.returncode, proc.stderr, time.monotonic() - start
+
+
+def test_one_huge_string_is_past_the_memory_limit(cfg: Path) -> None:
+    """repeat() builds its value outside DuckDB's buffers: --memory-limit 100 ended at 4 GB."""
+    sql = "select sum(length(repeat('a', 1000000000))) from range(3)"
+    code, err, _ = _console("query", sql, "-c", str(cfg), "--memory-limit", "100")
+    assert code == 2 and "more memory than its limit" in err, err
+
+
+def test_rows_fetched_past_the_memory_limit_are_refused(cfg: Path) -> None:
+    """The rows in Python are within the limit too (5M rows took 1.7 GB at --memory-limit 100)."""
+    sql = "select range, repeat('x', 48) s from range(5000000)"
+    code, err, _ = _console("query", sql, "-c", str(cfg), "--memory-limit", "100", "-f", "csv")
+    assert code == 2 and "more memory than its limit" in err, err
+
+
+def test_a_call_duckdb_cannot_interrupt_is_ended_past_the_deadline(cfg: Path) -> None:
+    """One long function call ignored --timeout 1 for 20 s; the process ends it soon after."""
+    from driftscan.commands.core import DEADLINE_GRACE_S
+
+    sql = "select length(repeat('a', 3000000000))"  # one call of several seconds, 3 GB
+    code, err, took = _console("query", sql, "-c", str(cfg), "--timeout", "1",
+                               "--memory-limit", "20000")  # fmt: skip
+    # Ended by the deadline, or (on a fast machine) interrupted as the call returned.
+    assert code == 2 and "the query ran longer than 1 s" in err, err
+    assert took < 1 + DEADLINE_GRACE_S + 5

@@ -132,3 +132,28 @@ class TestBounded:
         f = res.findings[[x.rule for x in res.findings].index("hog")]
         assert f.status == "error" and "memory limit" in f.reason
         assert set(statuses(res, "fine").values()) == {"alarm"}
+
+    def test_one_huge_string_is_past_the_memory_limit(self, store: Store) -> None:
+        """repeat() builds its value outside DuckDB's buffer accounting: a 1.5 GB string under
+        rules_memory_mb 128 was recorded as `ok` at 3 GB of the process."""
+        write_scan(store, [aws("AWS::S3::Bucket", "b")])
+        hog = (
+            "SELECT 'x' AS resource, 'ok' AS status, "
+            "length(repeat('a', 1500000000))::VARCHAR AS reason"
+        )
+        res = evaluate(config(rules_memory_mb=128), store, pack=_pack_of(hog=hog, fine=FINE))
+        f = res.findings[[x.rule for x in res.findings].index("hog")]
+        assert f.status == "error" and "memory limit of 128 MB" in f.reason, f.reason
+        assert set(statuses(res, "fine").values()) == {"alarm"}
+
+    def test_an_answer_that_came_past_the_time_limit_is_an_error(self, store: Store) -> None:
+        """DuckDB cannot interrupt one long function call: its late answer is no verdict."""
+        write_scan(store, [aws("AWS::S3::Bucket", "b")])
+        slow = (
+            "SELECT 'x' AS resource, 'ok' AS status, "
+            "length(repeat('ab', 1000000000))::VARCHAR AS reason"
+        )
+        cfg = config(rules_timeout_s=0.5, rules_memory_mb=4096)
+        res = evaluate(cfg, store, pack=_pack_of(slow=slow, fine=FINE))
+        f = res.findings[[x.rule for x in res.findings].index("slow")]
+        assert f.status == "error" and "time limit of 0.5 s" in f.reason, f.reason
