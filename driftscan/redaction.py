@@ -252,6 +252,22 @@ def url_without_credentials(url: str) -> str:
     return _URL_USERINFO.sub(lambda m: m["scheme"], url) if "://" in url else url
 
 
+def redact_tags(tags: Mapping[str, Any], fingerprint: Fingerprinter) -> dict[str, Any]:
+    """A copy of `tags` with the values of secret-looking names reduced to keyed fingerprints.
+
+    Tags are free text on every provider, so a stray `db_password` tag is the likeliest way a
+    secret value reaches the store: live resources and declarations both pass this. A value
+    that merely looks like a fingerprint (`sha256:...`) is fingerprinted too: only one this
+    tool wrote is left alone.
+    """
+    return {
+        k: fingerprint(v)
+        if isinstance(v, str) and v and is_secret_name(k) and not is_fingerprint(v)
+        else v
+        for k, v in tags.items()
+    }
+
+
 DETAIL_LIMIT = 500
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 # `name=value`, `name: value`, `"name": "value"`, and AWS's `<Key>name</Key><Value>v</Value>`.

@@ -15,13 +15,8 @@ from driftscan.collect.limits import Limiter
 from driftscan.errors import ConfigError, SourceError
 from driftscan.model import Resource, Slice, SourceRun
 from driftscan.providers import registry
-from driftscan.redaction import (
-    Fingerprinter,
-    is_fingerprint,
-    is_secret_name,
-    redact_url_credentials,
-    safe_detail,
-)
+from driftscan.redaction import Fingerprinter, redact_url_credentials, safe_detail
+from driftscan.redaction import redact_tags as fingerprint_tags
 
 # Collectors registered in-process by source type ("module:Class"), checked before the
 # providers' own (tests and scripts). Everything else comes from the registered providers,
@@ -39,14 +34,10 @@ def _collector_target(source_type: str) -> str | None:
 def redact_tags(resource: Resource, fingerprint: Fingerprinter) -> None:
     """Replace the values of secret-looking tags with keyed fingerprints, in place.
 
-    Tags are free text on every provider, so a stray `db_password` tag is the likeliest way a
-    secret value reaches the store; collectors redact the payload fields they know, this
-    catches tags for all of them. A value that merely looks like a fingerprint (`sha256:...`)
-    is fingerprinted too: only one this tool wrote is left alone.
+    Collectors redact the payload fields they know; this catches tags for all of them, by the
+    rule declarations pass too (driftscan.redaction.redact_tags).
     """
-    for k, v in resource.tags.items():
-        if v and is_secret_name(k) and not is_fingerprint(v):
-            resource.tags[k] = fingerprint(v)
+    resource.tags = fingerprint_tags(resource.tags, fingerprint)
 
 
 ProgressFn = Callable[[str, str], None]

@@ -11,7 +11,13 @@ from driftscan.config import Config
 from driftscan.desired import terraform
 from driftscan.desired.columns import DeclaredColumns, DeclaredTables
 from driftscan.desired.columns import columns as to_columns
-from driftscan.desired.declaration import Check, Declaration, compare_versions, identity
+from driftscan.desired.declaration import (
+    Check,
+    Declaration,
+    compare_versions,
+    fingerprint_secrets,
+    identity,
+)
 from driftscan.desired.yaml import load_file, yaml_files
 from driftscan.errors import ConfigError
 from driftscan.providers import DesiredInput, load_object, registry
@@ -84,7 +90,7 @@ def load_desired(config: Config, fingerprint: Fingerprinter | None = None) -> De
                 shown = _display(f, base)
                 files.append(shown)
                 for d in load_file(f, shown):
-                    cols.add_declaration(d)
+                    cols.add_declaration(fingerprint_secrets(d, fp))
         elif entry.terraform is not None:
             key = f"desired[{i}].terraform"
             if entry.terraform.startswith("s3://"):
@@ -108,9 +114,9 @@ def load_desired(config: Config, fingerprint: Fingerprinter | None = None) -> De
             )  # fmt: skip
             files.extend(read)
             for d in decls:
-                cols.add_declaration(d)
+                cols.add_declaration(fingerprint_secrets(d, fp, attributes=False))
     for d in tf.declarations:
-        cols.add_declaration(d)
+        cols.add_declaration(d)  # their secrets were fingerprinted as the state was mapped
     tables = cols.finish()
     refuse_duplicates(tables)
     out = DesiredSet(

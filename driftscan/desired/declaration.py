@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Literal
 
 from driftscan.model import canonical_json
-from driftscan.providers import Identity, registry
+from driftscan.providers import Identity, load_object, registry
+from driftscan.redaction import Fingerprinter, redact_tags
 
 Op = Literal["eq", "min", "min_version"]
 # First segments of a comparable path that are resource columns, not attrs: the same meaning
@@ -117,6 +119,40 @@ def comparable(
 ) -> dict[str, Any]:
     """A live resource in the shape declarations use; the facets win over same-named attrs."""
     return {**attrs, "tags": tags, "encrypted": encrypted, "public": public}
+
+
+# --- secrets ---------------------------------------------------------------------------------
+
+Redactor = Callable[[str | None, dict[str, Any], Fingerprinter], dict[str, Any]]
+
+
+@lru_cache(maxsize=16)
+def _redactor(target: str) -> Redactor:
+    fn: Redactor = load_object(target)
+    return fn
+
+
+def fingerprint_secrets(
+    decl: Declaration, fingerprint: Fingerprinter, *, attributes: bool = True
+) -> Declaration:
+    """`decl` with its secrets fingerprinted where its provider's collector fingerprints live
+    ones, in place: tags by the rule every collector's tags pass, the other attributes by the
+    provider's `redact_declared`. So a declared secret is stored as its live counterpart is,
+    a keyed fingerprint, and one that did not change compares equal to it.
+
+    `attributes=False` for a provider's own loader, whose declarations are its collector's
+    document already (Kubernetes manifests pass `document()`): only their tags are redacted.
+    """
+    d = decl.declared
+    tags = d.get("tags")
+    if isinstance(tags, dict) and tags:
+        d["tags"] = redact_tags(tags, fingerprint)
+    p = registry().get(decl.provider) if attributes else None
+    if p is not None and p.redact_declared is not None:
+        attrs = {k: v for k, v in d.items() if k not in FACETS}
+        if attrs:
+            d.update(_redactor(p.redact_declared)(decl.type, attrs, fingerprint))
+    return decl
 
 
 # --- identity from keys --------------------------------------------------------------------

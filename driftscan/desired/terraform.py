@@ -15,11 +15,16 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from driftscan.desired.declaration import FACETS, Declaration, deep_merge, identity
+from driftscan.desired.declaration import (
+    Declaration,
+    deep_merge,
+    fingerprint_secrets,
+    identity,
+)
 from driftscan.desired.tfmap import Mapped, TfContext, mappings
 from driftscan.errors import ConfigError
 from driftscan.inputs import NotReadable, read_bounded
-from driftscan.redaction import Fingerprinter, redact_tree
+from driftscan.redaction import Fingerprinter
 from driftscan.yamlsrc import MAX_DEPTH, describe_validation, dotted
 
 SUPPORTED_VERSIONS = (3, 4)
@@ -592,8 +597,6 @@ def declarations(state: TfState, file: str, out: TfLoad) -> None:
             _count(out.skipped, r.type)
             continue
         _count(out.mapped, r.type)
-        if tf.redacts(r.type):
-            mapped.declared = _redacted(mapped.declared, ctx.fingerprint)
         if mapped.part:
             parts.append((mapped, src))
             continue
@@ -606,23 +609,8 @@ def declarations(state: TfState, file: str, out: TfLoad) -> None:
         fin = tf.finalize.get(decl.type or "")
         if fin is not None:
             fin(decl.declared)
-        out.declarations.append(decl)
-
-
-def _redacted(declared: dict[str, Any], fp: Fingerprinter) -> dict[str, Any]:
-    # A collector that stores secret-looking attributes as fingerprints (design §1.3, Azure's)
-    # has its declarations redacted alike: the state's secrets stay out of the store, and
-    # both sides compare fingerprints.
-    return {
-        k: (v if k in FACETS else redact_tree(v, fp, secret=_secret_key(k)))
-        for k, v in declared.items()
-    }
-
-
-def _secret_key(k: str) -> bool:
-    from driftscan.redaction import is_secret_name, is_secret_subtree
-
-    return is_secret_name(k) or is_secret_subtree(k)
+        # Last, on the whole declaration (its parts merged): the state holds secrets in clear.
+        out.declarations.append(fingerprint_secrets(decl, ctx.fingerprint))
 
 
 def _add(by_key: dict[str, Declaration], m: Mapped, src: str) -> None:

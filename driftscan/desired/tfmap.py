@@ -66,13 +66,8 @@ class TerraformMappings:
     # stores (an alias, a subscription of a topic): never keyed by the fallback, so never
     # a false "missing".
     not_resources: set[str] = field(default_factory=set)
-    # Whether declared attributes pass the redaction the provider's collector applies to what
-    # it stores (secret-looking names fingerprinted), so that both sides compare alike.
-    redact: bool = False
     # A mapping for every type of a provider's prefix (`azurerm_`) that has none of its own.
     prefix_mappers: dict[str, Mapper] = field(default_factory=dict)
-    redacting: set[str] = field(default_factory=set)  # merged: the types that redact
-    _redacts: dict[str, bool] = field(default_factory=dict, repr=False)  # by type, as asked
 
     def mapping(self, *tf_types: str) -> Callable[[Mapper], Mapper]:
         """Register a mapping for one or more Terraform resource types."""
@@ -103,19 +98,6 @@ class TerraformMappings:
         self.fallback_keys.extend(other.fallback_keys)
         self.not_resources |= other.not_resources
         self.prefix_mappers.update(other.prefix_mappers)
-        self.redacting.update(other.mapper_names() if other.redact else ())
-
-    def mapper_names(self) -> set[str]:
-        return set(self.mappers) | {p + "*" for p in self.prefix_mappers}
-
-    def redacts(self, tf_type: str) -> bool:
-        """Whether this type's declarations are redacted as its collector's resources are."""
-        known = self._redacts.get(tf_type)
-        if known is None:
-            known = self._redacts[tf_type] = tf_type in self.redacting or any(
-                p.endswith("*") and tf_type.startswith(p[:-1]) for p in self.redacting
-            )
-        return known
 
     def mapper(self, tf_type: str) -> Mapper | None:
         """The type's own mapping, else its provider prefix's, else None."""

@@ -132,6 +132,12 @@ class Provider:
     untracked: Callable[[list[str], list[tuple[str, str, dict[str, Any]]]], set[str]] | None = None
     # "module:ATTR" of a driftscan.desired.tfmap.TerraformMappings, loaded with the first state.
     terraform: str | None = None
+    # "module:ATTR" of `(type, attributes, fingerprinter) -> attributes`: the redaction the
+    # collector applies to what it stores, applied to the attributes (tags aside: every
+    # provider's pass driftscan.redaction.redact_tags) of a declaration from a YAML file or a
+    # Terraform state, so that declared secrets are fingerprinted in the same places live ones
+    # are. None: the collector fingerprints nothing but tags.
+    redact_declared: str | None = None
     # "module:ATTR" of the loader of this provider's own `desired:` entries, written
     # `{<type>: PATH}` (`{kubernetes: manifests/}`): called with a DesiredInput, it returns the
     # files it read and their driftscan.desired.Declaration objects; errors are ConfigErrors.

@@ -16,6 +16,7 @@ PROVIDER = Provider(
     declared_key=declared_key,
     scope_dimensions=(ScopeDimension("accounts", ("account",)),),
     terraform="driftscan.providers.aws.terraform:MAPPINGS",
+    redact_declared="driftscan.providers.aws.secrets:redact_declared",
     sandbox="driftscan.sandbox.aws:AwsSandbox",
     units=units,
     narrow=narrow,

@@ -712,8 +712,8 @@ def _function(a: Attrs, ctx: TfContext) -> Mapped:
         vpc_security_groups=sorted_strs(vpc.get("security_group_ids")),
     )
     if env:
-        # The state holds the values in clear; only their fingerprints are ever compared or stored.
-        d["environment"] = {str(k): ctx.fingerprint(str(v)) for k, v in env.items()}
+        # In clear here: the declaration passes the collector's redaction (secrets.py) next.
+        d["environment"] = {str(k): v for k, v in env.items()}
     return _aws(str(a["arn"]), "AWS::Lambda::Function", a.get("function_name"), d)
 
 

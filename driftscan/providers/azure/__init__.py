@@ -16,6 +16,7 @@ PROVIDER = Provider(
     path_fields=("ca_bundle",),
     scope_dimensions=(ScopeDimension("subscriptions", ("account",), fold_case=True),),
     terraform="driftscan.providers.azure.terraform:MAPPINGS",
+    redact_declared="driftscan.providers.azure.secrets:redact_declared",
     sandbox="driftscan.sandbox.arm:ArmEmulator",
     owns_type=owns_type,
     units=units,

@@ -36,12 +36,10 @@ from driftscan.providers.azure.client import (
 )
 from driftscan.providers.azure.facets import CHILD_TYPES, SPECS, TypeSpec, region_name
 from driftscan.providers.azure.keys import RESOURCE_GROUP_TYPE, SUBSCRIPTION_TYPE, azure_type
+from driftscan.providers.azure.secrets import TOP_LEVEL, redact
 from driftscan.providers.azure.settings import read_settings
 from driftscan.providers.azure.source import AzureSource
-from driftscan.redaction import (
-    Fingerprinter,
-    redact_tree,
-)
+from driftscan.redaction import Fingerprinter
 
 __all__ = [
     "ALLOWED_POSTS",
@@ -71,17 +69,7 @@ GRAPH_GROUPS = (
 GRAPH_BATCH = 1000
 WORKERS = 4
 
-# Inside a secret subtree (connection strings, app settings) these keys describe an entry.
-_KEEP_IN_SECRETS = frozenset({"name", "type", "slotSetting"})
 _SUB_OF = re.compile(r"^/subscriptions/([^/]+)", re.IGNORECASE)
-_TOP_LEVEL = ("kind", "sku", "identity", "managedBy", "plan", "zones")
-
-
-def redact(
-    value: Any, fingerprint: Fingerprinter, *, keep: frozenset[str] = _KEEP_IN_SECRETS
-) -> Any:
-    """Fingerprint string values under secret-looking keys (customData, passwords, app settings)."""
-    return redact_tree(value, fingerprint, keep=keep)
 
 
 def _id_parts(rid: str) -> tuple[str | None, str]:
@@ -546,7 +534,7 @@ class AzureCollector:
             for k in spec.drop if spec else ():
                 props.pop(k, None)  # never stored, not even as a fingerprint
             attrs: dict[str, Any] = {
-                k: redact(full[k], self._fp) for k in _TOP_LEVEL if full.get(k) is not None
+                k: redact(full[k], self._fp) for k in TOP_LEVEL if full.get(k) is not None
             }
             if rg is not None and rtype != RESOURCE_GROUP_TYPE:
                 attrs["resourceGroup"] = rg

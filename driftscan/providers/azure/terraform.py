@@ -28,7 +28,7 @@ from driftscan.providers import Identity
 from driftscan.providers.azure.facets import CHILD_TYPES
 from driftscan.providers.azure.keys import RESOURCE_GROUP_TYPE, azure_type, identify
 
-MAPPINGS = TerraformMappings(redact=True)  # the collector redacts what it stores
+MAPPINGS = TerraformMappings()
 
 # Outside Resource Graph's Resources table: these are read, if at all, as subscription
 # settings (settings.py) and are mapped one by one below; any other of them is not stored.

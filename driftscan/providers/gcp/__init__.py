@@ -19,6 +19,7 @@ PROVIDER = Provider(
     # `scopes: {pci: {projects: [payments-prod]}}`; labels select as tags.
     scope_dimensions=(ScopeDimension("projects", ("account",)),),
     terraform="driftscan.providers.gcp.terraform:MAPPINGS",
+    redact_declared="driftscan.providers.gcp.facets:redact_declared",
     sandbox="driftscan.sandbox.gcp:AssetEmulator",
     demo="driftscan.sandbox.gcp.demo:start",
     # A project scope is one shard unit; an organisation or folder is read whole (units.py).

@@ -8,11 +8,12 @@ never a guess.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from driftscan.redaction import Fingerprinter
+from driftscan.redaction import Fingerprinter, redact_tree
 
 PUBLIC_MEMBERS = frozenset({"allUsers", "allAuthenticatedUsers"})
 INTERNET = frozenset({"0.0.0.0/0", "::/0"})
@@ -158,6 +159,31 @@ def redact_metadata(doc: dict[str, Any], fp: Fingerprinter) -> None:
     for item in _l(items):
         if isinstance(item, dict) and item.get("key") not in METADATA_FLAGS and "value" in item:
             item["value"] = fp(str(item["value"]))
+
+
+INSTANCE = "compute.googleapis.com/Instance"
+
+
+def redact_document(atype: str | None, doc: dict[str, Any], fp: Fingerprinter) -> dict[str, Any]:
+    """The CAI document as stored: secret-looking values fingerprinted, and a Compute
+    instance's metadata values (not its item names) too. `doc`'s metadata items change."""
+    items = None
+    if atype == INSTANCE:
+        redact_metadata(doc, fp)
+        # The item names (`key`) stay readable, so the redaction of the rest skips them.
+        items = _d(doc.get("metadata")).pop("items", None)
+    out: dict[str, Any] = redact_tree(doc, fp)
+    if items is not None:
+        out.setdefault("metadata", {})["items"] = items
+    return out
+
+
+def redact_declared(atype: str | None, attrs: dict[str, Any], fp: Fingerprinter) -> dict[str, Any]:
+    """Declared attributes redacted as the collector redacts: the document under `resource`;
+    the attributes beside it (facets, `kms_keys`, `location`) are stored as they are."""
+    if not isinstance(attrs.get("resource"), dict):
+        return attrs
+    return {**attrs, "resource": redact_document(atype, copy.deepcopy(attrs["resource"]), fp)}
 
 
 def disk(doc: dict[str, Any], fp: Fingerprinter) -> Facets:

@@ -29,9 +29,9 @@ from driftscan.providers.gcp import keys as K
 from driftscan.providers.gcp import locations
 from driftscan.providers.gcp.facets import INTERNET, PUBLIC_MEMBERS
 
-# The collector stores documents as CAI returns them, redacting secret-looking values; the
-# declarations pass the same redaction so both sides compare alike.
-MAPPINGS = TerraformMappings(redact=True)
+# Declarations pass the collector's redaction (Provider.redact_declared), so both sides compare
+# secret-looking values as fingerprints.
+MAPPINGS = TerraformMappings()
 
 MAPPINGS.not_resources |= {
     # Cloud SQL users and databases are not CAI resources; a user's password stays unread.

@@ -23,6 +23,7 @@ PROVIDER = Provider(
         ScopeDimension("clusters", ("region",)),
     ),
     desired="driftscan.providers.kubernetes.manifests:load",
+    redact_declared="driftscan.providers.kubernetes.normalise:redact_declared",
     untracked=untracked,
     sandbox="driftscan.sandbox.k8s:KubeEmulator",
     owns_type=owns_type,

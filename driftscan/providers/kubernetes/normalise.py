@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -169,11 +170,36 @@ def metadata(meta: Any, fp: Fingerprint) -> dict[str, Any]:
     out = {k: v for k, v in meta.items() if k not in _VOLATILE_META}
     ann = meta.get("annotations")
     if isinstance(ann, dict):
-        clean = {str(k): v for k, v in ann.items()}
-        if isinstance(clean.get(LAST_APPLIED), str):
-            # The applied manifest, verbatim: a Secret's would carry its data.
-            clean[LAST_APPLIED] = fp(clean[LAST_APPLIED])
-        out["annotations"] = redact_tree(clean, fp)
+        out["annotations"] = _annotations(ann, fp)
+    return out
+
+
+def _annotations(ann: dict[Any, Any], fp: Fingerprint) -> dict[str, Any]:
+    clean = {str(k): v for k, v in ann.items()}
+    if isinstance(clean.get(LAST_APPLIED), str):
+        # The applied manifest, verbatim: a Secret's would carry its data.
+        clean[LAST_APPLIED] = fp(clean[LAST_APPLIED])
+    out: dict[str, Any] = redact_tree(clean, fp)
+    return out
+
+
+def redact_declared(kind: str | None, attrs: dict[str, Any], fp: Fingerprint) -> dict[str, Any]:
+    """Attributes a YAML file declares of an object, fingerprinted where `document()`
+    fingerprints a live one: annotations, Secret and ConfigMap values, container env values.
+
+    A Secret's `stringData` and `binaryData` and a ConfigMap's `stringData` are never stored
+    live (a declaration of them is never met); their values are fingerprinted all the same."""
+    out = dict(attrs)
+    meta = out.get("metadata")
+    if isinstance(meta, dict) and isinstance(meta.get("annotations"), dict):
+        out["metadata"] = {**meta, "annotations": _annotations(meta["annotations"], fp)}
+    if kind in ("Secret", "ConfigMap"):
+        for field in ("data", "binaryData", "stringData"):
+            if field in out:
+                out[field] = _fingerprint_values(out[field], fp)
+    if "spec" in out:
+        out["spec"] = copy.deepcopy(out["spec"])
+        _fingerprint_env(out["spec"], fp)
     return out
 
 

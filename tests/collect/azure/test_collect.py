@@ -227,7 +227,8 @@ def test_default_credential_gets_a_scope_derived_from_the_endpoint(
 
 def test_the_memoised_redaction_is_redact_tree() -> None:
     """The collector's redaction gives exactly redaction.redact_tree's result, keep-list and all."""
-    from driftscan.providers.azure.collect import _KEEP_IN_SECRETS, redact
+    from driftscan.providers.azure.secrets import KEEP_IN_SECRETS as _KEEP_IN_SECRETS
+    from driftscan.providers.azure.secrets import redact
     from driftscan.redaction import redact_tree
 
     doc = {

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -166,13 +164,6 @@ def optional_get(call: Callable[..., Any], codes: tuple[str, ...], **kwargs: Any
         if missing(exc, *codes):
             return None
         raise
-
-
-def b64_fingerprint(fingerprint: Fingerprinter, value: str) -> str:
-    try:
-        return fingerprint(base64.b64decode(value, validate=True))
-    except (binascii.Error, ValueError):
-        return fingerprint(value)
 
 
 def tagging_api(

@@ -13,9 +13,9 @@ from driftscan.model import Resource
 from driftscan.providers.gcp import keys as K
 from driftscan.providers.gcp import locations
 from driftscan.providers.gcp.collect.client import AssetClient, quota
-from driftscan.providers.gcp.facets import BY_TYPE, IAM_PUBLIC_TYPES, Facets, redact_metadata
+from driftscan.providers.gcp.facets import BY_TYPE, IAM_PUBLIC_TYPES, Facets, redact_document
 from driftscan.providers.gcp.source import GcpSource
-from driftscan.redaction import Fingerprinter, redact_tree
+from driftscan.redaction import Fingerprinter
 
 PROJECT_TYPE = "cloudresourcemanager.googleapis.com/Project"
 # Project states whose resources can still be read (a project pending deletion answers 403).
@@ -160,12 +160,6 @@ class GcpCollector:
             doc = _document(r)
             make = BY_TYPE.get(atype)
             facets = make(doc, fp) if make is not None else Facets()
-            items = None
-            if atype == "compute.googleapis.com/Instance":
-                # Values that are not known settings are fingerprinted here; the item names
-                # (`key`) stay readable, so the redaction of the rest skips them.
-                redact_metadata(doc, fp)
-                items = _d(doc.get("metadata")).pop("items", None)
             attrs: dict[str, Any] = {
                 "project_number": r.get("project"),
                 "parent": r.get("parentFullResourceName"),
@@ -173,10 +167,8 @@ class GcpCollector:
                 "kms_keys": r.get("kmsKeys") or [],
                 "location": location,
                 **facets.attrs,
-                "resource": redact_tree(doc, fp),
+                "resource": redact_document(atype, doc, fp),
             }
-            if items is not None:
-                attrs["resource"].setdefault("metadata", {})["items"] = items
             members = public.get(key, [])
             if atype in IAM_PUBLIC_TYPES:
                 attrs["iam_public_members"] = members

@@ -18,7 +18,6 @@ from driftscan.providers.aws.collect.specs import (
     Reader,
     ResourceSpec,
     ServiceSpec,
-    b64_fingerprint,
     is_unsupported,
     iso,
     missing,
@@ -26,6 +25,7 @@ from driftscan.providers.aws.collect.specs import (
     tag_dict,
     tagging_api,
 )
+from driftscan.providers.aws.secrets import b64_fingerprint
 
 # How many list-then-describe calls a lister runs at once (a ServiceSpec's default fanout).
 _FANOUT = 16
