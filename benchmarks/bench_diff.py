@@ -4,9 +4,10 @@ The live estate is written into a store by a separate process first (ingest has 
 benchmark), streamed: resources are generated as the store encodes them, in batches, so that
 process stays bounded too. The measuring process then, in each run, alternating:
 
-  driftscan   loads the declarations (each parsed document appended to the columnar loader,
-              DeclaredColumns, as load_desired does; generating the documents stands for the
-              parser and is timed with it) and diffs them end to end: set-level comparison in
+  driftscan   loads the declarations (each parsed document made a Declaration, its secrets
+              fingerprinted and appended to the columnar loader, DeclaredColumns, as
+              load_desired does; generating the documents stands for the parser and is timed
+              with it) and diffs them end to end: set-level comparison in
               SQL, attribute detail of the candidates, storing the declaration set, verdicts,
               drift and coverage, and reading the result back;
   plain       a plain Python comparison of only the declared fields: the same documents
@@ -123,13 +124,18 @@ def documents(n: int, drift: float) -> Iterator[tuple[str, str, dict[str, Any], 
 
 
 def load(n: int, drift: float) -> Any:
-    """The declarations through the columnar loader, as load_desired builds them."""
+    """The declarations through the columnar loader, as load_desired builds them: each one a
+    Declaration whose secrets are fingerprinted (fingerprint_secrets), then added."""
     from driftscan.desired import DeclaredColumns, DesiredSet
+    from driftscan.desired.declaration import Declaration, fingerprint_secrets
+    from driftscan.redaction import Fingerprinter
 
+    fp = Fingerprinter.throwaway()
     cols = DeclaredColumns()
-    add = cols.add
+    add = cols.add_declaration
     for key, source, doc, region in documents(n, drift):
-        add(key, "aws", TYPE, source, region=region, declared=doc)
+        add(fingerprint_secrets(Declaration(key=key, provider="aws", type=TYPE, source=source,
+                                            region=region, declared=doc), fp))  # fmt: skip
     return DesiredSet(columns=cols.finish())
 
 
