@@ -4,10 +4,9 @@ The live estate is written into a store by a separate process first (ingest has 
 benchmark), streamed: resources are generated as the store encodes them, in batches, so that
 process stays bounded too. The measuring process then, in each run, alternating:
 
-  driftscan   loads the declarations (each parsed document made a Declaration, its secrets
-              fingerprinted and appended to the columnar loader, DeclaredColumns, as
-              load_desired does; generating the documents stands for the parser and is timed
-              with it) and diffs them end to end: set-level comparison in
+  driftscan   loads the declarations (each parsed document's secrets fingerprinted and the
+              document appended to the columnar loader, DeclaredColumns, as load_desired
+              does; generating the documents stands for the parser and is timed with it) and diffs them end to end: set-level comparison in
               SQL, attribute detail of the candidates, storing the declaration set, verdicts,
               drift and coverage, and reading the result back;
   plain       a plain Python comparison of only the declared fields: the same documents
@@ -124,18 +123,18 @@ def documents(n: int, drift: float) -> Iterator[tuple[str, str, dict[str, Any], 
 
 
 def load(n: int, drift: float) -> Any:
-    """The declarations through the columnar loader, as load_desired builds them: each one a
-    Declaration whose secrets are fingerprinted (fingerprint_secrets), then added."""
+    """The declarations through the columnar loader, as load_desired builds them: each
+    document's secrets fingerprinted (as fingerprint_secrets does), then added."""
     from driftscan.desired import DeclaredColumns, DesiredSet
-    from driftscan.desired.declaration import Declaration, fingerprint_secrets
+    from driftscan.desired.declaration import fingerprint_declared
     from driftscan.redaction import Fingerprinter
 
     fp = Fingerprinter.throwaway()
     cols = DeclaredColumns()
-    add = cols.add_declaration
+    add = cols.add
     for key, source, doc, region in documents(n, drift):
-        add(fingerprint_secrets(Declaration(key=key, provider="aws", type=TYPE, source=source,
-                                            region=region, declared=doc), fp))  # fmt: skip
+        add(key, "aws", TYPE, source, region=region,
+            declared=fingerprint_declared("aws", TYPE, doc, fp))  # fmt: skip
     return DesiredSet(columns=cols.finish())
 
 

@@ -264,6 +264,8 @@ def redact_tags(tags: Mapping[str, Any], fingerprint: Fingerprinter) -> dict[str
     that merely looks like a fingerprint (`sha256:...`) is fingerprinted too: only one this
     tool wrote is left alone.
     """
+    if not any(isinstance(k, str) and is_secret_name(k) for k in tags):
+        return dict(tags)  # the common case: no name to classify twice, nothing to hash
     return {
         k: fingerprint(v)
         if isinstance(v, str) and v and is_secret_name(k) and not is_fingerprint(v)

@@ -143,16 +143,31 @@ def fingerprint_secrets(
     `attributes=False` for a provider's own loader, whose declarations are its collector's
     document already (Kubernetes manifests pass `document()`): only their tags are redacted.
     """
-    d = decl.declared
+    fingerprint_declared(decl.provider, decl.type, decl.declared, fingerprint,
+                         attributes=attributes)  # fmt: skip
+    return decl
+
+
+def fingerprint_declared(
+    provider: str | None,
+    rtype: str | None,
+    d: dict[str, Any],
+    fingerprint: Fingerprinter,
+    *,
+    attributes: bool = True,
+) -> dict[str, Any]:
+    """fingerprint_secrets of one declared document `d` (changed in place, and returned)."""
     tags = d.get("tags")
     if isinstance(tags, dict) and tags:
         d["tags"] = redact_tags(tags, fingerprint)
-    p = registry().get(decl.provider) if attributes else None
+    p = registry().get(provider) if attributes else None
     if p is not None and p.redact_declared is not None:
         attrs = {k: v for k, v in d.items() if k not in FACETS}
         if attrs:
-            d.update(_redactor(p.redact_declared)(decl.type, attrs, fingerprint))
-    return decl
+            redacted = _redactor(p.redact_declared)(rtype, attrs, fingerprint)
+            if redacted is not attrs:  # a hook returns its argument when nothing is secret
+                d.update(redacted)
+    return d
 
 
 # --- identity from keys --------------------------------------------------------------------

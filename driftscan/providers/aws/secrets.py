@@ -29,6 +29,7 @@ _VALUES = {
     "AWS::ApiGatewayV2::Stage": "variables",
 }
 _USER_DATA = frozenset({"AWS::EC2::Instance", "AWS::EC2::LaunchTemplate"})
+_REDACTED = frozenset({*_VALUES, *_USER_DATA, "AWS::ECS::TaskDefinition"})
 
 
 def _values(values: Any, fp: Fingerprinter) -> Any:
@@ -52,7 +53,10 @@ def _container(c: Any, fp: Fingerprinter) -> Any:
 
 
 def redact_declared(rtype: str | None, attrs: dict[str, Any], fp: Fingerprinter) -> dict[str, Any]:
-    """Declared attributes with the fields the collector fingerprints fingerprinted alike."""
+    """Declared attributes with the fields the collector fingerprints fingerprinted alike
+    (`attrs` itself for a type whose collector fingerprints nothing)."""
+    if rtype not in _REDACTED:
+        return attrs
     out = dict(attrs)
     field = _VALUES.get(rtype or "")
     if field is not None and field in out:
