@@ -22,7 +22,7 @@ from driftscan.clikit import (
     print_error,
 )
 from driftscan.errors import ConfigError, ExitCode, RuleError, StoreError
-from driftscan.output import Format, cell, default_format, emit
+from driftscan.output import Format, cell, default_format, emit, shorten
 
 # The pipeline, config and store are imported by the commands that use them (start-up time).
 if TYPE_CHECKING:
@@ -284,8 +284,7 @@ def history(
         versions = pipeline.history(st, key)
     if not versions:
         # Cut: the key is the user's argument, which may be any size.
-        shown = key if len(key) <= 200 else f"{key[:120]}…{key[-60:]}"
-        print_error(f"no resource with key '{shown}' in the store")
+        print_error(f"no resource with key '{shorten(key, 200)}' in the store")
         raise typer.Exit(ExitCode.USAGE)
     timeline: list[dict[str, Any]] = [
         {"first_scan": v.entry.first_scan, "last_scan": v.entry.last_scan,
@@ -348,7 +347,7 @@ def query(
 
     Example:  driftscan query "select type, count(*) from resources group by 1"
     """
-    from driftscan.store.memcap import address_space_cap
+    from driftscan.store.memcap import RESULT_OVER_LIMIT, address_space_cap
 
     fmt = default_format(fmt)
     # DuckDB's memory limit bounds its buffers; the address-space cap bounds what it and the
@@ -364,7 +363,7 @@ def query(
         try:
             emit(cols, rows, fmt)
         except MemoryError:
-            raise StoreError("the query's result needs more memory than its limit") from None
+            raise StoreError(RESULT_OVER_LIMIT) from None
 
 
 @command()

@@ -182,12 +182,10 @@ def verify_report(
     signed = "signed by" if not problems else "claims to be signed by"
     if len(keys) == 1:
         what = f"{signed} {one}" if one else "unsigned"
+    elif by:
+        what = "signed by more than one key, or partly unsigned"
     else:
-        what = (
-            ("no reports yet" if not problems else "no report could be read")
-            if not by
-            else "signed by more than one key, or partly unsigned"
-        )
+        what = "no report could be read" if problems else "no reports yet"
     n = f" ({len(by)} reports)" if len(by) > 1 else ""
     if problems:
         print(f"BROKEN: {len(problems)} problem(s) in {path}{n}")

@@ -23,7 +23,7 @@ from driftscan.desired.declaration import (
 )
 from driftscan.desired.tfmap import Mapped, TfContext, mappings
 from driftscan.errors import ConfigError
-from driftscan.inputs import NotReadable, read_bounded
+from driftscan.inputs import NotReadable, read_bounded, too_large
 from driftscan.redaction import Fingerprinter
 from driftscan.yamlsrc import MAX_DEPTH, describe_validation, dotted
 
@@ -286,10 +286,8 @@ def _unfit(data: Any) -> tuple[tuple[str | int, ...], str] | None:
             elif isinstance(c, str) and not _text(c):
                 return (*path, k), "a lone surrogate (half a character) is not text"
             elif isinstance(c, float) and not math.isfinite(c):
-                return (
-                    *path,
-                    k,
-                ), f"a number no JSON reader holds (NaN, Infinity, or past 1e308: {c})"
+                why = f"a number no JSON reader holds (NaN, Infinity, or past 1e308: {c})"
+                return (*path, k), why
     return None
 
 
@@ -494,7 +492,7 @@ def read_s3(uri: str, *, profile: str | None, endpoint_url: str | None, key: str
 
 
 def _too_big(size: int) -> str:
-    return f"{size:,} bytes, more than the {MAX_STATE_BYTES:,} bytes driftscan reads as one state; refusing"
+    return f"{too_large(size, MAX_STATE_BYTES)}; refusing"  # as read_file says it
 
 
 def read_file(path: Path, name: str) -> str:

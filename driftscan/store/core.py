@@ -32,6 +32,7 @@ from driftscan.model import (
     canonical_json,
 )
 from driftscan.store.heads import Head, append_head, check_heads, heads_path, last_head
+from driftscan.store.memcap import RESULT_OVER_LIMIT
 from driftscan.store.schema import SCHEMA_VERSION, TABLES, VIEWS, extension_ddl
 
 GENESIS = "0" * 64
@@ -730,7 +731,7 @@ class Store:
             first = str(exc).strip().splitlines()[0]
             raise StoreError(f"the query needs more memory than its limit: {first}") from None
         except MemoryError:  # the rows fetched into Python, past memcap.address_space_cap
-            raise StoreError("the query's result needs more memory than its limit") from None
+            raise StoreError(RESULT_OVER_LIMIT) from None
         except duckdb.Error as exc:
             raise StoreError(str(exc).strip()) from None
         finally:

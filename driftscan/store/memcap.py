@@ -11,6 +11,9 @@ from pathlib import Path
 # result rows, DuckDB's threads' stacks): a query that fits its limit never meets the cap.
 HEADROOM_MB = 512
 
+# What a MemoryError under the cap means, wherever the rows meet it (fetched, or written out).
+RESULT_OVER_LIMIT = "the query's result needs more memory than its limit"
+
 
 def _mapped_bytes() -> int | None:
     """The process's virtual size now (Linux), or None where /proc does not say."""

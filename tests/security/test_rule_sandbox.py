@@ -9,6 +9,7 @@ import pytest
 from driftscan.compliance import evaluate, load_dirs, validate_sql
 from driftscan.compliance.rules import Rule, RulePack, RuleSpec
 from driftscan.errors import RuleError
+from driftscan.model import Finding
 from driftscan.store import Store
 from tests.compliance.conftest import aws, config, statuses, write_rule, write_scan
 
@@ -109,51 +110,47 @@ class TestNoFiles:
 
 
 class TestBounded:
+    @staticmethod
+    def _finding(store: Store, sql: str, **limits: float) -> Finding:
+        """The finding of a rule `r` running `sql` under `limits`; the other rule goes on."""
+        write_scan(store, [aws("AWS::S3::Bucket", "b")])
+        res = evaluate(config(**limits), store, pack=_pack_of(r=sql, fine=FINE))
+        assert set(statuses(res, "fine").values()) == {"alarm"}
+        return next(f for f in res.findings if f.rule == "r")
+
     def test_time_limit(self, store: Store) -> None:
         """A rule that runs past rules_timeout_s reports an error; the other rules go on."""
-        write_scan(store, [aws("AWS::S3::Bucket", "b")])
         slow = (
             "SELECT 'x' AS resource, 'ok' AS status, sum(a.range * b.range)::VARCHAR AS reason "
             "FROM range(1000000) a, range(1000000) b"
         )
-        res = evaluate(config(rules_timeout_s=1), store, pack=_pack_of(slow=slow, fine=FINE))
-        f = res.findings[[x.rule for x in res.findings].index("slow")]
+        f = self._finding(store, slow, rules_timeout_s=1)
         assert f.status == "error" and "time limit" in f.reason
-        assert set(statuses(res, "fine").values()) == {"alarm"}
 
     def test_memory_limit(self, store: Store) -> None:
         """A rule that builds more than rules_memory_mb reports an error; the others go on."""
-        write_scan(store, [aws("AWS::S3::Bucket", "b")])
         hog = (
             "SELECT 'x' AS resource, 'ok' AS status, len(list(range))::VARCHAR AS reason "
             "FROM range(200000000)"
         )
-        res = evaluate(config(rules_memory_mb=64), store, pack=_pack_of(hog=hog, fine=FINE))
-        f = res.findings[[x.rule for x in res.findings].index("hog")]
+        f = self._finding(store, hog, rules_memory_mb=64)
         assert f.status == "error" and "memory limit" in f.reason
-        assert set(statuses(res, "fine").values()) == {"alarm"}
 
     def test_one_huge_string_is_past_the_memory_limit(self, store: Store) -> None:
         """repeat() builds its value outside DuckDB's buffer accounting: a 1.5 GB string under
         rules_memory_mb 128 was recorded as `ok` at 3 GB of the process."""
-        write_scan(store, [aws("AWS::S3::Bucket", "b")])
         hog = (
             "SELECT 'x' AS resource, 'ok' AS status, "
             "length(repeat('a', 1500000000))::VARCHAR AS reason"
         )
-        res = evaluate(config(rules_memory_mb=128), store, pack=_pack_of(hog=hog, fine=FINE))
-        f = res.findings[[x.rule for x in res.findings].index("hog")]
+        f = self._finding(store, hog, rules_memory_mb=128)
         assert f.status == "error" and "memory limit of 128 MB" in f.reason, f.reason
-        assert set(statuses(res, "fine").values()) == {"alarm"}
 
     def test_an_answer_that_came_past_the_time_limit_is_an_error(self, store: Store) -> None:
         """DuckDB cannot interrupt one long function call: its late answer is no verdict."""
-        write_scan(store, [aws("AWS::S3::Bucket", "b")])
         slow = (
             "SELECT 'x' AS resource, 'ok' AS status, "
             "length(repeat('ab', 1000000000))::VARCHAR AS reason"
         )
-        cfg = config(rules_timeout_s=0.5, rules_memory_mb=4096)
-        res = evaluate(cfg, store, pack=_pack_of(slow=slow, fine=FINE))
-        f = res.findings[[x.rule for x in res.findings].index("slow")]
+        f = self._finding(store, slow, rules_timeout_s=0.5, rules_memory_mb=4096)
         assert f.status == "error" and "time limit of 0.5 s" in f.reason, f.reason
